@@ -1,0 +1,223 @@
+"""The hub agent's loop: read the drivers, keep everything in the outbox, send it on.
+
+Each step polls the driver up to the hub's clock, stores the readings in the
+outbox, publishes any alarm at once, publishes a batch when the flush policy
+says so, and a heartbeat when one is due. Nothing leaves the outbox before the
+broker's PUBACK; after a reconnect or a restart, whatever is still there goes
+out again under the same numbers, and the server de-duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from edge.agent.drivers import AlarmTrigger, Clock, Driver, wall_clock
+from edge.agent.link import Acknowledged, Connected, Disconnected, MqttLink
+from edge.agent.outbox import Outbox
+from edge.agent.schedule import FlushPolicy, HeartbeatSchedule
+from edge.protocol import (
+    Alarm,
+    HubState,
+    HubStatus,
+    Reading,
+    alarm_topic,
+    encode,
+    readings_topic,
+    status_topic,
+    validate_hub_id,
+)
+
+__all__ = ["FIRMWARE_VERSION", "Agent"]
+
+log = logging.getLogger(__name__)
+
+
+def _firmware_version() -> str:
+    try:
+        return version("carewatch")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+source"
+
+
+FIRMWARE_VERSION = _firmware_version()
+# A watermark must sit strictly before the oldest reading still on its way.
+_BEFORE = timedelta(milliseconds=1)
+
+
+class Agent:
+    """One hub: a driver, an outbox on disk and a session with the broker."""
+
+    def __init__(
+        self,
+        *,
+        hub_id: str,
+        driver: Driver,
+        outbox_path: Path,
+        mqtt_url: str,
+        clock: Clock = wall_clock,
+        heartbeat_s: float = 60.0,
+        flush: FlushPolicy | None = None,
+        max_batches_in_flight: int = 8,
+        tick_s: float = 0.1,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hub = validate_hub_id(hub_id)
+        self._driver = driver
+        self._clock = clock
+        self._monotonic = monotonic
+        self._flush = flush or FlushPolicy()
+        self._max_in_flight = max_batches_in_flight
+        self._tick_s = tick_s
+        self._heartbeat = HeartbeatSchedule(timedelta(seconds=heartbeat_s))
+        self.outbox = Outbox(outbox_path, hub=self.hub, first_seq=int(time.time() * 1000))
+        self._link = MqttLink(
+            hub=self.hub,
+            mqtt_url=mqtt_url,
+            will_topic=status_topic(self.hub),
+            will_payload=encode(HubStatus(self.hub, HubState.OFFLINE, clock())),
+        )
+        self._started = monotonic()
+        # What is with the broker now, by PUBACK id: ("batch", seq) or ("alarm", id).
+        self._in_flight: dict[int, tuple[str, int | str]] = {}
+        self._waiting_since: float | None = None
+        self.batches_acknowledged = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the hub has a session with the broker."""
+        return self._link.connected
+
+    def start(self) -> None:
+        """Open the session in the background; readings are kept meanwhile."""
+        log.info(
+            "hub %s starting; %d readings and alarms wait in the outbox",
+            self.hub,
+            self.outbox.depth(),
+        )
+        self._link.start()
+
+    def run(self, stop: threading.Event) -> None:
+        """Step until ``stop`` is set."""
+        while not stop.is_set():
+            self.step()
+            stop.wait(self._tick_s)
+
+    def stop(self) -> None:
+        """Send a last offline status, disconnect and close the outbox."""
+        offline = HubStatus(self.hub, HubState.OFFLINE, self._clock())
+        self._link.stop(last_words=(status_topic(self.hub), encode(offline)))
+        self.outbox.close()
+
+    def step(self) -> None:
+        """One turn of the loop."""
+        self._handle_link_events()
+        now = self._clock()
+        readings: list[Reading] = []
+        for event in self._driver.poll(now):
+            if isinstance(event, AlarmTrigger):
+                self._raise_alarm(event)
+            else:
+                readings.append(event)
+        if readings:
+            self.outbox.add_readings(readings)
+            if self._waiting_since is None:
+                self._waiting_since = self._monotonic()
+        if self._link.connected:
+            self._send_batches()
+            if self._heartbeat.due(now):
+                self._send_heartbeat(now)
+
+    def _raise_alarm(self, trigger: AlarmTrigger) -> None:
+        alarm = Alarm(self.hub, str(uuid.uuid4()), trigger.sensor, trigger.kind, trigger.ts)
+        log.warning("alarm: %s from %s", alarm.kind.value, alarm.sensor)
+        self.outbox.add_alarm(alarm)
+        self._send_alarm(alarm)
+
+    def _send_alarm(self, alarm: Alarm) -> None:
+        mid = self._link.publish(alarm_topic(self.hub), encode(alarm))
+        if mid is not None:
+            self._in_flight[mid] = ("alarm", alarm.id)
+
+    def _send_batches(self) -> None:
+        while self._batches_in_flight() < self._max_in_flight:
+            waiting = self.outbox.unbatched()
+            if not self._flush.due(
+                waiting=waiting, waiting_since=self._waiting_since, now=self._monotonic()
+            ):
+                return
+            batch = self.outbox.assign_batch(
+                max_readings=self._flush.max_readings, sent_at=self._clock()
+            )
+            if self.outbox.unbatched() == 0:
+                self._waiting_since = None
+            if batch is None:
+                return
+            mid = self._link.publish(readings_topic(self.hub), encode(batch))
+            if mid is None:
+                return  # sent again after the reconnect
+            self._in_flight[mid] = ("batch", batch.seq)
+
+    def _batches_in_flight(self) -> int:
+        return sum(1 for what, _ in self._in_flight.values() if what == "batch")
+
+    def _send_heartbeat(self, now: datetime) -> None:
+        oldest = self.outbox.oldest_reading()
+        watermark = now if oldest is None else min(now, oldest - _BEFORE)
+        status = HubStatus(
+            hub=self.hub,
+            state=HubState.ONLINE,
+            ts=now,
+            uptime_s=round(self._monotonic() - self._started, 1),
+            outbox=self.outbox.depth(),
+            firmware=FIRMWARE_VERSION,
+            sensors=tuple(self._driver.sensors()),
+            watermark=watermark,
+        )
+        if self._link.publish(status_topic(self.hub), encode(status), retain=True) is not None:
+            self._heartbeat.sent(now)
+
+    def _handle_link_events(self) -> None:
+        while not self._link.events.empty():
+            event = self._link.events.get_nowait()
+            match event:
+                case Connected():
+                    self._resend_all()
+                case Acknowledged(mid):
+                    self._acknowledged(mid)
+                case Disconnected():
+                    pass
+
+    def _resend_all(self) -> None:
+        # A new session: whatever was in flight may be lost, so send it all again
+        # (alarms first); the server drops what it already has.
+        self._in_flight.clear()
+        self._heartbeat.reset()
+        for alarm in self.outbox.pending_alarms():
+            self._send_alarm(alarm)
+        pending = self.outbox.pending_batches()
+        if pending:
+            log.info("hub %s resending %d unacknowledged batches", self.hub, len(pending))
+        for batch in pending:
+            mid = self._link.publish(readings_topic(self.hub), encode(batch))
+            if mid is not None:
+                self._in_flight[mid] = ("batch", batch.seq)
+
+    def _acknowledged(self, mid: int) -> None:
+        entry = self._in_flight.pop(mid, None)
+        if entry is None:
+            return  # a status, or a message from before the last reconnect
+        what, key = entry
+        if what == "batch":
+            assert isinstance(key, int)
+            self.outbox.batch_acknowledged(key)
+            self.batches_acknowledged += 1
+        else:
+            assert isinstance(key, str)
+            self.outbox.alarm_acknowledged(key)

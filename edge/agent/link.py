@@ -1,0 +1,153 @@
+"""The hub's MQTT session with the server's broker (paho-mqtt).
+
+paho runs its network loop on a thread of its own and reconnects by itself
+with a growing delay. Its callbacks only put events on a queue; the agent's
+loop takes them off and decides what to do, so the outbox is touched from one
+thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.mqtt_url import broker_address
+
+__all__ = ["Acknowledged", "Connected", "Disconnected", "LinkEvent", "MqttLink"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True)
+class Connected:
+    """The broker accepted the session."""
+
+
+@dataclass(slots=True, frozen=True)
+class Disconnected:
+    """The session dropped; paho reconnects by itself."""
+
+    reason: str
+
+
+@dataclass(slots=True, frozen=True)
+class Acknowledged:
+    """The broker has the message published under ``mid`` (PUBACK)."""
+
+    mid: int
+
+
+LinkEvent = Connected | Disconnected | Acknowledged
+
+
+class MqttLink:
+    """A persistent QoS 1 session for one hub, with a retained ``offline`` last will."""
+
+    def __init__(
+        self,
+        *,
+        hub: str,
+        mqtt_url: str,
+        will_topic: str,
+        will_payload: bytes,
+        keepalive_s: int = 30,
+        reconnect_min_s: int = 1,
+        reconnect_max_s: int = 60,
+    ) -> None:
+        host, port, username, password, tls = broker_address(mqtt_url)
+        self.hub = hub
+        self._address = (host, port)
+        self._keepalive = keepalive_s
+        self.events: queue.Queue[LinkEvent] = queue.Queue()
+        # The hub's id is its client id, so the broker keeps one session per
+        # hub; clean_session=False keeps it (and QoS 1 messages) across drops.
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=hub,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        if username:
+            self._client.username_pw_set(username, password)
+        if tls:
+            self._client.tls_set()
+        self._client.will_set(will_topic, will_payload, qos=1, retain=True)
+        self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._connected = False
+        self._stopping = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether the session is up right now."""
+        return self._connected
+
+    def start(self) -> None:
+        """Connect in the background; a broker that is down now is retried."""
+        self._client.connect_async(*self._address, keepalive=self._keepalive)
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None:
+        """Publish at QoS 1 and return the message id to match its PUBACK, or None if down."""
+        if not self._connected:
+            return None
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            log.debug("publish to %s not sent now (%s)", topic, mqtt.error_string(info.rc))
+            return None
+        return int(info.mid)
+
+    def stop(self, *, last_words: tuple[str, bytes] | None = None) -> None:
+        """Say goodbye (``last_words``, e.g. a retained offline status) and disconnect."""
+        self._stopping = True
+        if last_words is not None and self._connected:
+            info = self._client.publish(last_words[0], last_words[1], qos=1, retain=True)
+            info.wait_for_publish(timeout=5)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused %s: %s", self.hub, reason_code)
+            return
+        log.info("connected to the broker as %s", self.hub)
+        self._connected = True
+        self.events.put(Connected())
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if self._connected and not self._stopping:
+            log.warning("lost the broker (%s); the outbox keeps everything", reason_code)
+        self._connected = False
+        self.events.put(Disconnected(str(reason_code)))
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Any,
+    ) -> None:
+        self.events.put(Acknowledged(mid))

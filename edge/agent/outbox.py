@@ -1,0 +1,197 @@
+"""The hub's durable outbox: readings and alarms wait here until the broker has them.
+
+SQLite in WAL mode with full sync, so a reading the agent has accepted survives
+a power cut. Readings are grouped into numbered batches *before* they are
+published, and the grouping is stored: after a restart the same batch goes out
+again with the same ``seq``, which is what lets the server de-duplicate it.
+A batch and an alarm leave the outbox only when the broker acknowledges them.
+
+>>> from datetime import UTC, datetime
+>>> from edge.protocol import Reading, ReadingKind
+>>> box = Outbox(":memory:", hub="hub-1")
+>>> t = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+>>> box.add_readings([Reading("kitchen-pir", ReadingKind.MOTION, t, 1.0)])
+>>> batch = box.assign_batch(max_readings=100, sent_at=t)
+>>> batch.seq, len(batch.readings), box.depth()
+(1, 1, 1)
+>>> box.batch_acknowledged(batch.seq)
+>>> box.depth()
+0
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from edge.protocol import (
+    Alarm,
+    AlarmKind,
+    Reading,
+    ReadingKind,
+    ReadingsBatch,
+    format_timestamp,
+    parse_timestamp,
+)
+
+__all__ = ["Outbox"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY,
+    sensor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    value REAL NOT NULL,
+    batch INTEGER
+);
+CREATE INDEX IF NOT EXISTS readings_by_batch ON readings (batch, id);
+CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, sent_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alarms (
+    id TEXT PRIMARY KEY,
+    sensor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts TEXT NOT NULL
+);
+"""
+
+
+class Outbox:
+    """Readings and alarms not yet acknowledged by the broker, for one hub."""
+
+    def __init__(self, path: Path | str, *, hub: str, first_seq: int = 1) -> None:
+        self.hub = hub
+        # A hub re-installed with an empty outbox must not reuse old numbers, or
+        # the server would discard its batches as duplicates: the agent starts a
+        # new outbox's numbering from the wall clock.
+        self._first_seq = first_seq
+        # The agent owns the outbox from one thread at a time; the check only
+        # stops sqlite from refusing a hand-over between threads.
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed reading is on disk before the driver is told so.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database; everything committed stays on disk."""
+        self._db.close()
+
+    def add_readings(self, readings: Iterable[Reading]) -> None:
+        """Keep readings until they are batched, published and acknowledged."""
+        rows = [(r.sensor, r.kind.value, format_timestamp(r.ts), r.value) for r in readings]
+        if not rows:
+            return
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO readings (sensor, kind, ts, value) VALUES (?, ?, ?, ?)", rows
+            )
+
+    def add_alarm(self, alarm: Alarm) -> None:
+        """Keep an alarm until the broker acknowledges it."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO alarms (id, sensor, kind, ts) VALUES (?, ?, ?, ?)",
+                (alarm.id, alarm.sensor, alarm.kind.value, format_timestamp(alarm.ts)),
+            )
+
+    def unbatched(self) -> int:
+        """How many readings wait for a batch."""
+        (count,) = self._db.execute("SELECT count(*) FROM readings WHERE batch IS NULL").fetchone()
+        return int(count)
+
+    def assign_batch(self, *, max_readings: int, sent_at: datetime) -> ReadingsBatch | None:
+        """Put the oldest unbatched readings into the next numbered batch, durably."""
+        with self._transaction():
+            ids = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT id FROM readings WHERE batch IS NULL ORDER BY id LIMIT ?",
+                    (max_readings,),
+                )
+            ]
+            if not ids:
+                return None
+            seq = self._next_seq()
+            self._db.execute(
+                "INSERT INTO batches (seq, sent_at) VALUES (?, ?)", (seq, format_timestamp(sent_at))
+            )
+            self._db.execute(
+                "UPDATE readings SET batch = ? WHERE batch IS NULL AND id <= ?", (seq, ids[-1])
+            )
+        return self._batch(seq, sent_at)
+
+    def pending_batches(self) -> list[ReadingsBatch]:
+        """Batches published (or about to be) and not yet acknowledged, oldest first."""
+        rows = self._db.execute("SELECT seq, sent_at FROM batches ORDER BY seq").fetchall()
+        return [self._batch(seq, parse_timestamp(sent_at)) for seq, sent_at in rows]
+
+    def batch_acknowledged(self, seq: int) -> None:
+        """The broker has the batch: forget it."""
+        with self._transaction():
+            self._db.execute("DELETE FROM readings WHERE batch = ?", (seq,))
+            self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+
+    def pending_alarms(self) -> list[Alarm]:
+        """Alarms not yet acknowledged, oldest first."""
+        rows = self._db.execute("SELECT id, sensor, kind, ts FROM alarms ORDER BY ts").fetchall()
+        return [
+            Alarm(self.hub, alarm_id, sensor, AlarmKind(kind), parse_timestamp(ts))
+            for alarm_id, sensor, kind, ts in rows
+        ]
+
+    def alarm_acknowledged(self, alarm_id: str) -> None:
+        """The broker has the alarm: forget it."""
+        with self._transaction():
+            self._db.execute("DELETE FROM alarms WHERE id = ?", (alarm_id,))
+
+    def depth(self) -> int:
+        """Readings and alarms not yet acknowledged."""
+        (readings,) = self._db.execute("SELECT count(*) FROM readings").fetchone()
+        (alarms,) = self._db.execute("SELECT count(*) FROM alarms").fetchone()
+        return int(readings) + int(alarms)
+
+    def oldest_reading(self) -> datetime | None:
+        """The event time of the oldest reading not yet acknowledged."""
+        (ts,) = self._db.execute("SELECT min(ts) FROM readings").fetchone()
+        return None if ts is None else parse_timestamp(ts)
+
+    def _batch(self, seq: int, sent_at: datetime) -> ReadingsBatch:
+        rows = self._db.execute(
+            "SELECT sensor, kind, ts, value FROM readings WHERE batch = ? ORDER BY id", (seq,)
+        )
+        readings = tuple(
+            Reading(sensor, ReadingKind(kind), parse_timestamp(ts), value)
+            for sensor, kind, ts, value in rows
+        )
+        return ReadingsBatch(hub=self.hub, seq=seq, sent_at=sent_at, readings=readings)
+
+    def _next_seq(self) -> int:
+        # seq survives restarts and never goes back, even when the outbox empties.
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+        seq = self._first_seq if row is None else int(row[0])
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('next_seq', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (seq + 1,),
+        )
+        return seq
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,0 +1,58 @@
+"""When the agent sends: batches by size or age, heartbeats by interval. Pure; time is passed in.
+
+>>> policy = FlushPolicy(max_readings=3, max_delay_s=2.0)
+>>> policy.due(waiting=1, waiting_since=10.0, now=11.0), policy.due(waiting=1, waiting_since=10.0, now=12.0)
+(False, True)
+>>> policy.due(waiting=3, waiting_since=10.0, now=10.0)
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+__all__ = ["FlushPolicy", "HeartbeatSchedule"]
+
+
+@dataclass(slots=True, frozen=True)
+class FlushPolicy:
+    """Publish a batch once ``max_readings`` wait, or the oldest has waited ``max_delay_s``."""
+
+    max_readings: int = 500
+    max_delay_s: float = 1.0
+
+    def due(self, *, waiting: int, waiting_since: float | None, now: float) -> bool:
+        """Whether to publish now; times are monotonic seconds."""
+        if waiting >= self.max_readings:
+            return True
+        return waiting > 0 and waiting_since is not None and now - waiting_since >= self.max_delay_s
+
+
+class HeartbeatSchedule:
+    """A heartbeat every ``interval`` of the hub's clock, and one at once after (re)connecting.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> beat = HeartbeatSchedule(timedelta(seconds=60))
+    >>> t = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+    >>> beat.due(t)
+    True
+    >>> beat.sent(t); beat.due(t + timedelta(seconds=59)), beat.due(t + timedelta(seconds=60))
+    (False, True)
+    """
+
+    def __init__(self, interval: timedelta) -> None:
+        self.interval = interval
+        self._last: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        """Whether a heartbeat is due at ``now``."""
+        return self._last is None or now - self._last >= self.interval or now < self._last
+
+    def sent(self, now: datetime) -> None:
+        """A heartbeat went out at ``now``."""
+        self._last = now
+
+    def reset(self) -> None:
+        """Send the next heartbeat at once (after a reconnect)."""
+        self._last = None

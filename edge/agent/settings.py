@@ -1,0 +1,31 @@
+"""The hub agent's configuration: one settings object, from ``CAREWATCH_AGENT_*`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from edge.protocol import validate_hub_id
+
+__all__ = ["AgentSettings"]
+
+
+class AgentSettings(BaseSettings):
+    """What an installer sets on a hub; command-line options override the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREWATCH_AGENT_", extra="ignore")
+
+    hub_id: str
+    # e.g. mqtt://hub-0001:password@broker.example:1883 or mqtts://… for TLS
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    outbox_path: Path = Path("/var/lib/carewatch/outbox.sqlite3")
+    heartbeat_s: float = Field(default=60.0, gt=0)
+    batch_max_readings: int = Field(default=500, ge=1)
+    batch_max_delay_s: float = Field(default=1.0, ge=0)
+
+    @field_validator("hub_id")
+    @classmethod
+    def _hub_id(cls, value: str) -> str:
+        return validate_hub_id(value)  # a ProtocolError is a ValueError: pydantic reports it

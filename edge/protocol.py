@@ -1,0 +1,583 @@
+"""The wire contract between hubs and the server: topics, message types, validation.
+
+Both sides import this module, so it depends on the standard library only.
+Parsing turns bytes into frozen dataclasses or raises :class:`ProtocolError`
+with a reason precise enough to put in a dead-letter row.
+
+>>> batch = ReadingsBatch(hub="hub-0001", seq=1, sent_at=parse_timestamp("2026-11-22T10:00:01Z"),
+...     readings=(Reading("kitchen-pir", ReadingKind.MOTION, parse_timestamp("2026-11-22T09:59:58Z"), 1.0),))
+>>> decoded = parse_message(readings_topic("hub-0001"), encode(batch), now=batch.sent_at)
+>>> decoded == batch
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+
+__all__ = [
+    "MAX_FUTURE_SKEW",
+    "MAX_PAYLOAD_BYTES",
+    "PROTOCOL_VERSION",
+    "TOPIC_PREFIX",
+    "Alarm",
+    "AlarmKind",
+    "Channel",
+    "HubConfig",
+    "HubState",
+    "HubStatus",
+    "Message",
+    "ProtocolError",
+    "Reading",
+    "ReadingKind",
+    "ReadingsBatch",
+    "SensorHealth",
+    "SensorSpec",
+    "alarm_topic",
+    "config_topic",
+    "encode",
+    "format_timestamp",
+    "parse_message",
+    "parse_timestamp",
+    "parse_topic",
+    "readings_topic",
+    "status_topic",
+    "topic_for",
+    "validate_hub_id",
+]
+
+PROTOCOL_VERSION: Final = 1
+TOPIC_PREFIX: Final = "carewatch/v1/hubs"
+MAX_PAYLOAD_BYTES: Final = 256 * 1024
+# Sensor clocks drift and hubs may sync late, but a day ahead is a broken clock.
+MAX_FUTURE_SKEW: Final = timedelta(hours=24)
+
+_E = TypeVar("_E", bound=StrEnum)
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SENSOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the wire contract; ``reason`` says how."""
+
+    def __init__(self, reason: str, *, hub: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.hub = hub
+
+
+class Channel(StrEnum):
+    """The last segment of a hub's topic."""
+
+    READINGS = "readings"
+    ALARM = "alarm"
+    STATUS = "status"
+    CONFIG = "config"
+
+
+class ReadingKind(StrEnum):
+    """What a reading measures; the value's meaning follows from it."""
+
+    MOTION = "motion"  # 1 = movement
+    CONTACT = "contact"  # 1 = open, 0 = closed
+    BED = "bed"  # 1 = occupied
+    CHAIR = "chair"  # 1 = occupied
+    POWER = "power"  # watts
+    TEMPERATURE = "temperature"  # °C
+    HUMIDITY = "humidity"  # %
+    BUTTON = "button"  # a non-emergency "I'm OK" check-in
+
+
+class AlarmKind(StrEnum):
+    """A person asked for help or a life-safety sensor fired."""
+
+    PENDANT = "pendant"
+    PULL_CORD = "pull_cord"
+    FALL = "fall"
+    SMOKE = "smoke"
+    CO = "co"
+    FLOOD = "flood"
+
+
+class HubState(StrEnum):
+    """Whether the hub is connected; ``offline`` is also its last will."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+# Plausible physical ranges: anything outside is a broken sensor or a bad driver.
+_VALUE_RANGES: Final[dict[ReadingKind, tuple[float, float]]] = {
+    ReadingKind.MOTION: (0, 1),
+    ReadingKind.CONTACT: (0, 1),
+    ReadingKind.BED: (0, 1),
+    ReadingKind.CHAIR: (0, 1),
+    ReadingKind.BUTTON: (0, 1),
+    ReadingKind.POWER: (0, 100_000),
+    ReadingKind.TEMPERATURE: (-50, 80),
+    ReadingKind.HUMIDITY: (0, 100),
+}
+
+
+@dataclass(slots=True, frozen=True)
+class Reading:
+    """One sensor observation at the sensor's event time."""
+
+    sensor: str
+    kind: ReadingKind
+    ts: datetime
+    value: float
+
+
+@dataclass(slots=True, frozen=True)
+class ReadingsBatch:
+    """Readings a hub sends together; ``(hub, seq)`` identifies the batch for de-duplication."""
+
+    hub: str
+    seq: int
+    sent_at: datetime
+    readings: tuple[Reading, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class Alarm:
+    """A call for help: never batched, never delayed; ``id`` de-duplicates redelivery."""
+
+    hub: str
+    id: str
+    sensor: str
+    kind: AlarmKind
+    ts: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class SensorHealth:
+    """A sensor's battery and radio link as the hub last saw them."""
+
+    sensor: str
+    kind: str
+    room: str | None = None
+    battery: float | None = None
+    link: float | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class HubStatus:
+    """The hub's retained status: its last will (offline) or a heartbeat (online)."""
+
+    hub: str
+    state: HubState
+    ts: datetime
+    uptime_s: float | None = None
+    outbox: int | None = None
+    firmware: str | None = None
+    sensors: tuple[SensorHealth, ...] = ()
+    # Every reading with an event time at or before this has reached the broker
+    # ahead of this status; a backlog after an outage holds it back.
+    watermark: datetime | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class SensorSpec:
+    """An installer's entry in a hub's sensor map."""
+
+    sensor: str
+    kind: str
+    room: str
+
+
+@dataclass(slots=True, frozen=True)
+class HubConfig:
+    """What the server tells a hub: its sensor map and heartbeat interval."""
+
+    heartbeat_s: int
+    sensors: tuple[SensorSpec, ...]
+
+
+Message = ReadingsBatch | Alarm | HubStatus | HubConfig
+
+
+# --- topics -----------------------------------------------------------------
+
+
+def topic_for(hub: str, channel: Channel) -> str:
+    """The topic a hub's messages of one channel travel on."""
+    return f"{TOPIC_PREFIX}/{hub}/{channel.value}"
+
+
+def readings_topic(hub: str) -> str:
+    """Topic of a hub's reading batches."""
+    return topic_for(hub, Channel.READINGS)
+
+
+def alarm_topic(hub: str) -> str:
+    """Topic of a hub's alarms."""
+    return topic_for(hub, Channel.ALARM)
+
+
+def status_topic(hub: str) -> str:
+    """Topic of a hub's retained status and last will."""
+    return topic_for(hub, Channel.STATUS)
+
+
+def config_topic(hub: str) -> str:
+    """Topic of the server's retained config for a hub."""
+    return topic_for(hub, Channel.CONFIG)
+
+
+def validate_hub_id(hub: str) -> str:
+    """Return ``hub`` if it can be a hub id (and so an MQTT username and topic segment)."""
+    if not _HUB_ID.match(hub):
+        raise ProtocolError(
+            f"hub id {hub[:80]!r} is not valid: use 1-64 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+    return hub
+
+
+def parse_topic(topic: str) -> tuple[str, Channel]:
+    """Split ``carewatch/v1/hubs/{hub}/{channel}`` into hub id and channel."""
+    prefix = TOPIC_PREFIX + "/"
+    if not topic.startswith(prefix):
+        raise ProtocolError(f"topic {topic!r} is not under {TOPIC_PREFIX}/")
+    parts = topic[len(prefix) :].split("/")
+    if len(parts) != 2:
+        raise ProtocolError(f"topic {topic!r} is not of the form {TOPIC_PREFIX}/HUB/CHANNEL")
+    hub, channel = parts
+    validate_hub_id(hub)
+    try:
+        return hub, Channel(channel)
+    except ValueError:
+        known = ", ".join(c.value for c in Channel)
+        raise ProtocolError(
+            f"unknown channel {channel!r} (expected one of {known})", hub=hub
+        ) from None
+
+
+# --- timestamps -------------------------------------------------------------
+
+
+def format_timestamp(ts: datetime) -> str:
+    """RFC 3339 UTC with milliseconds and a ``Z``, as on the wire."""
+    if ts.tzinfo is None:
+        raise ValueError("timestamps on the wire must be timezone-aware")
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp with an explicit offset into an aware UTC datetime."""
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise ProtocolError(f"timestamp {text!r} is not RFC 3339") from None
+    if ts.tzinfo is None:
+        raise ProtocolError(f"timestamp {text!r} has no UTC offset")
+    return ts.astimezone(UTC)
+
+
+# --- encoding ---------------------------------------------------------------
+
+
+def _reading_json(reading: Reading) -> dict[str, Any]:
+    return {
+        "sensor": reading.sensor,
+        "kind": reading.kind.value,
+        "ts": format_timestamp(reading.ts),
+        "value": reading.value,
+    }
+
+
+def _to_json(message: Message) -> dict[str, Any]:
+    match message:
+        case ReadingsBatch():
+            return {
+                "v": PROTOCOL_VERSION,
+                "hub": message.hub,
+                "seq": message.seq,
+                "sent_at": format_timestamp(message.sent_at),
+                "readings": [_reading_json(r) for r in message.readings],
+            }
+        case Alarm():
+            return {
+                "v": PROTOCOL_VERSION,
+                "hub": message.hub,
+                "id": message.id,
+                "sensor": message.sensor,
+                "kind": message.kind.value,
+                "ts": format_timestamp(message.ts),
+            }
+        case HubStatus():
+            body: dict[str, Any] = {
+                "v": PROTOCOL_VERSION,
+                "hub": message.hub,
+                "state": message.state.value,
+                "ts": format_timestamp(message.ts),
+            }
+            for name in ("uptime_s", "outbox", "firmware"):
+                if (value := getattr(message, name)) is not None:
+                    body[name] = value
+            if message.watermark is not None:
+                body["watermark"] = format_timestamp(message.watermark)
+            if message.sensors:
+                body["sensors"] = [
+                    {k: v for k, v in _sensor_health_json(s).items() if v is not None}
+                    for s in message.sensors
+                ]
+            return body
+        case HubConfig():
+            return {
+                "v": PROTOCOL_VERSION,
+                "heartbeat_s": message.heartbeat_s,
+                "sensors": [
+                    {"sensor": s.sensor, "kind": s.kind, "room": s.room} for s in message.sensors
+                ],
+            }
+
+
+def _sensor_health_json(s: SensorHealth) -> dict[str, Any]:
+    return {
+        "sensor": s.sensor,
+        "kind": s.kind,
+        "room": s.room,
+        "battery": s.battery,
+        "link": s.link,
+    }
+
+
+def encode(message: Message) -> bytes:
+    """Serialise a message to its UTF-8 JSON payload."""
+    return json.dumps(_to_json(message), separators=(",", ":"), allow_nan=False).encode()
+
+
+# --- decoding ---------------------------------------------------------------
+
+
+class _Fields:
+    """Typed access to a JSON object's fields, with reasons that name the field."""
+
+    def __init__(self, obj: object, where: str) -> None:
+        if not isinstance(obj, dict):
+            raise ProtocolError(f"{where} must be a JSON object, got {_json_type(obj)}")
+        self._obj: dict[str, Any] = obj
+        self._where = where
+
+    def has(self, name: str) -> bool:
+        return self._obj.get(name) is not None
+
+    def _get(self, name: str, required: bool) -> Any:
+        if name not in self._obj or self._obj[name] is None:
+            if required:
+                raise ProtocolError(f"{self._where}: missing field {name!r}")
+            return None
+        return self._obj[name]
+
+    def string(
+        self, name: str, *, required: bool = True, pattern: re.Pattern[str] | None = None
+    ) -> Any:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ProtocolError(
+                f"{self._where}: field {name!r} must be a string, got {_json_type(value)}"
+            )
+        if pattern is not None and not pattern.match(value):
+            raise ProtocolError(f"{self._where}: field {name!r} has invalid value {value[:80]!r}")
+        return value
+
+    def integer(self, name: str, *, required: bool = True, minimum: int | None = None) -> Any:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProtocolError(
+                f"{self._where}: field {name!r} must be an integer, got {_json_type(value)}"
+            )
+        if minimum is not None and value < minimum:
+            raise ProtocolError(
+                f"{self._where}: field {name!r} must be at least {minimum}, got {value}"
+            )
+        return value
+
+    def number(self, name: str, *, required: bool = True) -> Any:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise ProtocolError(
+                f"{self._where}: field {name!r} must be a number, got {_json_type(value)}"
+            )
+        return float(value)
+
+    def timestamp(self, name: str, *, now: datetime) -> datetime:
+        text = self.string(name)
+        try:
+            ts = parse_timestamp(text)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self._where}: field {name!r}: {exc.reason}") from None
+        if ts - now > MAX_FUTURE_SKEW:
+            raise ProtocolError(
+                f"{self._where}: field {name!r} is {text}, more than 24 h after the server's time "
+                f"{format_timestamp(now)} (check the hub's clock)"
+            )
+        return ts
+
+    def array(self, name: str, *, required: bool = True) -> list[Any]:
+        value = self._get(name, required)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ProtocolError(
+                f"{self._where}: field {name!r} must be an array, got {_json_type(value)}"
+            )
+        return value
+
+    def enum(self, name: str, enum: type[_E]) -> _E:
+        text = self.string(name)
+        try:
+            return enum(text)
+        except ValueError:
+            known = ", ".join(e.value for e in enum)
+            raise ProtocolError(
+                f"{self._where}: unknown {name} {text[:40]!r} (expected one of {known})"
+            ) from None
+
+
+def _json_type(value: object) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "boolean"
+        case int() | float():
+            return "number"
+        case str():
+            return "string"
+        case list():
+            return "array"
+        case dict():
+            return "object"
+        case _:
+            return type(value).__name__
+
+
+def _parse_reading(obj: object, index: int, now: datetime) -> Reading:
+    f = _Fields(obj, f"readings[{index}]")
+    kind = f.enum("kind", ReadingKind)
+    value = f.number("value")
+    low, high = _VALUE_RANGES[kind]
+    if not low <= value <= high:
+        raise ProtocolError(
+            f"readings[{index}]: {kind.value} value {value:g} is outside {low:g}..{high:g}"
+        )
+    return Reading(
+        sensor=f.string("sensor", pattern=_SENSOR_ID),
+        kind=kind,
+        ts=f.timestamp("ts", now=now),
+        value=value,
+    )
+
+
+def _parse_status(f: _Fields, hub: str, now: datetime) -> HubStatus:
+    sensors = []
+    for i, item in enumerate(f.array("sensors", required=False)):
+        s = _Fields(item, f"sensors[{i}]")
+        sensors.append(
+            SensorHealth(
+                sensor=s.string("sensor", pattern=_SENSOR_ID),
+                kind=s.string("kind"),
+                room=s.string("room", required=False),
+                battery=s.number("battery", required=False),
+                link=s.number("link", required=False),
+            )
+        )
+    return HubStatus(
+        hub=hub,
+        state=f.enum("state", HubState),
+        ts=f.timestamp("ts", now=now),
+        uptime_s=f.number("uptime_s", required=False),
+        outbox=f.integer("outbox", required=False, minimum=0),
+        firmware=f.string("firmware", required=False),
+        sensors=tuple(sensors),
+        watermark=f.timestamp("watermark", now=now) if f.has("watermark") else None,
+    )
+
+
+def _parse_config(f: _Fields) -> HubConfig:
+    sensors = []
+    for i, item in enumerate(f.array("sensors")):
+        s = _Fields(item, f"sensors[{i}]")
+        sensors.append(
+            SensorSpec(
+                sensor=s.string("sensor", pattern=_SENSOR_ID),
+                kind=s.string("kind"),
+                room=s.string("room"),
+            )
+        )
+    return HubConfig(heartbeat_s=f.integer("heartbeat_s", minimum=1), sensors=tuple(sensors))
+
+
+def parse_message(topic: str, payload: bytes, *, now: datetime) -> Message:
+    """Decode and validate one MQTT message; ``now`` bounds how far ahead timestamps may be."""
+    hub, channel = parse_topic(topic)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(
+            f"payload is {len(payload)} bytes, over the {MAX_PAYLOAD_BYTES} byte limit", hub=hub
+        )
+    try:
+        # Decoded explicitly: json.loads on bytes would also accept UTF-16 and UTF-32.
+        body = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProtocolError("payload is not UTF-8", hub=hub) from None
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(
+            f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", hub=hub
+        ) from None
+    try:
+        f = _Fields(body, channel.value)
+        version = f.integer("v")
+        if version != PROTOCOL_VERSION:
+            raise ProtocolError(
+                f"{channel.value}: unsupported protocol version {version} (this server speaks {PROTOCOL_VERSION})"
+            )
+        if channel is Channel.CONFIG:
+            return _parse_config(f)
+        body_hub = f.string("hub")
+        if body_hub != hub:
+            raise ProtocolError(
+                f"{channel.value}: hub {body_hub[:64]!r} in payload does not match topic hub {hub!r}"
+            )
+        match channel:
+            case Channel.READINGS:
+                return ReadingsBatch(
+                    hub=hub,
+                    seq=f.integer("seq", minimum=0),
+                    sent_at=f.timestamp("sent_at", now=now),
+                    readings=tuple(
+                        _parse_reading(r, i, now) for i, r in enumerate(f.array("readings"))
+                    ),
+                )
+            case Channel.ALARM:
+                return Alarm(
+                    hub=hub,
+                    id=f.string("id", pattern=_SENSOR_ID),
+                    sensor=f.string("sensor", pattern=_SENSOR_ID),
+                    kind=f.enum("kind", AlarmKind),
+                    ts=f.timestamp("ts", now=now),
+                )
+            case Channel.STATUS:
+                return _parse_status(f, hub, now)
+    except ProtocolError as exc:
+        raise ProtocolError(exc.reason, hub=hub) from None
+    raise AssertionError(f"unhandled channel {channel}")  # pragma: no cover

@@ -1,0 +1,1 @@
+"""The carewatch server: ingest, detection, alerts and the API."""

@@ -1,0 +1,1 @@
+"""Alerts: the lifecycle (pure), storage, and raising them from detected conditions."""

@@ -1,0 +1,114 @@
+"""What an alert is and how it moves: open → acknowledged → resolved, with an outcome.
+
+Pure: no database, no clock. The service asks this module whether a step is
+allowed and records what it says.
+
+>>> next_status(AlertStatus.OPEN, Action.ACKNOWLEDGE)
+<AlertStatus.ACKNOWLEDGED: 'acknowledged'>
+>>> can_self_clear(Severity.EMERGENCY)
+False
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from edge.protocol import AlarmKind
+
+__all__ = [
+    "SEVERITY_RANK",
+    "Action",
+    "AlertKind",
+    "AlertStatus",
+    "IllegalTransition",
+    "Outcome",
+    "Severity",
+    "can_self_clear",
+    "kind_for_alarm",
+    "next_status",
+]
+
+
+class Severity(StrEnum):
+    """Decides the route: emergency → responders at once; technical → the installer."""
+
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    ADVISORY = "advisory"
+    TECHNICAL = "technical"
+
+
+# Lower sorts first on the console.
+SEVERITY_RANK: dict[Severity, int] = {
+    Severity.EMERGENCY: 0,
+    Severity.URGENT: 1,
+    Severity.ADVISORY: 2,
+    Severity.TECHNICAL: 3,
+}
+
+
+class AlertKind(StrEnum):
+    """The condition an alert is about."""
+
+    PENDANT = "pendant"
+    PULL_CORD = "pull_cord"
+    FALL = "fall"
+    SMOKE = "smoke"
+    CO = "co"
+    FLOOD = "flood"
+    NO_MOVEMENT = "no_movement"
+
+
+def kind_for_alarm(kind: AlarmKind) -> AlertKind:
+    """Each alarm kind raises the alert of the same name."""
+    return AlertKind(kind.value)
+
+
+class AlertStatus(StrEnum):
+    """Where an alert is in its life."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Outcome(StrEnum):
+    """How an alert ended, as the person who closed it (or the system) recorded it."""
+
+    RESOLVED_OK = "resolved_ok"
+    FALSE_ALARM = "false_alarm"
+    CARER_VISITED = "carer_visited"
+    EMERGENCY_SERVICES = "emergency_services"
+    RESIDENT_AWAY = "resident_away"
+    SELF_CLEARED = "self_cleared"
+
+
+class Action(StrEnum):
+    """What someone does to an alert."""
+
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
+class IllegalTransition(ValueError):
+    """The action does not apply to an alert in that status."""
+
+
+_TRANSITIONS: dict[tuple[AlertStatus, Action], AlertStatus] = {
+    (AlertStatus.OPEN, Action.ACKNOWLEDGE): AlertStatus.ACKNOWLEDGED,
+    (AlertStatus.OPEN, Action.RESOLVE): AlertStatus.RESOLVED,
+    (AlertStatus.ACKNOWLEDGED, Action.RESOLVE): AlertStatus.RESOLVED,
+}
+
+
+def next_status(status: AlertStatus, action: Action) -> AlertStatus:
+    """The status after ``action``, or :class:`IllegalTransition` with the reason."""
+    try:
+        return _TRANSITIONS[(status, action)]
+    except KeyError:
+        raise IllegalTransition(f"cannot {action.value} an alert that is {status.value}") from None
+
+
+def can_self_clear(severity: Severity) -> bool:
+    """Whether the condition ending may close the alert: never an emergency without a person."""
+    return severity in (Severity.URGENT, Severity.ADVISORY, Severity.TECHNICAL)

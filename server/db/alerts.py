@@ -1,0 +1,172 @@
+"""SQL for alerts and their audit trail; every change is announced with NOTIFY."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from server.alerts.model import AlertKind, AlertStatus, Outcome, Severity
+from server.db.pool import DbConn
+
+__all__ = [
+    "ALERT_CHANNEL",
+    "AlertRow",
+    "NewAlert",
+    "add_event",
+    "get_alert",
+    "insert_alert",
+    "list_alerts",
+    "set_acknowledged",
+    "set_resolved",
+]
+
+# Listeners (the API's live stream) learn of every change on this channel.
+ALERT_CHANNEL = "carewatch_alerts"
+
+_SELECT = (
+    "SELECT a.id, a.resident_id, r.name AS resident, a.hub_id AS hub, a.kind, a.severity,"
+    " a.status, a.raised_at, a.event_at, a.reason, a.details, a.acknowledged_at,"
+    " a.acknowledged_by, a.resolved_at, a.resolved_by, a.outcome, a.updated_at"
+    " FROM alerts a JOIN residents r ON r.id = a.resident_id"
+)
+
+
+@dataclass(slots=True, frozen=True)
+class AlertRow:
+    """An alert as stored, with its resident's name."""
+
+    id: uuid.UUID
+    resident_id: int
+    resident: str
+    hub: str | None
+    kind: str
+    severity: str
+    status: str
+    raised_at: datetime
+    event_at: datetime
+    reason: str
+    details: dict[str, Any]
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    outcome: str | None
+    updated_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class NewAlert:
+    """What is needed to raise an alert."""
+
+    resident_id: int
+    hub: str | None
+    kind: AlertKind
+    severity: Severity
+    event_at: datetime
+    reason: str
+    details: dict[str, Any]
+
+
+async def _notify(conn: DbConn, alert_id: uuid.UUID) -> None:
+    # Delivered on commit, so listeners never see a change that was rolled back.
+    await conn.execute("SELECT pg_notify(%s, %s)", (ALERT_CHANNEL, str(alert_id)))
+
+
+async def insert_alert(conn: DbConn, alert: NewAlert) -> tuple[uuid.UUID, bool]:
+    """Raise the alert, or find the active one for the same resident and kind.
+
+    Returns the alert's id and whether it is new.
+    """
+    cursor = await conn.execute(
+        "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, event_at, reason, details)"
+        " VALUES (%s, %s, %s, %s, 'open', %s, %s, %s)"
+        " ON CONFLICT (resident_id, kind) WHERE status <> 'resolved' DO NOTHING RETURNING id",
+        (
+            alert.resident_id,
+            alert.hub,
+            alert.kind.value,
+            alert.severity.value,
+            alert.event_at,
+            alert.reason,
+            Jsonb(alert.details),
+        ),
+    )
+    row = await cursor.fetchone()
+    if row is not None:
+        alert_id: uuid.UUID = row[0]
+        await add_event(conn, alert_id, actor="system", action="raised", note=alert.reason)
+        return alert_id, True
+    cursor = await conn.execute(
+        "SELECT id FROM alerts WHERE resident_id = %s AND kind = %s AND status <> 'resolved'",
+        (alert.resident_id, alert.kind.value),
+    )
+    existing = await cursor.fetchone()
+    assert existing is not None, "an active alert blocked the insert, so it exists"
+    existing_id: uuid.UUID = existing[0]
+    await add_event(conn, existing_id, actor="system", action="repeated", note=alert.reason)
+    return existing_id, False
+
+
+async def add_event(
+    conn: DbConn,
+    alert_id: uuid.UUID,
+    *,
+    actor: str,
+    action: str,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append to the alert's audit trail and announce the change."""
+    await conn.execute(
+        "INSERT INTO alert_events (alert_id, actor, action, note, details) VALUES (%s, %s, %s, %s, %s)",
+        (alert_id, actor, action, note, Jsonb(details or {})),
+    )
+    await conn.execute("UPDATE alerts SET updated_at = now() WHERE id = %s", (alert_id,))
+    await _notify(conn, alert_id)
+
+
+async def get_alert(
+    conn: DbConn, alert_id: uuid.UUID, *, for_update: bool = False
+) -> AlertRow | None:
+    """One alert."""
+    query = _SELECT + " WHERE a.id = %s" + (" FOR UPDATE OF a" if for_update else "")
+    async with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        await cur.execute(query.encode(), (alert_id,))
+        return await cur.fetchone()
+
+
+async def list_alerts(
+    conn: DbConn, *, statuses: tuple[AlertStatus, ...], limit: int = 500
+) -> list[AlertRow]:
+    """Alerts in the given statuses, most severe first, then newest first."""
+    query = (
+        _SELECT + " WHERE a.status = ANY(%s)"
+        " ORDER BY CASE a.severity WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1"
+        " WHEN 'advisory' THEN 2 ELSE 3 END, a.raised_at DESC LIMIT %s"
+    )
+    async with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        await cur.execute(query.encode(), ([s.value for s in statuses], limit))
+        return await cur.fetchall()
+
+
+async def set_acknowledged(conn: DbConn, alert_id: uuid.UUID, *, by: str) -> None:
+    """Mark acknowledged by ``by`` now."""
+    await conn.execute(
+        "UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = %s"
+        " WHERE id = %s",
+        (by, alert_id),
+    )
+
+
+async def set_resolved(conn: DbConn, alert_id: uuid.UUID, *, by: str, outcome: Outcome) -> None:
+    """Mark resolved by ``by`` now, with the outcome."""
+    await conn.execute(
+        "UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = %s, outcome = %s"
+        " WHERE id = %s",
+        (by, outcome.value, alert_id),
+    )

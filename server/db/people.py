@@ -1,0 +1,153 @@
+"""SQL for residents, their hubs, console users and their API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from psycopg.types.json import Jsonb
+
+from edge.protocol import HubStatus
+from server.db.pool import DbConn
+
+__all__ = [
+    "HubHome",
+    "User",
+    "add_hub",
+    "add_user",
+    "ensure_resident",
+    "hub_home",
+    "hub_homes",
+    "issue_token",
+    "record_hub_status",
+    "user_by_token",
+    "user_by_username",
+]
+
+
+@dataclass(slots=True, frozen=True)
+class HubHome:
+    """A provisioned hub and the resident whose home it is in."""
+
+    hub: str
+    resident_id: int
+    resident: str
+    timezone: str
+
+
+@dataclass(slots=True, frozen=True)
+class User:
+    """Someone who signs in to the console or the API."""
+
+    id: int
+    username: str
+    role: str
+    password_hash: str
+
+
+async def ensure_resident(conn: DbConn, name: str, *, timezone: str = "Europe/London") -> int:
+    """The resident's id, creating the resident if new."""
+    cursor = await conn.execute(
+        "INSERT INTO residents (name, timezone) VALUES (%s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+        (name, timezone),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def add_hub(conn: DbConn, hub: str, resident_id: int, *, password_hash: str | None) -> bool:
+    """Provision a hub in a resident's home; False if the id is already taken."""
+    cursor = await conn.execute(
+        "INSERT INTO hubs (id, resident_id, password_hash) VALUES (%s, %s, %s)"
+        " ON CONFLICT (id) DO NOTHING",
+        (hub, resident_id, password_hash),
+    )
+    return cursor.rowcount == 1
+
+
+async def hub_homes(conn: DbConn) -> list[HubHome]:
+    """Every provisioned hub with its resident."""
+    cursor = await conn.execute(
+        "SELECT h.id, r.id, r.name, r.timezone FROM hubs h JOIN residents r ON r.id = h.resident_id"
+    )
+    return [HubHome(*row) for row in await cursor.fetchall()]
+
+
+async def hub_home(conn: DbConn, hub: str) -> HubHome | None:
+    """One hub with its resident, if provisioned."""
+    cursor = await conn.execute(
+        "SELECT h.id, r.id, r.name, r.timezone FROM hubs h JOIN residents r ON r.id = h.resident_id"
+        " WHERE h.id = %s",
+        (hub,),
+    )
+    row = await cursor.fetchone()
+    return HubHome(*row) if row else None
+
+
+async def record_hub_status(conn: DbConn, status: HubStatus, received_at: datetime) -> None:
+    """Remember the hub's latest status (online, offline, heartbeat figures)."""
+    await conn.execute(
+        "UPDATE hubs SET state = %s, last_seen_at = %s, last_status = %s WHERE id = %s",
+        (
+            status.state.value,
+            received_at,
+            Jsonb(
+                {
+                    "ts": status.ts.isoformat(),
+                    "uptime_s": status.uptime_s,
+                    "outbox": status.outbox,
+                    "firmware": status.firmware,
+                    "sensors": [
+                        {"sensor": s.sensor, "room": s.room, "battery": s.battery, "link": s.link}
+                        for s in status.sensors
+                    ],
+                }
+            ),
+            status.hub,
+        ),
+    )
+
+
+async def add_user(conn: DbConn, username: str, password_hash: str, role: str) -> bool:
+    """Create a user; False if the name is taken."""
+    cursor = await conn.execute(
+        "INSERT INTO users (username, password_hash, role) VALUES (%s, %s, %s)"
+        " ON CONFLICT (username) DO NOTHING",
+        (username, password_hash, role),
+    )
+    return cursor.rowcount == 1
+
+
+async def user_by_username(conn: DbConn, username: str) -> User | None:
+    """The user with that name, if any."""
+    cursor = await conn.execute(
+        "SELECT id, username, role, password_hash FROM users WHERE username = %s", (username,)
+    )
+    row = await cursor.fetchone()
+    return User(*row) if row else None
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def issue_token(conn: DbConn, user_id: int, token: str, *, lifetime: timedelta) -> None:
+    """Store a bearer token's hash; the token itself is never stored."""
+    await conn.execute(
+        "INSERT INTO api_tokens (token_hash, user_id, expires_at) VALUES (%s, %s, now() + %s)",
+        (_token_hash(token), user_id, lifetime),
+    )
+
+
+async def user_by_token(conn: DbConn, token: str) -> User | None:
+    """The user a live token belongs to."""
+    cursor = await conn.execute(
+        "SELECT u.id, u.username, u.role, u.password_hash FROM api_tokens t"
+        " JOIN users u ON u.id = t.user_id WHERE t.token_hash = %s AND t.expires_at > now()",
+        (_token_hash(token),),
+    )
+    row = await cursor.fetchone()
+    return User(*row) if row else None

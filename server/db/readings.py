@@ -1,0 +1,80 @@
+"""SQL for readings and reading batches: each batch stored once, with COPY."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from edge.protocol import ReadingsBatch
+from server.db.pool import DbConn
+
+__all__ = ["LastSeen", "ReceivedBatch", "last_seen_by_hub", "store_batches"]
+
+
+@dataclass(slots=True, frozen=True)
+class ReceivedBatch:
+    """A validated batch and when the server received it."""
+
+    batch: ReadingsBatch
+    received_at: datetime
+
+
+async def store_batches(conn: DbConn, received: Sequence[ReceivedBatch]) -> list[ReceivedBatch]:
+    """Store the batches not stored before, in one transaction; return those that were new."""
+    unique: dict[tuple[str, int], ReceivedBatch] = {}
+    for item in received:
+        unique.setdefault((item.batch.hub, item.batch.seq), item)
+    if not unique:
+        return []
+    items = list(unique.values())
+    async with conn.transaction():
+        cursor = await conn.execute(
+            "INSERT INTO reading_batches (hub_id, seq, sent_at, received_at, readings)"
+            " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[],"
+            " %s::timestamptz[], %s::integer[])"
+            " ON CONFLICT DO NOTHING RETURNING hub_id, seq",
+            (
+                [i.batch.hub for i in items],
+                [i.batch.seq for i in items],
+                [i.batch.sent_at for i in items],
+                [i.received_at for i in items],
+                [len(i.batch.readings) for i in items],
+            ),
+        )
+        new_keys = {(str(hub), int(seq)) for hub, seq in await cursor.fetchall()}
+        new = [unique[key] for key in unique if key in new_keys]
+        async with conn.cursor().copy(
+            "COPY readings (hub_id, seq, sensor, kind, ts, value, received_at) FROM STDIN"
+        ) as copy:
+            for item in new:
+                b = item.batch
+                for r in b.readings:
+                    await copy.write_row(
+                        (b.hub, b.seq, r.sensor, r.kind.value, r.ts, r.value, item.received_at)
+                    )
+    return new
+
+
+@dataclass(slots=True, frozen=True)
+class LastSeen:
+    """What the database remembers of a home's last movement and front-door event."""
+
+    hub: str
+    last_motion: datetime | None
+    last_room_sensor: str | None
+    last_door: datetime | None
+
+
+async def last_seen_by_hub(conn: DbConn) -> list[LastSeen]:
+    """For each hub, its latest motion and front-door readings."""
+    cursor = await conn.execute(
+        "SELECT h.id, m.ts, m.sensor, d.ts FROM hubs h"
+        " LEFT JOIN LATERAL (SELECT ts, sensor FROM readings r"
+        "   WHERE r.hub_id = h.id AND r.kind = 'motion' AND r.value >= 1"
+        "   ORDER BY ts DESC LIMIT 1) m ON true"
+        " LEFT JOIN LATERAL (SELECT ts FROM readings r"
+        "   WHERE r.hub_id = h.id AND r.sensor = 'front-door'"
+        "   ORDER BY ts DESC LIMIT 1) d ON true"
+    )
+    return [LastSeen(*row) for row in await cursor.fetchall()]

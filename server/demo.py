@@ -1,0 +1,184 @@
+"""``carewatch demo``: the whole path on one machine, with simulated homes.
+
+Simulated time starts two days ago and runs fast until it catches up with the
+real time, then goes on in real time: a fall and a pendant press happen in the
+first minute, and the console shows them as they would arrive from real homes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import tempfile
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
+
+from firmware_sim.clock import CatchUpClock
+from firmware_sim.home import SimulatedHome
+from firmware_sim.incidents import Fall, Incident, PendantPress
+from firmware_sim.live import LiveHomes
+from server import services
+from server.db import people
+from server.db.pool import DbConn
+from server.passwords import generate_password, hash_password
+from server.runtime import CarewatchServer
+from server.settings import ServerSettings
+
+__all__ = ["DEMO_RESIDENTS", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+DEMO_RESIDENTS = (
+    "Mrs Edith Clarke",
+    "Mr Arthur Bell",
+    "Mrs Joan Patel",
+    "Mr George Evans",
+    "Mrs Mary Hughes",
+    "Mr Ken Okafor",
+)
+TIMEZONE = "Europe/London"
+# Minutes after the start of simulated time (06:30 two days ago).
+FALL_AFTER = timedelta(hours=2, minutes=10)
+PENDANT_AFTER = timedelta(hours=3)
+
+
+def demo_hub(index: int) -> str:
+    """The demo's hub ids: hub-demo-01, hub-demo-02, …"""
+    return f"hub-demo-{index + 1:02d}"
+
+
+def resident_name(index: int) -> str:
+    """A name for the demo's ``index``-th resident."""
+    if index < len(DEMO_RESIDENTS):
+        return DEMO_RESIDENTS[index]
+    return f"Resident {index + 1}"
+
+
+def simulation_start(now: datetime) -> datetime:
+    """06:30 local time two days before ``now``: everyone still in bed."""
+    zone = ZoneInfo(TIMEZONE)
+    day = (now.astimezone(zone) - timedelta(days=2)).date()
+    return datetime.combine(day, time(6, 30), zone).astimezone(UTC)
+
+
+def incidents_for(index: int, start: datetime) -> tuple[Incident, ...]:
+    """Home 1 has a fall, home 2 a pendant press; the others live ordinary days."""
+    if index == 0:
+        return (Fall(at=start + FALL_AFTER),)
+    if index == 1:
+        return (PendantPress(at=start + PENDANT_AFTER),)
+    return ()
+
+
+async def _reset_demo_homes(conn: DbConn, homes: int) -> None:
+    # A demo against a real database replaces its own residents, and only them.
+    hubs = [demo_hub(i) for i in range(homes)]
+    names = [resident_name(i) for i in range(homes)]
+    async with conn.transaction():
+        for table in ("readings", "reading_batches", "alarms"):
+            await conn.execute(f"DELETE FROM {table} WHERE hub_id = ANY(%s)", (hubs,))
+        await conn.execute("DELETE FROM hubs WHERE id = ANY(%s)", (hubs,))
+        await conn.execute("DELETE FROM residents WHERE name = ANY(%s)", (names,))
+        for hub, name in zip(hubs, names, strict=True):
+            resident_id = await people.ensure_resident(conn, name, timezone=TIMEZONE)
+            await people.add_hub(
+                conn, hub, resident_id, password_hash=hash_password(generate_password())
+            )
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) != 0
+
+
+async def run_demo(
+    settings: ServerSettings,
+    *,
+    homes: int = 4,
+    speed: float = 600.0,
+    seed: int = 1,
+    duration: float | None = None,
+) -> int:
+    """Run the demo until cancelled (Ctrl-C) or for ``duration`` seconds."""
+    password = (
+        settings.admin_password.get_secret_value()
+        if settings.admin_password
+        else generate_password()
+    )
+    update: dict[str, object] = {"admin_password": SecretStr(password)}
+    if not _port_free(settings.http_host, settings.http_port):
+        log.info("port %d is busy; the console takes another", settings.http_port)
+        update["http_port"] = 0
+    settings = settings.model_copy(update=update)
+
+    start = simulation_start(datetime.now(UTC))
+    with (
+        tempfile.TemporaryDirectory(prefix="carewatch-demo-") as scratch,
+        services.database(settings, temporary=True) as database_url,
+        services.mqtt_broker(settings, port=None) as mqtt_url,
+    ):
+        server = CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url)
+        await server.start()
+        live: LiveHomes | None = None
+        try:
+            async with server.pool.connection() as conn:
+                await _reset_demo_homes(conn, homes)
+            clock = CatchUpClock(start=start, speed=speed)
+            live = LiveHomes(
+                mqtt_url=mqtt_url, outbox_dir=Path(scratch), clock=clock.now, heartbeat_s=300.0
+            )
+            for i in range(homes):
+                hub = demo_hub(i)
+                live.add(
+                    hub,
+                    SimulatedHome(
+                        home_id=hub,
+                        start=start,
+                        seed=seed * 1000 + i,
+                        tz=TIMEZONE,
+                        incidents=incidents_for(i, start),
+                    ),
+                )
+            await asyncio.to_thread(live.start)
+            login = "admin / " + (server.admin_password or "(the admin password set before)")
+            print(
+                f"\ncarewatch demo: {homes} simulated homes at {speed:g}x until they catch up with now.\n"
+                f"  Console:  {server.http_url}\n"
+                f"  Sign in:  {login}\n"
+                f"  API docs: {server.http_url}/docs\n"
+                f"{resident_name(0)} falls and {resident_name(1)} presses their pendant within the "
+                "first minute. Ctrl-C stops everything.\n",
+                flush=True,
+            )
+            await _report_progress(server, clock, duration)
+        finally:
+            if live is not None:
+                await asyncio.to_thread(live.stop)
+            await server.stop()
+    print("carewatch demo stopped.", flush=True)
+    return 0
+
+
+async def _report_progress(
+    server: CarewatchServer, clock: CatchUpClock, duration: float | None
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = None if duration is None else loop.time() + duration
+    zone = ZoneInfo(TIMEZONE)
+    while True:
+        remaining = None if deadline is None else deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            return
+        await asyncio.sleep(10.0 if remaining is None else min(10.0, remaining))
+        if (failure := server.failed()) is not None:
+            raise RuntimeError(f"a server component stopped: {failure!r}")
+        stored = server.writer.stored_readings if server.writer else 0
+        print(
+            f"  simulated time {clock.now().astimezone(zone):%a %H:%M}"
+            f"{' (live)' if clock.caught_up() else ''} · readings stored: {stored}",
+            flush=True,
+        )

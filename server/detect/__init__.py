@@ -1,0 +1,1 @@
+"""Streaming detectors: pure, event-time, handed readings and watermarks."""

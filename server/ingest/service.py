@@ -1,0 +1,140 @@
+"""What happens to each message: dead letter, stored readings, alarm, heartbeat."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from edge.protocol import Alarm, HubState, HubStatus, ProtocolError, ReadingsBatch, parse_topic
+from server.alerts.service import AlertService
+from server.db.dead_letters import DeadLetter, store_dead_letter
+from server.db.people import HubHome, hub_home, hub_homes, record_hub_status
+from server.db.pool import Pool
+from server.db.readings import ReceivedBatch, last_seen_by_hub
+from server.detect.conditions import Cleared, Condition, Finding
+from server.detect.inactivity import InactivityDetector, room_of
+from server.ingest.triage import Ignored, triage
+from server.ingest.writer import ReadingWriter
+
+__all__ = ["IngestService"]
+
+log = logging.getLogger(__name__)
+
+# A flood from an unknown hub must not turn into a flood of queries.
+_UNKNOWN_HUB_TTL_S = 1.0
+
+
+class IngestService:
+    """Routes validated messages to storage, the detector and the alert service."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        alerts: AlertService,
+        detector: InactivityDetector,
+        writer: ReadingWriter,
+    ) -> None:
+        self._pool = pool
+        self._alerts = alerts
+        self._detector = detector
+        self._writer = writer
+        self._homes: dict[str, HubHome] = {}
+        # Hubs looked up and not found, with when: asked again after a short while.
+        self._unknown: dict[str, float] = {}
+        self.messages = 0
+        self.dead_letters: Counter[str] = Counter()
+
+    async def start(self) -> None:
+        """Load the provisioned hubs and what the detector should remember."""
+        await self.refresh_hubs()
+        async with self._pool.connection() as conn:
+            seen = await last_seen_by_hub(conn)
+            cursor = await conn.execute(
+                "SELECT DISTINCT hub_id FROM alerts WHERE kind = 'no_movement' AND status <> 'resolved'"
+            )
+            raised = {row[0] for row in await cursor.fetchall()}
+        for s in seen:
+            self._detector.restore(
+                s.hub,
+                last_motion=s.last_motion,
+                last_room=room_of(s.last_room_sensor) if s.last_room_sensor else None,
+                last_door=s.last_door,
+                raised=s.hub in raised,
+            )
+
+    async def refresh_hubs(self) -> None:
+        """Re-read the provisioned hubs (a hub added while running is picked up)."""
+        async with self._pool.connection() as conn:
+            homes = await hub_homes(conn)
+        self._homes = {h.hub: h for h in homes}
+        for home in homes:
+            self._detector.set_timezone(home.hub, ZoneInfo(home.timezone))
+
+    async def handle(self, topic: str, payload: bytes, received_at: datetime) -> None:
+        """Process one MQTT message; never raises for bad input."""
+        self.messages += 1
+        await self._look_up_if_unknown(topic)
+        outcome = triage(
+            topic, payload, received_at=received_at, is_provisioned=self._homes.__contains__
+        )
+        match outcome:
+            case DeadLetter():
+                await self._dead_letter(outcome)
+            case ReadingsBatch():
+                home = self._homes[outcome.hub]
+                for reading in outcome.readings:
+                    await self._act(home, self._detector.observe(outcome.hub, reading))
+                await self._writer.put(ReceivedBatch(outcome, received_at))
+            case Alarm():
+                await self._alerts.raise_alarm(self._homes[outcome.hub], outcome)
+            case HubStatus():
+                await self._status(self._homes[outcome.hub], outcome, received_at)
+            case Ignored():
+                pass
+
+    async def _look_up_if_unknown(self, topic: str) -> None:
+        # A hub provisioned while the server runs is found on its first message.
+        try:
+            hub, _ = parse_topic(topic)
+        except ProtocolError:
+            return
+        if hub in self._homes:
+            return
+        now = time.monotonic()
+        if now - self._unknown.get(hub, float("-inf")) < _UNKNOWN_HUB_TTL_S:
+            return
+        async with self._pool.connection() as conn:
+            home = await hub_home(conn, hub)
+        if home is None:
+            if len(self._unknown) > 10_000:
+                self._unknown.clear()
+            self._unknown[hub] = now
+            return
+        self._unknown.pop(hub, None)
+        self._homes[hub] = home
+        self._detector.set_timezone(hub, ZoneInfo(home.timezone))
+
+    async def _status(self, home: HubHome, status: HubStatus, received_at: datetime) -> None:
+        async with self._pool.connection() as conn:
+            await record_hub_status(conn, status, received_at)
+        if status.state is HubState.ONLINE:
+            watermark = status.watermark or status.ts
+            await self._act(home, self._detector.advance(home.hub, watermark))
+
+    async def _act(self, home: HubHome, findings: list[Finding]) -> None:
+        for finding in findings:
+            match finding:
+                case Condition():
+                    await self._alerts.raise_condition(home, finding)
+                case Cleared():
+                    await self._alerts.clear_condition(home, finding)
+
+    async def _dead_letter(self, letter: DeadLetter) -> None:
+        self.dead_letters[letter.reason.split(":")[0]] += 1
+        log.info("dead letter from %s on %s: %s", letter.hub or "?", letter.topic, letter.reason)
+        async with self._pool.connection() as conn:
+            await store_dead_letter(conn, letter)

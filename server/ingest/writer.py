@@ -1,0 +1,87 @@
+"""Readings go to the database in batches: one transaction and one COPY per flush."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.db.pool import Pool
+from server.db.readings import ReceivedBatch, store_batches
+
+__all__ = ["ReadingWriter"]
+
+log = logging.getLogger(__name__)
+
+
+class ReadingWriter:
+    """Writes each batch as soon as the database is free, together with all queued behind it.
+
+    Idle, a batch is written at once; under load the queue fills while a flush
+    runs and the next flush takes up to ``max_readings`` in one COPY.
+
+    ``put`` waits when the queue is full: backpressure reaches the MQTT
+    consumer instead of memory growing without bound.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        max_readings: int = 5_000,
+        max_queued_batches: int = 20_000,
+    ) -> None:
+        self._pool = pool
+        self._max_readings = max_readings
+        self._queue: asyncio.Queue[ReceivedBatch] = asyncio.Queue(maxsize=max_queued_batches)
+        self.stored_batches = 0
+        self.stored_readings = 0
+        self.duplicate_batches = 0
+
+    async def put(self, item: ReceivedBatch) -> None:
+        """Queue a batch for the next flush."""
+        await self._queue.put(item)
+
+    def pending(self) -> int:
+        """Batches waiting to be written."""
+        return self._queue.qsize()
+
+    async def run(self) -> None:
+        """Flush forever; on cancellation, flush what is queued first."""
+        try:
+            while True:
+                first = await self._queue.get()
+                await self._flush(self._collect(first))
+        except asyncio.CancelledError:
+            leftovers = []
+            while not self._queue.empty():
+                leftovers.append(self._queue.get_nowait())
+            if leftovers:
+                await self._flush(leftovers)
+            raise
+
+    def _collect(self, first: ReceivedBatch) -> list[ReceivedBatch]:
+        items = [first]
+        readings = len(first.batch.readings)
+        while readings < self._max_readings and not self._queue.empty():
+            item = self._queue.get_nowait()
+            items.append(item)
+            readings += len(item.batch.readings)
+        return items
+
+    async def _flush(self, items: list[ReceivedBatch]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                async with self._pool.connection() as conn:
+                    new = await store_batches(conn, items)
+                break
+            except Exception:
+                # Never drop readings: keep them and retry until the database is back.
+                log.exception(
+                    "writing %d reading batches failed; retrying in %.1f s", len(items), delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self.stored_batches += len(new)
+        self.stored_readings += sum(len(i.batch.readings) for i in new)
+        self.duplicate_batches += len(items) - len(new)

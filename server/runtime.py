@@ -1,0 +1,191 @@
+"""One server process: MQTT ingest, the writer, the live alert feed and the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Coroutine
+from datetime import time, timedelta
+from types import TracebackType
+from typing import Any
+
+import psycopg
+import uvicorn
+
+from server.alerts.service import AlertService
+from server.api.app import create_app
+from server.api.deps import Services
+from server.api.live import AlertFeed
+from server.db import people
+from server.db.pool import Pool, migrate, open_pool
+from server.detect.inactivity import InactivityDetector
+from server.ingest.consumer import MqttConsumer
+from server.ingest.service import IngestService
+from server.ingest.writer import ReadingWriter
+from server.passwords import generate_password, hash_password
+from server.settings import ServerSettings
+
+__all__ = ["CarewatchServer"]
+
+log = logging.getLogger(__name__)
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """Uvicorn without its own signal handling: the process owner decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+class CarewatchServer:
+    """Start with ``async with CarewatchServer(...)``; everything stops in order on exit."""
+
+    def __init__(self, settings: ServerSettings, *, database_url: str, mqtt_url: str) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.mqtt_url = mqtt_url
+        self.admin_password: str | None = None
+        self._pool: Pool | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._http: _EmbeddedUvicorn | None = None
+        self._feed: AlertFeed | None = None
+        self._socket: socket.socket | None = None
+        self.writer: ReadingWriter | None = None
+        self.ingest: IngestService | None = None
+        self.consumer: MqttConsumer | None = None
+
+    @property
+    def pool(self) -> Pool:
+        """The database pool, once started."""
+        assert self._pool is not None, "server not started"
+        return self._pool
+
+    @property
+    def http_url(self) -> str:
+        """Where the console and API answer."""
+        assert self._socket is not None, "server not started"
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def start(self) -> None:
+        """Migrate, open the pool, and start every part; returns when all accept work."""
+        s = self.settings
+        await asyncio.to_thread(migrate, self.database_url)
+        self._pool = pool = await open_pool(self.database_url)
+        self.admin_password = await self._bootstrap_admin(pool)
+
+        alerts = AlertService(pool)
+        detector = InactivityDetector(
+            day_limit=timedelta(minutes=s.inactivity_day_minutes),
+            bathroom_limit=timedelta(minutes=s.inactivity_bathroom_minutes),
+            latest_wake=time(int(s.latest_wake_hour), int(s.latest_wake_hour % 1 * 60)),
+        )
+        self.writer = ReadingWriter(pool, max_readings=s.flush_max_readings)
+        self.ingest = IngestService(pool, alerts=alerts, detector=detector, writer=self.writer)
+        await self.ingest.start()
+        self._feed = feed = AlertFeed(self.database_url)
+        self.consumer = MqttConsumer(
+            self.mqtt_url,
+            self.ingest.handle,
+            client_id=s.mqtt_client_id,
+            transient_errors=(psycopg.OperationalError,),
+        )
+
+        self._socket = socket.create_server((s.http_host, s.http_port))
+        app = create_app(Services(settings=s, pool=pool, alerts=alerts, feed=feed))
+        self._http = _EmbeddedUvicorn(
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                # Live streams never end by themselves; do not wait long for them.
+                timeout_graceful_shutdown=2,
+            )
+        )
+
+        self._spawn("writer", self.writer.run())
+        self._spawn("alert-feed", feed.run())
+        self._spawn("mqtt", self.consumer.run())
+        self._spawn("http", self._http.serve(sockets=[self._socket]))
+        await self._wait_ready(feed)
+        log.info("carewatch server ready at %s", self.http_url)
+
+    def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        self._tasks[name] = asyncio.create_task(work, name=name)
+
+    async def _wait_ready(self, feed: AlertFeed) -> None:
+        assert self.consumer is not None
+        http = self._http
+        assert http is not None
+        waits = [self.consumer.connected.wait(), feed.listening.wait()]
+        try:
+            async with asyncio.timeout(60):
+                await asyncio.gather(*waits)
+                # uvicorn offers a flag, not an event, for "listening".
+                while not http.started:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            raise RuntimeError(
+                f"server did not become ready within 60 s; is the MQTT broker at {self.mqtt_url} "
+                "reachable?"
+            ) from None
+
+    async def _bootstrap_admin(self, pool: Pool) -> str | None:
+        """Create ``admin`` on first start; returns the password if we made one up."""
+        configured = self.settings.admin_password
+        password = configured.get_secret_value() if configured else generate_password()
+        async with pool.connection() as conn:
+            created = await people.add_user(conn, "admin", hash_password(password), "admin")
+        if not created:
+            return None
+        if configured is None:
+            log.warning("created user 'admin' with generated password %s", password)
+        return password
+
+    async def stop(self) -> None:
+        """Stop taking messages, flush what was taken, then close the API and the pool."""
+        for name in ("mqtt", "writer", "alert-feed"):
+            await self._cancel(name)
+        if self._feed is not None:
+            self._feed.close()
+        if self._http is not None:
+            self._http.should_exit = True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._tasks["http"]
+        await self._cancel("http")
+        if self._pool is not None:
+            await self._pool.close()
+        if self._socket is not None:
+            self._socket.close()
+
+    async def _cancel(self, name: str) -> None:
+        task = self._tasks.pop(name, None)
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def failed(self) -> BaseException | None:
+        """The error of a part that stopped on its own, if any."""
+        for task in self._tasks.values():
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return task.exception()
+        return None
+
+    async def __aenter__(self) -> CarewatchServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,62 @@
+"""The server's configuration: one settings object, from ``CAREWATCH_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "ServerSettings"]
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "admin", "password", "secret"}
+
+
+class Environment(StrEnum):
+    """Where the server runs; production refuses weak or missing secrets."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ServerSettings(BaseSettings):
+    """Everything the server process can be told. Unset URLs mean the embedded services."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREWATCH_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str | None = None
+    mqtt_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    admin_password: SecretStr | None = None
+    # Where the embedded PostgreSQL keeps its data when no database URL is set.
+    data_dir: Path = Path("var")
+
+    mqtt_client_id: str = "carewatch-server"
+    # The most readings one COPY writes; more queued wait for the next.
+    flush_max_readings: int = Field(default=5_000, ge=1)
+    token_lifetime_s: float = Field(default=12 * 60 * 60.0, gt=0)
+
+    # Inactivity, in minutes of the resident's own (event) time.
+    inactivity_day_minutes: float = Field(default=90.0, gt=0)
+    inactivity_bathroom_minutes: float = Field(default=60.0, gt=0)
+    # Last seen in the bedroom at night: silence is sleep until this local hour.
+    latest_wake_hour: float = Field(default=10.0, ge=0, lt=24)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> ServerSettings:
+        if self.environment is Environment.PRODUCTION:
+            password = self.admin_password.get_secret_value() if self.admin_password else ""
+            if password.lower() in _PLACEHOLDERS or len(password) < 12:
+                raise ValueError(
+                    "CAREWATCH_ADMIN_PASSWORD must be set to a real password of at least "
+                    "12 characters in production"
+                )
+            if self.database_url is None or self.mqtt_url is None:
+                raise ValueError(
+                    "production needs CAREWATCH_DATABASE_URL and CAREWATCH_MQTT_URL; "
+                    "the embedded services are for demos and tests"
+                )
+        return self

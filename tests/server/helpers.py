@@ -1,0 +1,104 @@
+"""Helpers for tests that drive a real server: provisioning, publishing, polling the API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.mqtt_url import broker_address
+from server.passwords import hash_password
+
+ADMIN_PASSWORD = "test-admin-password"
+
+
+def provision(
+    database_url: str, hub: str, resident: str, *, timezone: str = "Europe/London"
+) -> None:
+    """Add a resident and their hub straight in the database."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "INSERT INTO residents (name, timezone) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+            (resident, timezone),
+        ).fetchone()
+        assert row is not None
+        conn.execute(
+            "INSERT INTO hubs (id, resident_id, password_hash) VALUES (%s, %s, %s)",
+            (hub, row[0], hash_password("unused")),
+        )
+
+
+def unique_hub(prefix: str = "hub") -> str:
+    """A hub id no other test uses, so tests can share a broker."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class Publisher:
+    """A plain MQTT client that publishes at QoS 1 and waits for each PUBACK."""
+
+    def __init__(self, mqtt_url: str, *, client_id: str | None = None) -> None:
+        host, port, user, password, _ = broker_address(mqtt_url)
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"test-{uuid.uuid4().hex[:8]}",
+            protocol=mqtt.MQTTv311,
+        )
+        if user:
+            self._client.username_pw_set(user, password)
+        self._client.connect(host, port)
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(10)
+        assert info.is_published(), f"no PUBACK for {topic}"
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
+
+
+async def token(client: httpx.AsyncClient, *, password: str = ADMIN_PASSWORD) -> str:
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": "admin", "password": password}
+    )
+    response.raise_for_status()
+    value: str = response.json()["access_token"]
+    return value
+
+
+async def wait_for(
+    probe: Callable[[], Any], *, within: float = 20.0, what: str = "condition"
+) -> Any:
+    """Poll an async ``probe`` until it returns something truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def forget_session(mqtt_url: str, client_id: str) -> None:
+    """Delete a persistent session a test left on a shared broker."""
+    host, port, user, password, _ = broker_address(mqtt_url)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=True,
+        protocol=mqtt.MQTTv311,
+    )
+    if user:
+        client.username_pw_set(user, password)
+    client.connect(host, port)
+    client.disconnect()

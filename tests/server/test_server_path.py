@@ -1,0 +1,303 @@
+"""The server on a real broker and database: readings stored once, dead letters, alerts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg
+
+from edge.protocol import (
+    Alarm,
+    AlarmKind,
+    HubState,
+    HubStatus,
+    Reading,
+    ReadingKind,
+    ReadingsBatch,
+    alarm_topic,
+    encode,
+    readings_topic,
+    status_topic,
+)
+from server.runtime import CarewatchServer
+from tests.server.helpers import Publisher, provision, unique_hub, wait_for
+
+
+def _count(database_url: str, query: str, *args: object) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(query.encode(), args).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _batch(hub: str, seq: int, start: datetime, n: int) -> ReadingsBatch:
+    readings = tuple(
+        Reading("kitchen-pir", ReadingKind.MOTION, start + timedelta(seconds=40 * i), 1.0)
+        for i in range(n)
+    )
+    return ReadingsBatch(
+        hub=hub, seq=seq, sent_at=start + timedelta(seconds=40 * n), readings=readings
+    )
+
+
+def _heartbeat(hub: str, ts: datetime, *, watermark: datetime | None = None) -> bytes:
+    return encode(HubStatus(hub=hub, state=HubState.ONLINE, ts=ts, watermark=watermark))
+
+
+async def test_readings_are_stored_exactly_once(
+    server: CarewatchServer, database_url: str, mqtt_url: str
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, f"Resident {hub}")
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    publisher = Publisher(mqtt_url)
+    try:
+        for seq in range(10):
+            publisher.publish(readings_topic(hub), encode(_batch(hub, seq, start, 5)))
+        # Redelivery after a lost PUBACK: the same batches again.
+        for seq in range(3):
+            publisher.publish(readings_topic(hub), encode(_batch(hub, seq, start, 5)))
+    finally:
+        publisher.close()
+
+    async def stored() -> bool:
+        return (
+            _count(database_url, "SELECT count(*) FROM reading_batches WHERE hub_id = %s", hub)
+            == 10
+        )
+
+    await wait_for(stored, what="10 batches stored")
+    await wait_for(lambda: _async(server.writer is not None and server.writer.pending() == 0))
+    assert _count(database_url, "SELECT count(*) FROM readings WHERE hub_id = %s", hub) == 50
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def test_bad_and_unprovisioned_messages_are_dead_lettered_while_good_ones_flow(
+    server: CarewatchServer, database_url: str, mqtt_url: str
+) -> None:
+    good, stranger = unique_hub("good"), unique_hub("stranger")
+    provision(database_url, good, f"Resident {good}")
+    now = datetime.now(UTC)
+    bad_payloads = [
+        b"not json at all",
+        b'{"v": 1, "hub": "%s", "seq": 1}' % good.encode(),  # no sent_at, no readings
+        json.dumps(
+            {
+                "v": 1,
+                "hub": good,
+                "seq": 2,
+                "sent_at": now.isoformat(),
+                "readings": [
+                    {"sensor": "x-pir", "kind": "teleport", "ts": now.isoformat(), "value": 1}
+                ],
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "v": 1,
+                "hub": good,
+                "seq": 3,
+                "sent_at": now.isoformat(),
+                "readings": [
+                    {
+                        "sensor": "x-pir",
+                        "kind": "motion",
+                        "ts": (now + timedelta(days=3)).isoformat(),
+                        "value": 1,
+                    }
+                ],
+            }
+        ).encode(),
+        json.dumps(
+            {"v": 1, "hub": "someone-else", "seq": 4, "sent_at": now.isoformat(), "readings": []}
+        ).encode(),
+        b"{" + b" " * (300 * 1024) + b"}",
+    ]
+    publisher = Publisher(mqtt_url)
+    try:
+        for i, payload in enumerate(bad_payloads):
+            publisher.publish(readings_topic(good), payload)
+            publisher.publish(
+                readings_topic(good), encode(_batch(good, 100 + i, now - timedelta(minutes=5), 2))
+            )
+        publisher.publish(readings_topic(stranger), encode(_batch(stranger, 1, now, 2)))
+    finally:
+        publisher.close()
+
+    async def all_dead_lettered() -> bool:
+        return (
+            _count(
+                database_url,
+                "SELECT count(*) FROM dead_letters WHERE hub_id IN (%s, %s)",
+                good,
+                stranger,
+            )
+            == 7
+        )
+
+    await wait_for(all_dead_lettered, what="7 dead letters")
+    await wait_for(
+        lambda: _async(
+            _count(database_url, "SELECT count(*) FROM readings WHERE hub_id = %s", good) == 12
+        ),
+        what="good readings stored",
+    )
+    with psycopg.connect(database_url) as conn:
+        reasons = [
+            r
+            for (r,) in conn.execute(
+                "SELECT reason FROM dead_letters WHERE hub_id IN (%s, %s) ORDER BY id",
+                (good, stranger),
+            )
+        ]
+    assert reasons[0].startswith("payload is not JSON")
+    assert "missing field 'sent_at'" in reasons[1]
+    assert "unknown kind 'teleport'" in reasons[2]
+    assert "more than 24 h after" in reasons[3]
+    assert "does not match topic hub" in reasons[4]
+    assert "over the 262144 byte limit" in reasons[5]
+    assert "not provisioned" in reasons[6]
+    assert _count(database_url, "SELECT count(*) FROM readings WHERE hub_id = %s", stranger) == 0
+
+
+async def test_pendant_raises_one_emergency_even_when_redelivered(
+    server: CarewatchServer, database_url: str, mqtt_url: str, api: httpx.AsyncClient
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, "Mrs Edith Clarke")
+    alarm = Alarm(
+        hub=hub,
+        id=str(uuid.uuid4()),
+        sensor="pendant",
+        kind=AlarmKind.PENDANT,
+        ts=datetime.now(UTC),
+    )
+    publisher = Publisher(mqtt_url)
+    try:
+        publisher.publish(alarm_topic(hub), encode(alarm))
+        publisher.publish(alarm_topic(hub), encode(alarm))
+    finally:
+        publisher.close()
+
+    async def emergency() -> list[dict[str, object]]:
+        alerts = (await api.get("/api/v1/alerts", params={"status": "open"})).json()
+        return [a for a in alerts if a["hub"] == hub]
+
+    (alert,) = await wait_for(emergency, what="pendant alert")
+    assert alert["resident"] == "Mrs Edith Clarke"
+    assert alert["kind"] == "pendant"
+    assert alert["severity"] == "emergency"
+    assert "pressed their pendant" in alert["reason"]
+    assert _count(database_url, "SELECT count(*) FROM alarms WHERE hub_id = %s", hub) == 1
+
+
+async def test_silence_at_home_raises_no_movement_but_a_hub_backlog_does_not(
+    server: CarewatchServer, database_url: str, mqtt_url: str, api: httpx.AsyncClient
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, "Mr Arthur Bell", timezone="UTC")
+    # 13:00 UTC: daytime, last seen in the kitchen.
+    t0 = datetime.now(UTC).replace(hour=13, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    publisher = Publisher(mqtt_url)
+    try:
+        publisher.publish(readings_topic(hub), encode(_batch(hub, 0, t0, 3)))
+        # Two hours later, but the hub says readings up to 13:30 are still in its outbox.
+        publisher.publish(
+            status_topic(hub),
+            _heartbeat(hub, t0 + timedelta(hours=2), watermark=t0 + timedelta(minutes=30)),
+        )
+        await wait_for(
+            lambda: _async(
+                _count(
+                    database_url,
+                    "SELECT count(*) FROM hubs WHERE id = %s AND state = 'online'",
+                    hub,
+                )
+                == 1
+            ),
+            what="heartbeat recorded",
+        )
+        alerts = (await api.get("/api/v1/alerts")).json()
+        assert [a for a in alerts if a["hub"] == hub] == []
+        # Backlog delivered: nothing moved after 13:01:20, and the watermark is now 15:00.
+        publisher.publish(status_topic(hub), _heartbeat(hub, t0 + timedelta(hours=2)))
+    finally:
+        publisher.close()
+
+    async def no_movement() -> list[dict[str, object]]:
+        return [a for a in (await api.get("/api/v1/alerts")).json() if a["hub"] == hub]
+
+    (alert,) = await wait_for(no_movement, what="no-movement alert")
+    assert alert["kind"] == "no_movement"
+    assert alert["severity"] == "urgent"
+    assert alert["resident"] == "Mr Arthur Bell"
+    assert "No movement for 1 h 58 min since 13:01 (kitchen)" in alert["reason"]
+
+
+async def test_acknowledge_then_resolve_with_audit_trail(
+    server: CarewatchServer, database_url: str, mqtt_url: str, api: httpx.AsyncClient
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, "Mrs Joan Patel")
+    alarm = Alarm(
+        hub=hub,
+        id=str(uuid.uuid4()),
+        sensor="pendant",
+        kind=AlarmKind.PENDANT,
+        ts=datetime.now(UTC),
+    )
+    publisher = Publisher(mqtt_url)
+    publisher.publish(alarm_topic(hub), encode(alarm))
+    publisher.close()
+
+    async def raised() -> list[dict[str, str]]:
+        return [a for a in (await api.get("/api/v1/alerts")).json() if a["hub"] == hub]
+
+    (alert,) = await wait_for(raised, what="alert")
+    acked = (await api.post(f"/api/v1/alerts/{alert['id']}/ack")).json()
+    assert acked["status"] == "acknowledged"
+    assert acked["acknowledged_by"] == "admin"
+    again = await api.post(f"/api/v1/alerts/{alert['id']}/ack")
+    assert again.status_code == 409
+    bad = await api.post(f"/api/v1/alerts/{alert['id']}/resolve", json={"outcome": "made_up"})
+    assert bad.status_code == 422
+    done = await api.post(
+        f"/api/v1/alerts/{alert['id']}/resolve",
+        json={"outcome": "carer_visited", "note": "All fine"},
+    )
+    assert done.json()["status"] == "resolved"
+    assert done.json()["outcome"] == "carer_visited"
+    missing = await api.post(f"/api/v1/alerts/{uuid.uuid4()}/ack")
+    assert missing.status_code == 404
+    with psycopg.connect(database_url) as conn:
+        trail = [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT actor, action FROM alert_events WHERE alert_id = %s ORDER BY id",
+                (alert["id"],),
+            )
+        ]
+    assert trail == [("system", "raised"), ("admin", "acknowledge"), ("admin", "resolve")]
+
+
+async def test_api_refuses_without_a_valid_token(server: CarewatchServer) -> None:
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        assert (await client.get("/api/v1/alerts")).status_code == 401
+        wrong = await client.post(
+            "/api/v1/auth/token", data={"username": "admin", "password": "nope"}
+        )
+        assert wrong.status_code == 401
+        forged = await client.get("/api/v1/alerts", headers={"Authorization": "Bearer forged"})
+        assert forged.status_code == 401
+        assert (await client.get("/healthz")).json() == {
+            "status": "ok",
+            "database": None,
+            "alert_feed": None,
+        }
+        assert (await client.get("/readyz")).status_code == 200

@@ -1,0 +1,47 @@
+"""The alert lifecycle rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.protocol import AlarmKind
+from server.alerts.model import (
+    Action,
+    AlertKind,
+    AlertStatus,
+    IllegalTransition,
+    Severity,
+    can_self_clear,
+    kind_for_alarm,
+    next_status,
+)
+
+
+def test_open_can_be_acknowledged_or_resolved() -> None:
+    assert next_status(AlertStatus.OPEN, Action.ACKNOWLEDGE) is AlertStatus.ACKNOWLEDGED
+    assert next_status(AlertStatus.OPEN, Action.RESOLVE) is AlertStatus.RESOLVED
+    assert next_status(AlertStatus.ACKNOWLEDGED, Action.RESOLVE) is AlertStatus.RESOLVED
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        (AlertStatus.ACKNOWLEDGED, Action.ACKNOWLEDGE),
+        (AlertStatus.RESOLVED, Action.ACKNOWLEDGE),
+        (AlertStatus.RESOLVED, Action.RESOLVE),
+    ],
+)
+def test_illegal_steps_say_why(status: AlertStatus, action: Action) -> None:
+    with pytest.raises(
+        IllegalTransition, match=f"cannot {action.value} an alert that is {status.value}"
+    ):
+        next_status(status, action)
+
+
+def test_emergencies_never_close_themselves() -> None:
+    assert not can_self_clear(Severity.EMERGENCY)
+    assert can_self_clear(Severity.URGENT)
+
+
+def test_every_alarm_kind_has_an_alert_kind() -> None:
+    assert {kind_for_alarm(k) for k in AlarmKind} <= set(AlertKind)
