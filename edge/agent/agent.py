@@ -87,12 +87,15 @@ class Agent:
         # What is with the broker now, by PUBACK id: ("batch", seq) or ("alarm", id).
         self._in_flight: dict[int, tuple[str, int | str]] = {}
         self._waiting_since: float | None = None
+        # Up once the agent has handled the link's Connected event (and resent
+        # what was pending), so nothing new overtakes the resend.
+        self._session_up = False
         self.batches_acknowledged = 0
 
     @property
     def connected(self) -> bool:
         """Whether the hub has a session with the broker."""
-        return self._link.connected
+        return self._session_up and self._link.connected
 
     def start(self) -> None:
         """Open the session in the background; readings are kept meanwhile."""
@@ -129,7 +132,7 @@ class Agent:
             self.outbox.add_readings(readings)
             if self._waiting_since is None:
                 self._waiting_since = self._monotonic()
-        if self._link.connected:
+        if self.connected:
             self._send_batches()
             if self._heartbeat.due(now):
                 self._send_heartbeat(now)
@@ -138,7 +141,8 @@ class Agent:
         alarm = Alarm(self.hub, str(uuid.uuid4()), trigger.sensor, trigger.kind, trigger.ts)
         log.warning("alarm: %s from %s", alarm.kind.value, alarm.sensor)
         self.outbox.add_alarm(alarm)
-        self._send_alarm(alarm)
+        if self.connected:
+            self._send_alarm(alarm)  # else it goes first when the session is back
 
     def _send_alarm(self, alarm: Alarm) -> None:
         mid = self._link.publish(alarm_topic(self.hub), encode(alarm))
@@ -188,11 +192,12 @@ class Agent:
             event = self._link.events.get_nowait()
             match event:
                 case Connected():
+                    self._session_up = True
                     self._resend_all()
                 case Acknowledged(mid):
                     self._acknowledged(mid)
                 case Disconnected():
-                    pass
+                    self._session_up = False
 
     def _resend_all(self) -> None:
         # A new session: whatever was in flight may be lost, so send it all again

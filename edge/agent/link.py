@@ -110,7 +110,11 @@ class MqttLink:
         self._stopping = True
         if last_words is not None and self._connected:
             info = self._client.publish(last_words[0], last_words[1], qos=1, retain=True)
-            info.wait_for_publish(timeout=5)
+            try:
+                info.wait_for_publish(timeout=5)
+            except (RuntimeError, ValueError) as exc:
+                # The broker went first; the retained last will says offline instead.
+                log.info("could not say goodbye to the broker: %s", exc)
         self._client.disconnect()
         self._client.loop_stop()
 

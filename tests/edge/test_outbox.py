@@ -1,0 +1,87 @@
+"""The outbox keeps readings and alarms on disk until the broker acknowledges them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from edge.agent.outbox import Outbox
+from edge.protocol import Alarm, AlarmKind, Reading, ReadingKind
+
+T0 = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+
+
+def _readings(n: int, start: datetime = T0) -> list[Reading]:
+    return [
+        Reading("kitchen-pir", ReadingKind.MOTION, start + timedelta(seconds=30 * i), 1.0)
+        for i in range(n)
+    ]
+
+
+def test_batches_hold_the_oldest_readings_in_order(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite3", hub="hub-1")
+    box.add_readings(_readings(7))
+    first = box.assign_batch(max_readings=5, sent_at=T0)
+    second = box.assign_batch(max_readings=5, sent_at=T0)
+    assert first is not None
+    assert second is not None
+    assert [r.ts for r in first.readings] == [r.ts for r in _readings(5)]
+    assert len(second.readings) == 2
+    assert second.seq == first.seq + 1
+    assert box.assign_batch(max_readings=5, sent_at=T0) is None
+
+
+def test_a_batch_survives_a_restart_with_the_same_seq_and_readings(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path, hub="hub-1")
+    box.add_readings(_readings(3))
+    batch = box.assign_batch(max_readings=10, sent_at=T0)
+    box.close()  # the hub loses power before the PUBACK
+
+    reopened = Outbox(path, hub="hub-1")
+    assert reopened.pending_batches() == [batch]
+    assert reopened.depth() == 3
+
+
+def test_seq_never_goes_back_even_when_the_outbox_empties(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path, hub="hub-1", first_seq=1000)
+    box.add_readings(_readings(1))
+    batch = box.assign_batch(max_readings=10, sent_at=T0)
+    assert batch is not None
+    assert batch.seq == 1000
+    box.batch_acknowledged(batch.seq)
+    box.close()
+
+    reopened = Outbox(path, hub="hub-1", first_seq=1)
+    reopened.add_readings(_readings(1))
+    again = reopened.assign_batch(max_readings=10, sent_at=T0)
+    assert again is not None
+    assert again.seq == 1001
+
+
+def test_acknowledged_batches_and_alarms_leave_the_outbox(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite3", hub="hub-1")
+    box.add_readings(_readings(4))
+    alarm = Alarm("hub-1", "a-1", "pendant", AlarmKind.PENDANT, T0)
+    box.add_alarm(alarm)
+    batch = box.assign_batch(max_readings=2, sent_at=T0)
+    assert batch is not None
+    assert box.depth() == 5
+    assert box.oldest_reading() == T0
+
+    box.batch_acknowledged(batch.seq)
+    assert box.depth() == 3
+    assert box.oldest_reading() == T0 + timedelta(seconds=60)
+    assert box.pending_alarms() == [alarm]
+    box.alarm_acknowledged(alarm.id)
+    assert box.pending_alarms() == []
+    assert box.unbatched() == 2
+
+
+def test_an_alarm_is_kept_once_however_often_it_is_added(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite3", hub="hub-1")
+    alarm = Alarm("hub-1", "a-1", "pendant", AlarmKind.PENDANT, T0)
+    box.add_alarm(alarm)
+    box.add_alarm(alarm)
+    assert box.pending_alarms() == [alarm]

@@ -1,0 +1,109 @@
+"""Simulated homes: days a carer would recognise, replayable, and incidents that show."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import mean
+from zoneinfo import ZoneInfo
+
+from edge.agent.drivers import AlarmTrigger, DriverEvent
+from edge.protocol import Reading, ReadingKind
+from firmware_sim.home import PIR_BLIND_TIME, SimulatedHome
+from firmware_sim.incidents import Fall, PendantPress
+from server.alerts.model import AlertKind
+from server.detect.conditions import Condition
+from server.detect.inactivity import InactivityDetector
+
+ZONE = ZoneInfo("Europe/London")
+START = datetime.combine(date(2026, 10, 5), time(0, 0), ZONE).astimezone(UTC)
+
+
+def _motions(events: list[DriverEvent]) -> list[Reading]:
+    return [e for e in events if isinstance(e, Reading) and e.kind is ReadingKind.MOTION]
+
+
+def test_the_same_seed_gives_the_same_days_however_the_home_is_polled() -> None:
+    end = START + timedelta(days=3)
+    once = SimulatedHome(home_id="h", start=START, seed=3).events_until(end)
+    polled = SimulatedHome(home_id="h", start=START, seed=3)
+    in_steps: list[DriverEvent] = []
+    t = START
+    while t < end:
+        t += timedelta(minutes=7)
+        in_steps.extend(polled.events_until(min(t, end)))
+    assert in_steps == once
+    assert once != SimulatedHome(home_id="h", start=START, seed=4).events_until(end)
+
+
+def test_a_pir_reports_no_faster_than_its_blind_time() -> None:
+    events = SimulatedHome(home_id="h", start=START, seed=1).events_until(START + timedelta(days=2))
+    last: dict[str, datetime] = {}
+    for reading in _motions(events):
+        if reading.sensor in last:
+            assert reading.ts - last[reading.sensor] >= PIR_BLIND_TIME
+        last[reading.sensor] = reading.ts
+
+
+def test_wake_times_and_night_toilet_visits_look_like_the_persona() -> None:
+    days = 28
+    home = SimulatedHome(home_id="h", start=START, seed=11)
+    events = home.events_until(START + timedelta(days=days))
+    breakfasts: list[float] = []
+    nights_with_visits = 0
+    for d in range(days):
+        day = (START + timedelta(days=d, hours=12)).astimezone(ZONE).date()
+        local = [(e.ts.astimezone(ZONE), e.sensor) for e in _motions(events)]
+        today = [(ts, s) for ts, s in local if ts.date() == day]
+        breakfast = next(ts for ts, s in today if ts.hour >= 5 and s == "kitchen-pir")
+        breakfasts.append(breakfast.hour + breakfast.minute / 60)
+        if any(s == "bathroom-pir" and ts.hour < 5 for ts, s in today):
+            nights_with_visits += 1
+    # STEADY wakes around 07:15 (spread 20 min) and washes before breakfast.
+    assert 7.25 < mean(breakfasts) < 8.0
+    assert all(6.0 < w < 9.0 for w in breakfasts)
+    # About one night toilet visit a night (Poisson mean 1): most nights, not all.
+    assert 0.4 * days < nights_with_visits < 0.9 * days
+
+
+def _run_detector(home: SimulatedHome, days: float) -> list[Condition]:
+    """Feed a home's events to the inactivity detector with a heartbeat every 5 minutes."""
+    detector = InactivityDetector()
+    detector.set_timezone("h", ZONE)
+    raised: list[Condition] = []
+    t = home.start
+    while t < home.start + timedelta(days=days):
+        t += timedelta(minutes=5)
+        for event in home.events_until(t):
+            if isinstance(event, Reading):
+                detector.observe("h", event)
+        raised += [f for f in detector.advance("h", t) if isinstance(f, Condition)]
+    return raised
+
+
+def test_ordinary_days_raise_no_inactivity_alert() -> None:
+    for seed in range(3):
+        home = SimulatedHome(home_id="h", start=START, seed=seed)
+        assert _run_detector(home, days=14) == [], f"false alert in home {seed}"
+
+
+def test_after_a_fall_the_home_is_silent_and_the_detector_raises() -> None:
+    fall = START + timedelta(days=1, hours=10, minutes=40)
+    home = SimulatedHome(home_id="h", start=START, seed=2, incidents=[Fall(at=fall)])
+    raised = _run_detector(home, days=2)
+    events = SimulatedHome(
+        home_id="h", start=START, seed=2, incidents=[Fall(at=fall)]
+    ).events_until(START + timedelta(days=2))
+    assert all(e.ts < fall for e in events)
+    assert [c.kind for c in raised] == [AlertKind.NO_MOVEMENT]
+    # Raised within the daytime limit (90 min) of the last movement before the fall.
+    assert fall - timedelta(hours=1) < raised[0].event_at <= fall + timedelta(minutes=90)
+    assert Fall(at=fall).label("h").start == fall
+
+
+def test_a_pendant_press_is_an_alarm_at_its_moment() -> None:
+    press = START + timedelta(hours=9, minutes=30)
+    home = SimulatedHome(home_id="h", start=START, seed=2, incidents=[PendantPress(at=press)])
+    events = home.events_until(START + timedelta(days=1))
+    alarms = [e for e in events if isinstance(e, AlarmTrigger)]
+    assert [(a.sensor, a.ts) for a in alarms] == [("pendant", press)]
+    assert any(isinstance(e, Reading) and e.ts > press for e in events), "life goes on"
