@@ -91,6 +91,26 @@ def _parser() -> argparse.ArgumentParser:
     user_add.add_argument("username")
     user_add.add_argument("--role", choices=ROLES, required=True)
     user_add.add_argument("--password", help="the password (default: ask)")
+    user_add.add_argument("--name", help="the name alerts and notifications show")
+    user_add.add_argument(
+        "--email", action="append", default=[], help="an e-mail address for notifications"
+    )
+    user_add.add_argument(
+        "--webhook", action="append", default=[], help="a webhook URL for notifications"
+    )
+    user_add.add_argument("--on-duty", action="store_true", help="a responder who is on duty now")
+
+    carer = commands.add_parser("carer", help="manage residents' carers").add_subparsers(
+        dest="carer_command", required=True, metavar="ACTION"
+    )
+    carer_add = carer.add_parser(
+        "add",
+        help="put a carer on a resident's escalation ladder",
+        description="Add USER (a carer) after the resident's other carers: urgent alerts reach "
+        "them in this order, each with CAREWATCH_ACK_TIMEOUT_S to acknowledge.",
+    )
+    carer_add.add_argument("username", metavar="USER")
+    carer_add.add_argument("--resident", required=True, metavar="NAME")
 
     commands.add_parser("migrate", help="bring the database schema up to date")
     return parser
@@ -135,7 +155,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_hub_add(settings, args.hub, args.resident, args.timezone))
         case "user":
             password = args.password or getpass.getpass(f"Password for {args.username}: ")
-            return asyncio.run(_user_add(settings, args.username, args.role, password))
+            channels = [("email", a) for a in args.email] + [("webhook", u) for u in args.webhook]
+            return asyncio.run(
+                _user_add(
+                    settings,
+                    args.username,
+                    args.role,
+                    password,
+                    display_name=args.name,
+                    on_duty=args.on_duty,
+                    channels=channels,
+                )
+            )
+        case "carer":
+            return asyncio.run(_carer_add(settings, args.username, args.resident))
         case "migrate":
             from server import services
             from server.db.pool import migrate
@@ -222,7 +255,16 @@ async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: 
     return 0
 
 
-async def _user_add(settings: ServerSettings, username: str, role: str, password: str) -> int:
+async def _user_add(
+    settings: ServerSettings,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    display_name: str | None = None,
+    on_duty: bool = False,
+    channels: Sequence[tuple[str, str]] = (),
+) -> int:
     from server import services
     from server.db import people
     from server.db.pool import migrate, open_pool
@@ -237,12 +279,44 @@ async def _user_add(settings: ServerSettings, username: str, role: str, password
         try:
             async with pool.connection() as conn:
                 added = await people.add_user(conn, username, hash_password(password), role)
+                user = await people.user_by_username(conn, username)
+                if added and user is not None:
+                    await people.set_contact_details(
+                        conn, user.id, display_name=display_name, on_duty=on_duty, channels=channels
+                    )
         finally:
             await pool.close()
     if not added:
         print(f"carewatch: user {username} already exists", file=sys.stderr)
         return 1
     print(f"User {username} ({role}) created.")
+    return 0
+
+
+async def _carer_add(settings: ServerSettings, username: str, resident: str) -> int:
+    from server import services
+    from server.db import people
+    from server.db.pool import migrate, open_pool
+
+    with services.database(settings) as url:
+        migrate(url)
+        pool = await open_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.connection() as conn:
+                user = await people.user_by_username(conn, username)
+                cursor = await conn.execute("SELECT id FROM residents WHERE name = %s", (resident,))
+                row = await cursor.fetchone()
+                if user is None or row is None:
+                    missing = f"user {username}" if user is None else f"resident {resident!r}"
+                    print(f"carewatch: no {missing}", file=sys.stderr)
+                    return 1
+                if user.role != "carer":
+                    print(f"carewatch: {username} is a {user.role}, not a carer", file=sys.stderr)
+                    return 2
+                place = await people.assign_carer(conn, row[0], user.id)
+        finally:
+            await pool.close()
+    print(f"{username} is carer number {place} on {resident}'s escalation ladder.")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import socket
 from collections.abc import Coroutine
 from datetime import time, timedelta
@@ -14,6 +15,8 @@ from typing import Any
 import psycopg
 import uvicorn
 
+from server.alerts.escalation import EscalationPolicy, EscalationScheduler
+from server.alerts.notify import AppriseNotifier
 from server.alerts.service import AlertService
 from server.api.app import create_app
 from server.api.deps import Services
@@ -55,6 +58,7 @@ class CarewatchServer:
         self._socket: socket.socket | None = None
         self.writer: ReadingWriter | None = None
         self.ingest: IngestService | None = None
+        self.escalation: EscalationScheduler | None = None
         self.consumer: MqttConsumer | None = None
 
     @property
@@ -77,7 +81,12 @@ class CarewatchServer:
         self._pool = pool = await open_pool(self.database_url)
         self.admin_password = await self._bootstrap_admin(pool)
 
-        alerts = AlertService(pool)
+        if s.link_secret is None:
+            log.info("CAREWATCH_LINK_SECRET is not set: one-tap links last until this server stops")
+        link_key = (
+            s.link_secret.get_secret_value().encode() if s.link_secret else secrets.token_bytes(32)
+        )
+        alerts = AlertService(pool, link_key=link_key)
         detector = InactivityDetector(
             day_limit=timedelta(minutes=s.inactivity_day_minutes),
             bathroom_limit=timedelta(minutes=s.inactivity_bathroom_minutes),
@@ -95,7 +104,9 @@ class CarewatchServer:
         )
 
         self._socket = socket.create_server((s.http_host, s.http_port))
-        app = create_app(Services(settings=s, pool=pool, alerts=alerts, feed=feed))
+        app = create_app(
+            Services(settings=s, pool=pool, alerts=alerts, feed=feed, link_key=link_key)
+        )
         self._http = _EmbeddedUvicorn(
             uvicorn.Config(
                 app,
@@ -107,7 +118,20 @@ class CarewatchServer:
             )
         )
 
+        self.escalation = EscalationScheduler(
+            pool,
+            AppriseNotifier(email_url=s.email_url),
+            link_key=link_key,
+            public_url=s.public_url or self.http_url,
+            policy=EscalationPolicy(
+                ack_timeout=timedelta(seconds=s.ack_timeout_s),
+                tick_s=s.escalation_tick_s,
+                link_lifetime=timedelta(seconds=s.link_lifetime_s),
+            ),
+        )
+
         self._spawn("writer", self.writer.run())
+        self._spawn("escalation", self.escalation.run())
         self._spawn("alert-feed", feed.run())
         self._spawn("mqtt", self.consumer.run())
         self._spawn("http", self._http.serve(sockets=[self._socket]))
@@ -148,7 +172,7 @@ class CarewatchServer:
 
     async def stop(self) -> None:
         """Stop taking messages, flush what was taken, then close the API and the pool."""
-        for name in ("mqtt", "writer", "alert-feed"):
+        for name in ("escalation", "mqtt", "writer", "alert-feed"):
             await self._cancel(name)
         if self._feed is not None:
             self._feed.close()

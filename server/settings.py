@@ -45,6 +45,19 @@ class ServerSettings(BaseSettings):
     # Last seen in the bedroom at night: silence is sleep until this local hour.
     latest_wake_hour: float = Field(default=10.0, ge=0, lt=24)
 
+    # Escalation: how long each carer has to acknowledge an urgent alert before
+    # the next one (then the responders) is notified, and how often to look.
+    ack_timeout_s: float = Field(default=5 * 60.0, gt=0)
+    escalation_tick_s: float = Field(default=1.0, gt=0)
+    # Outgoing mail in apprise form, e.g. mailtos://user:pass@smtp.example.org?from=alerts@example.org
+    email_url: str | None = None
+    # Where people reach the console; one-tap links in notifications point here.
+    public_url: str | None = None
+    # Signs one-tap acknowledge links; without it a random key per process
+    # (links stop working when the server restarts).
+    link_secret: SecretStr | None = None
+    link_lifetime_s: float = Field(default=2 * 60 * 60.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServerSettings:
         if self.environment is Environment.PRODUCTION:
@@ -53,6 +66,12 @@ class ServerSettings(BaseSettings):
                 raise ValueError(
                     "CAREWATCH_ADMIN_PASSWORD must be set to a real password of at least "
                     "12 characters in production"
+                )
+            secret = self.link_secret.get_secret_value() if self.link_secret else ""
+            if len(secret) < 32:
+                raise ValueError(
+                    "CAREWATCH_LINK_SECRET must be set to at least 32 random characters in "
+                    "production (it signs the one-tap acknowledge links)"
                 )
             if self.database_url is None or self.mqtt_url is None:
                 raise ValueError(

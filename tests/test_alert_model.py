@@ -24,11 +24,37 @@ def test_open_can_be_acknowledged_or_resolved() -> None:
 
 
 @pytest.mark.parametrize(
+    ("status", "action", "after"),
+    [
+        (AlertStatus.OPEN, Action.ESCALATE, AlertStatus.ESCALATED),
+        (AlertStatus.ESCALATED, Action.ACKNOWLEDGE, AlertStatus.ACKNOWLEDGED),
+        (AlertStatus.ESCALATED, Action.RESOLVE, AlertStatus.RESOLVED),
+        (AlertStatus.ACKNOWLEDGED, Action.ESCALATE, AlertStatus.ESCALATED),
+    ],
+)
+def test_escalation_steps(status: AlertStatus, action: Action, after: AlertStatus) -> None:
+    assert next_status(status, action) is after
+
+
+def test_every_status_and_action_is_either_a_step_or_refused() -> None:
+    for status in AlertStatus:
+        for action in Action:
+            try:
+                after = next_status(status, action)
+            except IllegalTransition:
+                continue
+            assert status is not AlertStatus.RESOLVED, "a resolved alert stays resolved"
+            assert after is not status or action is Action.ESCALATE
+
+
+@pytest.mark.parametrize(
     ("status", "action"),
     [
         (AlertStatus.ACKNOWLEDGED, Action.ACKNOWLEDGE),
         (AlertStatus.RESOLVED, Action.ACKNOWLEDGE),
         (AlertStatus.RESOLVED, Action.RESOLVE),
+        (AlertStatus.RESOLVED, Action.ESCALATE),
+        (AlertStatus.ESCALATED, Action.ESCALATE),
     ],
 )
 def test_illegal_steps_say_why(status: AlertStatus, action: Action) -> None:

@@ -17,6 +17,7 @@ from edge.protocol import AlarmKind
 
 __all__ = [
     "SEVERITY_RANK",
+    "UNANSWERED",
     "Action",
     "AlertKind",
     "AlertStatus",
@@ -69,6 +70,8 @@ class AlertStatus(StrEnum):
 
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
+    # Nobody on the first rungs acknowledged in time; now with the responders.
+    ESCALATED = "escalated"
     RESOLVED = "resolved"
 
 
@@ -87,6 +90,7 @@ class Action(StrEnum):
     """What someone does to an alert."""
 
     ACKNOWLEDGE = "acknowledge"
+    ESCALATE = "escalate"
     RESOLVE = "resolve"
 
 
@@ -96,9 +100,17 @@ class IllegalTransition(ValueError):
 
 _TRANSITIONS: dict[tuple[AlertStatus, Action], AlertStatus] = {
     (AlertStatus.OPEN, Action.ACKNOWLEDGE): AlertStatus.ACKNOWLEDGED,
+    (AlertStatus.OPEN, Action.ESCALATE): AlertStatus.ESCALATED,
     (AlertStatus.OPEN, Action.RESOLVE): AlertStatus.RESOLVED,
+    (AlertStatus.ESCALATED, Action.ACKNOWLEDGE): AlertStatus.ACKNOWLEDGED,
+    (AlertStatus.ESCALATED, Action.RESOLVE): AlertStatus.RESOLVED,
+    (AlertStatus.ACKNOWLEDGED, Action.ESCALATE): AlertStatus.ESCALATED,
     (AlertStatus.ACKNOWLEDGED, Action.RESOLVE): AlertStatus.RESOLVED,
 }
+
+# Nobody has taken these on yet: the ladder keeps climbing, a condition that
+# ends by itself may close them.
+UNANSWERED = (AlertStatus.OPEN, AlertStatus.ESCALATED)
 
 
 def next_status(status: AlertStatus, action: Action) -> AlertStatus:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Alarm
+from server.alerts.links import LinkRefused, read_link
 from server.alerts.model import (
+    UNANSWERED,
     Action,
     AlertStatus,
     Outcome,
@@ -17,11 +20,12 @@ from server.alerts.model import (
     next_status,
 )
 from server.db import alerts as alerts_sql
+from server.db import escalation as escalation_sql
 from server.db.people import HubHome
 from server.db.pool import Pool
 from server.detect.conditions import Cleared, Condition
 
-__all__ = ["AlertNotFound", "AlertService"]
+__all__ = ["AlertNotFound", "AlertService", "LinkRefused"]
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +46,9 @@ class AlertNotFound(LookupError):
 class AlertService:
     """The only way alerts change; the console's live stream hears of every change."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, link_key: bytes) -> None:
         self._pool = pool
+        self._link_key = link_key
 
     async def raise_condition(self, home: HubHome, condition: Condition) -> uuid.UUID:
         """Raise an alert for a detected condition, or add to the active one."""
@@ -76,7 +81,7 @@ class AlertService:
             if row is None:
                 return
             alert_id, status, severity = row
-            if status == AlertStatus.OPEN and can_self_clear(Severity(severity)):
+            if status in UNANSWERED and can_self_clear(Severity(severity)):
                 await alerts_sql.set_resolved(
                     conn, alert_id, by="system", outcome=Outcome.SELF_CLEARED
                 )
@@ -122,6 +127,19 @@ class AlertService:
         """A person has taken the alert on."""
         return await self._step(alert_id, Action.ACKNOWLEDGE, by=by)
 
+    async def escalate(self, alert_id: uuid.UUID, *, by: str) -> alerts_sql.AlertRow:
+        """Pass the alert to the responders now."""
+        return await self._step(alert_id, Action.ESCALATE, by=by)
+
+    async def acknowledge_by_link(self, token: str) -> alerts_sql.AlertRow:
+        """A one-tap link from a notification: valid, unexpired and unused, or LinkRefused."""
+        link = read_link(self._link_key, token, now=datetime.now(UTC))
+        async with self._pool.connection() as conn, conn.transaction():
+            username = await escalation_sql.use_link(conn, link.nonce)
+        if username is None:
+            raise LinkRefused("this link has already been used")
+        return await self.acknowledge(link.alert_id, by=username)
+
     async def resolve(
         self, alert_id: uuid.UUID, *, by: str, outcome: Outcome, note: str | None = None
     ) -> alerts_sql.AlertRow:
@@ -144,6 +162,9 @@ class AlertService:
             next_status(AlertStatus(alert.status), action)  # raises IllegalTransition
             if action is Action.ACKNOWLEDGE:
                 await alerts_sql.set_acknowledged(conn, alert_id, by=by)
+            elif action is Action.ESCALATE:
+                await escalation_sql.schedule_rung(conn, alert_id, rung=0, due_at=None)
+                await alerts_sql.set_escalated(conn, alert_id, now_due=True)
             else:
                 assert outcome is not None
                 await alerts_sql.set_resolved(conn, alert_id, by=by, outcome=outcome)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -14,7 +14,7 @@ from server.db import people
 from server.db.pool import Pool
 from server.settings import ServerSettings
 
-__all__ = ["CurrentUser", "Services", "ServicesDep", "get_services"]
+__all__ = ["CurrentUser", "Services", "ServicesDep", "get_services", "require_role"]
 
 
 @dataclass(slots=True)
@@ -25,6 +25,8 @@ class Services:
     pool: Pool
     alerts: AlertService
     feed: AlertFeed
+    # Signs and checks the one-tap acknowledge links in notifications.
+    link_key: bytes
 
 
 def get_services(request: Request) -> Services:
@@ -54,3 +56,17 @@ async def current_user(
 
 
 CurrentUser = Annotated[people.User, Depends(current_user)]
+
+
+def require_role(*roles: str) -> Any:
+    """A dependency that lets only users with one of ``roles`` through (403 otherwise)."""
+
+    async def check(user: CurrentUser) -> people.User:
+        if user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this needs the role {' or '.join(roles)}; you are {user.role}",
+            )
+        return user
+
+    return Depends(check)

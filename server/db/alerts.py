@@ -15,14 +15,19 @@ from server.db.pool import DbConn
 
 __all__ = [
     "ALERT_CHANNEL",
+    "AlertEvent",
     "AlertRow",
     "NewAlert",
     "add_event",
+    "audit_for_resident",
+    "events_for",
     "get_alert",
     "insert_alert",
     "list_alerts",
     "set_acknowledged",
+    "set_escalated",
     "set_resolved",
+    "timings_since",
 ]
 
 # Listeners (the API's live stream) learn of every change on this channel.
@@ -83,8 +88,8 @@ async def insert_alert(conn: DbConn, alert: NewAlert) -> tuple[uuid.UUID, bool]:
     Returns the alert's id and whether it is new.
     """
     cursor = await conn.execute(
-        "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, event_at, reason, details)"
-        " VALUES (%s, %s, %s, %s, 'open', %s, %s, %s)"
+        "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, event_at, reason, details,"
+        " escalation_due_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, now())"
         " ON CONFLICT (resident_id, kind) WHERE status <> 'resolved' DO NOTHING RETURNING id",
         (
             alert.resident_id,
@@ -157,8 +162,8 @@ async def list_alerts(
 async def set_acknowledged(conn: DbConn, alert_id: uuid.UUID, *, by: str) -> None:
     """Mark acknowledged by ``by`` now."""
     await conn.execute(
-        "UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = %s"
-        " WHERE id = %s",
+        "UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = %s,"
+        " escalation_due_at = NULL WHERE id = %s",
         (by, alert_id),
     )
 
@@ -166,7 +171,63 @@ async def set_acknowledged(conn: DbConn, alert_id: uuid.UUID, *, by: str) -> Non
 async def set_resolved(conn: DbConn, alert_id: uuid.UUID, *, by: str, outcome: Outcome) -> None:
     """Mark resolved by ``by`` now, with the outcome."""
     await conn.execute(
-        "UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = %s, outcome = %s"
-        " WHERE id = %s",
+        "UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = %s, outcome = %s,"
+        " escalation_due_at = NULL WHERE id = %s",
         (by, outcome.value, alert_id),
     )
+
+
+async def set_escalated(conn: DbConn, alert_id: uuid.UUID, *, now_due: bool) -> None:
+    """Hand the alert to the responders; ``now_due`` climbs to their rung at once."""
+    await conn.execute(
+        "UPDATE alerts SET status = 'escalated',"
+        " escalation_due_at = CASE WHEN %s THEN now() ELSE escalation_due_at END WHERE id = %s",
+        (now_due, alert_id),
+    )
+
+
+@dataclass(slots=True, frozen=True)
+class AlertEvent:
+    """One line of the audit trail."""
+
+    at: datetime
+    alert_id: uuid.UUID
+    kind: str
+    actor: str
+    action: str
+    note: str | None
+    details: dict[str, Any]
+
+
+_EVENTS = (
+    "SELECT e.at, e.alert_id, a.kind, e.actor, e.action, e.note, e.details"
+    " FROM alert_events e JOIN alerts a ON a.id = e.alert_id"
+)
+
+
+async def events_for(conn: DbConn, alert_id: uuid.UUID) -> list[AlertEvent]:
+    """An alert's audit trail, oldest first."""
+    async with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
+        await cur.execute(
+            (_EVENTS + " WHERE e.alert_id = %s ORDER BY e.at, e.id").encode(), (alert_id,)
+        )
+        return await cur.fetchall()
+
+
+async def audit_for_resident(conn: DbConn, resident_id: int) -> list[AlertEvent]:
+    """Every change to every alert of a resident, oldest first."""
+    async with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
+        await cur.execute(
+            (_EVENTS + " WHERE a.resident_id = %s ORDER BY e.at, e.id").encode(), (resident_id,)
+        )
+        return await cur.fetchall()
+
+
+async def timings_since(conn: DbConn, since: datetime) -> list[tuple[Any, ...]]:
+    """(severity, kind, event_at, raised_at, acknowledged_at, resolved_at, outcome) per alert."""
+    cursor = await conn.execute(
+        "SELECT severity, kind, event_at, raised_at, acknowledged_at, resolved_at, outcome"
+        " FROM alerts WHERE raised_at >= %s",
+        (since,),
+    )
+    return await cursor.fetchall()

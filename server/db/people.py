@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,11 +17,13 @@ __all__ = [
     "User",
     "add_hub",
     "add_user",
+    "assign_carer",
     "ensure_resident",
     "hub_home",
     "hub_homes",
     "issue_token",
     "record_hub_status",
+    "set_contact_details",
     "user_by_token",
     "user_by_username",
 ]
@@ -119,6 +122,46 @@ async def add_user(conn: DbConn, username: str, password_hash: str, role: str) -
         (username, password_hash, role),
     )
     return cursor.rowcount == 1
+
+
+async def set_contact_details(
+    conn: DbConn,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    on_duty: bool | None = None,
+    channels: Sequence[tuple[str, str]] = (),
+) -> None:
+    """A person's name as alerts show it, whether a responder is on duty, and how to reach them.
+
+    ``channels`` are (kind, address) pairs, most preferred first; given, they replace the old ones.
+    """
+    await conn.execute(
+        "UPDATE users SET display_name = coalesce(%s, display_name),"
+        " on_duty = coalesce(%s, on_duty) WHERE id = %s",
+        (display_name, on_duty, user_id),
+    )
+    if channels:
+        await conn.execute("DELETE FROM user_channels WHERE user_id = %s", (user_id,))
+        for position, (kind, address) in enumerate(channels):
+            await conn.execute(
+                "INSERT INTO user_channels (user_id, position, kind, address) VALUES (%s, %s, %s, %s)",
+                (user_id, position, kind, address),
+            )
+
+
+async def assign_carer(conn: DbConn, resident_id: int, user_id: int) -> int:
+    """Put a carer at the end of the resident's escalation ladder; returns their place (1 = first)."""
+    cursor = await conn.execute(
+        "INSERT INTO resident_carers (resident_id, user_id, position)"
+        " SELECT %s, %s, coalesce(max(position), 0) + 1 FROM resident_carers WHERE resident_id = %s"
+        " ON CONFLICT (resident_id, user_id) DO UPDATE SET position = resident_carers.position"
+        " RETURNING position",
+        (resident_id, user_id, resident_id),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 async def user_by_username(conn: DbConn, username: str) -> User | None:

@@ -18,6 +18,7 @@ from server.alerts.model import AlertStatus, IllegalTransition, Outcome
 from server.alerts.service import AlertNotFound
 from server.api.deps import CurrentUser, ServicesDep
 from server.db import alerts as alerts_sql
+from server.db import escalation as escalation_sql
 
 __all__ = ["router"]
 
@@ -28,10 +29,11 @@ _KEEPALIVE_S = 15.0
 
 
 class StatusFilter(StrEnum):
-    """Which alerts to list; ``active`` is open and acknowledged together."""
+    """Which alerts to list; ``active`` is open, escalated and acknowledged together."""
 
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
     RESOLVED = "resolved"
     ACTIVE = "active"
 
@@ -39,8 +41,9 @@ class StatusFilter(StrEnum):
 _STATUSES = {
     StatusFilter.OPEN: (AlertStatus.OPEN,),
     StatusFilter.ACKNOWLEDGED: (AlertStatus.ACKNOWLEDGED,),
+    StatusFilter.ESCALATED: (AlertStatus.ESCALATED,),
     StatusFilter.RESOLVED: (AlertStatus.RESOLVED,),
-    StatusFilter.ACTIVE: (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
+    StatusFilter.ACTIVE: (AlertStatus.OPEN, AlertStatus.ESCALATED, AlertStatus.ACKNOWLEDGED),
 }
 
 
@@ -162,6 +165,74 @@ async def acknowledge(services: ServicesDep, user: CurrentUser, alert_id: uuid.U
     with _as_http_errors():
         row = await services.alerts.acknowledge(alert_id, by=user.username)
     return Alert.of(row)
+
+
+@router.post("/{alert_id}/escalate")
+async def escalate(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
+    """Pass the alert to the on-duty responders now."""
+    with _as_http_errors():
+        row = await services.alerts.escalate(alert_id, by=user.username)
+    return Alert.of(row)
+
+
+class AuditEntry(BaseModel):
+    """One change to an alert: who did what, when."""
+
+    at: datetime
+    actor: str
+    action: str
+    note: str | None
+    details: dict[str, Any]
+
+
+class NotificationAttempt(BaseModel):
+    """One attempt to reach a person."""
+
+    at: datetime
+    user: str | None
+    rung: int
+    channel: str
+    address: str
+    attempt: int
+    ok: bool
+    error: str | None
+
+
+class AlertHistory(BaseModel):
+    """An alert's audit trail and every notification attempt."""
+
+    events: list[AuditEntry]
+    notifications: list[NotificationAttempt]
+
+
+@router.get("/{alert_id}/history")
+async def history(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> AlertHistory:
+    """Every change to the alert and every attempt to notify someone, oldest first."""
+    del user
+    async with services.pool.connection() as conn:
+        if await alerts_sql.get_alert(conn, alert_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
+        events = await alerts_sql.events_for(conn, alert_id)
+        attempts = await escalation_sql.notifications_for(conn, alert_id)
+    return AlertHistory(
+        events=[
+            AuditEntry(at=e.at, actor=e.actor, action=e.action, note=e.note, details=e.details)
+            for e in events
+        ],
+        notifications=[
+            NotificationAttempt(
+                at=n.at,
+                user=n.username,
+                rung=n.rung + 1,
+                channel=n.channel,
+                address=n.address,
+                attempt=n.attempt,
+                ok=n.ok,
+                error=n.error,
+            )
+            for n in attempts
+        ],
+    )
 
 
 @router.post("/{alert_id}/resolve")

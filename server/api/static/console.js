@@ -8,6 +8,8 @@ const KIND_WORDS = {
 };
 // Telecare services are audited on answering within 60 s: mark open alerts past it.
 const ANSWER_WITHIN_S = 60;
+// Nobody has taken these on yet: they can be acknowledged and their clock runs red.
+const UNANSWERED = ["open", "escalated"];
 
 const state = { token: sessionStorage.getItem("carewatch-token"), alerts: new Map(), stream: null };
 const $ = (id) => document.getElementById(id);
@@ -141,10 +143,11 @@ function fill(item, alert) {
   item.querySelector(".resident").textContent = alert.resident;
   item.querySelector(".kind").textContent = KIND_WORDS[alert.kind] || alert.kind;
   item.querySelector(".status").textContent = alert.status === "acknowledged"
-    ? `acknowledged by ${alert.acknowledged_by}` : alert.status;
+    ? `acknowledged by ${alert.acknowledged_by}`
+    : alert.status === "escalated" ? "escalated to responders" : alert.status;
   item.querySelector(".reason").textContent = alert.reason;
   const ack = item.querySelector(".ack");
-  ack.disabled = alert.status !== "open";
+  ack.disabled = !UNANSWERED.includes(alert.status);
   ack.setAttribute("aria-label", `Acknowledge alert for ${alert.resident}`);
   ack.onclick = () => act(item, `/api/v1/alerts/${alert.id}/ack`, {});
   const resolve = item.querySelector(".resolve");
@@ -174,7 +177,7 @@ function tick() {
     const seconds = Math.max(0, Math.floor((now - Date.parse(item.dataset.raisedAt)) / 1000));
     const minutes = Math.floor(seconds / 60);
     item.querySelector(".timer").textContent = minutes ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
-    item.classList.toggle("overdue", item.dataset.status === "open" && seconds > ANSWER_WITHIN_S);
+    item.classList.toggle("overdue", UNANSWERED.includes(item.dataset.status) && seconds > ANSWER_WITHIN_S);
   }
 }
 

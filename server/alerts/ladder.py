@@ -1,0 +1,97 @@
+"""Who hears of an alert, in what order, and how long each has to acknowledge. Pure.
+
+Severity decides the route: an emergency goes to every on-duty responder at
+once; an urgent alert to the resident's carers one by one, each with an
+acknowledge timeout, then to the responders; an advisory to the carers in the
+app only, never waking anyone; a technical alert to the installers' queue.
+
+>>> from datetime import timedelta
+>>> amy = Contact(1, "Amy", (Channel("email", "amy@example.org"),))
+>>> ben = Contact(2, "Ben", ())
+>>> desk = Contact(9, "ARC desk", ())
+>>> rungs = ladder(Severity.URGENT, carers=[amy, ben], responders=[desk], installers=[],
+...     ack_timeout=timedelta(minutes=5))
+>>> [([c.name for c in r.contacts], r.wait, r.escalates) for r in rungs]
+[(['Amy'], datetime.timedelta(seconds=300), False), (['Ben'], datetime.timedelta(seconds=300), False), (['ARC desk'], None, True)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.alerts.model import Severity
+
+__all__ = ["Channel", "Contact", "Rung", "deadline_after", "ladder"]
+
+
+@dataclass(slots=True, frozen=True)
+class Channel:
+    """One way to reach a person: ``email`` or ``webhook``, and where."""
+
+    kind: str
+    address: str
+
+
+@dataclass(slots=True, frozen=True)
+class Contact:
+    """A carer, responder or installer and their channels, most preferred first."""
+
+    user_id: int
+    name: str
+    channels: tuple[Channel, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class Rung:
+    """One step of the ladder.
+
+    ``wait`` is how long the rung's contacts have to acknowledge before the
+    next rung (None: the last rung). ``notify`` False means in the app only.
+    ``escalates`` marks the hand-over to responders.
+    """
+
+    contacts: tuple[Contact, ...]
+    wait: timedelta | None
+    notify: bool = True
+    escalates: bool = False
+
+
+def ladder(
+    severity: Severity,
+    *,
+    carers: Sequence[Contact],
+    responders: Sequence[Contact],
+    installers: Sequence[Contact],
+    ack_timeout: timedelta,
+) -> tuple[Rung, ...]:
+    """The rungs an alert of ``severity`` climbs until someone acknowledges it."""
+    match severity:
+        case Severity.EMERGENCY:
+            return (Rung(tuple(responders), None),)
+        case Severity.URGENT:
+            if not carers:
+                return (Rung(tuple(responders), None),)
+            rungs = [Rung((carer,), ack_timeout) for carer in carers]
+            return (*rungs, Rung(tuple(responders), None, escalates=True))
+        case Severity.ADVISORY:
+            return (Rung(tuple(carers), None, notify=False),)
+        case Severity.TECHNICAL:
+            return (Rung(tuple(installers), None),)
+
+
+def deadline_after(
+    rungs: Sequence[Rung], done: int, now: datetime, *, reached: bool
+) -> datetime | None:
+    """When the rung after ``done`` is due, or None when the ladder is climbed.
+
+    A rung where nobody could be reached (every channel failed) does not make
+    the alert wait out its timeout: the next rung is due at once.
+    """
+    if done + 1 >= len(rungs):
+        return None
+    wait = rungs[done].wait
+    if wait is None:
+        return None
+    return now + wait if reached else now

@@ -1,0 +1,92 @@
+"""Delivering a notification through apprise: e-mail through the service's SMTP server, webhooks.
+
+apprise is synchronous, so each delivery runs on a worker thread; what apprise
+logs about a failure becomes the attempt's recorded error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote, urlsplit
+
+import apprise
+
+from server.alerts.ladder import Channel
+
+__all__ = ["AppriseNotifier", "Delivery", "Notifier", "apprise_url"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """How one attempt went."""
+
+    ok: bool
+    error: str | None = None
+
+
+class Notifier(Protocol):
+    """Sends one message over one channel."""
+
+    async def send(self, channel: Channel, *, title: str, body: str) -> Delivery:
+        """Try once; never raises for a failed delivery."""
+        ...
+
+
+def apprise_url(channel: Channel, *, email_url: str | None) -> str:
+    """The apprise URL for a channel.
+
+    ``email_url`` is the service's outgoing mail server in apprise form, e.g.
+    ``mailtos://user:pass@smtp.example.org?from=alerts@example.org``; the
+    contact's address is added as the recipient.
+
+    >>> apprise_url(Channel("webhook", "https://hooks.example.org/carewatch?x=1"), email_url=None)
+    'jsons://hooks.example.org/carewatch?x=1'
+    >>> apprise_url(Channel("email", "amy@example.org"), email_url="mailto://127.0.0.1:25?from=a@b")
+    'mailto://127.0.0.1:25?from=a@b&to=amy%40example.org'
+    """
+    if channel.kind == "webhook":
+        parts = urlsplit(channel.address)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"webhook {channel.address!r} must be an http:// or https:// URL")
+        scheme = "jsons" if parts.scheme == "https" else "json"
+        return f"{scheme}://{channel.address.split('://', 1)[1]}"
+    if channel.kind == "email":
+        if not email_url:
+            raise ValueError("no outgoing mail server: set CAREWATCH_EMAIL_URL")
+        joiner = "&" if "?" in email_url else "?"
+        return f"{email_url}{joiner}to={quote(channel.address)}"
+    raise ValueError(f"unknown channel kind {channel.kind!r}")
+
+
+class AppriseNotifier:
+    """E-mail and webhooks through apprise."""
+
+    def __init__(self, *, email_url: str | None) -> None:
+        self._email_url = email_url
+
+    async def send(self, channel: Channel, *, title: str, body: str) -> Delivery:
+        """Deliver once on a worker thread."""
+        try:
+            url = apprise_url(channel, email_url=self._email_url)
+        except ValueError as exc:
+            return Delivery(False, str(exc))
+        return await asyncio.to_thread(self._send, url, title, body)
+
+    @staticmethod
+    def _send(url: str, title: str, body: str) -> Delivery:
+        service = apprise.Apprise()
+        if not service.add(url):
+            return Delivery(False, "apprise cannot use this address")
+        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+            sent = bool(service.notify(title=title, body=body))
+            problems = captured.getvalue().strip() if not sent else ""
+        if sent:
+            return Delivery(True)
+        # The last line apprise logged is the most specific reason.
+        reason = problems.splitlines()[-1].split(" - ", 2)[-1] if problems else "delivery failed"
+        return Delivery(False, reason[:500])

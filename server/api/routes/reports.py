@@ -1,0 +1,59 @@
+"""Service figures and audit exports for the service's managers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import Response
+
+from server.alerts.figures import AlertTiming, ServiceFigures, service_figures
+from server.api.deps import ServicesDep, require_role
+from server.db import alerts as alerts_sql
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+_MANAGERS = require_role("admin", "responder")
+
+
+@router.get("/reports/service", dependencies=[_MANAGERS])
+async def service_report(
+    services: ServicesDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> ServiceFigures:
+    """Per severity: event → alert → acknowledgement → resolution times, and the share
+    acknowledged within 60 s and 180 s; per kind: the false-alarm rate."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    async with services.pool.connection() as conn:
+        rows = await alerts_sql.timings_since(conn, since)
+    return service_figures([AlertTiming(*row) for row in rows])
+
+
+@router.get("/residents/{resident_id}/audit", dependencies=[_MANAGERS], response_model=None)
+async def resident_audit(
+    services: ServicesDep,
+    resident_id: int,
+    format: Literal["json", "csv"] = "json",
+) -> Response | list[alerts_sql.AlertEvent]:
+    """Every change to every alert of one resident, oldest first, as JSON or CSV."""
+    async with services.pool.connection() as conn:
+        cursor = await conn.execute("SELECT 1 FROM residents WHERE id = %s", (resident_id,))
+        if await cursor.fetchone() is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no resident {resident_id}")
+        events = await alerts_sql.audit_for_resident(conn, resident_id)
+    if format == "json":
+        return events
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["at", "alert_id", "kind", "actor", "action", "note"])
+    for e in events:
+        writer.writerow([e.at.isoformat(), e.alert_id, e.kind, e.actor, e.action, e.note or ""])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="resident-{resident_id}-audit.csv"'},
+    )

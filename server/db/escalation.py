@@ -1,0 +1,165 @@
+"""SQL for escalation: due rungs, who to contact, delivery attempts and one-tap links."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.alerts.ladder import Channel, Contact
+from server.db.pool import DbConn
+
+__all__ = [
+    "DueAlert",
+    "Notification",
+    "claim_due",
+    "contacts_for",
+    "notifications_for",
+    "record_attempt",
+    "schedule_rung",
+    "store_link",
+    "use_link",
+]
+
+
+@dataclass(slots=True, frozen=True)
+class DueAlert:
+    """An alert whose next rung is due, locked by this transaction."""
+
+    id: uuid.UUID
+    resident_id: int
+    resident: str
+    kind: str
+    severity: str
+    status: str
+    reason: str
+    rung: int
+
+
+@dataclass(slots=True, frozen=True)
+class Notification:
+    """One delivery attempt."""
+
+    at: datetime
+    user_id: int | None
+    username: str | None
+    rung: int
+    channel: str
+    address: str
+    attempt: int
+    ok: bool
+    error: str | None
+
+
+async def claim_due(conn: DbConn) -> DueAlert | None:
+    """Lock the most overdue alert whose next rung is due; other processes skip it."""
+    cursor = await conn.execute(
+        "SELECT a.id, a.resident_id, r.name, a.kind, a.severity, a.status, a.reason,"
+        " a.escalation_rung FROM alerts a JOIN residents r ON r.id = a.resident_id"
+        " WHERE a.escalation_due_at <= now() AND a.status IN ('open', 'escalated')"
+        " ORDER BY a.escalation_due_at LIMIT 1 FOR UPDATE OF a SKIP LOCKED"
+    )
+    row = await cursor.fetchone()
+    return None if row is None else DueAlert(*row)
+
+
+async def schedule_rung(
+    conn: DbConn, alert_id: uuid.UUID, *, rung: int, due_at: datetime | None
+) -> None:
+    """Set the next rung and when it is due (None: nothing more to do)."""
+    await conn.execute(
+        "UPDATE alerts SET escalation_rung = %s, escalation_due_at = %s WHERE id = %s",
+        (rung, due_at, alert_id),
+    )
+
+
+async def _channels(conn: DbConn, user_ids: list[int]) -> dict[int, tuple[Channel, ...]]:
+    cursor = await conn.execute(
+        "SELECT user_id, kind, address FROM user_channels WHERE user_id = ANY(%s)"
+        " ORDER BY user_id, position",
+        (user_ids,),
+    )
+    found: dict[int, list[Channel]] = {}
+    for user_id, kind, address in await cursor.fetchall():
+        found.setdefault(user_id, []).append(Channel(kind, address))
+    return {user_id: tuple(channels) for user_id, channels in found.items()}
+
+
+async def contacts_for(
+    conn: DbConn, resident_id: int
+) -> tuple[list[Contact], list[Contact], list[Contact]]:
+    """The resident's carers in order, the on-duty responders, and the installers (admins)."""
+    cursor = await conn.execute(
+        "SELECT u.id, coalesce(u.display_name, u.username), 'carer' FROM resident_carers c"
+        " JOIN users u ON u.id = c.user_id WHERE c.resident_id = %s"
+        " UNION ALL SELECT id, coalesce(display_name, username), 'responder' FROM users"
+        " WHERE role = 'responder' AND on_duty"
+        " UNION ALL SELECT id, coalesce(display_name, username), 'installer' FROM users"
+        " WHERE role = 'admin'",
+        (resident_id,),
+    )
+    rows = await cursor.fetchall()
+    channels = await _channels(conn, [row[0] for row in rows])
+    by_role: dict[str, list[Contact]] = {"carer": [], "responder": [], "installer": []}
+    for user_id, name, role in rows:
+        by_role[role].append(Contact(user_id, name, channels.get(user_id, ())))
+    # Carers in the order the resident's ladder lists them.
+    cursor = await conn.execute(
+        "SELECT user_id FROM resident_carers WHERE resident_id = %s ORDER BY position, user_id",
+        (resident_id,),
+    )
+    order = {row[0]: i for i, row in enumerate(await cursor.fetchall())}
+    by_role["carer"].sort(key=lambda c: order[c.user_id])
+    return by_role["carer"], by_role["responder"], by_role["installer"]
+
+
+async def record_attempt(
+    conn: DbConn,
+    alert_id: uuid.UUID,
+    *,
+    user_id: int,
+    rung: int,
+    channel: Channel,
+    attempt: int,
+    ok: bool,
+    error: str | None,
+) -> None:
+    """Log one delivery attempt."""
+    await conn.execute(
+        # clock_timestamp(), not now(): the moment of the attempt, not of the transaction.
+        "INSERT INTO notifications (alert_id, user_id, rung, channel, address, attempt, ok, error, at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())",
+        (alert_id, user_id, rung, channel.kind, channel.address, attempt, ok, error),
+    )
+
+
+async def notifications_for(conn: DbConn, alert_id: uuid.UUID) -> list[Notification]:
+    """Every delivery attempt for an alert, oldest first."""
+    cursor = await conn.execute(
+        "SELECT n.at, n.user_id, u.username, n.rung, n.channel, n.address, n.attempt, n.ok,"
+        " n.error FROM notifications n LEFT JOIN users u ON u.id = n.user_id"
+        " WHERE n.alert_id = %s ORDER BY n.at, n.id",
+        (alert_id,),
+    )
+    return [Notification(*row) for row in await cursor.fetchall()]
+
+
+async def store_link(
+    conn: DbConn, nonce: str, alert_id: uuid.UUID, *, user_id: int, expires_at: datetime
+) -> None:
+    """Remember a link so that it works once."""
+    await conn.execute(
+        "INSERT INTO ack_links (nonce, alert_id, user_id, expires_at) VALUES (%s, %s, %s, %s)",
+        (nonce, alert_id, user_id, expires_at),
+    )
+
+
+async def use_link(conn: DbConn, nonce: str) -> str | None:
+    """Spend a link; the username it was for, or None if it was used before (or never made)."""
+    cursor = await conn.execute(
+        "UPDATE ack_links l SET used_at = now() FROM users u"
+        " WHERE l.nonce = %s AND l.used_at IS NULL AND u.id = l.user_id RETURNING u.username",
+        (nonce,),
+    )
+    row = await cursor.fetchone()
+    return None if row is None else str(row[0])

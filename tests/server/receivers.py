@@ -1,0 +1,83 @@
+"""Real receivers for notifications: an SMTP server (aiosmtpd) and an HTTP webhook endpoint."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from server.embedded._broker import free_port
+
+
+@dataclass
+class Mailbox:
+    """Every message the SMTP server accepted: (recipients, subject, body)."""
+
+    messages: list[tuple[list[str], str, str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        part = message.get_body(preferencelist=("plain", "html"))
+        body = part.get_content() if part is not None else ""
+        self.messages.append((list(envelope.rcpt_tos), str(message["Subject"]), body))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[str, Mailbox]]:
+    """An SMTP server on localhost; yields its apprise URL and the mailbox."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"mailto://127.0.0.1:{port}?from=carewatch@example.org&mode=insecure", mailbox
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Hooks:
+    """Every webhook call received: (path, JSON body)."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def to(self, path: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [body for p, body in self.calls if p == path]
+
+
+@contextmanager
+def webhook_server() -> Iterator[tuple[str, Hooks]]:
+    """An HTTP server that records POSTed JSON; yields its base URL and the record."""
+    hooks = Hooks()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            with hooks.lock:
+                hooks.calls.append((self.path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hooks
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,428 @@
+"""Escalation on a real database, broker, SMTP server and webhook receiver.
+
+An urgent alert climbs the resident's carers in order, then the responders;
+a failing channel falls through to the next; one-tap links work once; two
+server processes never double-escalate; a killed server loses no deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from pydantic import SecretStr
+
+from edge.protocol import (
+    HubState,
+    HubStatus,
+    Reading,
+    ReadingKind,
+    ReadingsBatch,
+    encode,
+    readings_topic,
+    status_topic,
+)
+from server.db.pool import migrate
+from server.embedded._broker import free_port
+from server.runtime import CarewatchServer
+from server.settings import ServerSettings
+from tests.server.helpers import (
+    ADMIN_PASSWORD,
+    Publisher,
+    forget_session,
+    provision,
+    token,
+    unique_hub,
+    wait_for,
+)
+from tests.server.receivers import Hooks, Mailbox, smtp_server, webhook_server
+
+ACK_TIMEOUT_S = 1.5
+DEAD_WEBHOOK = f"http://127.0.0.1:{free_port()}/nobody-listens"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, Mailbox]]:
+    with smtp_server() as found:
+        yield found
+
+
+@pytest.fixture
+def webhooks() -> Iterator[tuple[str, Hooks]]:
+    with webhook_server() as found:
+        yield found
+
+
+def _settings(email_url: str, *, ack_timeout_s: float = ACK_TIMEOUT_S) -> ServerSettings:
+    return ServerSettings(
+        http_port=0,
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        mqtt_client_id=f"carewatch-esc-{uuid.uuid4().hex[:8]}",
+        email_url=email_url,
+        ack_timeout_s=ack_timeout_s,
+        escalation_tick_s=0.1,
+        link_secret=SecretStr("s" * 40),
+    )
+
+
+@pytest.fixture
+async def escalating(
+    database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox]
+) -> AsyncIterator[CarewatchServer]:
+    settings = _settings(smtp[0])
+    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server:
+        yield server
+    forget_session(mqtt_url, settings.mqtt_client_id)
+
+
+def add_person(
+    database_url: str,
+    username: str,
+    role: str,
+    *,
+    channels: list[tuple[str, str]],
+    on_duty: bool = False,
+    carer_of: str | None = None,
+) -> None:
+    """A user with contact channels; a carer is put last on ``carer_of``'s ladder."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "INSERT INTO users (username, password_hash, role, display_name, on_duty)"
+            " VALUES (%s, 'x', %s, %s, %s) RETURNING id",
+            (username, role, username.title(), on_duty),
+        ).fetchone()
+        assert row is not None
+        for position, (kind, address) in enumerate(channels):
+            conn.execute(
+                "INSERT INTO user_channels VALUES (%s, %s, %s, %s)",
+                (row[0], position, kind, address),
+            )
+        if carer_of is not None:
+            conn.execute(
+                "INSERT INTO resident_carers (resident_id, user_id, position)"
+                " SELECT id, %s, (SELECT count(*) FROM resident_carers rc"
+                " WHERE rc.resident_id = r.id) + 1 FROM residents r WHERE name = %s",
+                (row[0], carer_of),
+            )
+
+
+def raise_no_movement(mqtt_url: str, hub: str) -> None:
+    """Movement three hours ago and a heartbeat now: the detector raises no_movement (urgent)."""
+    now = datetime.now(UTC)
+    moved = now - timedelta(hours=3)
+    batch = ReadingsBatch(hub, 1, moved, (Reading("lounge-pir", ReadingKind.MOTION, moved, 1.0),))
+    publisher = Publisher(mqtt_url)
+    try:
+        publisher.publish(readings_topic(hub), encode(batch))
+        heartbeat = HubStatus(hub, HubState.ONLINE, now, watermark=now)
+        publisher.publish(status_topic(hub), encode(heartbeat))
+    finally:
+        publisher.close()
+
+
+def notifications(database_url: str) -> list[tuple[Any, ...]]:
+    """(username, rung, channel, ok, error, at) for every attempt, oldest first."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT u.username, n.rung, n.channel, n.ok, n.error, n.at FROM notifications n"
+            " JOIN users u ON u.id = n.user_id ORDER BY n.at, n.id"
+        ).fetchall()
+
+
+@asynccontextmanager
+async def _api(server: CarewatchServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {await token(client)}"
+        yield client
+
+
+async def test_an_urgent_alert_climbs_the_carers_in_order_then_the_responders(
+    escalating: CarewatchServer,
+    database_url: str,
+    mqtt_url: str,
+    smtp: tuple[str, Mailbox],
+    webhooks: tuple[str, Hooks],
+) -> None:
+    (_, mailbox), (hook_url, hooks) = smtp, webhooks
+    hub = unique_hub()
+    resident = f"Mrs Ladder {hub}"
+    provision(database_url, hub, resident)
+    add_person(
+        database_url, "amy", "carer", channels=[("email", "amy@example.org")], carer_of=resident
+    )
+    add_person(
+        database_url, "ben", "carer", channels=[("webhook", f"{hook_url}/ben")], carer_of=resident
+    )
+    add_person(
+        database_url, "desk", "responder", channels=[("webhook", f"{hook_url}/desk")], on_duty=True
+    )
+    add_person(database_url, "off", "responder", channels=[("webhook", f"{hook_url}/off")])
+
+    raise_no_movement(mqtt_url, hub)
+
+    async def mailed() -> bool:
+        return bool(mailbox.messages)
+
+    await wait_for(mailed, what="the first carer's e-mail")
+    recipients, subject, body = mailbox.messages[0]
+    assert recipients == ["amy@example.org"]
+    assert subject.startswith("[URGENT]")
+    assert resident in subject
+    assert "No movement" in body
+    assert "/ack/" in body
+
+    async def escalated() -> bool:
+        return bool(hooks.to("/desk"))
+
+    await wait_for(escalated, within=15, what="the responders' rung")
+    assert len(hooks.to("/ben")) == 1
+    assert "No movement" in hooks.to("/ben")[0]["message"]
+    assert hooks.to("/off") == [], "a responder off duty is not called"
+
+    attempts = notifications(database_url)
+    assert [(user, rung, ok) for user, rung, _, ok, _, _ in attempts] == [
+        ("amy", 0, True),
+        ("ben", 1, True),
+        ("desk", 2, True),
+    ]
+    # Each carer had the acknowledge timeout before the next was called.
+    assert attempts[1][5] - attempts[0][5] >= timedelta(seconds=ACK_TIMEOUT_S)
+
+    async with _api(escalating) as api:
+        (alert,) = (await api.get("/api/v1/alerts", params={"status": "escalated"})).json()
+        history = (await api.get(f"/api/v1/alerts/{alert['id']}/history")).json()
+    actions = [e["action"] for e in history["events"]]
+    assert actions[0] == "raised"
+    assert "escalated" in actions
+    assert [n["user"] for n in history["notifications"]] == ["amy", "ben", "desk"]
+
+
+async def test_a_failing_channel_falls_through_to_the_next_and_then_to_the_next_person(
+    escalating: CarewatchServer,
+    database_url: str,
+    mqtt_url: str,
+    smtp: tuple[str, Mailbox],
+    webhooks: tuple[str, Hooks],
+) -> None:
+    (_, mailbox), (hook_url, hooks) = smtp, webhooks
+    hub = unique_hub()
+    resident = f"Mr Fallthrough {hub}"
+    provision(database_url, hub, resident)
+    add_person(
+        database_url,
+        "amy",
+        "carer",
+        channels=[("webhook", DEAD_WEBHOOK), ("email", "amy@example.org")],
+        carer_of=resident,
+    )
+    add_person(
+        database_url, "ben", "carer", channels=[("webhook", DEAD_WEBHOOK)], carer_of=resident
+    )
+    add_person(
+        database_url, "desk", "responder", channels=[("webhook", f"{hook_url}/desk")], on_duty=True
+    )
+
+    raise_no_movement(mqtt_url, hub)
+
+    async def desk_called() -> bool:
+        return bool(hooks.to("/desk"))
+
+    await wait_for(desk_called, within=15, what="the responders after Ben could not be reached")
+    attempts = notifications(database_url)
+    amy = [(channel, ok) for user, _, channel, ok, _, _ in attempts if user == "amy"]
+    assert amy == [("webhook", False), ("webhook", False), ("email", True)]
+    assert [m[0] for m in mailbox.messages] == [["amy@example.org"]]
+    ben = [a for a in attempts if a[0] == "ben"]
+    assert [ok for _, _, _, ok, _, _ in ben] == [False, False]
+    assert all(error for _, _, _, _, error, _ in ben), "each failure says why"
+    desk_at = next(at for user, *_, at in attempts if user == "desk")
+    # Nobody could reach Ben, so the responders did not wait out his timeout.
+    assert desk_at - ben[-1][5] < timedelta(seconds=ACK_TIMEOUT_S)
+
+
+async def test_the_one_tap_link_acknowledges_once_and_stops_the_ladder(
+    escalating: CarewatchServer,
+    database_url: str,
+    mqtt_url: str,
+    smtp: tuple[str, Mailbox],
+    webhooks: tuple[str, Hooks],
+) -> None:
+    (_, mailbox), (hook_url, hooks) = smtp, webhooks
+    hub = unique_hub()
+    resident = f"Mrs Link {hub}"
+    provision(database_url, hub, resident)
+    add_person(
+        database_url, "amy", "carer", channels=[("email", "amy@example.org")], carer_of=resident
+    )
+    add_person(
+        database_url, "ben", "carer", channels=[("webhook", f"{hook_url}/ben")], carer_of=resident
+    )
+    raise_no_movement(mqtt_url, hub)
+
+    async def mailed() -> bool:
+        return bool(mailbox.messages)
+
+    await wait_for(mailed, what="the first carer's e-mail")
+    match = re.search(r"(http://\S+/ack/\S+)", mailbox.messages[0][2])
+    assert match is not None
+    link = match[1]
+    async with httpx.AsyncClient(timeout=10) as browser:
+        page = await browser.get(link)
+        assert page.status_code == 200
+        assert "acknowledge" in page.text
+        first = await browser.post(link)
+        assert first.status_code == 200
+        assert "Acknowledged" in first.text
+        again = await browser.post(link)
+        assert again.status_code == 410
+        assert "already been used" in again.text
+        forged = await browser.post(link[:-3] + "AAA")
+        assert forged.status_code == 410
+
+    async with _api(escalating) as api:
+        (alert,) = (await api.get("/api/v1/alerts", params={"status": "acknowledged"})).json()
+    assert alert["acknowledged_by"] == "amy"
+    # Ben's turn would have come after the timeout; acknowledged, it never does.
+    await asyncio.sleep(ACK_TIMEOUT_S * 2)
+    assert hooks.to("/ben") == []
+
+
+async def test_two_server_processes_escalate_each_alert_exactly_once(
+    database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox], webhooks: tuple[str, Hooks]
+) -> None:
+    hook_url, hooks = webhooks
+    migrate(database_url)
+    residents = []
+    for i in range(4):
+        hub = unique_hub()
+        resident = f"Resident {i} {hub}"
+        provision(database_url, hub, resident)
+        add_person(
+            database_url,
+            f"carer{i}",
+            "carer",
+            channels=[("webhook", f"{hook_url}/c{i}")],
+            carer_of=resident,
+        )
+        residents.append(hub)
+    add_person(
+        database_url, "desk", "responder", channels=[("webhook", f"{hook_url}/desk")], on_duty=True
+    )
+
+    first, second = _settings(smtp[0], ack_timeout_s=1.0), _settings(smtp[0], ack_timeout_s=1.0)
+    async with (
+        CarewatchServer(first, database_url=database_url, mqtt_url=mqtt_url),
+        CarewatchServer(second, database_url=database_url, mqtt_url=mqtt_url),
+    ):
+        for hub in residents:
+            raise_no_movement(mqtt_url, hub)
+
+        async def all_escalated() -> bool:
+            return len(hooks.to("/desk")) >= 4
+
+        await wait_for(all_escalated, within=20, what="every alert at the responders")
+        await asyncio.sleep(2)  # room for a double send to show
+    for name in (first.mqtt_client_id, second.mqtt_client_id):
+        forget_session(mqtt_url, name)
+    assert len(hooks.to("/desk")) == 4
+    for i in range(4):
+        assert len(hooks.to(f"/c{i}")) == 1
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT alert_id, rung, count(*) FROM notifications GROUP BY alert_id, rung"
+        ).fetchall()
+    assert len(rows) == 8
+    assert all(count == 1 for _, _, count in rows)
+
+
+def _start_server(
+    database_url: str, mqtt_url: str, email_url: str, port: int, ack_timeout_s: float
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CAREWATCH_DATABASE_URL": database_url,
+        "CAREWATCH_MQTT_URL": mqtt_url,
+        "CAREWATCH_HTTP_PORT": str(port),
+        "CAREWATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "CAREWATCH_EMAIL_URL": email_url,
+        "CAREWATCH_ACK_TIMEOUT_S": str(ack_timeout_s),
+        "CAREWATCH_ESCALATION_TICK_S": "0.2",
+        "CAREWATCH_LINK_SECRET": "k" * 40,
+        "CAREWATCH_MQTT_CLIENT_ID": "carewatch-killed",
+    }
+    command = [sys.executable, "-m", "server.cli", "server"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def test_a_killed_server_still_escalates_on_time_after_restart(
+    database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox], webhooks: tuple[str, Hooks]
+) -> None:
+    (email_url, mailbox), (hook_url, hooks) = smtp, webhooks
+    ack_timeout_s = 6.0
+    migrate(database_url)
+    hub = unique_hub()
+    resident = f"Mrs Restart {hub}"
+    provision(database_url, hub, resident)
+    add_person(
+        database_url, "amy", "carer", channels=[("email", "amy@example.org")], carer_of=resident
+    )
+    add_person(
+        database_url, "ben", "carer", channels=[("webhook", f"{hook_url}/ben")], carer_of=resident
+    )
+    port = free_port()
+
+    async def ready() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=1) as client:
+                return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    server = _start_server(database_url, mqtt_url, email_url, port, ack_timeout_s)
+    try:
+        await wait_for(ready, within=60, what="the server to start")
+        raise_no_movement(mqtt_url, hub)
+
+        async def mailed() -> bool:
+            return bool(mailbox.messages)
+
+        await wait_for(mailed, what="the first carer's e-mail")
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute("SELECT escalation_due_at FROM alerts").fetchone()
+        assert row is not None
+        assert row[0] is not None
+        due: datetime = row[0]
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        assert hooks.to("/ben") == []
+
+        server = _start_server(database_url, mqtt_url, email_url, port, ack_timeout_s)
+        await wait_for(ready, within=60, what="the server to start again")
+        assert datetime.now(UTC) < due, "restarted before the deadline, to see it kept"
+
+        async def ben_called() -> bool:
+            return bool(hooks.to("/ben"))
+
+        await wait_for(ben_called, within=ack_timeout_s + 5, what="Ben's call after the restart")
+        called_at = datetime.now(UTC)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        forget_session(mqtt_url, "carewatch-killed")
+    # Fired within a scheduler tick (0.2 s) of its deadline, with room for the delivery.
+    assert due <= called_at < due + timedelta(seconds=1.5)
