@@ -11,13 +11,15 @@ from collections.abc import Coroutine
 from datetime import time, timedelta
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import uvicorn
 
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
-from server.alerts.notify import AppriseNotifier
+from server.alerts.notify import AppriseNotifier, ByChannelKind
 from server.alerts.service import AlertService
+from server.alerts.webpush import WebPushSender, application_server_key, vapid_key
 from server.api.app import create_app
 from server.api.deps import Services
 from server.api.live import AlertFeed
@@ -87,6 +89,10 @@ class CarewatchServer:
             s.link_secret.get_secret_value().encode() if s.link_secret else secrets.token_bytes(32)
         )
         alerts = AlertService(pool, link_key=link_key)
+        apprise = AppriseNotifier(email_url=s.email_url)
+        push_key = vapid_key(
+            s.vapid_private_key.get_secret_value() if s.vapid_private_key else None
+        )
         detector = InactivityDetector(
             day_limit=timedelta(minutes=s.inactivity_day_minutes),
             bathroom_limit=timedelta(minutes=s.inactivity_bathroom_minutes),
@@ -105,7 +111,14 @@ class CarewatchServer:
 
         self._socket = socket.create_server((s.http_host, s.http_port))
         app = create_app(
-            Services(settings=s, pool=pool, alerts=alerts, feed=feed, link_key=link_key)
+            Services(
+                settings=s,
+                pool=pool,
+                alerts=alerts,
+                feed=feed,
+                link_key=link_key,
+                push_public_key=application_server_key(push_key),
+            )
         )
         self._http = _EmbeddedUvicorn(
             uvicorn.Config(
@@ -120,13 +133,21 @@ class CarewatchServer:
 
         self.escalation = EscalationScheduler(
             pool,
-            AppriseNotifier(email_url=s.email_url),
+            ByChannelKind(
+                {
+                    "email": apprise,
+                    "webhook": apprise,
+                    "webpush": WebPushSender(push_key, subject=s.vapid_subject),
+                }
+            ),
             link_key=link_key,
             public_url=s.public_url or self.http_url,
             policy=EscalationPolicy(
                 ack_timeout=timedelta(seconds=s.ack_timeout_s),
                 tick_s=s.escalation_tick_s,
                 link_lifetime=timedelta(seconds=s.link_lifetime_s),
+                digest_hour=s.digest_hour,
+                digest_zone=ZoneInfo(s.service_timezone),
             ),
         )
 

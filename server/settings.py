@@ -57,6 +57,13 @@ class ServerSettings(BaseSettings):
     # (links stop working when the server restarts).
     link_secret: SecretStr | None = None
     link_lifetime_s: float = Field(default=2 * 60 * 60.0, gt=0)
+    # Web Push: the server's VAPID private key (PEM) and contact. Without a key,
+    # one is made per process and phones must subscribe again after a restart.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = "mailto:carewatch@localhost"
+    # Advisory alerts go to carers in one morning digest at this local hour.
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    service_timezone: str = "Europe/London"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServerSettings:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from server.alerts.ladder import Contact, Rung, deadline_after, ladder
+from server.alerts.digest import compose_digest, digest_due
+from server.alerts.ladder import Channel, Contact, Rung, deadline_after, ladder
 from server.alerts.links import make_link
 from server.alerts.model import Action, AlertStatus, Severity, next_status
-from server.alerts.notify import Notifier
+from server.alerts.notify import Delivery, Notifier
 from server.db import alerts as alerts_sql
 from server.db import escalation as escalation_sql
 from server.db.pool import DbConn, Pool
@@ -37,6 +39,9 @@ class EscalationPolicy:
     attempts_per_channel: int = 2
     retry_backoff_s: float = 0.5
     link_lifetime: timedelta = timedelta(hours=2)
+    # Advisory alerts wait for the carers' morning digest: nobody is woken for them.
+    digest_hour: int = 8
+    digest_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
 
 
 class EscalationScheduler:
@@ -56,12 +61,14 @@ class EscalationScheduler:
         self._link_key = link_key
         self._public_url = public_url.rstrip("/")
         self.policy = policy or EscalationPolicy()
+        self._digests_done_on: date | None = None
 
     async def run(self) -> None:
         """Look for due rungs every tick, for ever."""
         while True:
             try:
                 await self.run_due()
+                await self.run_digests(datetime.now(UTC))
             except Exception:
                 # A database hiccup must not stop escalation for good.
                 log.exception("escalation tick failed; trying again")
@@ -147,21 +154,19 @@ class EscalationScheduler:
     async def _notify(self, conn: DbConn, due: escalation_sql.DueAlert, contact: Contact) -> bool:
         """Try each of the contact's channels in turn; True once one delivers."""
         title, body = await self._message(conn, due, contact)
-        for channel in contact.channels:
-            for attempt in range(1, self.policy.attempts_per_channel + 1):
-                delivery = await self._notifier.send(channel, title=title, body=body)
-                await escalation_sql.record_attempt(
-                    conn,
-                    due.id,
-                    user_id=contact.user_id,
-                    rung=due.rung,
-                    channel=channel,
-                    attempt=attempt,
-                    ok=delivery.ok,
-                    error=delivery.error,
-                )
-                if delivery.ok:
-                    return True
+        attempts = await self._deliver(contact, title, body)
+        for channel, attempt, delivery in attempts:
+            await escalation_sql.record_attempt(
+                conn,
+                due.id,
+                user_id=contact.user_id,
+                rung=due.rung,
+                channel=channel,
+                attempt=attempt,
+                ok=delivery.ok,
+                error=delivery.error,
+            )
+            if not delivery.ok:
                 log.warning(
                     "alert %s: %s to %s failed (attempt %d): %s",
                     due.id,
@@ -170,9 +175,55 @@ class EscalationScheduler:
                     attempt,
                     delivery.error,
                 )
+        return any(delivery.ok for _, _, delivery in attempts)
+
+    async def _deliver(
+        self, contact: Contact, title: str, body: str
+    ) -> list[tuple[Channel, int, Delivery]]:
+        """Channels in the contact's order, each retried with back-off, until one delivers."""
+        attempts: list[tuple[Channel, int, Delivery]] = []
+        for channel in contact.channels:
+            for attempt in range(1, self.policy.attempts_per_channel + 1):
+                delivery = await self._notifier.send(channel, title=title, body=body)
+                attempts.append((channel, attempt, delivery))
+                if delivery.ok:
+                    return attempts
                 if attempt < self.policy.attempts_per_channel:
                     await asyncio.sleep(self.policy.retry_backoff_s * attempt)
-        return False
+        return attempts
+
+    async def run_digests(self, now: datetime) -> int:
+        """Send today's advisory digests that are due; how many were sent."""
+        local = now.astimezone(self.policy.digest_zone)
+        if self._digests_done_on == local.date() or not digest_due(
+            local, hour=self.policy.digest_hour, last_sent=None
+        ):
+            return 0
+        sent = 0
+        async with self._pool.connection() as conn:
+            carers = await escalation_sql.carers_without_digest(conn, local.date())
+        for carer in carers:
+            async with self._pool.connection() as conn, conn.transaction():
+                if not await escalation_sql.claim_digest(conn, carer.user_id, local.date()):
+                    continue  # another server process has it
+                lines = await escalation_sql.advisories_for(
+                    conn, carer.user_id, since=now - timedelta(days=1)
+                )
+                message = compose_digest(carer.name, lines, console_url=self._public_url)
+                if message is None:
+                    await escalation_sql.finish_digest(
+                        conn, carer.user_id, local.date(), alerts=0, ok=True, error=None
+                    )
+                    continue
+                attempts = await self._deliver(carer, *message)
+                ok = any(d.ok for _, _, d in attempts)
+                error = None if ok else "; ".join(d.error or "" for _, _, d in attempts)[:500]
+                await escalation_sql.finish_digest(
+                    conn, carer.user_id, local.date(), alerts=len(lines), ok=ok, error=error
+                )
+                sent += ok
+        self._digests_done_on = local.date()
+        return sent
 
     async def _message(
         self, conn: DbConn, due: escalation_sql.DueAlert, contact: Contact

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, urlsplit
@@ -16,7 +17,7 @@ import apprise
 
 from server.alerts.ladder import Channel
 
-__all__ = ["AppriseNotifier", "Delivery", "Notifier", "apprise_url"]
+__all__ = ["AppriseNotifier", "ByChannelKind", "Delivery", "Notifier", "apprise_url"]
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +91,17 @@ class AppriseNotifier:
         # The last line apprise logged is the most specific reason.
         reason = problems.splitlines()[-1].split(" - ", 2)[-1] if problems else "delivery failed"
         return Delivery(False, reason[:500])
+
+
+class ByChannelKind:
+    """Hands each channel to the notifier for its kind (e-mail, webhook, web push)."""
+
+    def __init__(self, notifiers: Mapping[str, Notifier]) -> None:
+        self._notifiers = dict(notifiers)
+
+    async def send(self, channel: Channel, *, title: str, body: str) -> Delivery:
+        """Deliver once through the notifier for ``channel.kind``."""
+        notifier = self._notifiers.get(channel.kind)
+        if notifier is None:
+            return Delivery(False, f"this server cannot send {channel.kind!r} notifications")
+        return await notifier.send(channel, title=title, body=body)

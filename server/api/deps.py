@@ -27,6 +27,8 @@ class Services:
     feed: AlertFeed
     # Signs and checks the one-tap acknowledge links in notifications.
     link_key: bytes
+    # What browsers subscribe to Web Push with (base64url VAPID public key).
+    push_public_key: str
 
 
 def get_services(request: Request) -> Services:

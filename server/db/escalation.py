@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from server.alerts.digest import AdvisoryLine
 from server.alerts.ladder import Channel, Contact
 from server.db.pool import DbConn
 
 __all__ = [
     "DueAlert",
     "Notification",
+    "advisories_for",
+    "carers_without_digest",
+    "claim_digest",
     "claim_due",
     "contacts_for",
+    "finish_digest",
     "notifications_for",
     "record_attempt",
     "schedule_rung",
@@ -163,3 +168,49 @@ async def use_link(conn: DbConn, nonce: str) -> str | None:
     )
     row = await cursor.fetchone()
     return None if row is None else str(row[0])
+
+
+async def carers_without_digest(conn: DbConn, day: date) -> list[Contact]:
+    """Carers of at least one resident who have had no digest on ``day``."""
+    cursor = await conn.execute(
+        "SELECT DISTINCT u.id, coalesce(u.display_name, u.username) FROM users u"
+        " JOIN resident_carers c ON c.user_id = u.id"
+        " WHERE NOT EXISTS (SELECT 1 FROM digests d WHERE d.user_id = u.id AND d.day = %s)",
+        (day,),
+    )
+    rows = await cursor.fetchall()
+    channels = await _channels(conn, [row[0] for row in rows])
+    return [Contact(user_id, name, channels.get(user_id, ())) for user_id, name in rows]
+
+
+async def claim_digest(conn: DbConn, user_id: int, day: date) -> bool:
+    """Take the carer's digest for ``day``; False if another process already has."""
+    cursor = await conn.execute(
+        "INSERT INTO digests (user_id, day, alerts, ok) VALUES (%s, %s, 0, false)"
+        " ON CONFLICT DO NOTHING RETURNING 1",
+        (user_id, day),
+    )
+    return await cursor.fetchone() is not None
+
+
+async def finish_digest(
+    conn: DbConn, user_id: int, day: date, *, alerts: int, ok: bool, error: str | None
+) -> None:
+    """Record how the day's digest went."""
+    await conn.execute(
+        "UPDATE digests SET alerts = %s, ok = %s, error = %s, sent_at = now()"
+        " WHERE user_id = %s AND day = %s",
+        (alerts, ok, error, user_id, day),
+    )
+
+
+async def advisories_for(conn: DbConn, user_id: int, *, since: datetime) -> list[AdvisoryLine]:
+    """Advisory alerts of the carer's residents raised since ``since``."""
+    cursor = await conn.execute(
+        "SELECT r.name, a.reason, a.raised_at FROM alerts a"
+        " JOIN residents r ON r.id = a.resident_id"
+        " JOIN resident_carers c ON c.resident_id = a.resident_id AND c.user_id = %s"
+        " WHERE a.severity = 'advisory' AND a.raised_at >= %s ORDER BY a.raised_at",
+        (user_id, since),
+    )
+    return [AdvisoryLine(*row) for row in await cursor.fetchall()]

@@ -15,6 +15,7 @@ from server.db.pool import DbConn
 __all__ = [
     "HubHome",
     "User",
+    "add_first_channel",
     "add_hub",
     "add_user",
     "assign_carer",
@@ -148,6 +149,25 @@ async def set_contact_details(
                 "INSERT INTO user_channels (user_id, position, kind, address) VALUES (%s, %s, %s, %s)",
                 (user_id, position, kind, address),
             )
+
+
+async def add_first_channel(conn: DbConn, user_id: int, kind: str, address: str) -> None:
+    """Put a channel before the user's others (a phone that just subscribed is tried first)."""
+    await conn.execute(
+        "DELETE FROM user_channels WHERE user_id = %s AND kind = %s AND address = %s",
+        (user_id, kind, address),
+    )
+    # Two steps, so the primary key never sees two rows at one position.
+    await conn.execute(
+        "UPDATE user_channels SET position = -position - 2 WHERE user_id = %s", (user_id,)
+    )
+    await conn.execute(
+        "UPDATE user_channels SET position = -position - 1 WHERE user_id = %s", (user_id,)
+    )
+    await conn.execute(
+        "INSERT INTO user_channels (user_id, position, kind, address) VALUES (%s, 0, %s, %s)",
+        (user_id, kind, address),
+    )
 
 
 async def assign_carer(conn: DbConn, resident_id: int, user_id: int) -> int:

@@ -49,6 +49,8 @@ class Hooks:
     """Every webhook call received: (path, JSON body)."""
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Bodies that are not JSON (Web Push payloads are encrypted), with their headers.
+    raw: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to(self, path: str) -> list[dict[str, Any]]:
@@ -64,10 +66,13 @@ def webhook_server() -> Iterator[tuple[str, Hooks]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length) or b"{}")
+            data = self.rfile.read(length)
             with hooks.lock:
-                hooks.calls.append((self.path, body))
-            self.send_response(200)
+                try:
+                    hooks.calls.append((self.path, json.loads(data or b"{}")))
+                except ValueError:
+                    hooks.raw.append((self.path, data, dict(self.headers.items())))
+            self.send_response(201 if self.path.startswith("/push") else 200)
             self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:

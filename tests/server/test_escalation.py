@@ -8,6 +8,8 @@ server processes never double-escalate; a killed server loses no deadline.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import re
 import signal
@@ -16,12 +18,16 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import http_ece
 import httpx
 import psycopg
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
 from edge.protocol import (
@@ -34,7 +40,9 @@ from edge.protocol import (
     readings_topic,
     status_topic,
 )
-from server.db.pool import migrate
+from server.alerts.escalation import EscalationPolicy, EscalationScheduler
+from server.alerts.notify import AppriseNotifier
+from server.db.pool import migrate, open_pool
 from server.embedded._broker import free_port
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
@@ -426,3 +434,124 @@ async def test_a_killed_server_still_escalates_on_time_after_restart(
         forget_session(mqtt_url, "carewatch-killed")
     # Fired within a scheduler tick (0.2 s) of its deadline, with room for the delivery.
     assert due <= called_at < due + timedelta(seconds=1.5)
+
+
+def _browser_subscription(
+    endpoint: str,
+) -> tuple[dict[str, Any], ec.EllipticCurvePrivateKey, bytes]:
+    """What a browser makes when it subscribes: its own key pair and auth secret."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    auth = os.urandom(16)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return {"endpoint": endpoint, "keys": {"p256dh": b64(public), "auth": b64(auth)}}, private, auth
+
+
+async def test_a_carers_phone_gets_an_encrypted_web_push(
+    escalating: CarewatchServer,
+    database_url: str,
+    mqtt_url: str,
+    webhooks: tuple[str, Hooks],
+) -> None:
+    hook_url, hooks = webhooks
+    hub = unique_hub()
+    resident = f"Mrs Push {hub}"
+    provision(database_url, hub, resident)
+    subscription, browser_key, auth = _browser_subscription(f"{hook_url}/push/amy")
+    add_person(
+        database_url,
+        "amy",
+        "carer",
+        channels=[("webpush", json.dumps(subscription))],
+        carer_of=resident,
+    )
+    raise_no_movement(mqtt_url, hub)
+
+    async def pushed() -> bool:
+        return bool(hooks.raw)
+
+    await wait_for(pushed, what="the push to Amy's phone")
+    path, body, headers = hooks.raw[0]
+    assert path == "/push/amy"
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert headers["content-encoding"] == "aes128gcm"
+    assert headers["authorization"].startswith("vapid t=")
+    message = json.loads(http_ece.decrypt(body, private_key=browser_key, auth_secret=auth))
+    assert message["title"].startswith("[URGENT]")
+    assert resident in message["title"]
+    assert "/ack/" in message["body"]
+
+
+async def test_a_browser_subscribes_to_push_through_the_api(
+    escalating: CarewatchServer, database_url: str
+) -> None:
+    subscription, _, _ = _browser_subscription("https://push.example.org/send/abc")
+    async with _api(escalating) as api:
+        key = (await api.get("/api/v1/push/key")).json()["public_key"]
+        assert len(base64.urlsafe_b64decode(key + "==")) == 65  # an uncompressed P-256 point
+        created = await api.post("/api/v1/me/push-subscriptions", json=subscription)
+        assert created.status_code == 201
+        refused = await api.post(
+            "/api/v1/me/push-subscriptions", json={**subscription, "endpoint": "ftp://x"}
+        )
+        assert refused.status_code == 422
+        assert "https" in refused.json()["detail"]
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT c.position, c.kind, c.address FROM user_channels c"
+            " JOIN users u ON u.id = c.user_id WHERE u.username = 'admin'"
+        ).fetchall()
+    assert [(p, k) for p, k, _ in rows] == [(0, "webpush")]
+    assert json.loads(rows[0][2])["endpoint"] == subscription["endpoint"]
+
+
+async def test_advisories_wait_for_the_morning_digest_sent_once(
+    database_url: str, smtp: tuple[str, Mailbox]
+) -> None:
+    email_url, mailbox = smtp
+    migrate(database_url)
+    provision(database_url, unique_hub(), "Mrs Digest")
+    add_person(
+        database_url, "amy", "carer", channels=[("email", "amy@example.org")], carer_of="Mrs Digest"
+    )
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO alerts (resident_id, kind, severity, status, event_at, reason)"
+            " SELECT id, 'routine', 'advisory', 'open', now(), %s FROM residents"
+            " WHERE name = 'Mrs Digest'",
+            ("Night toilet visits 5, 4, 6 in the last three nights; usually 1-2.",),
+        )
+    zone = ZoneInfo("Europe/London")
+    today = datetime.now(zone).date()
+    night = datetime.combine(today, time(3, 0), zone)
+    morning = datetime.combine(today, time(8, 30), zone)
+    pool = await open_pool(database_url)
+    try:
+
+        def scheduler() -> EscalationScheduler:
+            return EscalationScheduler(
+                pool,
+                AppriseNotifier(email_url=email_url),
+                link_key=b"k" * 32,
+                public_url="http://console.example.org",
+                policy=EscalationPolicy(digest_hour=8, digest_zone=zone),
+            )
+
+        first, second = scheduler(), scheduler()
+        assert await first.run_digests(night) == 0
+        assert mailbox.messages == [], "nobody is woken at night"
+        assert await first.run_digests(morning) == 1
+        assert await second.run_digests(morning + timedelta(minutes=30)) == 0
+        assert await first.run_digests(morning + timedelta(hours=1)) == 0
+    finally:
+        await pool.close()
+    ((recipients, subject, body),) = mailbox.messages
+    assert recipients == ["amy@example.org"]
+    assert "1 thing" in subject
+    assert "Mrs Digest" in body
+    assert "Night toilet visits 5, 4, 6" in body
