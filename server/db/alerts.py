@@ -215,11 +215,20 @@ async def events_for(conn: DbConn, alert_id: uuid.UUID) -> list[AlertEvent]:
 
 
 async def audit_for_resident(conn: DbConn, resident_id: int) -> list[AlertEvent]:
-    """Every change to every alert of a resident, oldest first."""
+    """Every change to every alert of a resident and every notification about them, oldest first."""
+    query = (
+        "SELECT * FROM (" + _EVENTS + " WHERE a.resident_id = %s"
+        " UNION ALL SELECT n.at, n.alert_id, a.kind, 'system',"
+        " CASE WHEN n.ok THEN 'notified' ELSE 'notification_failed' END,"
+        " n.channel || ' to ' || coalesce(u.username, 'a removed user') || ' (' || n.address || ')'"
+        " || coalesce(': ' || n.error, ''),"
+        " jsonb_build_object('rung', n.rung + 1, 'attempt', n.attempt)"
+        " FROM notifications n JOIN alerts a ON a.id = n.alert_id"
+        " LEFT JOIN users u ON u.id = n.user_id WHERE a.resident_id = %s"
+        ") AS audit ORDER BY at"
+    )
     async with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
-        await cur.execute(
-            (_EVENTS + " WHERE a.resident_id = %s ORDER BY e.at, e.id").encode(), (resident_id,)
-        )
+        await cur.execute(query.encode(), (resident_id, resident_id))
         return await cur.fetchall()
 
 

@@ -555,3 +555,46 @@ async def test_advisories_wait_for_the_morning_digest_sent_once(
     assert "1 thing" in subject
     assert "Mrs Digest" in body
     assert "Night toilet visits 5, 4, 6" in body
+
+
+async def test_a_residents_audit_trail_exports_changes_and_notifications(
+    escalating: CarewatchServer, database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox]
+) -> None:
+    _, mailbox = smtp
+    hub = unique_hub()
+    resident = f"Mrs Audit {hub}"
+    provision(database_url, hub, resident)
+    add_person(
+        database_url, "amy", "carer", channels=[("email", "amy@example.org")], carer_of=resident
+    )
+    raise_no_movement(mqtt_url, hub)
+
+    async def mailed() -> bool:
+        return bool(mailbox.messages)
+
+    await wait_for(mailed, what="the carer's e-mail")
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT id FROM residents WHERE name = %s", (resident,)).fetchone()
+    assert row is not None
+    async with _api(escalating) as api:
+        (alert,) = (await api.get("/api/v1/alerts")).json()
+        await api.post(f"/api/v1/alerts/{alert['id']}/ack")
+        trail = (await api.get(f"/api/v1/residents/{row[0]}/audit")).json()
+        exported = await api.get(f"/api/v1/residents/{row[0]}/audit", params={"format": "csv"})
+        missing = await api.get("/api/v1/residents/999999/audit")
+    actions = [entry["action"] for entry in trail]
+    assert actions[0] == "raised"
+    assert "notified" in actions
+    assert actions[-1] == "acknowledge"
+    notified = next(
+        entry
+        for entry in trail
+        if entry["action"] == "notified"
+        and entry["actor"] == "system"
+        and "amy" in (entry["note"] or "")
+    )
+    assert "email to amy (amy@example.org)" in notified["note"]
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[0] == "at,alert_id,kind,actor,action,note"
+    assert len(exported.text.splitlines()) == len(trail) + 1
+    assert missing.status_code == 404
