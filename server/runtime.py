@@ -25,8 +25,10 @@ from server.api.deps import Services
 from server.api.live import AlertFeed
 from server.db import people
 from server.db.pool import Pool, migrate, open_pool
+from server.detect.hub_health import HubHealth
 from server.detect.inactivity import InactivityDetector
 from server.ingest.consumer import MqttConsumer
+from server.ingest.hub_watch import HubWatch
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
 from server.passwords import generate_password, hash_password
@@ -61,6 +63,7 @@ class CarewatchServer:
         self.writer: ReadingWriter | None = None
         self.ingest: IngestService | None = None
         self.escalation: EscalationScheduler | None = None
+        self.hub_watch: HubWatch | None = None
         self.consumer: MqttConsumer | None = None
 
     @property
@@ -151,7 +154,19 @@ class CarewatchServer:
             ),
         )
 
+        self.hub_watch = HubWatch(
+            pool,
+            alerts,
+            HubHealth(
+                grace=timedelta(seconds=s.hub_offline_grace_s),
+                silence_limit=timedelta(seconds=s.hub_silence_limit_s),
+            ),
+            interval_s=s.hub_check_interval_s,
+        )
+        await self.hub_watch.start()
+
         self._spawn("writer", self.writer.run())
+        self._spawn("hub-watch", self.hub_watch.run())
         self._spawn("escalation", self.escalation.run())
         self._spawn("alert-feed", feed.run())
         self._spawn("mqtt", self.consumer.run())
@@ -193,7 +208,7 @@ class CarewatchServer:
 
     async def stop(self) -> None:
         """Stop taking messages, flush what was taken, then close the API and the pool."""
-        for name in ("escalation", "mqtt", "writer", "alert-feed"):
+        for name in ("escalation", "hub-watch", "mqtt", "writer", "alert-feed"):
             await self._cancel(name)
         if self._feed is not None:
             self._feed.close()

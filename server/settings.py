@@ -45,6 +45,12 @@ class ServerSettings(BaseSettings):
     # Last seen in the bedroom at night: silence is sleep until this local hour.
     latest_wake_hour: float = Field(default=10.0, ge=0, lt=24)
 
+    # A hub whose last will says offline for this long, or silent for the
+    # second while claiming to be online, raises a technical hub_offline alert.
+    hub_offline_grace_s: float = Field(default=10 * 60.0, gt=0)
+    hub_silence_limit_s: float = Field(default=15 * 60.0, gt=0)
+    hub_check_interval_s: float = Field(default=30.0, gt=0)
+
     # Escalation: how long each carer has to acknowledge an urgent alert before
     # the next one (then the responders) is notified, and how often to look.
     ack_timeout_s: float = Field(default=5 * 60.0, gt=0)

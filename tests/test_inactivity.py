@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from edge.protocol import Reading, ReadingKind
 from server.alerts.model import AlertKind, Severity
 from server.detect.conditions import Cleared, Condition
+from server.detect.hub_health import HubHealth
 from server.detect.inactivity import InactivityDetector
 
 HUB = "hub-1"
@@ -128,3 +129,20 @@ def test_local_time_decides_what_is_night() -> None:
     d.set_timezone(HUB, ZoneInfo("Australia/Sydney"))  # 12:00 UTC is 23:00 in Sydney
     d.observe(HUB, motion("bedroom", DAY.replace(hour=12)))
     assert d.advance(HUB, DAY.replace(hour=20)) == []
+
+
+def test_a_hub_outage_raises_once_and_clears_when_the_hub_is_back() -> None:
+    health = HubHealth(grace=timedelta(minutes=10), silence_limit=timedelta(minutes=15))
+    t = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    assert health.check("h", state=None, last_seen=None, now=t) == []
+    assert health.check("h", state="online", last_seen=t, now=t + timedelta(minutes=14)) == []
+    (silent,) = health.check("h", state="online", last_seen=t, now=t + timedelta(minutes=15))
+    assert "stopped sending heartbeats" in silent.reason
+    assert health.check("h", state="offline", last_seen=t, now=t + timedelta(hours=2)) == []
+    (back,) = health.check(
+        "h", state="online", last_seen=t + timedelta(hours=2), now=t + timedelta(hours=2)
+    )
+    assert back.kind.value == "hub_offline"
+    restored = HubHealth()
+    restored.restore(["h"])
+    assert restored.check("h", state="offline", last_seen=t, now=t + timedelta(hours=1)) == []

@@ -58,6 +58,7 @@ class AlertKind(StrEnum):
     CO = "co"
     FLOOD = "flood"
     NO_MOVEMENT = "no_movement"
+    HUB_OFFLINE = "hub_offline"
 
 
 def kind_for_alarm(kind: AlarmKind) -> AlertKind:

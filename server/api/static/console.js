@@ -4,7 +4,7 @@
 const SEVERITY_RANK = { emergency: 0, urgent: 1, advisory: 2, technical: 3 };
 const KIND_WORDS = {
   pendant: "Pendant pressed", pull_cord: "Pull cord", fall: "Fall detected", smoke: "Smoke",
-  co: "Carbon monoxide", flood: "Flood", no_movement: "No movement",
+  co: "Carbon monoxide", flood: "Flood", no_movement: "No movement", hub_offline: "Hub offline",
 };
 // Telecare services are audited on answering within 60 s: mark open alerts past it.
 const ANSWER_WITHIN_S = 60;

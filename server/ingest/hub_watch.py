@@ -1,0 +1,65 @@
+"""Watches every hub's connection and raises or clears ``hub_offline`` alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from server.alerts.model import AlertKind
+from server.alerts.service import AlertService
+from server.db.people import HubHome
+from server.db.pool import Pool
+from server.detect.conditions import Cleared, Condition
+from server.detect.hub_health import HubHealth
+
+__all__ = ["HubWatch"]
+
+log = logging.getLogger(__name__)
+
+
+class HubWatch:
+    """Every ``interval_s``, asks :class:`HubHealth` about each hub and acts on the answer."""
+
+    def __init__(
+        self, pool: Pool, alerts: AlertService, health: HubHealth, *, interval_s: float = 30.0
+    ) -> None:
+        self._pool = pool
+        self._alerts = alerts
+        self._health = health
+        self._interval_s = interval_s
+
+    async def start(self) -> None:
+        """Remember the outages already reported, so a restart does not report them again."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT hub_id FROM alerts WHERE kind = %s AND status <> 'resolved'",
+                (AlertKind.HUB_OFFLINE.value,),
+            )
+            self._health.restore(row[0] for row in await cursor.fetchall() if row[0])
+
+    async def run(self) -> None:
+        """Check every hub, for ever."""
+        while True:
+            try:
+                await self.check_all(datetime.now(UTC))
+            except Exception:
+                log.exception("hub check failed; trying again")
+            await asyncio.sleep(self._interval_s)
+
+    async def check_all(self, now: datetime) -> None:
+        """One round over every provisioned hub."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT h.id, r.id, r.name, r.timezone, h.state, h.last_seen_at"
+                " FROM hubs h JOIN residents r ON r.id = h.resident_id"
+            )
+            rows = await cursor.fetchall()
+        for hub, resident_id, resident, timezone, state, last_seen in rows:
+            home = HubHome(hub, resident_id, resident, timezone)
+            for finding in self._health.check(hub, state=state, last_seen=last_seen, now=now):
+                match finding:
+                    case Condition():
+                        await self._alerts.raise_condition(home, finding)
+                    case Cleared():
+                        await self._alerts.clear_condition(home, finding)

@@ -1,0 +1,97 @@
+"""A hub that goes offline raises a technical alert, not "no movement", and clears when back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from edge.protocol import (
+    HubState,
+    HubStatus,
+    Reading,
+    ReadingKind,
+    ReadingsBatch,
+    encode,
+    readings_topic,
+    status_topic,
+)
+from server.runtime import CarewatchServer
+from server.settings import ServerSettings
+from tests.server.helpers import (
+    ADMIN_PASSWORD,
+    Publisher,
+    forget_session,
+    provision,
+    token,
+    unique_hub,
+    wait_for,
+)
+
+
+@pytest.fixture
+async def watching(database_url: str, mqtt_url: str) -> AsyncIterator[CarewatchServer]:
+    settings = ServerSettings(
+        http_port=0,
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        mqtt_client_id=f"carewatch-watch-{uuid.uuid4().hex[:8]}",
+        hub_offline_grace_s=1.0,
+        hub_silence_limit_s=30.0,
+        hub_check_interval_s=0.2,
+    )
+    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server:
+        yield server
+    forget_session(mqtt_url, settings.mqtt_client_id)
+
+
+async def test_an_outage_is_a_technical_alert_that_clears_when_the_hub_returns(
+    watching: CarewatchServer, database_url: str, mqtt_url: str
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, f"Mrs Outage {hub}")
+    now = datetime.now(UTC)
+    moved = now - timedelta(minutes=20)
+    publisher = Publisher(mqtt_url)
+    try:
+        batch = ReadingsBatch(hub, 1, moved, (Reading("lounge-pir", ReadingKind.MOTION, moved, 1),))
+        publisher.publish(readings_topic(hub), encode(batch))
+        publisher.publish(
+            status_topic(hub), encode(HubStatus(hub, HubState.ONLINE, now, watermark=now))
+        )
+        # The broadband goes: the broker publishes the hub's last will.
+        publisher.publish(status_topic(hub), encode(HubStatus(hub, HubState.OFFLINE, now)))
+
+        async with httpx.AsyncClient(base_url=watching.http_url, timeout=10) as api:
+            api.headers["Authorization"] = f"Bearer {await token(api)}"
+
+            async def alerts() -> list[dict[str, Any]]:
+                response = await api.get("/api/v1/alerts", params={"status": "active"})
+                return [a for a in response.json() if a["hub"] == hub]
+
+            async def offline_alert() -> list[dict[str, Any]]:
+                return [a for a in await alerts() if a["kind"] == "hub_offline"]
+
+            (alert,) = await wait_for(offline_alert, what="the hub_offline alert")
+            assert alert["severity"] == "technical"
+            assert "no-movement checks for this home are paused" in alert["reason"]
+
+            # Back online after the outage, with the readings it kept meanwhile.
+            back = datetime.now(UTC)
+            publisher.publish(
+                status_topic(hub), encode(HubStatus(hub, HubState.ONLINE, back, watermark=back))
+            )
+
+            async def cleared() -> bool:
+                response = await api.get(f"/api/v1/alerts/{alert['id']}")
+                body: dict[str, Any] = response.json()
+                return bool(body["status"] == "resolved" and body["outcome"] == "self_cleared")
+
+            await wait_for(cleared, what="the alert to clear itself")
+            assert [a["kind"] for a in await alerts()] == [], "no other alert was raised"
+    finally:
+        publisher.close()
