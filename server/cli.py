@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -112,6 +113,23 @@ def _parser() -> argparse.ArgumentParser:
     carer_add.add_argument("username", metavar="USER")
     carer_add.add_argument("--resident", required=True, metavar="NAME")
 
+    certs = commands.add_parser(
+        "certs",
+        help="make a trial CA and the broker's TLS certificate",
+        description="Write ca.crt, ca.key, server.crt and server.key for the broker's TLS "
+        "listener. For a trial: production should use the council's own certificates (see "
+        "docs/deployment.md). Hubs trust the broker with ca.crt.",
+    )
+    certs.add_argument(
+        "--out", type=Path, default=Path("deploy/certs"), help="directory (default deploy/certs)"
+    )
+    certs.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        help="a name or address hubs use to reach the broker (repeat; default localhost)",
+    )
+
     commands.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
@@ -169,6 +187,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         case "carer":
             return asyncio.run(_carer_add(settings, args.username, args.resident))
+        case "certs":
+            from server.certs import write_trial_certificates
+
+            hosts = tuple(args.host) or ("localhost",)
+            for path in write_trial_certificates(args.out, hosts=hosts):
+                print(f"wrote {path}")
+            print(
+                f"The broker's certificate is for {', '.join(hosts)}. Give hubs {args.out / 'ca.crt'}; "
+                "keep ca.key offline."
+            )
+            return 0
         case "migrate":
             from server import services
             from server.db.pool import migrate
