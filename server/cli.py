@@ -11,9 +11,11 @@ import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
 
+from server.broker_accounts import BrokerAccounts
 from server.settings import ServerSettings
 
 __all__ = ["main"]
@@ -80,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     hub_add.add_argument(
         "--timezone", default="Europe/London", help="the home's time zone (default Europe/London)"
     )
+
+    hub_revoke = hub.add_parser(
+        "revoke",
+        help="lock a hub out of the broker; its history stays",
+        description="Revoke HUB: remove its broker account and refuse its messages. Reload the "
+        "broker afterwards (docker compose kill -s HUP mosquitto).",
+    )
+    hub_revoke.add_argument("hub", metavar="HUB")
 
     user = commands.add_parser("user", help="manage console users").add_subparsers(
         dest="user_command", required=True, metavar="ACTION"
@@ -169,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         case "server":
             return _run(_serve(settings))
+        case "hub" if args.hub_command == "revoke":
+            return asyncio.run(_hub_revoke(settings, args.hub))
         case "hub":
             return asyncio.run(_hub_add(settings, args.hub, args.resident, args.timezone))
         case "user":
@@ -281,6 +293,42 @@ async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: 
     print("MQTT credentials for the hub's agent (shown once; store them on the hub):")
     print(f"  username: {hub}")
     print(f"  password: {password}")
+    if settings.broker_credentials_dir is not None:
+        BrokerAccounts(settings.broker_credentials_dir).set(hub, password)
+        print(
+            f"Broker account written to {settings.broker_credentials_dir / 'passwords'}; "
+            "reload the broker: docker compose kill -s HUP mosquitto"
+        )
+    broker = settings.broker_public_url or "mqtts://BROKER-ADDRESS:8883"
+    scheme, _, address = broker.partition("://")
+    print("\nOn the hub, in /etc/carewatch/agent.env:")
+    print(f"  CAREWATCH_AGENT_HUB_ID={hub}")
+    print(f"  CAREWATCH_AGENT_MQTT_URL={scheme}://{hub}:{quote(password, safe='')}@{address}")
+    return 0
+
+
+async def _hub_revoke(settings: ServerSettings, hub: str) -> int:
+    from server import services
+    from server.db import people
+    from server.db.pool import migrate, open_pool
+
+    with services.database(settings) as url:
+        migrate(url)
+        pool = await open_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.connection() as conn:
+                revoked = await people.revoke_hub(conn, hub)
+        finally:
+            await pool.close()
+    removed = settings.broker_credentials_dir is not None and BrokerAccounts(
+        settings.broker_credentials_dir
+    ).remove(hub)
+    if not revoked and not removed:
+        print(f"carewatch: no active hub {hub}", file=sys.stderr)
+        return 1
+    print(f"Hub {hub} revoked: its messages are refused; its history is kept.")
+    if removed:
+        print("Broker account removed; reload the broker: docker compose kill -s HUP mosquitto")
     return 0
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import uvicorn
 
+from edge.mqtt_url import broker_address
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
 from server.alerts.notify import AppriseNotifier, ByChannelKind
 from server.alerts.service import AlertService
@@ -23,6 +24,7 @@ from server.alerts.webpush import WebPushSender, application_server_key, vapid_k
 from server.api.app import create_app
 from server.api.deps import Services
 from server.api.live import AlertFeed
+from server.broker_accounts import BrokerAccounts
 from server.db import people
 from server.db.pool import Pool, migrate, open_pool
 from server.detect.hub_health import HubHealth
@@ -154,6 +156,7 @@ class CarewatchServer:
             ),
         )
 
+        self._ensure_broker_account()
         self.hub_watch = HubWatch(
             pool,
             alerts,
@@ -167,12 +170,35 @@ class CarewatchServer:
 
         self._spawn("writer", self.writer.run())
         self._spawn("hub-watch", self.hub_watch.run())
+        self._spawn("hub-refresh", self._refresh_hubs(self.ingest, s.hub_check_interval_s))
         self._spawn("escalation", self.escalation.run())
         self._spawn("alert-feed", feed.run())
         self._spawn("mqtt", self.consumer.run())
         self._spawn("http", self._http.serve(sockets=[self._socket]))
         await self._wait_ready(feed)
         log.info("carewatch server ready at %s", self.http_url)
+
+    def _ensure_broker_account(self) -> None:
+        """Put the server's own broker account in the shared password file, if it is kept here."""
+        directory = self.settings.broker_credentials_dir
+        _, _, username, password, _ = broker_address(self.mqtt_url)
+        if directory is None or not username or not password:
+            return
+        if BrokerAccounts(directory).ensure(username, password):
+            log.warning(
+                "wrote the broker account %s to %s; reload the broker to let it in",
+                username,
+                directory / "passwords",
+            )
+
+    async def _refresh_hubs(self, ingest: IngestService, interval_s: float) -> None:
+        # Picks up hubs revoked (or re-homed) by another process, e.g. the CLI.
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await ingest.refresh_hubs()
+            except psycopg.Error:
+                log.exception("could not re-read the hubs; trying again")
 
     def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
         self._tasks[name] = asyncio.create_task(work, name=name)
@@ -208,7 +234,7 @@ class CarewatchServer:
 
     async def stop(self) -> None:
         """Stop taking messages, flush what was taken, then close the API and the pool."""
-        for name in ("escalation", "hub-watch", "mqtt", "writer", "alert-feed"):
+        for name in ("escalation", "hub-watch", "hub-refresh", "mqtt", "writer", "alert-feed"):
             await self._cancel(name)
         if self._feed is not None:
             self._feed.close()

@@ -35,6 +35,12 @@ class ServerSettings(BaseSettings):
     data_dir: Path = Path("var")
 
     mqtt_client_id: str = "carewatch-server"
+    # Where `carewatch hub add` writes hub accounts for Mosquitto (its password
+    # file); unset, hub credentials are kept in the database only.
+    broker_credentials_dir: Path | None = None
+    # How hubs reach the broker from their homes, for the agent config that
+    # `carewatch hub add` prints, e.g. mqtts://broker.example.org:8883
+    broker_public_url: str | None = None
     # The most readings one COPY writes; more queued wait for the next.
     flush_max_readings: int = Field(default=5_000, ge=1)
     token_lifetime_s: float = Field(default=12 * 60 * 60.0, gt=0)

@@ -24,6 +24,7 @@ __all__ = [
     "hub_homes",
     "issue_token",
     "record_hub_status",
+    "revoke_hub",
     "set_contact_details",
     "user_by_token",
     "user_by_username",
@@ -73,22 +74,33 @@ async def add_hub(conn: DbConn, hub: str, resident_id: int, *, password_hash: st
 
 
 async def hub_homes(conn: DbConn) -> list[HubHome]:
-    """Every provisioned hub with its resident."""
+    """Every provisioned hub (not revoked) with its resident."""
     cursor = await conn.execute(
         "SELECT h.id, r.id, r.name, r.timezone FROM hubs h JOIN residents r ON r.id = h.resident_id"
+        " WHERE h.revoked_at IS NULL"
     )
     return [HubHome(*row) for row in await cursor.fetchall()]
 
 
 async def hub_home(conn: DbConn, hub: str) -> HubHome | None:
-    """One hub with its resident, if provisioned."""
+    """One hub with its resident, if provisioned and not revoked."""
     cursor = await conn.execute(
         "SELECT h.id, r.id, r.name, r.timezone FROM hubs h JOIN residents r ON r.id = h.resident_id"
-        " WHERE h.id = %s",
+        " WHERE h.id = %s AND h.revoked_at IS NULL",
         (hub,),
     )
     row = await cursor.fetchone()
     return HubHome(*row) if row else None
+
+
+async def revoke_hub(conn: DbConn, hub: str) -> bool:
+    """Lock the hub out; its readings and alerts stay. False if there is no such active hub."""
+    cursor = await conn.execute(
+        "UPDATE hubs SET revoked_at = now(), password_hash = NULL"
+        " WHERE id = %s AND revoked_at IS NULL",
+        (hub,),
+    )
+    return cursor.rowcount == 1
 
 
 async def record_hub_status(conn: DbConn, status: HubStatus, received_at: datetime) -> None:

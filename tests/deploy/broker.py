@@ -21,6 +21,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from server.broker_accounts import BrokerAccounts
 from server.certs import write_trial_certificates
 from server.embedded._broker import free_port
 
@@ -56,16 +57,14 @@ class Broker:
     def passwords(self) -> Path:
         return self.directory / "credentials" / "passwords"
 
-    def set_password(self, username: str, password: str) -> None:
-        subprocess.run(
-            [MOSQUITTO_PASSWD, "-b", str(self.passwords), username, password], check=True
-        )
-        self._own(self.passwords)
+    @property
+    def accounts(self) -> BrokerAccounts:
+        """The password file as ``carewatch hub add`` writes it."""
+        return BrokerAccounts(self.passwords.parent)
 
-    def revoke(self, username: str) -> None:
-        subprocess.run([MOSQUITTO_PASSWD, "-D", str(self.passwords), username], check=True)
-        self._own(self.passwords)
-        self.process.send_signal(signal.SIGHUP)  # what `docker compose kill -s HUP` does
+    def reload(self) -> None:
+        """What ``docker compose kill -s HUP mosquitto`` does."""
+        self.process.send_signal(signal.SIGHUP)
         time.sleep(0.5)
 
     @staticmethod

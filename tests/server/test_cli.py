@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from pathlib import Path
+from urllib.parse import quote
+
 import psycopg
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.cli import main
 from server.passwords import verify_password
@@ -73,3 +80,50 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert exited.value.code == 0
     assert "Provision hub HUB" in capsys.readouterr().out
+
+
+def test_hub_add_writes_the_broker_account_and_revoke_removes_it(
+    env: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CAREWATCH_BROKER_CREDENTIALS_DIR", str(tmp_path))
+    monkeypatch.setenv("CAREWATCH_BROKER_PUBLIC_URL", "mqtts://broker.example.org:8883")
+    assert main(["hub", "add", "hub-0007", "--resident", "Mr Arthur Bell"]) == 0
+    out = capsys.readouterr().out
+    password = next(line.split(": ", 1)[1] for line in out.splitlines() if "password:" in line)
+    assert (
+        f"CAREWATCH_AGENT_MQTT_URL=mqtts://hub-0007:{quote(password, safe='')}@broker.example.org:8883"
+        in out
+    )
+
+    (line,) = (tmp_path / "passwords").read_text().splitlines()
+    username, _, algorithm, iterations, salt, digest = line.replace(":", "$", 1).split("$")
+    assert (username, algorithm, iterations) == ("hub-0007", "7", "101")
+    expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), 101)
+    assert base64.b64decode(digest) == expected
+
+    assert main(["hub", "revoke", "hub-0007"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert (tmp_path / "passwords").read_text() == ""
+    with psycopg.connect(env) as conn:
+        row = conn.execute("SELECT revoked_at FROM hubs WHERE id = 'hub-0007'").fetchone()
+    assert row is not None
+    assert row[0] is not None
+    assert main(["hub", "revoke", "hub-0007"]) == 1
+
+
+def test_certs_makes_a_ca_and_a_broker_certificate(tmp_path: Path) -> None:
+    assert main(["certs", "--out", str(tmp_path), "--host", "broker.example.org"]) == 0
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes())
+    server = x509.load_pem_x509_certificate((tmp_path / "server.crt").read_bytes())
+    assert server.issuer == ca.subject
+    names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["broker.example.org"]
+    ca.public_key().verify(  # type: ignore[union-attr, call-arg]
+        server.signature,
+        server.tbs_certificate_bytes,
+        ec.ECDSA(server.signature_hash_algorithm),  # type: ignore[arg-type]
+    )
+    assert (tmp_path / "server.key").stat().st_mode & 0o077 == 0

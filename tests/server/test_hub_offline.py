@@ -1,13 +1,15 @@
-"""A hub that goes offline raises a technical alert, not "no movement", and clears when back."""
+"""Hub connections: an outage is a technical alert, not "no movement"; a revoked hub is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from pydantic import SecretStr
 
@@ -93,5 +95,44 @@ async def test_an_outage_is_a_technical_alert_that_clears_when_the_hub_returns(
 
             await wait_for(cleared, what="the alert to clear itself")
             assert [a["kind"] for a in await alerts()] == [], "no other alert was raised"
+    finally:
+        publisher.close()
+
+
+async def test_a_revoked_hub_is_refused_without_a_restart(
+    watching: CarewatchServer, database_url: str, mqtt_url: str
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, f"Mr Revoked {hub}")
+    now = datetime.now(UTC)
+    publisher = Publisher(mqtt_url)
+
+    def batch(seq: int) -> bytes:
+        reading = Reading("kitchen-pir", ReadingKind.MOTION, now, 1)
+        return encode(ReadingsBatch(hub, seq, now, (reading,)))
+
+    def count(query: str) -> int:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(query.encode(), (hub,)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    try:
+        publisher.publish(readings_topic(hub), batch(1))
+
+        async def stored() -> bool:
+            return count("SELECT count(*) FROM readings WHERE hub_id = %s") == 1
+
+        await wait_for(stored, what="the reading before revocation")
+        with psycopg.connect(database_url) as conn:
+            conn.execute("UPDATE hubs SET revoked_at = now() WHERE id = %s", (hub,))
+        await asyncio.sleep(0.6)  # three of the server's hub refreshes
+        publisher.publish(readings_topic(hub), batch(2))
+
+        async def refused() -> bool:
+            return count("SELECT count(*) FROM dead_letters WHERE hub_id = %s") == 1
+
+        await wait_for(refused, what="the revoked hub's message dead-lettered")
+        assert count("SELECT count(*) FROM readings WHERE hub_id = %s") == 1
     finally:
         publisher.close()
