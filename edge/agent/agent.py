@@ -67,6 +67,7 @@ class Agent:
         max_batches_in_flight: int = 8,
         tick_s: float = 0.1,
         monotonic: Callable[[], float] = time.monotonic,
+        ca_file: Path | None = None,
     ) -> None:
         self.hub = validate_hub_id(hub_id)
         self._driver = driver
@@ -82,6 +83,7 @@ class Agent:
             mqtt_url=mqtt_url,
             will_topic=status_topic(self.hub),
             will_payload=encode(HubStatus(self.hub, HubState.OFFLINE, clock())),
+            ca_file=ca_file,
         )
         self._started = monotonic()
         # What is with the broker now, by PUBACK id: ("batch", seq) or ("alarm", id).

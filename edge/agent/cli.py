@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mqtt-url", help="the server's broker, mqtt://user:pass@host:port")
     run.add_argument("--outbox", dest="outbox_path", help="the outbox database file")
     run.add_argument("--heartbeat-s", type=float, help="seconds between heartbeats")
+    run.add_argument("--ca-file", help="the CA that signed the broker's certificate (mqtts://)")
     run.add_argument(
         "--driver",
         choices=["sim"],
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     overrides = {
         key: value
-        for key in ("hub_id", "mqtt_url", "outbox_path", "heartbeat_s")
+        for key in ("hub_id", "mqtt_url", "outbox_path", "heartbeat_s", "ca_file")
         if (value := getattr(args, key)) is not None
     }
     try:
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mqtt_url=settings.mqtt_url,
         heartbeat_s=settings.heartbeat_s,
         flush=FlushPolicy(settings.batch_max_readings, settings.batch_max_delay_s),
+        ca_file=settings.ca_file,
     )
     stop = threading.Event()
 

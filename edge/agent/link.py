@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -59,6 +60,7 @@ class MqttLink:
         keepalive_s: int = 30,
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 60,
+        ca_file: Path | None = None,
     ) -> None:
         host, port, username, password, tls = broker_address(mqtt_url)
         self.hub = hub
@@ -76,7 +78,8 @@ class MqttLink:
         if username:
             self._client.username_pw_set(username, password)
         if tls:
-            self._client.tls_set()
+            # A service's own CA (e.g. from `carewatch certs`), else the system's.
+            self._client.tls_set(ca_certs=str(ca_file) if ca_file else None)
         self._client.will_set(will_topic, will_payload, qos=1, retain=True)
         self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
         self._client.on_connect = self._on_connect

@@ -7,12 +7,18 @@ Mosquitto's own tool makes them.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from edge.agent.agent import Agent
+from edge.protocol import Reading, ReadingKind
 from tests.deploy.broker import Broker, Session, connect, deployment_broker, mosquitto_missing
+from tests.edge.helpers import ScriptedDriver, eventually
 
 pytestmark = pytest.mark.skipif(mosquitto_missing() is not None, reason=str(mosquitto_missing()))
 
@@ -101,3 +107,41 @@ def test_a_revoked_hub_is_locked_out(broker: Broker) -> None:
     assert after.startswith("refused")
     still = _session(connect(broker.plain_port, "hub-a", "password-a"))
     still.close()
+
+
+def test_a_hub_agent_delivers_over_tls_with_its_own_account(broker: Broker, tmp_path: Path) -> None:
+    broker.accounts.set("hub-tls", "tls-password")
+    broker.reload()
+    server = _session(
+        connect(
+            broker.plain_port, "carewatch-server", SERVER_PASSWORD, subscribe="carewatch/v1/hubs/#"
+        )
+    )
+    now = datetime.now(UTC)
+    readings = [
+        Reading("hall-pir", ReadingKind.MOTION, now - timedelta(seconds=30 * i), 1.0)
+        for i in range(5)
+    ]
+    agent = Agent(
+        hub_id="hub-tls",
+        driver=ScriptedDriver(readings),
+        outbox_path=tmp_path / "outbox.sqlite3",
+        mqtt_url=f"mqtts://hub-tls:tls-password@127.0.0.1:{broker.tls_port}",
+        ca_file=broker.ca_file,
+        clock=lambda: now,
+        tick_s=0.02,
+    )
+    stop = threading.Event()
+    agent.start()
+    thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: agent.outbox.depth() == 0, what="the outbox emptied over TLS")
+        _wait_for(server, 2)
+        topics = {topic for topic, _ in server.received}
+        assert "carewatch/v1/hubs/hub-tls/readings" in topics
+    finally:
+        stop.set()
+        thread.join(5)
+        agent.stop()
+        server.close()
