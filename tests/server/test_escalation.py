@@ -195,6 +195,12 @@ async def test_an_urgent_alert_climbs_the_carers_in_order_then_the_responders(
         return bool(hooks.to("/desk"))
 
     await wait_for(escalated, within=15, what="the responders' rung")
+
+    async def recorded() -> bool:
+        # The webhook arrives before the attempt's row commits.
+        return len(notifications(database_url)) >= 3
+
+    await wait_for(recorded, what="the attempts recorded")
     assert len(hooks.to("/ben")) == 1
     assert "No movement" in hooks.to("/ben")[0]["message"]
     assert hooks.to("/off") == [], "a responder off duty is not called"
@@ -248,6 +254,11 @@ async def test_a_failing_channel_falls_through_to_the_next_and_then_to_the_next_
         return bool(hooks.to("/desk"))
 
     await wait_for(desk_called, within=15, what="the responders after Ben could not be reached")
+
+    async def recorded() -> bool:
+        return any(user == "desk" for user, *_ in notifications(database_url))
+
+    await wait_for(recorded, what="the responders' attempt recorded")
     attempts = notifications(database_url)
     amy = [(channel, ok) for user, _, channel, ok, _, _ in attempts if user == "amy"]
     assert amy == [("webhook", False), ("webhook", False), ("email", True)]
