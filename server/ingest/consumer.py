@@ -1,8 +1,16 @@
-"""The server's MQTT session: subscribe to every hub's topics and hand each message on."""
+"""The server's MQTT session: subscribe to every hub's topics and hand each message on.
+
+Messages are acknowledged to the broker (PUBACK) only once what they carry is
+committed to the database, and in the order they arrived, as MQTT requires.
+A server killed at any moment leaves its unacknowledged messages with the
+broker, which delivers them again to the persistent session; (hub, seq)
+de-duplicates what had in fact been stored.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -18,7 +26,8 @@ log = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 3
 
-Handler = Callable[[str, bytes, datetime], Awaitable[None]]
+# Returns what to wait for before acknowledging (None: the message is done).
+Handler = Callable[[str, bytes, datetime], Awaitable[Awaitable[None] | None]]
 
 
 class MqttConsumer:
@@ -41,6 +50,7 @@ class MqttConsumer:
         self._client_id = client_id
         self._transient = transient_errors
         self.connected = asyncio.Event()
+        self.acknowledged = 0
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -48,7 +58,7 @@ class MqttConsumer:
         delay = 0.5
         while True:
             try:
-                async with aiomqtt.Client(
+                client = aiomqtt.Client(
                     host,
                     port,
                     username=username,
@@ -58,15 +68,15 @@ class MqttConsumer:
                     protocol=aiomqtt.ProtocolVersion.V311,
                     tls_params=aiomqtt.TLSParameters() if tls else None,
                     keepalive=30,
-                ) as client:
+                )
+                # aiomqtt has no switch for it; paho's own: PUBACK only when we say.
+                client._client.manual_ack_set(True)
+                async with client:
                     await client.subscribe(f"{TOPIC_PREFIX}/#", qos=1)
                     log.info("subscribed to %s/# on %s:%d", TOPIC_PREFIX, host, port)
                     self.connected.set()
                     delay = 0.5
-                    async for message in client.messages:
-                        payload = message.payload
-                        data = payload if isinstance(payload, bytes) else str(payload).encode()
-                        await self._deliver(str(message.topic), data, datetime.now(UTC))
+                    await self._consume(client)
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
                 log.warning(
@@ -75,15 +85,42 @@ class MqttConsumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def _deliver(self, topic: str, payload: bytes, received_at: datetime) -> None:
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        """Handle messages in order; a second task acknowledges each once it is durable."""
+        pending: asyncio.Queue[tuple[aiomqtt.Message, Awaitable[None] | None]] = asyncio.Queue()
+
+        async def acknowledge() -> None:
+            while True:
+                message, durable = await pending.get()
+                if durable is not None:
+                    await durable
+                if message.qos > 0:
+                    client._client.ack(message.mid, message.qos)
+                self.acknowledged += 1
+
+        acker = asyncio.create_task(acknowledge(), name="mqtt-ack")
+        try:
+            async for message in client.messages:
+                payload = message.payload
+                data = payload if isinstance(payload, bytes) else str(payload).encode()
+                durable = await self._deliver(str(message.topic), data, datetime.now(UTC))
+                await pending.put((message, durable))
+        finally:
+            # Whatever is not acknowledged yet comes again on the next session.
+            acker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acker
+
+    async def _deliver(
+        self, topic: str, payload: bytes, received_at: datetime
+    ) -> Awaitable[None] | None:
         # A database outage is waited out; a message that keeps failing for any
         # other reason is a bug, logged and skipped so that ingest goes on.
         delay = 0.5
         attempts = 0
         while True:
             try:
-                await self._handler(topic, payload, received_at)
-                return
+                return await self._handler(topic, payload, received_at)
             except self._transient as exc:
                 log.warning("storing a message failed (%s); retrying in %.1f s", exc, delay)
             except Exception:
@@ -95,7 +132,7 @@ class MqttConsumer:
                         attempts,
                         payload[:200],
                     )
-                    return
+                    return None
                 log.exception("handling a message on %s failed; retrying", topic)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -74,8 +75,14 @@ class IngestService:
         for home in homes:
             self._detector.set_timezone(home.hub, ZoneInfo(home.timezone))
 
-    async def handle(self, topic: str, payload: bytes, received_at: datetime) -> None:
-        """Process one MQTT message; never raises for bad input."""
+    async def handle(
+        self, topic: str, payload: bytes, received_at: datetime
+    ) -> asyncio.Future[None] | None:
+        """Process one MQTT message; never raises for bad input.
+
+        Returns a future that completes when the message's readings are
+        committed, or None when the message is already durable (or dropped).
+        """
         self.messages += 1
         await self._look_up_if_unknown(topic)
         outcome = triage(
@@ -88,13 +95,14 @@ class IngestService:
                 home = self._homes[outcome.hub]
                 for reading in outcome.readings:
                     await self._act(home, self._detector.observe(outcome.hub, reading))
-                await self._writer.put(ReceivedBatch(outcome, received_at))
+                return await self._writer.put(ReceivedBatch(outcome, received_at))
             case Alarm():
                 await self._alerts.raise_alarm(self._homes[outcome.hub], outcome)
             case HubStatus():
                 await self._status(self._homes[outcome.hub], outcome, received_at)
             case Ignored():
                 pass
+        return None
 
     async def _look_up_if_unknown(self, topic: str) -> None:
         # A hub provisioned while the server runs is found on its first message.

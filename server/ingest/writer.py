@@ -20,7 +20,9 @@ class ReadingWriter:
     runs and the next flush takes up to ``max_readings`` in one COPY.
 
     ``put`` waits when the queue is full: backpressure reaches the MQTT
-    consumer instead of memory growing without bound.
+    consumer instead of memory growing without bound. It returns a future
+    that completes when the batch is committed, so the consumer acknowledges
+    the message to the broker only then.
     """
 
     def __init__(
@@ -32,14 +34,18 @@ class ReadingWriter:
     ) -> None:
         self._pool = pool
         self._max_readings = max_readings
-        self._queue: asyncio.Queue[ReceivedBatch] = asyncio.Queue(maxsize=max_queued_batches)
+        self._queue: asyncio.Queue[tuple[ReceivedBatch, asyncio.Future[None]]] = asyncio.Queue(
+            maxsize=max_queued_batches
+        )
         self.stored_batches = 0
         self.stored_readings = 0
         self.duplicate_batches = 0
 
-    async def put(self, item: ReceivedBatch) -> None:
-        """Queue a batch for the next flush."""
-        await self._queue.put(item)
+    async def put(self, item: ReceivedBatch) -> asyncio.Future[None]:
+        """Queue a batch for the next flush; the future completes once it is committed."""
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((item, committed))
+        return committed
 
     def pending(self) -> int:
         """Batches waiting to be written."""
@@ -59,16 +65,19 @@ class ReadingWriter:
                 await self._flush(leftovers)
             raise
 
-    def _collect(self, first: ReceivedBatch) -> list[ReceivedBatch]:
-        items = [first]
-        readings = len(first.batch.readings)
+    def _collect(
+        self, first: tuple[ReceivedBatch, asyncio.Future[None]]
+    ) -> list[tuple[ReceivedBatch, asyncio.Future[None]]]:
+        queued = [first]
+        readings = len(first[0].batch.readings)
         while readings < self._max_readings and not self._queue.empty():
-            item = self._queue.get_nowait()
-            items.append(item)
-            readings += len(item.batch.readings)
-        return items
+            entry = self._queue.get_nowait()
+            queued.append(entry)
+            readings += len(entry[0].batch.readings)
+        return queued
 
-    async def _flush(self, items: list[ReceivedBatch]) -> None:
+    async def _flush(self, queued: list[tuple[ReceivedBatch, asyncio.Future[None]]]) -> None:
+        items = [item for item, _ in queued]
         delay = 0.5
         while True:
             try:
@@ -82,6 +91,9 @@ class ReadingWriter:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+        for _, committed in queued:
+            if not committed.done():
+                committed.set_result(None)
         self.stored_batches += len(new)
         self.stored_readings += sum(len(i.batch.readings) for i in new)
         self.duplicate_batches += len(items) - len(new)

@@ -201,3 +201,53 @@ def connect(
         client.loop_stop()
         return f"refused: {outcome[0]}"
     return Session(client, received)
+
+
+class PlainBroker:
+    """A private, anonymous Mosquitto with persistence, to stop and start during a test."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="carewatch-mosquitto-"))
+        self.directory.chmod(0o777)  # the mosquitto user writes its persistence file here
+        self.port = free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.conf = self.directory / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {self.directory}/\n"
+            "max_queued_messages 100000\n"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while not _listening(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("mosquitto did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto saves its queued messages and sessions, as on a service restart."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextmanager
+def plain_broker() -> Iterator[PlainBroker]:
+    """A running :class:`PlainBroker`, removed afterwards."""
+    broker = PlainBroker()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.close()
