@@ -17,6 +17,7 @@ import psycopg
 import uvicorn
 
 from edge.mqtt_url import broker_address
+from edge.protocol import TOPIC_PREFIX, Channel
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
 from server.alerts.notify import AppriseNotifier, ByChannelKind
 from server.alerts.service import AlertService
@@ -67,6 +68,7 @@ class CarewatchServer:
         self.escalation: EscalationScheduler | None = None
         self.hub_watch: HubWatch | None = None
         self.consumer: MqttConsumer | None = None
+        self.alarm_consumer: MqttConsumer | None = None
 
     @property
     def pool(self) -> Pool:
@@ -103,14 +105,31 @@ class CarewatchServer:
             bathroom_limit=timedelta(minutes=s.inactivity_bathroom_minutes),
             latest_wake=time(int(s.latest_wake_hour), int(s.latest_wake_hour % 1 * 60)),
         )
-        self.writer = ReadingWriter(pool, max_readings=s.flush_max_readings)
+        self.writer = ReadingWriter(
+            pool,
+            max_readings=s.flush_max_readings,
+            max_queued_batches=s.writer_max_queued_batches,
+        )
         self.ingest = IngestService(pool, alerts=alerts, detector=detector, writer=self.writer)
         await self.ingest.start()
         self._feed = feed = AlertFeed(self.database_url)
+        # Alarms have a session of their own: they never queue behind a backlog
+        # of readings, at the broker or here.
         self.consumer = MqttConsumer(
             self.mqtt_url,
             self.ingest.handle,
             client_id=s.mqtt_client_id,
+            topics=(
+                f"{TOPIC_PREFIX}/+/{Channel.READINGS}",
+                f"{TOPIC_PREFIX}/+/{Channel.STATUS}",
+            ),
+            transient_errors=(psycopg.OperationalError,),
+        )
+        self.alarm_consumer = MqttConsumer(
+            self.mqtt_url,
+            self.ingest.handle,
+            client_id=f"{s.mqtt_client_id}-alarms",
+            topics=(f"{TOPIC_PREFIX}/+/{Channel.ALARM}",),
             transient_errors=(psycopg.OperationalError,),
         )
 
@@ -174,6 +193,7 @@ class CarewatchServer:
         self._spawn("escalation", self.escalation.run())
         self._spawn("alert-feed", feed.run())
         self._spawn("mqtt", self.consumer.run())
+        self._spawn("mqtt-alarms", self.alarm_consumer.run())
         self._spawn("http", self._http.serve(sockets=[self._socket]))
         await self._wait_ready(feed)
         log.info("carewatch server ready at %s", self.http_url)
@@ -207,7 +227,12 @@ class CarewatchServer:
         assert self.consumer is not None
         http = self._http
         assert http is not None
-        waits = [self.consumer.connected.wait(), feed.listening.wait()]
+        assert self.alarm_consumer is not None
+        waits = [
+            self.consumer.connected.wait(),
+            self.alarm_consumer.connected.wait(),
+            feed.listening.wait(),
+        ]
         try:
             async with asyncio.timeout(60):
                 await asyncio.gather(*waits)
@@ -234,7 +259,15 @@ class CarewatchServer:
 
     async def stop(self) -> None:
         """Stop taking messages, flush what was taken, then close the API and the pool."""
-        for name in ("escalation", "hub-watch", "hub-refresh", "mqtt", "writer", "alert-feed"):
+        for name in (
+            "escalation",
+            "hub-watch",
+            "hub-refresh",
+            "mqtt-alarms",
+            "mqtt",
+            "writer",
+            "alert-feed",
+        ):
             await self._cancel(name)
         if self._feed is not None:
             self._feed.close()

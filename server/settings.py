@@ -43,6 +43,9 @@ class ServerSettings(BaseSettings):
     broker_public_url: str | None = None
     # The most readings one COPY writes; more queued wait for the next.
     flush_max_readings: int = Field(default=5_000, ge=1)
+    # Batches received but not yet written; when full, the consumer stops taking
+    # readings (the broker holds them) instead of memory growing.
+    writer_max_queued_batches: int = Field(default=20_000, ge=1)
     token_lifetime_s: float = Field(default=12 * 60 * 60.0, gt=0)
 
     # Inactivity, in minutes of the resident's own (event) time.

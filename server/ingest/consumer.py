@@ -43,11 +43,13 @@ class MqttConsumer:
         handler: Handler,
         *,
         client_id: str,
+        topics: tuple[str, ...] = (f"{TOPIC_PREFIX}/#",),
         transient_errors: tuple[type[Exception], ...] = (),
     ) -> None:
         self._url = url
         self._handler = handler
         self._client_id = client_id
+        self._topics = topics
         self._transient = transient_errors
         self.connected = asyncio.Event()
         self.acknowledged = 0
@@ -72,8 +74,9 @@ class MqttConsumer:
                 # aiomqtt has no switch for it; paho's own: PUBACK only when we say.
                 client._client.manual_ack_set(True)
                 async with client:
-                    await client.subscribe(f"{TOPIC_PREFIX}/#", qos=1)
-                    log.info("subscribed to %s/# on %s:%d", TOPIC_PREFIX, host, port)
+                    for topic in self._topics:
+                        await client.subscribe(topic, qos=1)
+                    log.info("subscribed to %s on %s:%d", ", ".join(self._topics), host, port)
                     self.connected.set()
                     delay = 0.5
                     await self._consume(client)

@@ -90,15 +90,16 @@ async def wait_for(
 
 
 def forget_session(mqtt_url: str, client_id: str) -> None:
-    """Delete a persistent session a test left on a shared broker."""
+    """Delete the persistent sessions a test left on a shared broker (a server has two)."""
     host, port, user, password, _ = broker_address(mqtt_url)
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        clean_session=True,
-        protocol=mqtt.MQTTv311,
-    )
-    if user:
-        client.username_pw_set(user, password)
-    client.connect(host, port)
-    client.disconnect()
+    for session in (client_id, f"{client_id}-alarms"):
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=session,
+            clean_session=True,
+            protocol=mqtt.MQTTv311,
+        )
+        if user:
+            client.username_pw_set(user, password)
+        client.connect(host, port)
+        client.disconnect()

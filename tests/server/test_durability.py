@@ -15,13 +15,29 @@ from pydantic import SecretStr
 
 from edge.agent.agent import Agent
 from edge.agent.schedule import FlushPolicy
-from edge.protocol import Reading, ReadingKind, ReadingsBatch, encode, readings_topic
+from edge.protocol import (
+    Alarm,
+    AlarmKind,
+    Reading,
+    ReadingKind,
+    ReadingsBatch,
+    alarm_topic,
+    encode,
+    readings_topic,
+)
 from server.db.pool import migrate
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
 from tests.deploy.broker import mosquitto_missing, plain_broker
 from tests.edge.helpers import ScriptedDriver
-from tests.server.helpers import ADMIN_PASSWORD, Publisher, forget_session, provision, unique_hub
+from tests.server.helpers import (
+    ADMIN_PASSWORD,
+    Publisher,
+    forget_session,
+    provision,
+    unique_hub,
+    wait_for,
+)
 from tests.server.process import ServerProcess
 
 BATCHES = 600
@@ -160,3 +176,44 @@ async def test_a_broker_restart_during_load_loses_and_repeats_nothing(
                 )
             ]
             assert stored == sorted(stored), f"{sensor} arrived out of order"
+
+
+async def test_an_alarm_is_not_held_up_by_a_backlog_of_readings(
+    database_url: str, mqtt_url: str
+) -> None:
+    hub = unique_hub()
+    settings = ServerSettings(
+        http_port=0,
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        mqtt_client_id=f"carewatch-priority-{uuid.uuid4().hex[:8]}",
+        writer_max_queued_batches=2,
+    )
+    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server:
+        provision(database_url, hub, f"Mrs Priority {hub}")
+        now = datetime.now(UTC)
+        publisher = Publisher(mqtt_url)
+        try:
+            with psycopg.connect(database_url) as blocker:
+                # The database is stuck on readings: the readings path fills and stops.
+                blocker.execute("LOCK TABLE reading_batches IN EXCLUSIVE MODE")
+                for seq in range(1, 21):
+                    reading = Reading("hall-pir", ReadingKind.MOTION, now, 1)
+                    batch = ReadingsBatch(hub, seq, now, (reading,))
+                    publisher.publish(readings_topic(hub), encode(batch))
+                alarm = Alarm(hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, now)
+                publisher.publish(alarm_topic(hub), encode(alarm))
+
+                async def emergency() -> bool:
+                    async with server.pool.connection() as conn:
+                        cursor = await conn.execute(
+                            "SELECT count(*) FROM alerts WHERE hub_id = %s AND severity = 'emergency'",
+                            (hub,),
+                        )
+                        row = await cursor.fetchone()
+                    return row is not None and row[0] == 1
+
+                await wait_for(emergency, within=10, what="the emergency alert during the backlog")
+                assert _counts(database_url, hub)[0] == 0, "readings were still held up"
+        finally:
+            publisher.close()
+        forget_session(mqtt_url, settings.mqtt_client_id)
