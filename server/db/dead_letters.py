@@ -7,7 +7,13 @@ from datetime import datetime
 
 from server.db.pool import DbConn
 
-__all__ = ["EXCERPT_BYTES", "DeadLetter", "list_dead_letters", "store_dead_letter"]
+__all__ = [
+    "EXCERPT_BYTES",
+    "DeadLetter",
+    "StoredDeadLetter",
+    "list_dead_letters",
+    "store_dead_letter",
+]
 
 # Enough to see what went wrong, without keeping a flood of junk.
 EXCERPT_BYTES = 2048
@@ -41,12 +47,34 @@ async def store_dead_letter(conn: DbConn, letter: DeadLetter) -> None:
     )
 
 
-async def list_dead_letters(conn: DbConn, *, limit: int = 100) -> list[dict[str, object]]:
-    """The newest dead letters first."""
+@dataclass(slots=True, frozen=True)
+class StoredDeadLetter:
+    """A dead letter as kept: the reason, who sent it, and the start of what came."""
+
+    id: int
+    received_at: datetime
+    topic: str
+    hub_id: str | None
+    reason: str
+    payload_size: int
+    payload: str
+
+
+async def list_dead_letters(
+    conn: DbConn,
+    *,
+    hub: str | None = None,
+    reason: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[StoredDeadLetter]:
+    """The newest dead letters first; ``before_id`` pages back, ``reason`` matches its start."""
     cursor = await conn.execute(
-        "SELECT id, received_at, topic, hub_id, reason, payload_size, payload"
-        " FROM dead_letters ORDER BY id DESC LIMIT %s",
-        (limit,),
+        "SELECT id, received_at, topic, hub_id, reason, payload_size, payload FROM dead_letters"
+        " WHERE (%(hub)s::text IS NULL OR hub_id = %(hub)s)"
+        " AND (%(reason)s::text IS NULL OR reason LIKE %(reason)s || '%%')"
+        " AND (%(before)s::bigint IS NULL OR id < %(before)s)"
+        " ORDER BY id DESC LIMIT %(limit)s",
+        {"hub": hub, "reason": reason, "before": before_id, "limit": limit},
     )
-    names = [d.name for d in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+    return [StoredDeadLetter(*row) for row in await cursor.fetchall()]

@@ -58,6 +58,8 @@ from tests.server.helpers import (
 from tests.server.receivers import Hooks, Mailbox, smtp_server, webhook_server
 
 ACK_TIMEOUT_S = 1.5
+# Unique per run: two runs on one broker must not take over each other's session.
+KILLED_CLIENT_ID = f"carewatch-killed-{uuid.uuid4().hex[:8]}"
 DEAD_WEBHOOK = f"http://127.0.0.1:{free_port()}/nobody-listens"
 
 
@@ -379,7 +381,7 @@ def _start_server(
         "CAREWATCH_ACK_TIMEOUT_S": str(ack_timeout_s),
         "CAREWATCH_ESCALATION_TICK_S": "0.2",
         "CAREWATCH_LINK_SECRET": "k" * 40,
-        "CAREWATCH_MQTT_CLIENT_ID": "carewatch-killed",
+        "CAREWATCH_MQTT_CLIENT_ID": KILLED_CLIENT_ID,
     }
     command = [sys.executable, "-m", "server.cli", "server"]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -442,7 +444,7 @@ async def test_a_killed_server_still_escalates_on_time_after_restart(
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
-        forget_session(mqtt_url, "carewatch-killed")
+        forget_session(mqtt_url, KILLED_CLIENT_ID)
     # Fired within a scheduler tick (0.2 s) of its deadline, with room for the delivery.
     assert due <= called_at < due + timedelta(seconds=1.5)
 
