@@ -34,6 +34,7 @@ from server.ingest.consumer import MqttConsumer
 from server.ingest.hub_watch import HubWatch
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
+from server.metrics import IngestMetrics
 from server.passwords import generate_password, hash_password
 from server.settings import ServerSettings
 
@@ -105,12 +106,16 @@ class CarewatchServer:
             bathroom_limit=timedelta(minutes=s.inactivity_bathroom_minutes),
             latest_wake=time(int(s.latest_wake_hour), int(s.latest_wake_hour % 1 * 60)),
         )
+        self.metrics = metrics = IngestMetrics()
         self.writer = ReadingWriter(
             pool,
             max_readings=s.flush_max_readings,
             max_queued_batches=s.writer_max_queued_batches,
+            metrics=metrics,
         )
-        self.ingest = IngestService(pool, alerts=alerts, detector=detector, writer=self.writer)
+        self.ingest = IngestService(
+            pool, alerts=alerts, detector=detector, writer=self.writer, metrics=metrics
+        )
         await self.ingest.start()
         self._feed = feed = AlertFeed(self.database_url)
         # Alarms have a session of their own: they never queue behind a backlog
@@ -124,6 +129,7 @@ class CarewatchServer:
                 f"{TOPIC_PREFIX}/+/{Channel.STATUS}",
             ),
             transient_errors=(psycopg.OperationalError,),
+            on_connection=metrics.broker_connected.labels("readings").set,
         )
         self.alarm_consumer = MqttConsumer(
             self.mqtt_url,
@@ -131,6 +137,7 @@ class CarewatchServer:
             client_id=f"{s.mqtt_client_id}-alarms",
             topics=(f"{TOPIC_PREFIX}/+/{Channel.ALARM}",),
             transient_errors=(psycopg.OperationalError,),
+            on_connection=metrics.broker_connected.labels("alarms").set,
         )
 
         self._socket = socket.create_server((s.http_host, s.http_port))
@@ -142,6 +149,7 @@ class CarewatchServer:
                 feed=feed,
                 link_key=link_key,
                 push_public_key=application_server_key(push_key),
+                metrics=metrics,
             )
         )
         self._http = _EmbeddedUvicorn(

@@ -12,6 +12,7 @@ from server.alerts.service import AlertService
 from server.api.live import AlertFeed
 from server.db import people
 from server.db.pool import Pool
+from server.metrics import IngestMetrics
 from server.settings import ServerSettings
 
 __all__ = ["CurrentUser", "Services", "ServicesDep", "get_services", "require_role"]
@@ -29,6 +30,7 @@ class Services:
     link_key: bytes
     # What browsers subscribe to Web Push with (base64url VAPID public key).
     push_public_key: str
+    metrics: IngestMetrics
 
 
 def get_services(request: Request) -> Services:

@@ -45,11 +45,13 @@ class MqttConsumer:
         client_id: str,
         topics: tuple[str, ...] = (f"{TOPIC_PREFIX}/#",),
         transient_errors: tuple[type[Exception], ...] = (),
+        on_connection: Callable[[bool], None] | None = None,
     ) -> None:
         self._url = url
         self._handler = handler
         self._client_id = client_id
         self._topics = topics
+        self._on_connection = on_connection or (lambda up: None)
         self._transient = transient_errors
         self.connected = asyncio.Event()
         self.acknowledged = 0
@@ -78,10 +80,12 @@ class MqttConsumer:
                         await client.subscribe(topic, qos=1)
                     log.info("subscribed to %s on %s:%d", ", ".join(self._topics), host, port)
                     self.connected.set()
+                    self._on_connection(True)
                     delay = 0.5
                     await self._consume(client)
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
+                self._on_connection(False)
                 log.warning(
                     "MQTT broker %s:%d unavailable (%s); retrying in %.1f s", host, port, exc, delay
                 )

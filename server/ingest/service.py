@@ -19,6 +19,7 @@ from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.inactivity import InactivityDetector, room_of
 from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
+from server.metrics import IngestMetrics, dead_letter_category
 
 __all__ = ["IngestService"]
 
@@ -38,8 +39,10 @@ class IngestService:
         alerts: AlertService,
         detector: InactivityDetector,
         writer: ReadingWriter,
+        metrics: IngestMetrics | None = None,
     ) -> None:
         self._pool = pool
+        self._metrics = metrics or IngestMetrics()
         self._alerts = alerts
         self._detector = detector
         self._writer = writer
@@ -92,13 +95,19 @@ class IngestService:
             case DeadLetter():
                 await self._dead_letter(outcome)
             case ReadingsBatch():
+                self._metrics.messages.labels("readings").inc()
+                lag = self._metrics.ingest_lag
+                for reading in outcome.readings:
+                    lag.observe((received_at - reading.ts).total_seconds())
                 home = self._homes[outcome.hub]
                 for reading in outcome.readings:
                     await self._act(home, self._detector.observe(outcome.hub, reading))
                 return await self._writer.put(ReceivedBatch(outcome, received_at))
             case Alarm():
+                self._metrics.messages.labels("alarm").inc()
                 await self._alerts.raise_alarm(self._homes[outcome.hub], outcome)
             case HubStatus():
+                self._metrics.messages.labels("status").inc()
                 await self._status(self._homes[outcome.hub], outcome, received_at)
             case Ignored():
                 pass
@@ -142,7 +151,10 @@ class IngestService:
                     await self._alerts.clear_condition(home, finding)
 
     async def _dead_letter(self, letter: DeadLetter) -> None:
-        self.dead_letters[letter.reason.split(":")[0]] += 1
+        category = dead_letter_category(letter.reason)
+        self.dead_letters[category] += 1
+        self._metrics.messages.labels("refused").inc()
+        self._metrics.dead_letters.labels(category).inc()
         log.info("dead letter from %s on %s: %s", letter.hub or "?", letter.topic, letter.reason)
         async with self._pool.connection() as conn:
             await store_dead_letter(conn, letter)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from server.db.pool import Pool
 from server.db.readings import ReceivedBatch, store_batches
+from server.metrics import IngestMetrics
 
 __all__ = ["ReadingWriter"]
 
@@ -31,8 +33,10 @@ class ReadingWriter:
         *,
         max_readings: int = 5_000,
         max_queued_batches: int = 20_000,
+        metrics: IngestMetrics | None = None,
     ) -> None:
         self._pool = pool
+        self._metrics = metrics or IngestMetrics()
         self._max_readings = max_readings
         self._queue: asyncio.Queue[tuple[ReceivedBatch, asyncio.Future[None]]] = asyncio.Queue(
             maxsize=max_queued_batches
@@ -78,6 +82,7 @@ class ReadingWriter:
 
     async def _flush(self, queued: list[tuple[ReceivedBatch, asyncio.Future[None]]]) -> None:
         items = [item for item, _ in queued]
+        started = time.perf_counter()
         delay = 0.5
         while True:
             try:
@@ -94,6 +99,12 @@ class ReadingWriter:
         for _, committed in queued:
             if not committed.done():
                 committed.set_result(None)
+        stored = sum(len(i.batch.readings) for i in new)
         self.stored_batches += len(new)
-        self.stored_readings += sum(len(i.batch.readings) for i in new)
+        self.stored_readings += stored
         self.duplicate_batches += len(items) - len(new)
+        self._metrics.flush_seconds.observe(time.perf_counter() - started)
+        self._metrics.flush_readings.observe(sum(len(i.batch.readings) for i in items))
+        self._metrics.readings_stored.inc(stored)
+        self._metrics.duplicate_batches.inc(len(items) - len(new))
+        self._metrics.writer_queue.set(self._queue.qsize())

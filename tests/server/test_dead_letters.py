@@ -140,6 +140,19 @@ async def _flood(
     )
     async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
         assert (await client.get("/readyz")).status_code == 200
+        page = (await client.get("/metrics")).text
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in page.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples['carewatch_dead_letters_total{reason="unprovisioned"}'] >= bad / 10
+    assert samples['carewatch_dead_letters_total{reason="too_large"}'] >= 1
+    assert samples["carewatch_readings_stored_total"] >= good_batches
+    assert samples['carewatch_broker_connected{session="readings"}'] == 1
+    assert samples['carewatch_broker_connected{session="alarms"}'] == 1
+    assert samples["carewatch_ingest_lag_seconds_count"] >= good_batches
+    assert hub not in page, "no hub ids in the metrics"
 
 
 async def test_malformed_messages_are_dead_lettered_and_good_ones_stored(

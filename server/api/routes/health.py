@@ -1,8 +1,10 @@
-"""Liveness and readiness for load balancers and orchestrators."""
+"""Liveness, readiness and metrics for load balancers, orchestrators and monitoring."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from server.api.deps import ServicesDep
@@ -40,3 +42,9 @@ async def readyz(services: ServicesDep, response: Response) -> Health:
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return Health(status="ok" if ready else "unavailable", database=database, alert_feed=feed)
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(services: ServicesDep) -> PlainTextResponse:
+    """Prometheus metrics: ingest counts, dead letters by reason, flush sizes and times, lag."""
+    return PlainTextResponse(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
