@@ -8,7 +8,7 @@ import logging
 import secrets
 import socket
 from collections.abc import Coroutine
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from server.api.live import AlertFeed
 from server.broker_accounts import BrokerAccounts
 from server.db import people
 from server.db.pool import Pool, migrate, open_pool
+from server.db.storage import StorageMode, configure_storage, prune_readings
 from server.detect.hub_health import HubHealth
 from server.detect.inactivity import InactivityDetector
 from server.ingest.consumer import MqttConsumer
@@ -68,6 +69,7 @@ class CarewatchServer:
         self.ingest: IngestService | None = None
         self.escalation: EscalationScheduler | None = None
         self.hub_watch: HubWatch | None = None
+        self.storage = StorageMode(timescaledb=None)
         self.consumer: MqttConsumer | None = None
         self.alarm_consumer: MqttConsumer | None = None
 
@@ -90,6 +92,13 @@ class CarewatchServer:
         await asyncio.to_thread(migrate, self.database_url)
         self._pool = pool = await open_pool(self.database_url)
         self.admin_password = await self._bootstrap_admin(pool)
+        async with pool.connection() as conn:
+            self.storage = await configure_storage(
+                conn,
+                compress_after=timedelta(days=s.readings_compress_after_days),
+                retain_for=timedelta(days=s.readings_retention_days),
+            )
+        log.info("storage: %s", self.storage.describe())
 
         if s.link_secret is None:
             log.info("CAREWATCH_LINK_SECRET is not set: one-tap links last until this server stops")
@@ -197,6 +206,8 @@ class CarewatchServer:
 
         self._spawn("writer", self.writer.run())
         self._spawn("hub-watch", self.hub_watch.run())
+        if self.storage.timescaledb is None:
+            self._spawn("prune", self._prune(timedelta(days=s.readings_retention_days)))
         self._spawn("hub-refresh", self._refresh_hubs(self.ingest, s.hub_check_interval_s))
         self._spawn("escalation", self.escalation.run())
         self._spawn("alert-feed", feed.run())
@@ -227,6 +238,18 @@ class CarewatchServer:
                 await ingest.refresh_hubs()
             except psycopg.Error:
                 log.exception("could not re-read the hubs; trying again")
+
+    async def _prune(self, retain_for: timedelta) -> None:
+        # Plain PostgreSQL has no retention policy of its own: do it hourly.
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    deleted = await prune_readings(conn, older_than=datetime.now(UTC) - retain_for)
+                if deleted:
+                    log.info("deleted %d readings past their retention", deleted)
+            except psycopg.Error:
+                log.exception("pruning old readings failed; trying again later")
+            await asyncio.sleep(60 * 60)
 
     def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
         self._tasks[name] = asyncio.create_task(work, name=name)
@@ -271,6 +294,7 @@ class CarewatchServer:
             "escalation",
             "hub-watch",
             "hub-refresh",
+            "prune",
             "mqtt-alarms",
             "mqtt",
             "writer",

@@ -48,6 +48,11 @@ class ServerSettings(BaseSettings):
     writer_max_queued_batches: int = Field(default=20_000, ge=1)
     token_lifetime_s: float = Field(default=12 * 60 * 60.0, gt=0)
 
+    # Readings are compressed after this many days (TimescaleDB) and deleted
+    # after the retention period (both storages).
+    readings_compress_after_days: float = Field(default=7.0, gt=0)
+    readings_retention_days: float = Field(default=400.0, gt=0)
+
     # Inactivity, in minutes of the resident's own (event) time.
     inactivity_day_minutes: float = Field(default=90.0, gt=0)
     inactivity_bathroom_minutes: float = Field(default=60.0, gt=0)
