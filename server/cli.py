@@ -11,7 +11,6 @@ import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import ValidationError
 
@@ -260,50 +259,43 @@ async def _serve(settings: ServerSettings) -> int:
 
 
 async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: str) -> int:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from edge.protocol import ProtocolError, validate_hub_id
     from server import services
-    from server.db import people
     from server.db.pool import migrate, open_pool
-    from server.passwords import generate_password, hash_password
+    from server.provisioning import HubTaken, provision_hub
 
-    try:
-        validate_hub_id(hub)
-        ZoneInfo(timezone)
-    except (ProtocolError, ZoneInfoNotFoundError, ValueError) as exc:
-        print(f"carewatch: {exc}", file=sys.stderr)
-        return 2
-    password = generate_password()
     with services.database(settings) as url:
         migrate(url)
         pool = await open_pool(url, min_size=1, max_size=1)
         try:
-            async with pool.connection() as conn, conn.transaction():
-                resident_id = await people.ensure_resident(conn, resident, timezone=timezone)
-                added = await people.add_hub(
-                    conn, hub, resident_id, password_hash=hash_password(password)
+            async with pool.connection() as conn:
+                made = await provision_hub(
+                    conn,
+                    hub,
+                    resident=resident,
+                    timezone=timezone,
+                    credentials_dir=settings.broker_credentials_dir,
+                    broker_url=settings.broker_public_url,
                 )
+        except HubTaken as exc:
+            print(f"carewatch: {exc}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"carewatch: {exc}", file=sys.stderr)
+            return 2
         finally:
             await pool.close()
-    if not added:
-        print(f"carewatch: hub {hub} is already provisioned", file=sys.stderr)
-        return 1
     print(f"Hub {hub} provisioned in the home of {resident}.")
     print("MQTT credentials for the hub's agent (shown once; store them on the hub):")
     print(f"  username: {hub}")
-    print(f"  password: {password}")
-    if settings.broker_credentials_dir is not None:
-        BrokerAccounts(settings.broker_credentials_dir).set(hub, password)
+    print(f"  password: {made.password}")
+    if made.broker_account_written:
         print(
-            f"Broker account written to {settings.broker_credentials_dir / 'passwords'}; "
+            f"Broker account written to {settings.broker_credentials_dir}/passwords; "
             "reload the broker: docker compose kill -s HUP mosquitto"
         )
-    broker = settings.broker_public_url or "mqtts://BROKER-ADDRESS:8883"
-    scheme, _, address = broker.partition("://")
     print("\nOn the hub, in /etc/carewatch/agent.env:")
-    print(f"  CAREWATCH_AGENT_HUB_ID={hub}")
-    print(f"  CAREWATCH_AGENT_MQTT_URL={scheme}://{hub}:{quote(password, safe='')}@{address}")
+    for name, value in made.agent_settings().items():
+        print(f"  {name}={value}")
     return 0
 
 

@@ -10,7 +10,16 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from server.api.deps import Services
-from server.api.routes import ack_links, alerts, auth, dead_letters, health, push, reports
+from server.api.routes import (
+    ack_links,
+    alerts,
+    auth,
+    dead_letters,
+    health,
+    hubs,
+    push,
+    reports,
+)
 
 __all__ = ["create_app"]
 
@@ -30,6 +39,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(push.router)
     app.include_router(dead_letters.router)
+    app.include_router(hubs.router)
     app.include_router(ack_links.router)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")

@@ -301,3 +301,33 @@ async def test_api_refuses_without_a_valid_token(server: CarewatchServer) -> Non
             "alert_feed": None,
         }
         assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_an_admin_provisions_lists_and_revokes_a_hub_through_the_api(
+    api: httpx.AsyncClient, mqtt_url: str, database_url: str
+) -> None:
+    hub = unique_hub()
+    made = await api.post("/api/v1/hubs", json={"hub": hub, "resident": f"Mrs API {hub}"})
+    assert made.status_code == 201
+    body = made.json()
+    assert body["username"] == hub
+    assert len(body["password"]) >= 16
+    assert body["agent_settings"]["CAREWATCH_AGENT_HUB_ID"] == hub
+    again = await api.post("/api/v1/hubs", json={"hub": hub, "resident": "Someone"})
+    assert again.status_code == 409
+    bad = await api.post("/api/v1/hubs", json={"hub": "no/slash", "resident": "Someone"})
+    assert bad.status_code == 422
+    assert "not valid" in bad.json()["detail"]
+    zone = await api.post(
+        "/api/v1/hubs", json={"hub": unique_hub(), "resident": "X", "timezone": "Mars/Base"}
+    )
+    assert zone.status_code == 422
+
+    listed = {h["hub"]: h for h in (await api.get("/api/v1/hubs")).json()}
+    assert listed[hub]["resident"] == f"Mrs API {hub}"
+    assert listed[hub]["revoked_at"] is None
+
+    assert (await api.post(f"/api/v1/hubs/{hub}/revoke")).status_code == 200
+    assert (await api.post(f"/api/v1/hubs/{hub}/revoke")).status_code == 404
+    listed = {h["hub"]: h for h in (await api.get("/api/v1/hubs")).json()}
+    assert listed[hub]["revoked_at"] is not None

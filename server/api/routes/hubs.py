@@ -1,0 +1,104 @@
+"""Hubs: provision one (its password is shown once), list them with their state, revoke one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+
+from server.api.deps import ServicesDep, require_role
+from server.broker_accounts import BrokerAccounts
+from server.db import people
+from server.provisioning import HubTaken, provision_hub
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
+
+_ADMIN = require_role("admin")
+
+
+class NewHub(BaseModel):
+    """A hub to fit in a resident's home."""
+
+    hub: Annotated[str, Field(min_length=1, max_length=64, examples=["hub-0001"])]
+    resident: Annotated[str, Field(min_length=1, max_length=200, examples=["Mrs Edith Clarke"])]
+    timezone: str = "Europe/London"
+
+
+class ProvisionedHubOut(BaseModel):
+    """The hub's credentials and the agent's settings: shown once, store them on the hub."""
+
+    hub: str
+    resident: str
+    username: str
+    password: str
+    broker_account_written: bool
+    agent_settings: dict[str, str]
+
+
+class HubOut(BaseModel):
+    """A hub and how it last reported."""
+
+    hub: str
+    resident: str
+    state: str | None
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[_ADMIN])
+async def add_hub(services: ServicesDep, new: NewHub) -> ProvisionedHubOut:
+    """Provision a hub in a resident's home (the resident is created if new)."""
+    settings = services.settings
+    try:
+        async with services.pool.connection() as conn:
+            made = await provision_hub(
+                conn,
+                new.hub,
+                resident=new.resident,
+                timezone=new.timezone,
+                credentials_dir=settings.broker_credentials_dir,
+                broker_url=settings.broker_public_url,
+            )
+    except HubTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return ProvisionedHubOut(
+        hub=made.hub,
+        resident=made.resident,
+        username=made.hub,
+        password=made.password,
+        broker_account_written=made.broker_account_written,
+        agent_settings=made.agent_settings(),
+    )
+
+
+@router.get("", dependencies=[require_role("admin", "responder")])
+async def list_hubs(services: ServicesDep) -> list[HubOut]:
+    """Every hub, with its resident, last state and when it was last heard from."""
+    async with services.pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT h.id, r.name, h.state, h.last_seen_at, h.revoked_at FROM hubs h"
+            " JOIN residents r ON r.id = h.resident_id ORDER BY h.id"
+        )
+        rows = await cursor.fetchall()
+    return [
+        HubOut(hub=a, resident=b, state=c, last_seen_at=d, revoked_at=e) for a, b, c, d, e in rows
+    ]
+
+
+@router.post("/{hub}/revoke", dependencies=[_ADMIN])
+async def revoke_hub(services: ServicesDep, hub: str) -> dict[str, str]:
+    """Lock the hub out (broker account removed, messages refused); its history stays."""
+    async with services.pool.connection() as conn:
+        revoked = await people.revoke_hub(conn, hub)
+    directory = services.settings.broker_credentials_dir
+    if directory is not None:
+        BrokerAccounts(directory).remove(hub)
+    if not revoked:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no active hub {hub}")
+    return {"hub": hub, "status": "revoked"}

@@ -1,0 +1,74 @@
+"""Provisioning a hub: its record, its password, its broker account and the agent's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from edge.protocol import ProtocolError, validate_hub_id
+from server.broker_accounts import BrokerAccounts
+from server.db import people
+from server.db.pool import DbConn
+from server.passwords import generate_password, hash_password
+
+__all__ = ["HubTaken", "ProvisionedHub", "provision_hub"]
+
+
+class HubTaken(ValueError):
+    """A hub with that id is already provisioned."""
+
+
+@dataclass(slots=True, frozen=True)
+class ProvisionedHub:
+    """What the installer needs, shown once."""
+
+    hub: str
+    resident: str
+    password: str
+    broker_url: str
+    broker_account_written: bool
+
+    def agent_settings(self) -> dict[str, str]:
+        """The agent's settings for /etc/carewatch/agent.env."""
+        scheme, _, address = self.broker_url.partition("://")
+        return {
+            "CAREWATCH_AGENT_HUB_ID": self.hub,
+            "CAREWATCH_AGENT_MQTT_URL": f"{scheme}://{self.hub}:{quote(self.password, safe='')}@{address}",
+        }
+
+
+async def provision_hub(
+    conn: DbConn,
+    hub: str,
+    *,
+    resident: str,
+    timezone: str,
+    credentials_dir: Path | None,
+    broker_url: str | None,
+) -> ProvisionedHub:
+    """Create the hub in the resident's home (the resident too if new); ValueError says what is wrong."""
+    try:
+        validate_hub_id(hub)
+        ZoneInfo(timezone)
+    except ZoneInfoNotFoundError:
+        raise ValueError(f"unknown time zone {timezone!r}; use e.g. Europe/London") from None
+    except ProtocolError as exc:
+        raise ValueError(exc.reason) from None
+    if not resident.strip():
+        raise ValueError("the resident's name is empty")
+    password = generate_password()
+    async with conn.transaction():
+        resident_id = await people.ensure_resident(conn, resident, timezone=timezone)
+        if not await people.add_hub(conn, hub, resident_id, password_hash=hash_password(password)):
+            raise HubTaken(f"hub {hub} is already provisioned")
+    if credentials_dir is not None:
+        BrokerAccounts(credentials_dir).set(hub, password)
+    return ProvisionedHub(
+        hub=hub,
+        resident=resident,
+        password=password,
+        broker_url=broker_url or "mqtts://BROKER-ADDRESS:8883",
+        broker_account_written=credentials_dir is not None,
+    )
