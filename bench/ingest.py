@@ -70,7 +70,7 @@ def private_broker() -> Iterator[str]:
     conf = directory / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-        "max_queued_messages 0\nmax_inflight_messages 1000\n"
+        "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
     )
     process = subprocess.Popen(
         [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],

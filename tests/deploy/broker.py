@@ -65,7 +65,7 @@ class Broker:
     def reload(self) -> None:
         """What ``docker compose kill -s HUP mosquitto`` does."""
         self.process.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        time.sleep(1.0)
 
     @staticmethod
     def _own(path: Path) -> None:
@@ -95,8 +95,9 @@ def deployment_conf(directory: Path, plain_port: int, tls_port: int) -> str:
 
 
 @contextmanager
-def deployment_broker(server_password: str) -> Iterator[Broker]:
-    """Mosquitto with the deployment's conf, ACL, trial certificates and the server's account."""
+def deployment_broker(server_password: str, hubs: dict[str, str] | None = None) -> Iterator[Broker]:
+    """Mosquitto with the deployment's conf, ACL, trial certificates, the server's account
+    (made by mosquitto_passwd) and ``hubs`` (made as ``carewatch hub add`` makes them)."""
     directory = Path(tempfile.mkdtemp(prefix="carewatch-broker-"))
     directory.chmod(0o755)  # the mosquitto user must reach the files
     for sub in ("credentials", "data"):
@@ -107,6 +108,8 @@ def deployment_broker(server_password: str) -> Iterator[Broker]:
         [MOSQUITTO_PASSWD, "-c", "-b", str(passwords), "carewatch-server", server_password],
         check=True,
     )
+    for hub, password in (hubs or {}).items():
+        BrokerAccounts(passwords.parent).set(hub, password)
     for path in [*directory.rglob("*")]:
         Broker._own(path)
     plain_port, tls_port = free_port(), free_port()

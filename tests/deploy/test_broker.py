@@ -27,11 +27,8 @@ SERVER_PASSWORD = "server-password-for-tests"
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
-    with deployment_broker(SERVER_PASSWORD) as running:
-        # The server account was made by mosquitto_passwd; hubs as `carewatch hub add` makes them.
-        running.accounts.set("hub-a", "password-a")
-        running.accounts.set("hub-b", "password-b")
-        running.reload()
+    hubs = {"hub-a": "password-a", "hub-b": "password-b", "hub-tls": "tls-password"}
+    with deployment_broker(SERVER_PASSWORD, hubs) as running:
         yield running
 
 
@@ -110,8 +107,6 @@ def test_a_revoked_hub_is_locked_out(broker: Broker) -> None:
 
 
 def test_a_hub_agent_delivers_over_tls_with_its_own_account(broker: Broker, tmp_path: Path) -> None:
-    broker.accounts.set("hub-tls", "tls-password")
-    broker.reload()
     server = _session(
         connect(
             broker.plain_port, "carewatch-server", SERVER_PASSWORD, subscribe="carewatch/v1/hubs/#"
