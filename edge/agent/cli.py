@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 
 from pydantic import ValidationError
@@ -16,7 +17,9 @@ from pydantic import ValidationError
 from edge.agent.agent import Agent
 from edge.agent.drivers import Driver
 from edge.agent.schedule import FlushPolicy
-from edge.agent.settings import AgentSettings
+from edge.agent.settings import AgentSettings, read_config
+from edge.agent.zigbee import DeviceSpec
+from edge.agent.zigbee_driver import Zigbee2MqttDriver
 
 __all__ = ["main"]
 
@@ -28,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="carewatch-agent",
         description="The carewatch hub agent: reads the home's sensors, keeps every reading "
         "on disk until the server's broker has it, and sends alarms at once. Settings come "
-        "from CAREWATCH_AGENT_* environment variables; options override them.",
+        "from options, then --config agent.toml, then CAREWATCH_AGENT_* variables.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,12 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--outbox", dest="outbox_path", help="the outbox database file")
     run.add_argument("--heartbeat-s", type=float, help="seconds between heartbeats")
     run.add_argument("--ca-file", help="the CA that signed the broker's certificate (mqtts://)")
+    run.add_argument("--config", type=Path, help="agent.toml (see deploy/agent/agent.example.toml)")
     run.add_argument(
         "--driver",
-        choices=["sim"],
-        default="sim",
-        help="where readings come from: 'sim' is a simulated home in real time "
-        "(real sensor drivers are still to come)",
+        choices=["sim", "zigbee2mqtt"],
+        help="where readings come from: 'zigbee2mqtt' on the hub's local broker, or 'sim', "
+        "a simulated home in real time (default: the config's, else sim)",
     )
     run.add_argument("--sim-seed", type=int, default=1, help="the simulated home's seed")
     return parser
@@ -60,6 +63,18 @@ def _simulated_home(hub: str, seed: int) -> Driver:
     return SimDriver(SimulatedHome(home_id=hub, start=datetime.now(UTC), seed=seed))
 
 
+def _driver(settings: AgentSettings, sim_seed: int) -> Driver:
+    if settings.driver == "sim":
+        return _simulated_home(settings.hub_id, sim_seed)
+    if not settings.sensors:
+        raise ValueError("the zigbee2mqtt driver needs a sensor map: [[sensors]] in the config")
+    devices = [DeviceSpec(s.device, s.sensor, s.kind, s.room) for s in settings.sensors]
+    log.info("zigbee2mqtt on %s: %d devices mapped", settings.local_mqtt_url, len(devices))
+    return Zigbee2MqttDriver(
+        devices, local_mqtt_url=settings.local_mqtt_url, base_topic=settings.zigbee_base_topic
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``carewatch-agent``."""
     args = _parser().parse_args(argv)
@@ -69,11 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     overrides = {
         key: value
-        for key in ("hub_id", "mqtt_url", "outbox_path", "heartbeat_s", "ca_file")
+        for key in ("hub_id", "mqtt_url", "outbox_path", "heartbeat_s", "ca_file", "driver")
         if (value := getattr(args, key)) is not None
     }
     try:
-        settings = AgentSettings(**overrides)
+        from_file = read_config(args.config) if args.config else {}
+        settings = AgentSettings(**{**from_file, **overrides})
+        driver = _driver(settings, args.sim_seed)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
@@ -84,10 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except ValueError as exc:
+        print(f"carewatch-agent: {exc}", file=sys.stderr)
+        return 2
     settings.outbox_path.parent.mkdir(parents=True, exist_ok=True)
     agent = Agent(
         hub_id=settings.hub_id,
-        driver=_simulated_home(settings.hub_id, args.sim_seed),
+        driver=driver,
         outbox_path=settings.outbox_path,
         mqtt_url=settings.mqtt_url,
         heartbeat_s=settings.heartbeat_s,

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edge.protocol import validate_hub_id
 
-__all__ = ["AgentSettings"]
+__all__ = ["AgentSettings", "SensorEntry", "read_config"]
+
+
+class SensorEntry(BaseModel):
+    """One device in the hub's sensor map: zigbee2mqtt's friendly name → sensor, kind, room."""
+
+    device: str
+    sensor: str
+    kind: str
+    room: str | None = None
 
 
 class AgentSettings(BaseSettings):
@@ -26,8 +37,23 @@ class AgentSettings(BaseSettings):
     heartbeat_s: float = Field(default=60.0, gt=0)
     batch_max_readings: int = Field(default=500, ge=1)
     batch_max_delay_s: float = Field(default=1.0, ge=0)
+    # Where readings come from: the simulator, or zigbee2mqtt on the hub's own broker.
+    driver: Literal["sim", "zigbee2mqtt"] = "sim"
+    local_mqtt_url: str = "mqtt://127.0.0.1:1883"
+    zigbee_base_topic: str = "zigbee2mqtt"
+    sensors: list[SensorEntry] = Field(default_factory=list)
 
     @field_validator("hub_id")
     @classmethod
     def _hub_id(cls, value: str) -> str:
         return validate_hub_id(value)  # a ProtocolError is a ValueError: pydantic reports it
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The settings in an agent.toml; ValueError says what is wrong with the file."""
+    try:
+        return tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
