@@ -182,6 +182,9 @@ class HubStatus:
     # Every reading with an event time at or before this has reached the broker
     # ahead of this status; a backlog after an outage holds it back.
     watermark: datetime | None = None
+    # Readings the hub had to drop, oldest first, because its outbox was full
+    # (counted since the outbox was made); alarms are never dropped.
+    shed: int | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -320,7 +323,7 @@ def _to_json(message: Message) -> dict[str, Any]:
                 "state": message.state.value,
                 "ts": format_timestamp(message.ts),
             }
-            for name in ("uptime_s", "outbox", "firmware"):
+            for name in ("uptime_s", "outbox", "firmware", "shed"):
                 if (value := getattr(message, name)) is not None:
                     body[name] = value
             if message.watermark is not None:
@@ -511,6 +514,7 @@ def _parse_status(f: _Fields, hub: str, now: datetime) -> HubStatus:
         firmware=f.string("firmware", required=False),
         sensors=tuple(sensors),
         watermark=f.timestamp("watermark", now=now) if f.has("watermark") else None,
+        shed=f.integer("shed", required=False, minimum=0),
     )
 
 

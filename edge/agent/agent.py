@@ -68,6 +68,7 @@ class Agent:
         tick_s: float = 0.1,
         monotonic: Callable[[], float] = time.monotonic,
         ca_file: Path | None = None,
+        max_outbox_readings: int | None = 2_000_000,
     ) -> None:
         self.hub = validate_hub_id(hub_id)
         self._driver = driver
@@ -77,7 +78,12 @@ class Agent:
         self._max_in_flight = max_batches_in_flight
         self._tick_s = tick_s
         self._heartbeat = HeartbeatSchedule(timedelta(seconds=heartbeat_s))
-        self.outbox = Outbox(outbox_path, hub=self.hub, first_seq=int(time.time() * 1000))
+        self.outbox = Outbox(
+            outbox_path,
+            hub=self.hub,
+            first_seq=int(time.time() * 1000),
+            max_readings=max_outbox_readings,
+        )
         self._link = MqttLink(
             hub=self.hub,
             mqtt_url=mqtt_url,
@@ -185,6 +191,7 @@ class Agent:
             firmware=FIRMWARE_VERSION,
             sensors=tuple(self._driver.sensors()),
             watermark=watermark,
+            shed=self.outbox.shed(),
         )
         if self._link.publish(status_topic(self.hub), encode(status), retain=True) is not None:
             self._heartbeat.sent(now)

@@ -113,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         heartbeat_s=settings.heartbeat_s,
         flush=FlushPolicy(settings.batch_max_readings, settings.batch_max_delay_s),
         ca_file=settings.ca_file,
+        max_outbox_readings=settings.max_outbox_readings,
     )
     stop = threading.Event()
 

@@ -62,8 +62,18 @@ CREATE TABLE IF NOT EXISTS alarms (
 class Outbox:
     """Readings and alarms not yet acknowledged by the broker, for one hub."""
 
-    def __init__(self, path: Path | str, *, hub: str, first_seq: int = 1) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        hub: str,
+        first_seq: int = 1,
+        max_readings: int | None = None,
+    ) -> None:
         self.hub = hub
+        # A bound on disk: past it the oldest readings not yet in a batch are
+        # dropped (and counted); alarms never are.
+        self.max_readings = max_readings
         # A hub re-installed with an empty outbox must not reuse old numbers, or
         # the server would discard its batches as duplicates: the agent starts a
         # new outbox's numbering from the wall clock.
@@ -89,6 +99,8 @@ class Outbox:
             self._db.executemany(
                 "INSERT INTO readings (sensor, kind, ts, value) VALUES (?, ?, ?, ?)", rows
             )
+            if self.max_readings is not None:
+                self._shed_beyond(self.max_readings)
 
     def add_alarm(self, alarm: Alarm) -> None:
         """Keep an alarm until the broker acknowledges it."""
@@ -158,6 +170,27 @@ class Outbox:
         """The event time of the oldest reading not yet acknowledged."""
         (ts,) = self._db.execute("SELECT min(ts) FROM readings").fetchone()
         return None if ts is None else parse_timestamp(ts)
+
+    def shed(self) -> int:
+        """Readings dropped because the outbox was full, since it was made."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'shed'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _shed_beyond(self, limit: int) -> None:
+        (count,) = self._db.execute("SELECT count(*) FROM readings").fetchone()
+        excess = int(count) - limit
+        if excess <= 0:
+            return
+        cursor = self._db.execute(
+            "DELETE FROM readings WHERE id IN"
+            " (SELECT id FROM readings WHERE batch IS NULL ORDER BY id LIMIT ?)",
+            (excess,),
+        )
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('shed', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+            (cursor.rowcount,),
+        )
 
     def _batch(self, seq: int, sent_at: datetime) -> ReadingsBatch:
         rows = self._db.execute(

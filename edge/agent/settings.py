@@ -37,6 +37,8 @@ class AgentSettings(BaseSettings):
     heartbeat_s: float = Field(default=60.0, gt=0)
     batch_max_readings: int = Field(default=500, ge=1)
     batch_max_delay_s: float = Field(default=1.0, ge=0)
+    # About 100 bytes each on disk: the default is some 200 MB, weeks of a busy home.
+    max_outbox_readings: int = Field(default=2_000_000, ge=1_000)
     # Where readings come from: the simulator, or zigbee2mqtt on the hub's own broker.
     driver: Literal["sim", "zigbee2mqtt"] = "sim"
     local_mqtt_url: str = "mqtt://127.0.0.1:1883"

@@ -115,6 +115,7 @@ async def record_hub_status(conn: DbConn, status: HubStatus, received_at: dateti
                     "ts": status.ts.isoformat(),
                     "uptime_s": status.uptime_s,
                     "outbox": status.outbox,
+                    "shed": status.shed,
                     "firmware": status.firmware,
                     "sensors": [
                         {"sensor": s.sensor, "room": s.room, "battery": s.battery, "link": s.link}

@@ -85,3 +85,26 @@ def test_an_alarm_is_kept_once_however_often_it_is_added(tmp_path: Path) -> None
     box.add_alarm(alarm)
     box.add_alarm(alarm)
     assert box.pending_alarms() == [alarm]
+
+
+def test_a_full_outbox_sheds_the_oldest_readings_never_alarms_and_counts_them(
+    tmp_path: Path,
+) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite3", hub="hub-1", max_readings=5)
+    alarm = Alarm("hub-1", "a-1", "pendant", AlarmKind.PENDANT, T0)
+    box.add_alarm(alarm)
+    box.add_readings(_readings(4))
+    batch = box.assign_batch(max_readings=2, sent_at=T0)  # in flight: kept
+    assert batch is not None
+    box.add_readings(_readings(4, start=T0 + timedelta(hours=1)))
+    assert box.depth() == 5 + 1
+    assert box.shed() == 3
+    kept = [r.ts for r in batch.readings]
+    assert kept == [T0, T0 + timedelta(seconds=30)]
+    assert box.pending_alarms() == [alarm]
+    rest = box.assign_batch(max_readings=10, sent_at=T0)
+    assert rest is not None
+    # The oldest unbatched readings went; the newest stayed.
+    assert [r.ts for r in rest.readings] == [
+        T0 + timedelta(hours=1, seconds=30 * i) for i in range(1, 4)
+    ]
