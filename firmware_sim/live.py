@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edge.agent.agent import Agent
 from edge.agent.drivers import Clock, wall_clock
+from edge.agent.link import MqttProtocol
 from edge.agent.schedule import FlushPolicy
 from firmware_sim.driver import SimDriver
 from firmware_sim.home import SimulatedHome
@@ -41,7 +42,9 @@ class LiveHomes:
         heartbeat_s: float = 60.0,
         flush: FlushPolicy | None = None,
         tick_s: float = 0.05,
+        mqtt_protocol: MqttProtocol = "3.1.1",
     ) -> None:
+        self._mqtt_protocol = mqtt_protocol
         self._mqtt_url = mqtt_url
         self._outbox_dir = outbox_dir
         self._clock = clock
@@ -73,6 +76,8 @@ class LiveHomes:
                 heartbeat_s=self._heartbeat_s,
                 flush=self._flush,
                 tick_s=self._tick_s,
+                # The demo's embedded broker (amqtt) speaks MQTT 3.1.1 only.
+                mqtt_protocol=self._mqtt_protocol,
             )
             agent.start()
             thread = threading.Thread(

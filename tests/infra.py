@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import psycopg
 from psycopg import sql
@@ -86,3 +87,8 @@ def require_system(what: str) -> None:
     """Fail rather than fall back when the run asked for the machine's services."""
     if wanted() == "system":
         raise RuntimeError(f"CAREWATCH_TEST_SERVICES=system but {what} is not reachable")
+
+
+def mqtt_protocol(mqtt_url: str) -> Literal["5", "3.1.1"]:
+    """MQTT 5 on the machine's Mosquitto; 3.1.1 on the embedded broker, which has no 5."""
+    return "5" if mqtt_url == "mqtt://{}:{}".format(*SYSTEM_MQTT) else "3.1.1"

@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from edge.agent.drivers import AlarmTrigger, Clock, Driver, wall_clock
-from edge.agent.link import Acknowledged, Connected, Disconnected, MqttLink
+from edge.agent.link import Acknowledged, Connected, Disconnected, MqttLink, MqttProtocol
 from edge.agent.outbox import Outbox
 from edge.agent.schedule import FlushPolicy, HeartbeatSchedule
 from edge.protocol import (
@@ -69,6 +69,7 @@ class Agent:
         monotonic: Callable[[], float] = time.monotonic,
         ca_file: Path | None = None,
         max_outbox_readings: int | None = 2_000_000,
+        mqtt_protocol: MqttProtocol = "5",
     ) -> None:
         self.hub = validate_hub_id(hub_id)
         self._driver = driver
@@ -90,6 +91,7 @@ class Agent:
             will_topic=status_topic(self.hub),
             will_payload=encode(HubStatus(self.hub, HubState.OFFLINE, clock())),
             ca_file=ca_file,
+            protocol=mqtt_protocol,
         )
         self._started = monotonic()
         # What is with the broker now, by PUBACK id: ("batch", seq) or ("alarm", id).

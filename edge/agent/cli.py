@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=FlushPolicy(settings.batch_max_readings, settings.batch_max_delay_s),
         ca_file=settings.ca_file,
         max_outbox_readings=settings.max_outbox_readings,
+        mqtt_protocol=settings.mqtt_protocol,
     )
     stop = threading.Event()
 

@@ -12,15 +12,19 @@ import logging
 import queue
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.mqtt_url import broker_address
 
-__all__ = ["Acknowledged", "Connected", "Disconnected", "LinkEvent", "MqttLink"]
+__all__ = ["Acknowledged", "Connected", "Disconnected", "LinkEvent", "MqttLink", "MqttProtocol"]
+
+MqttProtocol = Literal["5", "3.1.1"]
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +65,30 @@ class MqttLink:
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 60,
         ca_file: Path | None = None,
+        protocol: MqttProtocol = "5",
+        session_expiry_s: int = 7 * 24 * 60 * 60,
     ) -> None:
         host, port, username, password, tls = broker_address(mqtt_url)
         self.hub = hub
         self._address = (host, port)
         self._keepalive = keepalive_s
+        self._v5 = protocol == "5"
+        self._session_expiry_s = session_expiry_s
         self.events: queue.Queue[LinkEvent] = queue.Queue()
         # The hub's id is its client id, so the broker keeps one session per
-        # hub; clean_session=False keeps it (and QoS 1 messages) across drops.
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=hub,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
+        # hub, across drops: clean_session=False in MQTT 3.1.1, clean_start=False
+        # with a session expiry in MQTT 5 (the embedded demo broker has only 3.1.1).
+        if self._v5:
+            self._client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=hub, protocol=mqtt.MQTTv5
+            )
+        else:
+            self._client = mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=hub,
+                clean_session=False,
+                protocol=mqtt.MQTTv311,
+            )
         if username:
             self._client.username_pw_set(username, password)
         if tls:
@@ -95,7 +109,17 @@ class MqttLink:
 
     def start(self) -> None:
         """Connect in the background; a broker that is down now is retried."""
-        self._client.connect_async(*self._address, keepalive=self._keepalive)
+        if self._v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self._session_expiry_s
+            self._client.connect_async(
+                *self._address,
+                keepalive=self._keepalive,
+                clean_start=False,
+                properties=properties,
+            )
+        else:
+            self._client.connect_async(*self._address, keepalive=self._keepalive)
         self._client.loop_start()
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None:

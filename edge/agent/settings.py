@@ -32,6 +32,8 @@ class AgentSettings(BaseSettings):
     # e.g. mqtt://hub-0001:password@broker.example:1883 or mqtts://… for TLS
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     outbox_path: Path = Path("/var/lib/carewatch/outbox.sqlite3")
+    # MQTT 5 with a persistent session; "3.1.1" for brokers without it.
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
     # The CA that signed the broker's certificate, for mqtts:// (else the system's CAs).
     ca_file: Path | None = None
     heartbeat_s: float = Field(default=60.0, gt=0)

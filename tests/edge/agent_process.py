@@ -9,6 +9,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from edge.agent.agent import Agent
 from edge.agent.schedule import FlushPolicy
@@ -28,6 +29,7 @@ def readings(count: int) -> list[Reading]:
 
 def main() -> None:
     hub, mqtt_url, outbox, count = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+    protocol: Literal["5", "3.1.1"] = "5" if sys.argv[5] == "5" else "3.1.1"
     agent = Agent(
         hub_id=hub,
         driver=ScriptedDriver(readings(count)),
@@ -37,6 +39,7 @@ def main() -> None:
         flush=FlushPolicy(max_readings=20, max_delay_s=0.0),
         max_batches_in_flight=1,
         tick_s=0.005,
+        mqtt_protocol=protocol,
     )
     agent.start()
     agent.run(threading.Event())

@@ -25,6 +25,7 @@ from edge.protocol import (
 from server.embedded import EmbeddedBroker
 from server.embedded._broker import free_port
 from tests.edge.helpers import Recorder, ScriptedDriver, eventually
+from tests.infra import mqtt_protocol
 from tests.server.helpers import unique_hub
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -61,6 +62,7 @@ def _agent(hub: str, mqtt_url: str, tmp_path: Path, events: list[DriverEvent]) -
         clock=lambda: NOW,
         flush=FlushPolicy(max_readings=20, max_delay_s=0.1),
         tick_s=0.02,
+        mqtt_protocol=mqtt_protocol(mqtt_url),
     )
 
 
@@ -109,6 +111,7 @@ def test_every_reading_before_a_heartbeats_watermark_was_delivered_ahead_of_it(
         heartbeat_s=60,
         flush=FlushPolicy(max_readings=7, max_delay_s=0.05),
         tick_s=0.01,
+        mqtt_protocol=mqtt_protocol(mqtt_url),
     )
     try:
         with running(agent):

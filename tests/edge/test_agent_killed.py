@@ -13,6 +13,7 @@ import psycopg
 
 from server.runtime import CarewatchServer
 from tests.edge.agent_process import readings
+from tests.infra import mqtt_protocol
 from tests.server.helpers import forget_session, provision, unique_hub
 
 COUNT = 4_000
@@ -36,6 +37,7 @@ def _agent(hub: str, mqtt_url: str, outbox: Path, count: int) -> subprocess.Pope
         mqtt_url,
         str(outbox),
         str(count),
+        mqtt_protocol(mqtt_url),
     ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
