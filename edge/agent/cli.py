@@ -15,6 +15,7 @@ from types import FrameType
 from pydantic import ValidationError
 
 from edge.agent.agent import Agent
+from edge.agent.check import run_check
 from edge.agent.drivers import Driver
 from edge.agent.schedule import FlushPolicy
 from edge.agent.settings import AgentSettings, read_config
@@ -49,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
         "a simulated home in real time (default: the config's, else sim)",
     )
     run.add_argument("--sim-seed", type=int, default=1, help="the simulated home's seed")
+    check = commands.add_parser(
+        "check",
+        help="before leaving a home: broker reachable? zigbee2mqtt running? sensors heard?",
+    )
+    check.add_argument("--config", type=Path, help="agent.toml")
+    check.add_argument(
+        "--listen-s", type=float, default=10.0, help="how long to listen for sensors (default 10)"
+    )
     return parser
 
 
@@ -85,8 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {
         key: value
         for key in ("hub_id", "mqtt_url", "outbox_path", "heartbeat_s", "ca_file", "driver")
-        if (value := getattr(args, key)) is not None
+        if (value := getattr(args, key, None)) is not None
     }
+    if args.command == "check":
+        try:
+            from_file = read_config(args.config) if args.config else {}
+            report = run_check(AgentSettings(**from_file), listen_s=args.listen_s)
+        except ValueError as exc:
+            print(f"carewatch-agent: {exc}", file=sys.stderr)
+            return 2
+        print("\n".join(report.lines()))
+        return 0 if report.ok else 1
     try:
         from_file = read_config(args.config) if args.config else {}
         settings = AgentSettings(**{**from_file, **overrides})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -188,3 +189,49 @@ def test_the_agent_command_explains_a_bad_config(
     assert "needs a sensor map" in capsys.readouterr().err
     assert main(["run", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_check_tells_the_installer_what_works_and_what_to_do(
+    mqtt_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = f"z2m-check-{uuid.uuid4().hex[:6]}"
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'hub_id = "hub-check"\nmqtt_url = "{mqtt_url}"\nlocal_mqtt_url = "{mqtt_url}"\n'
+        f'driver = "zigbee2mqtt"\nzigbee_base_topic = "{base}"\n'
+        '[[sensors]]\ndevice = "hall"\nsensor = "hall-pir"\nkind = "motion"\nroom = "hall"\n'
+        '[[sensors]]\ndevice = "door"\nsensor = "front-door"\nkind = "contact"\nroom = "front_door"\n'
+    )
+    host, port, user, password, _ = broker_address(mqtt_url)
+    z2m = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"z2m-{uuid.uuid4().hex[:6]}")
+    if user:
+        z2m.username_pw_set(user, password)
+    z2m.connect(host, port)
+    z2m.loop_start()
+
+    def keep_talking(stop: threading.Event) -> None:
+        while not stop.is_set():
+            z2m.publish(f"{base}/bridge/state", json.dumps({"state": "online"}), qos=1)
+            z2m.publish(f"{base}/hall", json.dumps({"occupancy": True, "battery": 90}), qos=1)
+            stop.wait(0.2)
+
+    stop = threading.Event()
+    talker = threading.Thread(target=keep_talking, args=(stop,), daemon=True)
+    talker.start()
+    try:
+        assert main(["check", "--config", str(config), "--listen-s", "1.5"]) == 1
+    finally:
+        stop.set()
+        talker.join(5)
+        z2m.loop_stop()
+        z2m.disconnect()
+    out = capsys.readouterr().out
+    assert "ok  service broker: connected" in out
+    assert "zigbee2mqtt: bridge online" in out
+    assert "ok  hall-pir: reported" in out
+    assert "NO  front-door: nothing yet" in out
+
+    unreachable = tmp_path / "unreachable.toml"
+    unreachable.write_text('hub_id = "hub-check"\nmqtt_url = "mqtt://127.0.0.1:9"\n')
+    assert main(["check", "--config", str(unreachable)]) == 1
+    assert "NO  service broker: cannot reach 127.0.0.1:9" in capsys.readouterr().out
