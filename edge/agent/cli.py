@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from edge.agent.agent import Agent
 from edge.agent.check import run_check
-from edge.agent.drivers import Driver
+from edge.agent.drivers import Combined, Driver
 from edge.agent.schedule import FlushPolicy
 from edge.agent.settings import AgentSettings, read_config
 from edge.agent.zigbee import DeviceSpec
@@ -73,6 +73,17 @@ def _simulated_home(hub: str, seed: int) -> Driver:
 
 
 def _driver(settings: AgentSettings, sim_seed: int) -> Driver:
+    main_driver = _main_driver(settings, sim_seed)
+    if not settings.gpio:
+        return main_driver
+    from edge.agent.gpio import GpioDriver, GpioSensor  # needs gpiozero, on the Pi
+
+    wired = [GpioSensor(g.pin, g.sensor, g.kind, g.room, g.closed_when_low) for g in settings.gpio]
+    log.info("%d wired sensors on GPIO", len(wired))
+    return Combined([main_driver, GpioDriver(wired)])
+
+
+def _main_driver(settings: AgentSettings, sim_seed: int) -> Driver:
     if settings.driver == "sim":
         return _simulated_home(settings.hub_id, sim_seed)
     if not settings.sensors:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from edge.protocol import AlarmKind, Reading, SensorHealth
 
-__all__ = ["AlarmTrigger", "Clock", "Driver", "DriverEvent", "wall_clock"]
+__all__ = ["AlarmTrigger", "Clock", "Combined", "Driver", "DriverEvent", "wall_clock"]
 
 # The hub's notion of "now". A simulated home runs faster than real time, so
 # the agent never reads the system clock directly.
@@ -43,3 +43,19 @@ class Driver(Protocol):
     def sensors(self) -> Sequence[SensorHealth]:
         """Each sensor's room, battery and link, for the heartbeat."""
         ...
+
+
+class Combined:
+    """Several drivers as one (zigbee2mqtt devices and wired sensors on one hub)."""
+
+    def __init__(self, drivers: Sequence[Driver]) -> None:
+        self._drivers = list(drivers)
+
+    def poll(self, now: datetime) -> Sequence[DriverEvent]:
+        """Every driver's events, oldest first."""
+        events = [event for driver in self._drivers for event in driver.poll(now)]
+        return sorted(events, key=lambda event: event.ts)
+
+    def sensors(self) -> Sequence[SensorHealth]:
+        """Every driver's sensors."""
+        return [sensor for driver in self._drivers for sensor in driver.sensors()]

@@ -11,7 +11,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edge.protocol import validate_hub_id
 
-__all__ = ["AgentSettings", "SensorEntry", "read_config"]
+__all__ = ["AgentSettings", "GpioEntry", "SensorEntry", "read_config"]
+
+
+class GpioEntry(BaseModel):
+    """A wired sensor: BCM pin, sensor id, motion or contact, room."""
+
+    pin: int
+    sensor: str
+    kind: Literal["motion", "contact"]
+    room: str | None = None
+    closed_when_low: bool = True
 
 
 class SensorEntry(BaseModel):
@@ -46,6 +56,8 @@ class AgentSettings(BaseSettings):
     local_mqtt_url: str = "mqtt://127.0.0.1:1883"
     zigbee_base_topic: str = "zigbee2mqtt"
     sensors: list[SensorEntry] = Field(default_factory=list)
+    # Wired sensors on the hub's own pins, read as well as the driver's.
+    gpio: list[GpioEntry] = Field(default_factory=list)
 
     @field_validator("hub_id")
     @classmethod
