@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.agent.schedule import Backoff
 from edge.mqtt_url import broker_address
 
 __all__ = ["Acknowledged", "Connected", "Disconnected", "LinkEvent", "MqttLink", "MqttProtocol"]
@@ -95,10 +97,13 @@ class MqttLink:
             # A service's own CA (e.g. from `carewatch certs`), else the system's.
             self._client.tls_set(ca_certs=str(ca_file) if ca_file else None)
         self._client.will_set(will_topic, will_payload, qos=1, retain=True)
+        self._backoff = Backoff(initial_s=reconnect_min_s, cap_s=reconnect_max_s)
+        self._rng = random.Random()
         self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_connect_fail = self._on_connect_fail
         self._connected = False
         self._stopping = False
 
@@ -158,6 +163,7 @@ class MqttLink:
             return
         log.info("connected to the broker as %s", self.hub)
         self._connected = True
+        self._backoff.reset()
         self.events.put(Connected())
 
     def _on_disconnect(
@@ -171,7 +177,15 @@ class MqttLink:
         if self._connected and not self._stopping:
             log.warning("lost the broker (%s); the outbox keeps everything", reason_code)
         self._connected = False
+        # paho waits this long before its next attempt: grown and jittered by us.
+        delay = self._backoff.next_delay(self._rng)
+        client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]
         self.events.put(Disconnected(str(reason_code)))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        delay = self._backoff.next_delay(self._rng)
+        log.info("broker not reachable; trying again in %.1f s", delay)
+        client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]
 
     def _on_publish(
         self,

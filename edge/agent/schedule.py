@@ -9,10 +9,11 @@ True
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["FlushPolicy", "HeartbeatSchedule"]
+__all__ = ["Backoff", "FlushPolicy", "HeartbeatSchedule"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -56,3 +57,33 @@ class HeartbeatSchedule:
     def reset(self) -> None:
         """Send the next heartbeat at once (after a reconnect)."""
         self._last = None
+
+
+class Backoff:
+    """Reconnect delays that grow and spread: exponential, capped, with full jitter.
+
+    After a regional outage thousands of hubs come back at once; jitter keeps
+    them from knocking on the broker in step. ``random`` is passed in.
+
+    >>> import random
+    >>> backoff = Backoff(initial_s=1.0, cap_s=60.0)
+    >>> delays = [backoff.next_delay(random.Random(7)) for _ in range(8)]
+    >>> all(0.5 <= d <= 60.0 for d in delays) and delays[-1] <= 60.0
+    True
+    """
+
+    def __init__(self, *, initial_s: float = 1.0, cap_s: float = 60.0) -> None:
+        self.initial_s = initial_s
+        self.cap_s = cap_s
+        self._attempt = 0
+
+    def next_delay(self, rng: random.Random) -> float:
+        """The wait before the next attempt; each failure doubles its ceiling, up to the cap."""
+        ceiling = min(self.cap_s, self.initial_s * 2**self._attempt)
+        self._attempt += 1
+        # At least half the initial delay, so a flapping link never spins.
+        return max(self.initial_s / 2, rng.uniform(0, ceiling))
+
+    def reset(self) -> None:
+        """Connected again: start small next time."""
+        self._attempt = 0
