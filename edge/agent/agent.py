@@ -19,16 +19,27 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from edge.agent.drivers import AlarmTrigger, Clock, Driver, wall_clock
-from edge.agent.link import Acknowledged, Connected, Disconnected, MqttLink, MqttProtocol
+from edge.agent.link import (
+    Acknowledged,
+    ConfigReceived,
+    Connected,
+    Disconnected,
+    MqttLink,
+    MqttProtocol,
+)
 from edge.agent.outbox import Outbox
 from edge.agent.schedule import FlushPolicy, HeartbeatSchedule
 from edge.protocol import (
     Alarm,
+    HubConfig,
     HubState,
     HubStatus,
+    ProtocolError,
     Reading,
     alarm_topic,
+    config_topic,
     encode,
+    parse_message,
     readings_topic,
     status_topic,
     validate_hub_id,
@@ -70,6 +81,7 @@ class Agent:
         ca_file: Path | None = None,
         max_outbox_readings: int | None = 2_000_000,
         mqtt_protocol: MqttProtocol = "5",
+        client_cert: tuple[Path, Path] | None = None,
     ) -> None:
         self.hub = validate_hub_id(hub_id)
         self._driver = driver
@@ -92,8 +104,12 @@ class Agent:
             will_payload=encode(HubStatus(self.hub, HubState.OFFLINE, clock())),
             ca_file=ca_file,
             protocol=mqtt_protocol,
+            client_cert=client_cert,
         )
         self._started = monotonic()
+        self.config: HubConfig | None = None
+        if (saved := self.outbox.saved_config()) is not None:
+            self._apply_config(saved)
         # What is with the broker now, by PUBACK id: ("batch", seq) or ("alarm", id).
         self._in_flight: dict[int, tuple[str, int | str]] = {}
         self._waiting_since: float | None = None
@@ -209,6 +225,25 @@ class Agent:
                     self._acknowledged(mid)
                 case Disconnected():
                     self._session_up = False
+                case ConfigReceived(payload):
+                    if self._apply_config(payload):
+                        self.outbox.save_config(payload)
+
+    def _apply_config(self, payload: bytes) -> bool:
+        """Take the server's settings for this hub; a config it cannot read is logged and kept out."""
+        try:
+            message = parse_message(config_topic(self.hub), payload, now=self._clock())
+        except ProtocolError as exc:
+            log.warning("ignoring a config from the server that is not valid: %s", exc.reason)
+            return False
+        if not isinstance(message, HubConfig):
+            return False
+        self.config = message
+        interval = timedelta(seconds=message.heartbeat_s)
+        if interval != self._heartbeat.interval:
+            log.info("heartbeat every %d s, as the server asks", message.heartbeat_s)
+            self._heartbeat.interval = interval
+        return True
 
     def _resend_all(self) -> None:
         # A new session: whatever was in flight may be lost, so send it all again

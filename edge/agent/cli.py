@@ -144,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ca_file=settings.ca_file,
         max_outbox_readings=settings.max_outbox_readings,
         mqtt_protocol=settings.mqtt_protocol,
+        client_cert=(
+            (settings.client_cert_file, settings.client_key_file)
+            if settings.client_cert_file and settings.client_key_file
+            else None
+        ),
     )
     stop = threading.Event()
 

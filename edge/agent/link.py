@@ -23,8 +23,17 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.agent.schedule import Backoff
 from edge.mqtt_url import broker_address
+from edge.protocol import config_topic
 
-__all__ = ["Acknowledged", "Connected", "Disconnected", "LinkEvent", "MqttLink", "MqttProtocol"]
+__all__ = [
+    "Acknowledged",
+    "ConfigReceived",
+    "Connected",
+    "Disconnected",
+    "LinkEvent",
+    "MqttLink",
+    "MqttProtocol",
+]
 
 MqttProtocol = Literal["5", "3.1.1"]
 
@@ -50,7 +59,14 @@ class Acknowledged:
     mid: int
 
 
-LinkEvent = Connected | Disconnected | Acknowledged
+@dataclass(slots=True, frozen=True)
+class ConfigReceived:
+    """The server's retained config for this hub arrived (raw payload, parsed by the agent)."""
+
+    payload: bytes
+
+
+LinkEvent = Connected | Disconnected | Acknowledged | ConfigReceived
 
 
 class MqttLink:
@@ -67,6 +83,7 @@ class MqttLink:
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 60,
         ca_file: Path | None = None,
+        client_cert: tuple[Path, Path] | None = None,
         protocol: MqttProtocol = "5",
         session_expiry_s: int = 7 * 24 * 60 * 60,
     ) -> None:
@@ -95,7 +112,11 @@ class MqttLink:
             self._client.username_pw_set(username, password)
         if tls:
             # A service's own CA (e.g. from `carewatch certs`), else the system's.
-            self._client.tls_set(ca_certs=str(ca_file) if ca_file else None)
+            self._client.tls_set(
+                ca_certs=str(ca_file) if ca_file else None,
+                certfile=str(client_cert[0]) if client_cert else None,
+                keyfile=str(client_cert[1]) if client_cert else None,
+            )
         self._client.will_set(will_topic, will_payload, qos=1, retain=True)
         self._backoff = Backoff(initial_s=reconnect_min_s, cap_s=reconnect_max_s)
         self._rng = random.Random()
@@ -104,6 +125,8 @@ class MqttLink:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_message = self._on_message
+        self._config_topic = config_topic(hub)
         self._connected = False
         self._stopping = False
 
@@ -164,6 +187,8 @@ class MqttLink:
         log.info("connected to the broker as %s", self.hub)
         self._connected = True
         self._backoff.reset()
+        # Retained: the server's latest config arrives on every (re)connect.
+        client.subscribe(self._config_topic, qos=1)
         self.events.put(Connected())
 
     def _on_disconnect(
@@ -181,6 +206,10 @@ class MqttLink:
         delay = self._backoff.next_delay(self._rng)
         client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]
         self.events.put(Disconnected(str(reason_code)))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self._config_topic:
+            self.events.put(ConfigReceived(bytes(message.payload)))
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         delay = self._backoff.next_delay(self._rng)

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS readings (
 );
 CREATE INDEX IF NOT EXISTS readings_by_batch ON readings (batch, id);
 CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, sent_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS alarms (
     id TEXT PRIMARY KEY,
     sensor TEXT NOT NULL,
@@ -170,6 +171,20 @@ class Outbox:
         """The event time of the oldest reading not yet acknowledged."""
         (ts,) = self._db.execute("SELECT min(ts) FROM readings").fetchone()
         return None if ts is None else parse_timestamp(ts)
+
+    def save_config(self, payload: bytes) -> None:
+        """Keep the server's config, so the hub starts with it even before it connects."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO config (id, payload) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET payload = excluded.payload",
+                (payload,),
+            )
+
+    def saved_config(self) -> bytes | None:
+        """The server's config as last received, if any."""
+        row = self._db.execute("SELECT payload FROM config WHERE id = 1").fetchone()
+        return None if row is None else bytes(row[0])
 
     def shed(self) -> int:
         """Readings dropped because the outbox was full, since it was made."""

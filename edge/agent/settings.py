@@ -46,6 +46,9 @@ class AgentSettings(BaseSettings):
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     # The CA that signed the broker's certificate, for mqtts:// (else the system's CAs).
     ca_file: Path | None = None
+    # A client certificate and key, where the broker asks hubs for one (mutual TLS).
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
     heartbeat_s: float = Field(default=60.0, gt=0)
     batch_max_readings: int = Field(default=500, ge=1)
     batch_max_delay_s: float = Field(default=1.0, ge=0)

@@ -16,17 +16,21 @@ from edge.agent.schedule import FlushPolicy
 from edge.protocol import (
     Alarm,
     AlarmKind,
+    HubConfig,
     HubState,
     HubStatus,
     Reading,
     ReadingKind,
     ReadingsBatch,
+    SensorSpec,
+    config_topic,
+    encode,
 )
 from server.embedded import EmbeddedBroker
 from server.embedded._broker import free_port
 from tests.edge.helpers import Recorder, ScriptedDriver, eventually
 from tests.infra import mqtt_protocol
-from tests.server.helpers import unique_hub
+from tests.server.helpers import Publisher, forget_session, unique_hub
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 T0 = NOW - timedelta(hours=1)
@@ -186,3 +190,22 @@ def test_an_alarm_goes_out_at_once_even_behind_a_backlog(mqtt_url: str, tmp_path
         assert recorder.messages.index(alarms[0]) < first_batch
     finally:
         recorder.close()
+
+
+def test_the_servers_retained_config_is_applied_and_kept(mqtt_url: str, tmp_path: Path) -> None:
+    hub = unique_hub()
+    config = encode(HubConfig(heartbeat_s=5, sensors=(SensorSpec("hall-pir", "motion", "hall"),)))
+    Publisher(mqtt_url).publish(config_topic(hub), config, retain=True)
+    try:
+        with running(_agent(hub, mqtt_url, tmp_path, [])) as agent:
+            eventually(lambda: agent.config is not None, what="the config applied")
+            assert agent.config is not None
+            assert agent.config.heartbeat_s == 5
+        # Offline at the next start (no broker there), the hub still knows its config.
+        offline = _agent(hub, f"mqtt://127.0.0.1:{free_port()}", tmp_path, [])
+        assert offline.config is not None
+        assert offline.config.sensors[0].sensor == "hall-pir"
+        offline.stop()
+    finally:
+        Publisher(mqtt_url).publish(config_topic(hub), b"", retain=True)  # clear it
+        forget_session(mqtt_url, hub)

@@ -145,20 +145,46 @@ def test_the_driver_reads_a_real_local_broker(mqtt_url: str) -> None:
     z2m.loop_start()
     try:
         assert driver.subscribed.wait(10)
+        # What each kind of device sends, as zigbee2mqtt publishes it.
         messages = [
-            ("0x00158d0001a2b3c4", {"occupancy": True, "battery": 91, "linkquality": 120}),
-            ("front_door", {"contact": False, "battery": 88}),
-            ("pendant", {"action": "single"}),
+            (
+                "0x00158d0001a2b3c4",
+                {
+                    "occupancy": True,
+                    "illuminance": 12,
+                    "battery": 91,
+                    "voltage": 3005,
+                    "linkquality": 120,
+                },
+            ),
+            ("front_door", {"contact": False, "battery": 88, "linkquality": 96}),
+            ("bed_mat", {"occupancy": True, "battery": 77, "linkquality": 80}),
+            ("kettle_plug", {"power": 1850.0, "state": "ON", "linkquality": 150}),
+            (
+                "lounge_climate",
+                {"temperature": 19.4, "humidity": 55.2, "battery": 80, "linkquality": 70},
+            ),
+            ("ok_button", {"action": "single", "battery": 95, "linkquality": 110}),
+            ("pendant", {"action": "single", "battery": 95, "linkquality": 110}),
+            ("sink_leak", {"water_leak": True, "battery": 60, "linkquality": 90}),
+            ("hall_smoke", {"smoke": True, "battery": 99, "linkquality": 100}),
             ("pendant", "garbage"),
         ]
         for device, state in messages:
             z2m.publish(f"{base}/{device}", json.dumps(state), qos=1).wait_for_publish(5)
         events: list[DriverEvent] = []
-        eventually(lambda: len(events.__iadd__(list(driver.poll(T0)))) >= 3, what="three events")
+        eventually(lambda: len(events.__iadd__(list(driver.poll(T0)))) >= 10, what="ten events")
         assert [(e.sensor, type(e).__name__) for e in events] == [
             ("kitchen-pir", "Reading"),
             ("front-door", "Reading"),
+            ("bed", "Reading"),
+            ("kettle", "Reading"),
+            ("lounge-temp", "Reading"),
+            ("lounge-temp", "Reading"),
+            ("ok-button", "Reading"),
             ("pendant", "AlarmTrigger"),
+            ("kitchen-leak", "AlarmTrigger"),
+            ("hall-smoke", "AlarmTrigger"),
         ]
         battery = {h.sensor: h.battery for h in driver.sensors()}
         assert battery["kitchen-pir"] == 91.0

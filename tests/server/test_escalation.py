@@ -384,7 +384,8 @@ def _start_server(
         "CAREWATCH_MQTT_CLIENT_ID": KILLED_CLIENT_ID,
     }
     command = [sys.executable, "-m", "server.cli", "server"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Not a pipe: nobody reads it, and a full pipe would stall the server.
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def test_a_killed_server_still_escalates_on_time_after_restart(
