@@ -38,7 +38,6 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
-from psycopg import sql
 
 from edge.protocol import (
     Alarm,
@@ -52,6 +51,7 @@ from edge.protocol import (
 )
 from server.db.pool import migrate
 from server.embedded._broker import free_port
+from tests.infra import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,20 +84,6 @@ def private_broker() -> Iterator[str]:
         process.terminate()
         process.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    name = f"carewatch_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def provision(database_url: str, hubs: list[str]) -> None:
