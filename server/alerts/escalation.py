@@ -184,7 +184,12 @@ class EscalationScheduler:
         attempts: list[tuple[Channel, int, Delivery]] = []
         for channel in contact.channels:
             for attempt in range(1, self.policy.attempts_per_channel + 1):
-                delivery = await self._notifier.send(channel, title=title, body=body)
+                try:
+                    delivery = await self._notifier.send(channel, title=title, body=body)
+                except Exception as exc:
+                    # A broken channel is a failed attempt, never a stuck ladder.
+                    log.exception("notifier failed on %s", channel.kind)
+                    delivery = Delivery(False, f"{type(exc).__name__}: {exc}"[:500])
                 attempts.append((channel, attempt, delivery))
                 if delivery.ok:
                     return attempts
