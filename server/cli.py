@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from server.broker_accounts import BrokerAccounts
 from server.settings import ServerSettings
 
 __all__ = ["main"]
@@ -301,25 +300,24 @@ async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: 
 
 async def _hub_revoke(settings: ServerSettings, hub: str) -> int:
     from server import services
-    from server.db import people
     from server.db.pool import migrate, open_pool
+    from server.provisioning import revoke_hub
 
     with services.database(settings) as url:
         migrate(url)
         pool = await open_pool(url, min_size=1, max_size=1)
         try:
             async with pool.connection() as conn:
-                revoked = await people.revoke_hub(conn, hub)
+                revoked = await revoke_hub(
+                    conn, hub, credentials_dir=settings.broker_credentials_dir
+                )
         finally:
             await pool.close()
-    removed = settings.broker_credentials_dir is not None and BrokerAccounts(
-        settings.broker_credentials_dir
-    ).remove(hub)
-    if not revoked and not removed:
+    if not revoked.in_database and not revoked.broker_account_removed:
         print(f"carewatch: no active hub {hub}", file=sys.stderr)
         return 1
     print(f"Hub {hub} revoked: its messages are refused; its history is kept.")
-    if removed:
+    if revoked.broker_account_removed:
         print("Broker account removed; reload the broker: docker compose kill -s HUP mosquitto")
     return 0
 

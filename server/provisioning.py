@@ -1,4 +1,4 @@
-"""Provisioning a hub: its record, its password, its broker account and the agent's settings."""
+"""Provisioning a hub (its record, password, broker account, the agent's settings) and revoking it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from server.db import people
 from server.db.pool import DbConn
 from server.passwords import generate_password, hash_password
 
-__all__ = ["HubTaken", "ProvisionedHub", "provision_hub"]
+__all__ = ["HubTaken", "ProvisionedHub", "RevokedHub", "provision_hub", "revoke_hub"]
 
 
 class HubTaken(ValueError):
@@ -72,3 +72,18 @@ async def provision_hub(
         broker_url=broker_url or "mqtts://BROKER-ADDRESS:8883",
         broker_account_written=credentials_dir is not None,
     )
+
+
+@dataclass(slots=True, frozen=True)
+class RevokedHub:
+    """What revoking changed: the hub's record, its broker account."""
+
+    in_database: bool
+    broker_account_removed: bool
+
+
+async def revoke_hub(conn: DbConn, hub: str, *, credentials_dir: Path | None) -> RevokedHub:
+    """Lock the hub out: refused by the server, its broker account gone; its history stays."""
+    revoked = await people.revoke_hub(conn, hub)
+    removed = credentials_dir is not None and BrokerAccounts(credentials_dir).remove(hub)
+    return RevokedHub(in_database=revoked, broker_account_removed=removed)

@@ -106,7 +106,7 @@ class EscalationScheduler:
         rung = rungs[index]
         if rung.escalates and due.status != AlertStatus.ESCALATED:
             next_status(AlertStatus(due.status), Action.ESCALATE)
-            await alerts_sql.set_escalated(conn, due.id, now_due=False)
+            await alerts_sql.set_escalated(conn, due.id)
             await alerts_sql.add_event(
                 conn,
                 due.id,

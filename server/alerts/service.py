@@ -163,8 +163,9 @@ class AlertService:
             if action is Action.ACKNOWLEDGE:
                 await alerts_sql.set_acknowledged(conn, alert_id, by=by)
             elif action is Action.ESCALATE:
-                await escalation_sql.schedule_rung(conn, alert_id, rung=0, due_at=None)
-                await alerts_sql.set_escalated(conn, alert_id, now_due=True)
+                await alerts_sql.set_escalated(conn, alert_id)
+                # Due at once: the scheduler goes straight to the responders' rung.
+                await escalation_sql.schedule_rung(conn, alert_id, rung=0, due_at=datetime.now(UTC))
             else:
                 assert outcome is not None
                 await alerts_sql.set_resolved(conn, alert_id, by=by, outcome=outcome)

@@ -177,13 +177,9 @@ async def set_resolved(conn: DbConn, alert_id: uuid.UUID, *, by: str, outcome: O
     )
 
 
-async def set_escalated(conn: DbConn, alert_id: uuid.UUID, *, now_due: bool) -> None:
-    """Hand the alert to the responders; ``now_due`` climbs to their rung at once."""
-    await conn.execute(
-        "UPDATE alerts SET status = 'escalated',"
-        " escalation_due_at = CASE WHEN %s THEN now() ELSE escalation_due_at END WHERE id = %s",
-        (now_due, alert_id),
-    )
+async def set_escalated(conn: DbConn, alert_id: uuid.UUID) -> None:
+    """Hand the alert to the responders."""
+    await conn.execute("UPDATE alerts SET status = 'escalated' WHERE id = %s", (alert_id,))
 
 
 @dataclass(slots=True, frozen=True)

@@ -94,13 +94,17 @@ async def contacts_for(
     conn: DbConn, resident_id: int
 ) -> tuple[list[Contact], list[Contact], list[Contact]]:
     """The resident's carers in order, the on-duty responders, and the installers (admins)."""
+    # One query, carers first in the order the resident's ladder lists them.
     cursor = await conn.execute(
-        "SELECT u.id, coalesce(u.display_name, u.username), 'carer' FROM resident_carers c"
-        " JOIN users u ON u.id = c.user_id WHERE c.resident_id = %s"
-        " UNION ALL SELECT id, coalesce(display_name, username), 'responder' FROM users"
-        " WHERE role = 'responder' AND on_duty"
-        " UNION ALL SELECT id, coalesce(display_name, username), 'installer' FROM users"
-        " WHERE role = 'admin'",
+        "SELECT id, name, role FROM ("
+        " SELECT u.id, coalesce(u.display_name, u.username) AS name, 'carer' AS role,"
+        "  0 AS part, c.position FROM resident_carers c"
+        "  JOIN users u ON u.id = c.user_id WHERE c.resident_id = %s"
+        " UNION ALL SELECT id, coalesce(display_name, username), 'responder', 1, 0 FROM users"
+        "  WHERE role = 'responder' AND on_duty"
+        " UNION ALL SELECT id, coalesce(display_name, username), 'installer', 2, 0 FROM users"
+        "  WHERE role = 'admin'"
+        ") AS contacts ORDER BY part, position, id",
         (resident_id,),
     )
     rows = await cursor.fetchall()
@@ -108,13 +112,6 @@ async def contacts_for(
     by_role: dict[str, list[Contact]] = {"carer": [], "responder": [], "installer": []}
     for user_id, name, role in rows:
         by_role[role].append(Contact(user_id, name, channels.get(user_id, ())))
-    # Carers in the order the resident's ladder lists them.
-    cursor = await conn.execute(
-        "SELECT user_id FROM resident_carers WHERE resident_id = %s ORDER BY position, user_id",
-        (resident_id,),
-    )
-    order = {row[0]: i for i, row in enumerate(await cursor.fetchall())}
-    by_role["carer"].sort(key=lambda c: order[c.user_id])
     return by_role["carer"], by_role["responder"], by_role["installer"]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -49,8 +48,6 @@ class IngestService:
         self._homes: dict[str, HubHome] = {}
         # Hubs looked up and not found, with when: asked again after a short while.
         self._unknown: dict[str, float] = {}
-        self.messages = 0
-        self.dead_letters: Counter[str] = Counter()
 
     async def start(self) -> None:
         """Load the provisioned hubs and what the detector should remember."""
@@ -86,7 +83,6 @@ class IngestService:
         Returns a future that completes when the message's readings are
         committed, or None when the message is already durable (or dropped).
         """
-        self.messages += 1
         await self._look_up_if_unknown(topic)
         outcome = triage(
             topic, payload, received_at=received_at, is_provisioned=self._homes.__contains__
@@ -151,10 +147,8 @@ class IngestService:
                     await self._alerts.clear_condition(home, finding)
 
     async def _dead_letter(self, letter: DeadLetter) -> None:
-        category = dead_letter_category(letter.reason)
-        self.dead_letters[category] += 1
         self._metrics.messages.labels("refused").inc()
-        self._metrics.dead_letters.labels(category).inc()
+        self._metrics.dead_letters.labels(dead_letter_category(letter.reason)).inc()
         log.info("dead letter from %s on %s: %s", letter.hub or "?", letter.topic, letter.reason)
         async with self._pool.connection() as conn:
             await store_dead_letter(conn, letter)

@@ -612,3 +612,43 @@ async def test_a_residents_audit_trail_exports_changes_and_notifications(
     assert exported.text.splitlines()[0] == "at,alert_id,kind,actor,action,note"
     assert len(exported.text.splitlines()) == len(trail) + 1
     assert missing.status_code == 404
+
+
+async def test_a_responder_can_escalate_at_once(
+    database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox], webhooks: tuple[str, Hooks]
+) -> None:
+    (email_url, mailbox), (hook_url, hooks) = smtp, webhooks
+    settings = _settings(email_url, ack_timeout_s=600.0)  # the ladder alone would wait 10 min
+    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server:
+        hub = unique_hub()
+        resident = f"Mr Escalate {hub}"
+        provision(database_url, hub, resident)
+        add_person(
+            database_url, "amy", "carer", channels=[("email", "amy@example.org")], carer_of=resident
+        )
+        add_person(
+            database_url,
+            "desk",
+            "responder",
+            channels=[("webhook", f"{hook_url}/desk")],
+            on_duty=True,
+        )
+        raise_no_movement(mqtt_url, hub)
+
+        async def mailed() -> bool:
+            return bool(mailbox.messages)
+
+        await wait_for(mailed, what="the first carer's e-mail")
+        async with _api(server) as api:
+            (alert,) = (await api.get("/api/v1/alerts")).json()
+            escalated = await api.post(f"/api/v1/alerts/{alert['id']}/escalate")
+            assert escalated.status_code == 200
+            assert escalated.json()["status"] == "escalated"
+
+            async def desk_called() -> bool:
+                return bool(hooks.to("/desk"))
+
+            await wait_for(desk_called, within=5, what="the responders, at once")
+            again = await api.post(f"/api/v1/alerts/{alert['id']}/escalate")
+            assert again.status_code == 409
+    forget_session(mqtt_url, settings.mqtt_client_id)

@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
+from server import provisioning
 from server.api.deps import ServicesDep, require_role
-from server.broker_accounts import BrokerAccounts
-from server.db import people
 from server.provisioning import HubTaken, provision_hub
 
 __all__ = ["router"]
@@ -95,10 +94,9 @@ async def list_hubs(services: ServicesDep) -> list[HubOut]:
 async def revoke_hub(services: ServicesDep, hub: str) -> dict[str, str]:
     """Lock the hub out (broker account removed, messages refused); its history stays."""
     async with services.pool.connection() as conn:
-        revoked = await people.revoke_hub(conn, hub)
-    directory = services.settings.broker_credentials_dir
-    if directory is not None:
-        BrokerAccounts(directory).remove(hub)
-    if not revoked:
+        revoked = await provisioning.revoke_hub(
+            conn, hub, credentials_dir=services.settings.broker_credentials_dir
+        )
+    if not revoked.in_database:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no active hub {hub}")
     return {"hub": hub, "status": "revoked"}
