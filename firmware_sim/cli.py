@@ -1,4 +1,4 @@
-"""The ``carewatch-sim`` command: simulated homes driving hub agents against a broker."""
+"""The ``carewatch-sim`` command: simulated homes live through hub agents, or offline to disk."""
 
 from __future__ import annotations
 
@@ -8,88 +8,190 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 from firmware_sim.clock import CatchUpClock
-from firmware_sim.home import SimulatedHome
 from firmware_sim.live import LiveHomes
+from firmware_sim.offline import export_trial
+from firmware_sim.persona import PERSONAS
+from firmware_sim.progress import Progress
+from firmware_sim.recording import label_line
+from firmware_sim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["main"]
+
+
+def _trial_options(parser: argparse.ArgumentParser, *, days_help: str) -> None:
+    parser.add_argument(
+        "--scenario", type=Path, help="a trial described in TOML (docs/simulator.md)"
+    )
+    parser.add_argument("--homes", type=int, help="how many homes (default: the scenario's, 10)")
+    parser.add_argument("--days", type=int, help=days_help)
+    parser.add_argument("--seed", type=int, help="random seed; the same seed, the same homes")
+    parser.add_argument(
+        "--hub-prefix", help="hub ids are this plus 0001, 0002, … (default hub-sim-)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="carewatch-sim",
-        description="Simulated homes, each with a real hub agent publishing to a broker. "
-        "The server refuses hubs it does not know: provision each one first with "
-        "'carewatch hub add HUB --resident NAME'.",
+        description="Simulated older residents' homes with labelled incidents: live through real "
+        "hub agents to a broker, or offline to a recording on disk.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run homes until stopped (Ctrl-C)")
+
+    run = commands.add_parser(
+        "run",
+        help="homes publishing through hub agents to a broker",
+        description="Each home runs a real hub agent publishing to the broker. The server "
+        "refuses hubs it does not know: provision each one first "
+        "('carewatch hub add HUB --resident NAME'). With --days the homes start that many "
+        "days ago and run at --speed until they reach now, then stop once everything is "
+        "delivered (or carry on live with --follow); without it they run live until Ctrl-C.",
+    )
+    _trial_options(run, days_help="simulate this many days up to now (default 0: live from now)")
+    run.add_argument(
+        "--speed", type=float, default=600.0, help="speed-up while catching up (default 600)"
+    )
+    run.add_argument("--follow", action="store_true", help="after catching up, carry on live")
     run.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883", help="the server's broker")
-    run.add_argument("--homes", type=int, default=3, help="how many homes (default 3)")
     run.add_argument(
-        "--hub-prefix",
-        default="hub-sim-",
-        help="hub ids are this plus 01, 02, … (default hub-sim-)",
-    )
-    run.add_argument(
-        "--days-back",
-        type=float,
-        default=0.0,
-        help="start simulated time this many days ago and run fast until it catches up",
-    )
-    run.add_argument("--speed", type=float, default=600.0, help="speed-up while catching up")
-    run.add_argument(
-        "--seed", type=int, default=1, help="random seed; the same seed, the same days"
+        "--mqtt-protocol", choices=("5", "3.1.1"), default="5", help="MQTT version (default 5)"
     )
     run.add_argument("--outbox-dir", type=Path, help="where the hubs keep their outboxes")
+    run.add_argument("--labels", type=Path, help="write the run's ground truth here (JSON lines)")
+
+    export = commands.add_parser(
+        "export",
+        help="write a trial to disk: one stream per home and a labels file",
+        description="Offline mode: no broker, all cores. Writes the recording format of "
+        "docs/recording-format.md, which carewatch-eval reads.",
+    )
+    _trial_options(export, days_help="how many days (default: the scenario's, 30)")
+    export.add_argument("--out", type=Path, required=True, help="a new or empty directory")
+    export.add_argument("--workers", type=int, help="processes (default: one per core)")
+
+    commands.add_parser("personas", help="list the residents the simulator can play")
     return parser
+
+
+def _scenario(args: argparse.Namespace, **extra: object) -> Scenario:
+    scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+    given = {
+        "homes": args.homes,
+        "days": args.days,
+        "seed": args.seed,
+        "hub_prefix": args.hub_prefix,
+    }
+    return scenario.with_trial(**(given | extra))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``carewatch-sim``."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.homes < 1 or args.speed <= 0 or args.days_back < 0:
-        print(
-            "carewatch-sim: --homes and --speed must be positive, --days-back not negative",
-            file=sys.stderr,
-        )
+    try:
+        if args.command == "personas":
+            for persona in PERSONAS.values():
+                print(f"{persona.name:12} {persona.description}")
+            return 0
+        if args.command == "export":
+            return _export(args)
+        return _run(args)
+    except (ScenarioError, ValueError, FileExistsError) as exc:
+        print(f"carewatch-sim: {exc}", file=sys.stderr)
         return 2
-    start = datetime.now(UTC) - timedelta(days=args.days_back)
+
+
+def _export(args: argparse.Namespace) -> int:
+    scenario = _scenario(args)
+    trial = scenario.trial
+    started = time.monotonic()
+    summary = export_trial(
+        scenario, args.out, workers=args.workers, progress=Progress(f"{trial.homes} homes")
+    )
+    print(
+        f"carewatch-sim: {summary.homes} homes x {summary.days} days (seed {trial.seed}) → "
+        f"{summary.out}: {summary.lines:,} records, {summary.labels} labels, "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.speed <= 0 or (args.days is not None and args.days < 0):
+        raise ValueError("--speed must be positive and --days not negative")
+    days = args.days or 0
+    now = datetime.now(UTC)
+    probe = _scenario(args, days=max(days, 1))
+    zone = ZoneInfo(probe.trial.timezone)
+    first_day = (now - timedelta(days=days)).astimezone(zone).date()
+    # A live run starts now; a catch-up run at local midnight ``days`` ago.
+    scenario = probe.with_trial(start=first_day, days=max(days, 1))
+    start = scenario.start() if days else now
+    end = start + timedelta(days=days)
     clock = CatchUpClock(start=start, speed=args.speed)
     with tempfile.TemporaryDirectory(prefix="carewatch-sim-") as scratch:
-        homes = LiveHomes(
+        live = LiveHomes(
             mqtt_url=args.mqtt_url,
             outbox_dir=args.outbox_dir or Path(scratch),
             clock=clock.now,
-            heartbeat_s=60.0 if args.days_back == 0 else 300.0,
+            heartbeat_s=60.0 if days == 0 else 300.0,
+            mqtt_protocol=args.mqtt_protocol,
         )
-        for i in range(args.homes):
-            hub = f"{args.hub_prefix}{i + 1:02d}"
-            homes.add(hub, SimulatedHome(home_id=hub, start=start, seed=args.seed * 1000 + i))
+        homes = []
+        for spec in scenario.homes():
+            home = scenario.build(spec, start=start)
+            live.add(spec.hub, home)
+            homes.append(home)
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             stop.set()
 
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        homes.start()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
+        live.start()
         print(
-            f"carewatch-sim: {args.homes} homes publishing to {args.mqtt_url}; Ctrl-C stops.",
+            f"carewatch-sim: {len(homes)} homes publishing to {args.mqtt_url}"
+            + (f", {days} days at {args.speed:g}x" if days else " live")
+            + "; Ctrl-C stops.",
             flush=True,
         )
         try:
-            stop.wait()
+            if days and not args.follow:
+                _until_delivered(live, clock, start, end, stop)
+            else:
+                stop.wait()
         finally:
-            homes.stop()
+            live.stop()
+        if args.labels:
+            with args.labels.open("w", encoding="utf-8") as f:
+                for home in homes:
+                    for label in home.take_labels():
+                        if label.start < clock.now():
+                            f.write(label_line(label) + "\n")
     return 0
+
+
+def _until_delivered(
+    live: LiveHomes, clock: CatchUpClock, start: datetime, end: datetime, stop: threading.Event
+) -> None:
+    total = round((end - start).total_seconds() / 60)
+    progress = Progress("simulated minutes")
+    while not stop.wait(1.0):
+        now = clock.now()
+        progress(min(total, round((now - start).total_seconds() / 60)), total)
+        if now >= end and live.waiting() == 0:
+            return

@@ -1,12 +1,10 @@
-"""A simulated home: a resident's stays turned into what the sensors report.
+"""A simulated home: a resident's days turned into what the devices report, with ground truth.
 
-Each room has a PIR (``<room>-pir``), the front door a contact sensor
-(``front-door``) and the resident wears a pendant. Movement in a room is a
-random process whose pace depends on the room (busy in the kitchen, still in
-the lounge chair, rare turns in bed); a PIR reports a movement unless it is
-still blind from its last trigger, as real ones are. Days are drawn from a
-random generator seeded by the home's seed and the date, so a home replays
-identically however it is polled.
+The home draws each day in order (the routine, then what the devices make of
+it), so it can run for a year in bounded memory. Everything random comes from
+generators seeded by the home's seed and the date: a home replays identically
+however it is polled. Incidents change the days; each one that happens
+leaves an :class:`~firmware_sim.incidents.IncidentLabel` in :attr:`labels`.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> start = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
@@ -20,47 +18,60 @@ True
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.agent.drivers import AlarmTrigger, DriverEvent
-from edge.protocol import AlarmKind, Reading, ReadingKind, SensorHealth
-from firmware_sim.incidents import Fall, Incident, PendantPress
-from firmware_sim.persona import OUT, ROOMS, STEADY, Persona, Stay, plan_day
+from edge.protocol import AlarmKind, Reading, ReadingKind
+from firmware_sim.climate import Heating, Weather
+from firmware_sim.devices import (
+    ALARM_KINDS,
+    FRIDGE,
+    FRONT_DOOR,
+    OK_BUTTON,
+    PENDANT,
+    PIR_BLIND_S,
+    SENSORS,
+    Firmware,
+    Physical,
+    SensorEvent,
+    pir,
+)
+from firmware_sim.incidents import (
+    BatteryFlat,
+    ColdHome,
+    Decline,
+    Fall,
+    HubOffline,
+    Incident,
+    IncidentLabel,
+    MissedMeals,
+    NotUp,
+    PendantPress,
+    Uti,
+    WanderOut,
+)
+from firmware_sim.persona import STEADY, Persona
+from firmware_sim.routine import OUT, DayConditions, DayPlan, Stay, local_epoch, plan_day, poisson
 
 __all__ = ["FRONT_DOOR", "PENDANT", "PIR_BLIND_TIME", "SimulatedHome", "pir"]
 
-FRONT_DOOR = "front-door"
-PENDANT = "pendant"
-# Battery PIRs ignore movement for a while after each report to save power.
-PIR_BLIND_TIME = timedelta(seconds=30)
+PIR_BLIND_TIME = timedelta(seconds=PIR_BLIND_S)
+_DAY_S = 86400.0
 
 # Mean seconds between movements a PIR could see, by room, while awake.
-_MOVEMENT_PACE_S = {"kitchen": 40.0, "bathroom": 30.0, "hall": 10.0, "lounge": 240.0}
-_AWAKE_BEDROOM_PACE_S = 60.0
+_MOVEMENT_PACE_S = {"kitchen": 40.0, "bathroom": 30.0, "hall": 10.0, "bedroom": 60.0}
 # Asleep: a turn in bed every hour or so, which the PIR sees only sometimes.
 _ASLEEP_PACE_S = 70 * 60.0
 _ASLEEP_SEEN = 0.3
 
 
-def pir(room: str) -> str:
-    """The sensor id of ``room``'s PIR."""
-    return f"{room}-pir"
-
-
-@dataclass(slots=True)
-class _Pir:
-    last_trigger: datetime | None = None
-
-    def sees(self, ts: datetime) -> bool:
-        if self.last_trigger is not None and ts - self.last_trigger < PIR_BLIND_TIME:
-            return False
-        self.last_trigger = ts
-        return True
+def _ts(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 class SimulatedHome:
@@ -75,6 +86,8 @@ class SimulatedHome:
         tz: str = "Europe/London",
         persona: Persona = STEADY,
         incidents: Sequence[Incident] = (),
+        weather: Weather | None = None,
+        sensor_dropouts_per_month: float = 0.0,
     ) -> None:
         self.home_id = home_id
         self.start = start
@@ -82,108 +95,368 @@ class SimulatedHome:
         self.zone = ZoneInfo(tz)
         self.persona = persona
         self.incidents = tuple(incidents)
-        self._fall_at = min((i.at for i in self.incidents if isinstance(i, Fall)), default=None)
-        self._pirs = {room: _Pir() for room in ROOMS}
+        self.weather = weather or Weather(seed=0)
+        self.labels: list[IncidentLabel] = []
+        self._start_s = start.timestamp()
+        fit = random.Random(f"{seed}:fitted")
+        self.firmware = Firmware.fitted(self._start_s, fit)
+        self.heating = Heating.fitted(fit)
+        self._drift_per_day = fit.gauss(0, persona.drift_min_per_month) / 30
+        self._dropouts_per_month = sensor_dropouts_per_month
         self._next_day: date = start.astimezone(self.zone).date()
-        self._planned_until = start
-        self._pending: deque[DriverEvent] = deque()
-        self._pending_alarms = sorted(
-            (i for i in self.incidents if isinstance(i, PendantPress)), key=lambda i: i.at
-        )
+        self._pending: deque[SensorEvent] = deque()
         self._last_room: str | None = None
+        # Intervals when nothing the resident does is seen (after a fall, until found).
+        self._silences: list[tuple[float, float]] = []
+        self._away_until: float = -math.inf
+        self._holidays: list[tuple[float, float]] = []
+        self._holiday_blocks: set[int] = set()
+        self._dropout_blocks: set[int] = set()
+        self._incidents_by_day: dict[date, list[Incident]] = {}
+        self.outages: list[tuple[float, float]] = []
+        for incident in self.incidents:
+            if _when(incident) >= start:
+                self._schedule(incident)
 
-    def sensors(self) -> list[SensorHealth]:
-        """The home's sensors, for the hub's heartbeat."""
-        found = [
-            SensorHealth(pir(room), ReadingKind.MOTION.value, room, battery=90.0, link=150.0)
-            for room in ROOMS
-        ]
-        found.append(
-            SensorHealth(
-                FRONT_DOOR, ReadingKind.CONTACT.value, "front_door", battery=88.0, link=140.0
-            )
-        )
-        found.append(SensorHealth(PENDANT, AlarmKind.PENDANT.value, None, battery=95.0, link=120.0))
-        return found
+    # -- what the outside sees -------------------------------------------------
 
-    def stays_on(self, day: date) -> list[Stay]:
-        """Where the resident is on ``day`` (local), before incidents take effect."""
-        rng = random.Random(f"{self.seed}:{day.isoformat()}")
-        return plan_day(self.persona, day, self.zone, rng)
-
-    def events_until(self, until: datetime) -> list[DriverEvent]:
-        """Events from the last call up to ``until``, oldest first."""
-        while self._planned_until <= until:
-            day = self._next_day
-            self._pending.extend(
-                e for e in self._day_events(day) if self.start <= e.ts and self._happens(e)
-            )
-            self._next_day = day + timedelta(days=1)
-            self._planned_until = datetime.combine(self._next_day, datetime.min.time(), self.zone)
-        out: list[DriverEvent] = []
-        while self._pending_alarms and self._pending_alarms[0].at <= until:
-            press = self._pending_alarms.pop(0)
-            out.append(AlarmTrigger(PENDANT, AlarmKind.PENDANT, press.at))
-        while self._pending and self._pending[0].ts <= until:
+    def sensor_events_until(self, until: datetime) -> list[SensorEvent]:
+        """Device reports from the last call up to ``until``, oldest first."""
+        limit = until.timestamp()
+        while self._planned_until() <= limit:
+            self._pending.extend(self._day(self._next_day))
+            self._next_day += timedelta(days=1)
+        out: list[SensorEvent] = []
+        while self._pending and self._pending[0].ts <= limit:
             out.append(self._pending.popleft())
-        out.sort(key=lambda e: e.ts)
         return out
 
-    def _happens(self, event: DriverEvent) -> bool:
-        # After a fall nothing moves; the doors stay shut.
-        return self._fall_at is None or event.ts < self._fall_at
+    def events_until(self, until: datetime) -> list[DriverEvent]:
+        """Device reports up to ``until`` as the hub agent's driver events."""
+        return [driver_event(e) for e in self.sensor_events_until(until)]
 
-    def _day_events(self, day: date) -> list[DriverEvent]:
+    def days(self, count: int) -> Iterator[list[SensorEvent]]:
+        """The next ``count`` whole days' reports, a day at a time (offline mode)."""
+        for _ in range(count):
+            events = self._day(self._next_day)
+            self._next_day += timedelta(days=1)
+            yield events
+
+    def hub_online(self, ts: float) -> bool:
+        """Whether the home's broadband is up at ``ts``."""
+        return not any(a <= ts < b for a, b in self.outages)
+
+    def take_labels(self) -> list[IncidentLabel]:
+        """Ground truth realised since last asked."""
+        labels, self.labels = self.labels, []
+        return labels
+
+    def _planned_until(self) -> float:
+        return local_epoch(self._next_day, 0, self.zone)
+
+    # -- incidents --------------------------------------------------------------
+
+    def _local_day(self, ts: datetime) -> date:
+        return ts.astimezone(self.zone).date()
+
+    def _schedule(self, incident: Incident) -> None:
+        match incident:
+            case HubOffline(at=at, duration=duration):
+                # To the millisecond, like everything the hub stamps.
+                went, back = round(at.timestamp(), 3), round((at + duration).timestamp(), 3)
+                self.outages.append((went, back))
+                self._label("hub_offline", went, back)
+            case BatteryFlat(at=at, sensor=sensor, replaced_after=replaced):
+                battery = self.firmware.batteries.get(sensor)
+                if battery is None:
+                    raise ValueError(f"{sensor!r} has no battery to run flat")
+                battery.flats.append((at.timestamp(), (at + replaced).timestamp()))
+                self.firmware.flat_batteries.add(sensor)
+                self._label("battery_flat", at.timestamp(), (at + replaced).timestamp(), sensor)
+            case ColdHome(at=at, duration=duration):
+                self.heating.failures.append((at.timestamp(), (at + duration).timestamp()))
+            case Fall(at=at) | PendantPress(at=at) | WanderOut(at=at):
+                self._incidents_by_day.setdefault(self._local_day(at), []).append(incident)
+            case NotUp(day=day) | MissedMeals(day=day):
+                self._incidents_by_day.setdefault(day, []).append(incident)
+            case Uti(day=day, days=days) | Decline(day=day, days=days):
+                self._incidents_by_day.setdefault(day, []).append(incident)
+                end = local_epoch(day + timedelta(days=days), 0, self.zone)
+                kind = "uti" if isinstance(incident, Uti) else "decline"
+                self._label(kind, local_epoch(day, 0, self.zone), end)
+
+    def _label(self, kind: str, start: float, end: float | None, detail: str = "") -> None:
+        # To the millisecond, as the stream's times are.
+        self.labels.append(
+            IncidentLabel(
+                kind,
+                self.home_id,
+                _ts(round(start, 3)),
+                None if end is None else _ts(round(end, 3)),
+                detail,
+            )
+        )
+
+    def _conditions(self, day: date, rain: bool) -> tuple[DayConditions, list[Incident]]:
+        today = self._incidents_by_day.pop(day, [])
+        days_in = (day - self.start.astimezone(self.zone).date()).days
+        activity, toilet = 1.0, 1.0
+        for incident in self.incidents:
+            if isinstance(incident, Decline) and day >= incident.day:
+                done = min(1.0, (day - incident.day).days / max(1, incident.days))
+                activity = min(activity, 1 - (1 - incident.to) * done)
+            if isinstance(incident, Uti) and 0 <= (day - incident.day).days < incident.days:
+                toilet = max(toilet, incident.factor)
+        delay = sum(i.delay.total_seconds() / 60 for i in today if isinstance(i, NotUp))
+        missed = frozenset(m for i in today if isinstance(i, MissedMeals) for m in i.meals)
+        wander = next((i for i in today if isinstance(i, WanderOut)), None)
+        # The routine drifts: a personal trend plus a slow seasonal swing.
+        drift = self._drift_per_day * days_in + 10 * math.sin(2 * math.pi * days_in / 365)
+        return DayConditions(
+            rain=rain,
+            drift_min=drift,
+            activity=activity,
+            away=self._holiday(day),
+            not_up_delay_min=delay,
+            night_toilet_factor=toilet,
+            missed_meals=missed,
+            wander_out=None
+            if wander is None
+            else (wander.at.timestamp(), wander.duration.total_seconds() / 60),
+        ), today
+
+    def _holiday(self, day: date) -> tuple[float, float] | None:
+        """Holidays away, drawn a year at a time from the home's seed."""
+        block = (day - self.start.astimezone(self.zone).date()).days // 365
+        if block not in self._holiday_blocks:
+            self._holiday_blocks.add(block)
+            rng = random.Random(f"{self.seed}:holidays:{block}")
+            first = self.start.astimezone(self.zone).date() + timedelta(days=365 * block)
+            for _ in range(poisson(rng, self.persona.holidays_per_year)):
+                # Not in the first three weeks: a trial starts with the resident at home.
+                leave = first + timedelta(days=rng.randint(21, 364))
+                back = leave + timedelta(days=rng.randint(4, 12))
+                start = local_epoch(leave, rng.uniform(9.5, 12.0), self.zone)
+                end = local_epoch(back, rng.uniform(13.0, 18.0), self.zone)
+                self._holidays.append((start, end))
+                self._label("away", start, end, "holiday")
+        day_start, day_end = local_epoch(day, 0, self.zone), local_epoch(day, 24, self.zone)
+        for start, end in self._holidays:
+            if start < day_end and end > day_start:
+                return (start, end)
+        return None
+
+    def _draw_dropouts(self, day: date) -> None:
+        block = (day - self.start.astimezone(self.zone).date()).days // 30
+        if block in self._dropout_blocks or self._dropouts_per_month <= 0:
+            return
+        self._dropout_blocks.add(block)
+        rng = random.Random(f"{self.seed}:dropouts:{block}")
+        block_start = local_epoch(day, 0, self.zone)
+        for _ in range(poisson(rng, self._dropouts_per_month)):
+            sensor = rng.choice([d.sensor for d in SENSORS if d.sensor != PENDANT])
+            start = block_start + rng.uniform(0, 30 * _DAY_S)
+            end = start + rng.uniform(2, 24) * 3600
+            self.firmware.dropouts.setdefault(sensor, []).append((start, end))
+            self._label("sensor_dropout", start, end, sensor)
+
+    # -- one day ------------------------------------------------------------------
+
+    def _day(self, day: date) -> list[SensorEvent]:
+        self._draw_dropouts(day)
+        weather = self.weather.on(day)
+        conditions, today = self._conditions(day, weather.rain)
+        plan = plan_day(
+            self.persona,
+            day,
+            self.zone,
+            random.Random(f"{self.seed}:{day.isoformat()}"),
+            conditions,
+        )
         rng = random.Random(f"{self.seed}:{day.isoformat()}:sensors")
-        events: list[DriverEvent] = []
-        for stay in self.stays_on(day):
-            events.extend(self._arrive(stay, rng))
-            events.extend(self._movements(stay, rng))
+        day_start, day_end = local_epoch(day, 0, self.zone), local_epoch(day, 24, self.zone)
+        physical: list[Physical] = []
+        for stay in plan.stays:
+            self._arrive(stay, physical, rng)
+            self._within(stay, physical, rng, conditions.activity, day_end)
+        for arrive, leave in plan.visitors:
+            self._visitor(arrive, leave, plan, physical, rng)
+        for incident in today:
+            if isinstance(incident, PendantPress):
+                physical.append(Physical(incident.at.timestamp(), "alarm", PENDANT, 1.0, False))
+                self._label("pendant", incident.at.timestamp(), incident.at.timestamp())
+            elif isinstance(incident, Fall):
+                self._fall(incident, plan, physical)
+            elif isinstance(incident, NotUp) and plan.woke > plan.usual_wake:
+                self._label("not_up", plan.usual_wake, plan.woke)
+            elif isinstance(incident, MissedMeals):
+                first = min(plan.meals[m] for m in incident.meals if m in plan.meals)
+                self._label("missed_meals", first, day_end, ",".join(incident.meals))
+        for stay in plan.stays:
+            if stay.activity == "wander_out":
+                self._label("wander_out", stay.start, stay.end)
+        if self._silences:
+            # A door already opened still gets closed: the resident falls inside.
+            physical = [
+                p
+                for p in physical
+                if not (p.by_resident and self._silenced(p.ts))
+                or (p.what == "contact" and p.value == 0.0)
+            ]
+        physical.sort()
+        events = list(self.firmware.report(physical, rng))
+        for sensor, ts, temp, humidity in self.heating.run(day_start, day_end, 0.0, weather, rng):
+            if not self.firmware.silent(sensor, ts):
+                events.append(SensorEvent(ts, sensor, "temperature", temp))
+                events.append(SensorEvent(ts, sensor, "humidity", humidity))
+        for start, end in self.heating.take_cold_spells():
+            self._label("cold_home", start, end)
+        # By time only: a thermometer's temperature stays before its humidity.
         events.sort(key=lambda e: e.ts)
-        return events
+        return [e for e in events if e.ts >= self._start_s]
 
-    def _arrive(self, stay: Stay, rng: random.Random) -> Iterable[DriverEvent]:
+    def _silenced(self, ts: float) -> bool:
+        return any(a <= ts < b for a, b in self._silences)
+
+    def _fall(self, fall: Fall, plan: DayPlan, physical: list[Physical]) -> None:
+        """Where and when the fall happens, and who finds the resident."""
+        at = fall.at.timestamp()
+        candidates = [
+            s
+            for s in plan.stays
+            if s.room in fall.rooms and not s.asleep and s.end - s.start > 120 and s.end > at
+        ]
+        if not candidates:
+            return  # away or in bed all day: this fall does not happen
+        stay = candidates[0]
+        fell = max(at, stay.start + 60.0)
+        if fell >= stay.end:
+            fell = stay.start + (stay.end - stay.start) / 2
+        found = fell + fall.found_after.total_seconds()
+        for arrive, _ in plan.visitors:
+            if fell < arrive < found:
+                found = arrive
+        self._silences.append((fell, found))
+        # Whoever was in the chair or in bed got up before falling.
+        physical.append(Physical(fell, "occupancy", "chair", 0.0, False))
+        physical.append(Physical(fell, "occupancy", "bed", 0.0, False))
+        self._label("fall", fell, found, stay.room)
+
+    def _visitor(
+        self, arrive: float, leave: float, plan: DayPlan, out: list[Physical], rng: random.Random
+    ) -> None:
+        """A carer's visit: the door, the hall, the kitchen (tea), a check on the resident."""
+        if any(s.room == OUT and s.start <= arrive < s.end for s in plan.stays):
+            return  # nobody in: the carer leaves a note
+        out.append(Physical(arrive, "contact", FRONT_DOOR, 1.0, False))
+        out.append(Physical(arrive + rng.uniform(4, 10), "contact", FRONT_DOOR, 0.0, False))
+        out.append(Physical(arrive + rng.uniform(8, 15), "move", "hall", 1.0, False))
+        t = arrive + 60
+        while t < leave - 60:
+            room = rng.choice(("kitchen", "kitchen", "bathroom", "bedroom", "hall"))
+            out.append(Physical(t, "move", room, 1.0, False))
+            t += rng.expovariate(1 / 45)
+        kettle = arrive + rng.uniform(120, 300)
+        if kettle < leave - 300:
+            out.append(Physical(kettle, "power", "kettle", round(rng.uniform(2000, 2400)), False))
+            out.append(Physical(kettle + rng.uniform(150, 240), "power", "kettle", 0.0, False))
+        out.append(Physical(leave - rng.uniform(10, 20), "move", "hall", 1.0, False))
+        out.append(Physical(leave, "contact", FRONT_DOOR, 1.0, False))
+        out.append(Physical(leave + rng.uniform(3, 8), "contact", FRONT_DOOR, 0.0, False))
+
+    def _arrive(self, stay: Stay, out: list[Physical], rng: random.Random) -> None:
         previous, self._last_room = self._last_room, stay.room
+        t = stay.start
+        # Occupancy pads: in bed asleep, in the lounge chair sitting or napping.
+        in_bed = stay.activity == "sleep"
+        in_chair = stay.room == "lounge" and stay.activity in ("sit", "nap", "no_meal")
+        out.append(
+            Physical(
+                t + (rng.uniform(60, 180) if in_bed else -15.0), "occupancy", "bed", float(in_bed)
+            )
+        )
+        out.append(
+            Physical(
+                t + (rng.uniform(20, 60) if in_chair else -5.0),
+                "occupancy",
+                "chair",
+                float(in_chair),
+            )
+        )
         if previous is None or previous == stay.room:
             return
-        t = stay.start
         if stay.room == OUT:
-            yield from self._motion("hall", t)
-            yield from self._door(t + timedelta(seconds=rng.uniform(5, 20)), rng)
+            out.append(Physical(t, "move", "hall", 1.0))
+            opened = t + rng.uniform(5, 20)
+            out.append(Physical(opened, "contact", FRONT_DOOR, 1.0))
+            out.append(Physical(opened + rng.uniform(3, 12), "contact", FRONT_DOOR, 0.0))
             return
         if previous == OUT:
-            yield from self._door(t, rng)
-            t += timedelta(seconds=rng.uniform(5, 15))
+            out.append(Physical(t, "contact", FRONT_DOOR, 1.0))
+            out.append(Physical(t + rng.uniform(3, 12), "contact", FRONT_DOOR, 0.0))
+            t += rng.uniform(5, 15)
         if stay.room != "hall":
-            yield from self._motion("hall", t)
-            t += timedelta(seconds=rng.uniform(3, 10))
-        yield from self._motion(stay.room, t)
+            out.append(Physical(t, "move", "hall", 1.0))
+            t += rng.uniform(3, 10)
+        out.append(Physical(t, "move", stay.room, 1.0))
 
-    def _door(self, opened: datetime, rng: random.Random) -> Iterable[Reading]:
-        yield Reading(FRONT_DOOR, ReadingKind.CONTACT, opened, 1.0)
-        closed = opened + timedelta(seconds=rng.uniform(3, 12))
-        yield Reading(FRONT_DOOR, ReadingKind.CONTACT, closed, 0.0)
-
-    def _movements(self, stay: Stay, rng: random.Random) -> Iterable[Reading]:
+    def _within(
+        self, stay: Stay, out: list[Physical], rng: random.Random, activity: float, day_end: float
+    ) -> None:
         if stay.room == OUT:
             return
+        room = stay.room
         if stay.asleep:
             pace, seen = _ASLEEP_PACE_S, _ASLEEP_SEEN
-        elif stay.room == "bedroom":
-            pace, seen = _AWAKE_BEDROOM_PACE_S, 1.0
+        elif room == "lounge":
+            pace, seen = self.persona.lounge_pace_s, 1.0
         else:
-            pace, seen = _MOVEMENT_PACE_S.get(stay.room, 60.0), 1.0
-        t = stay.start
+            pace, seen = _MOVEMENT_PACE_S.get(room, 60.0), 1.0
+        if stay.activity == "wander":
+            pace = 20.0
+        pace /= max(0.3, activity)
+        expo, rand = rng.expovariate, rng.random
+        t, end, rate = stay.start, stay.end, 1 / pace
         while True:
-            t += timedelta(seconds=rng.expovariate(1 / pace))
-            if t >= stay.end:
+            t += expo(rate)
+            if t >= end:
                 break
-            if rng.random() < seen:
-                yield from self._motion(stay.room, t)
-        if stay.asleep and stay.end.astimezone(self.zone).time() != time(0):
+            if seen >= 1.0 or rand() < seen:
+                out.append(Physical(t, "move", room, 1.0))
+                # The PIR is blind for a while and movement is memoryless: skip
+                # what it could not report rather than draw it and drop it.
+                t += PIR_BLIND_S
+        if stay.asleep and stay.end < day_end:
             # Getting up for the day or the toilet, not midnight passing in bed.
-            yield from self._motion(stay.room, stay.end - timedelta(seconds=rng.uniform(20, 60)))
+            out.append(Physical(stay.end - rng.uniform(20, 60), "move", room, 1.0))
+        if room == "kitchen":
+            self._kitchen(stay, out, rng)
+        if stay.activity == "breakfast" and self.persona.checks_in:
+            out.append(Physical(stay.end + rng.uniform(30, 300), "button", OK_BUTTON, 1.0))
 
-    def _motion(self, room: str, ts: datetime) -> Iterable[Reading]:
-        if self._pirs[room].sees(ts):
-            yield Reading(pir(room), ReadingKind.MOTION, ts.astimezone(UTC), 1.0)
+    def _kitchen(self, stay: Stay, out: list[Physical], rng: random.Random) -> None:
+        length = stay.end - stay.start
+        for _ in range(1 if stay.activity == "drink" else rng.randint(1, 3)):
+            opened = stay.start + rng.uniform(0.1, 0.8) * length
+            out.append(Physical(opened, "contact", FRIDGE, 1.0))
+            out.append(Physical(opened + rng.uniform(5, 40), "contact", FRIDGE, 0.0))
+        boils = stay.activity in ("breakfast", "drink") or rng.random() < 0.4
+        if boils and rng.random() < self.persona.kettle_chance and length > 240:
+            on = stay.start + rng.uniform(20, 60)
+            out.append(Physical(on, "power", "kettle", float(round(rng.uniform(2000, 2400)))))
+            out.append(Physical(on + rng.uniform(150, 230), "power", "kettle", 0.0))
+
+
+def _when(incident: Incident) -> datetime:
+    """Roughly when an incident starts (a day's incidents count from its noon)."""
+    match incident:
+        case NotUp(day=day) | MissedMeals(day=day) | Uti(day=day) | Decline(day=day):
+            return datetime.combine(day, time(12), UTC)
+    return incident.at
+
+
+def driver_event(event: SensorEvent) -> DriverEvent:
+    """A device report as the agent's driver event (a reading, or an alarm trigger)."""
+    if event.kind in ALARM_KINDS:
+        return AlarmTrigger(event.sensor, AlarmKind(event.kind), _ts(event.ts))
+    return Reading(event.sensor, ReadingKind(event.kind), _ts(event.ts), event.value)

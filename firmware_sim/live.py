@@ -87,6 +87,10 @@ class LiveHomes:
             self._running[hub] = _Running(agent, thread)
         log.info("%d simulated homes running", len(self._running))
 
+    def waiting(self) -> int:
+        """Readings and alarms still in the hubs' outboxes, not yet acknowledged."""
+        return sum(running.agent.outbox.depth() for running in self._running.values())
+
     def stop(self) -> None:
         """Stop every agent; each says it is going offline."""
         self._stop.set()

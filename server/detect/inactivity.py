@@ -30,6 +30,10 @@ __all__ = ["FRONT_DOOR_SENSOR", "InactivityDetector", "format_duration", "room_o
 
 FRONT_DOOR_SENSOR = "front-door"
 _PIR_SUFFIX = "-pir"
+# Getting into or out of bed or the chair is the resident moving, and says where
+# they are even when a PIR missed them (a bed pad is also what tells sleep from a fall).
+_ACTIVITY_ROOMS = {ReadingKind.BED: "bedroom", ReadingKind.CHAIR: "lounge"}
+_ACTIVITY_KINDS = frozenset({ReadingKind.MOTION, *_ACTIVITY_ROOMS})
 
 
 def room_of(sensor: str) -> str:
@@ -111,10 +115,11 @@ class InactivityDetector:
     def observe(self, hub: str, reading: Reading) -> list[Finding]:
         """Fold in one reading, however late it arrives."""
         home = self._homes.setdefault(hub, _Home())
-        if reading.kind is ReadingKind.MOTION and reading.value >= 1:
+        room = _ACTIVITY_ROOMS.get(reading.kind)
+        if (room is not None or reading.value >= 1) and reading.kind in _ACTIVITY_KINDS:
             if home.last_motion is None or reading.ts > home.last_motion:
                 home.last_motion = reading.ts
-                home.last_room = room_of(reading.sensor)
+                home.last_room = room or room_of(reading.sensor)
                 if home.raised:
                     home.raised = False
                     return [

@@ -1,0 +1,252 @@
+"""One day of a resident's life: where they are from midnight to midnight.
+
+:func:`plan_day` draws a day from a :class:`~firmware_sim.persona.Persona` and
+the day's :class:`DayConditions` (weekend, rain, the slow drift of the
+routine, a holiday, and any incident that changes what the resident does). The
+result is a list of stays, each a room (or ``out``) with a start, an end and an
+activity. Times are UTC epoch seconds (floats): the offline mode draws
+millions of them, and datetimes would be ten times slower.
+
+>>> import random
+>>> from datetime import date
+>>> from zoneinfo import ZoneInfo
+>>> from firmware_sim.persona import STEADY
+>>> plan = plan_day(STEADY, date(2026, 11, 24), ZoneInfo("Europe/London"), random.Random(1))
+>>> plan.stays[0].activity, plan.stays[-1].activity
+('sleep', 'sleep')
+>>> all(a.end == b.start for a, b in zip(plan.stays, plan.stays[1:]))
+True
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from firmware_sim.persona import Persona
+
+__all__ = [
+    "OUT",
+    "ROOMS",
+    "DayConditions",
+    "DayPlan",
+    "Stay",
+    "local_epoch",
+    "plan_day",
+]
+
+ROOMS = ("bedroom", "bathroom", "kitchen", "lounge", "hall")
+OUT = "out"
+_HOUR = 3600.0
+_MIN = 60.0
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@dataclass(slots=True, frozen=True)
+class Stay:
+    """The resident in ``room`` from ``start`` to ``end`` (epoch seconds), doing ``activity``."""
+
+    room: str
+    start: float
+    end: float
+    activity: str
+
+    @property
+    def asleep(self) -> bool:
+        """Sleeping in bed, or a nap in the chair."""
+        return self.activity in ("sleep", "nap")
+
+
+@dataclass(slots=True, frozen=True)
+class DayConditions:
+    """What shapes one day beyond the persona: calendar, weather, drift and incidents."""
+
+    rain: bool = False
+    # Minutes the whole routine has drifted from the persona's clock.
+    drift_min: float = 0.0
+    # 1.0 = the persona's usual activity; a slow decline lowers it.
+    activity: float = 1.0
+    # Out of the home for [start, end) (a holiday), epoch seconds.
+    away: tuple[float, float] | None = None
+    # Incidents that change behaviour.
+    not_up_delay_min: float = 0.0
+    night_toilet_factor: float = 1.0
+    missed_meals: frozenset[str] = frozenset()
+    # Out of the front door at night: (start, minutes out).
+    wander_out: tuple[float, float] | None = None
+
+
+@dataclass(slots=True)
+class DayPlan:
+    """A day's stays in order, the carer's visits, when the resident meant to get up and eat."""
+
+    stays: list[Stay]
+    usual_wake: float
+    woke: float
+    meals: dict[str, float] = field(default_factory=dict)
+    visitors: list[tuple[float, float]] = field(default_factory=list)
+
+
+def local_epoch(day: date, hour: float, zone: ZoneInfo) -> float:
+    """Epoch seconds of ``hour`` (local, may exceed 24) on ``day``.
+
+    The offset is taken at noon, so on a clock-change day only the hours
+    before 02:00 are an hour off, which no routine notices.
+    """
+    noon = datetime.combine(day, time(12), zone)
+    offset = noon.utcoffset() or timedelta(0)
+    midnight_utc = (day.toordinal() - _EPOCH_ORDINAL) * 86400.0
+    return midnight_utc - offset.total_seconds() + hour * _HOUR
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw; Knuth's method is fine for the small means of daily habits."""
+    if mean <= 0:
+        return 0
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+_DAY = frozenset({"sit"})
+_NIGHT = frozenset({"sleep"})
+
+
+def _insert(stays: list[Stay], visit: Stay, *, hosts: frozenset[str] = _DAY) -> bool:
+    """Put ``visit`` inside the host stay around its start, if it fits with a margin."""
+    margin = 5 * _MIN
+    for i, host in enumerate(stays):
+        if not (host.start < visit.start < host.end):
+            continue
+        if host.activity not in hosts:
+            return False
+        if visit.start - margin <= host.start or visit.end + margin >= host.end:
+            return False
+        stays[i : i + 1] = [
+            Stay(host.room, host.start, visit.start, host.activity),
+            visit,
+            Stay(host.room, visit.end, host.end, host.activity),
+        ]
+        return True
+    return False
+
+
+def _overlay(stays: list[Stay], over: Stay) -> list[Stay]:
+    """``over`` replaces whatever the plan had between its start and end."""
+    out: list[Stay] = []
+    for s in stays:
+        if s.end <= over.start or s.start >= over.end:
+            out.append(s)
+            continue
+        if s.start < over.start:
+            out.append(Stay(s.room, s.start, over.start, s.activity))
+        if s.end > over.end:
+            out.append(Stay(s.room, over.end, s.end, s.activity))
+    out.append(over)
+    out.sort(key=lambda s: s.start)
+    return out
+
+
+def plan_day(
+    persona: Persona,
+    day: date,
+    zone: ZoneInfo,
+    rng: random.Random,
+    conditions: DayConditions | None = None,
+) -> DayPlan:
+    """Where the resident is on ``day``, local midnight to midnight, in order."""
+    c = conditions or DayConditions()
+    weekend = day.weekday() >= 5
+    shift = c.drift_min + (persona.weekend_lie_in_min if weekend else 0.0)
+
+    def at(hour: float, spread_min: float = 0.0) -> float:
+        jitter = rng.gauss(0, spread_min) if spread_min else 0.0
+        return local_epoch(day, hour + (shift + jitter) / 60, zone)
+
+    def minutes(mean: float, spread: float) -> float:
+        return max(mean / 3, rng.gauss(mean, spread)) * _MIN
+
+    day_start, day_end = local_epoch(day, 0, zone), local_epoch(day, 24, zone)
+    usual_wake = at(persona.wake_hour, persona.wake_spread_min)
+    wake = usual_wake + c.not_up_delay_min * _MIN
+    visitors: list[tuple[float, float]] = []
+    if persona.carer_visit_hour is not None:
+        arrive = at(persona.carer_visit_hour, 15)
+        visitors.append((arrive, arrive + minutes(persona.carer_visit_min, 5)))
+        if usual_wake < arrive < wake:
+            wake = arrive + _MIN  # the carer finds them still in bed and helps them up
+    bed = at(persona.bed_hour, persona.bed_spread_min)
+    washed = wake + minutes(15, 4)
+    breakfast_done = washed + minutes(persona.breakfast_min, 6)
+    lunch = max(at(persona.lunch_hour, persona.meal_spread_min), breakfast_done + 60 * _MIN)
+    lunch_done = lunch + minutes(30, 8)
+    dinner = max(at(persona.dinner_hour, persona.meal_spread_min), lunch_done + 60 * _MIN)
+    dinner_done = dinner + minutes(40, 10)
+    ready_for_bed = max(bed - minutes(15, 3), dinner_done + 30 * _MIN)
+    bed = max(bed, ready_for_bed + 5 * _MIN)
+
+    def meal(name: str, start: float, end: float) -> Stay:
+        # A skipped meal is more time in the chair (and not a time for a drink either).
+        if name in c.missed_meals:
+            return Stay("lounge", start, end, "no_meal")
+        return Stay("kitchen", start, end, name)
+
+    stays = [
+        Stay("bedroom", day_start, wake, "sleep"),
+        Stay("bathroom", wake, washed, "wash"),
+        meal("breakfast", washed, breakfast_done),
+        Stay("lounge", breakfast_done, lunch, "sit"),
+        meal("lunch", lunch, lunch_done),
+        Stay("lounge", lunch_done, dinner, "sit"),
+        meal("dinner", dinner, dinner_done),
+        Stay("lounge", dinner_done, ready_for_bed, "sit"),
+        Stay("bathroom", ready_for_bed, bed, "wash"),
+        Stay("bedroom", bed, day_end, "sleep"),
+    ]
+    meals = {"breakfast": washed, "lunch": lunch, "dinner": dinner}
+
+    outing = persona.outing_chance * c.activity
+    outing *= persona.rain_outing_factor if c.rain else 1.0
+    outing *= persona.weekend_outing_factor if weekend else 1.0
+    if rng.random() < outing and not c.missed_meals:
+        # Out between breakfast and dinner; lunch, if it falls inside, is eaten out.
+        leave = max(at(rng.uniform(10.0, 14.5)), breakfast_done + 10 * _MIN)
+        hours = rng.uniform(*persona.outing_hours) * min(1.0, c.activity + 0.2)
+        back = min(leave + hours * _HOUR, dinner - 10 * _MIN)
+        if back - leave >= 30 * _MIN:
+            stays = _overlay(stays, Stay(OUT, leave, back, "outing"))
+    for _ in range(poisson(rng, persona.naps)):
+        start = at(rng.uniform(13.5, 16.5))
+        _insert(stays, Stay("lounge", start, start + rng.uniform(20, 60) * _MIN, "nap"))
+    for _ in range(poisson(rng, persona.day_toilet_visits)):
+        start = at(rng.uniform(9.0, 21.5))
+        _insert(stays, Stay("bathroom", start, start + rng.uniform(3, 8) * _MIN, "toilet"))
+    for _ in range(poisson(rng, persona.kitchen_drinks * c.activity)):
+        start = at(rng.uniform(9.5, 21.0))
+        _insert(stays, Stay("kitchen", start, start + rng.uniform(4, 10) * _MIN, "drink"))
+
+    night_hours = (usual_wake - day_start) / _HOUR - 0.5
+    if night_hours > 0.75:
+        for _ in range(poisson(rng, persona.night_toilet_visits * c.night_toilet_factor)):
+            start = day_start + rng.uniform(0.5, night_hours) * _HOUR
+            toilet = Stay("bathroom", start, start + rng.uniform(3, 7) * _MIN, "toilet")
+            _insert(stays, toilet, hosts=_NIGHT)
+        for _ in range(poisson(rng, persona.night_wanders)):
+            start = day_start + rng.uniform(0.5, night_hours) * _HOUR
+            room = rng.choice(("hall", "kitchen", "lounge"))
+            wander = Stay(room, start, start + rng.uniform(8, 35) * _MIN, "wander")
+            _insert(stays, wander, hosts=_NIGHT)
+    if c.wander_out is not None:
+        start, minutes_out = c.wander_out
+        stays = _overlay(stays, Stay(OUT, start, start + minutes_out * _MIN, "wander_out"))
+    if c.away is not None:
+        start, end = max(c.away[0], day_start), min(c.away[1], day_end)
+        if start < end:
+            stays = _overlay(stays, Stay(OUT, start, end, "away"))
+    return DayPlan(stays, usual_wake=usual_wake, woke=wake, meals=meals, visitors=visitors)
