@@ -15,8 +15,7 @@ from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
-from firmware_sim.clock import CatchUpClock
-from firmware_sim.live import LiveHomes
+from firmware_sim.fleet import LiveFleet
 from firmware_sim.offline import export_trial
 from firmware_sim.persona import PERSONAS
 from firmware_sim.progress import Progress
@@ -140,20 +139,19 @@ def _run(args: argparse.Namespace) -> int:
     scenario = probe.with_trial(start=first_day, days=max(days, 1))
     start = scenario.start() if days else now
     end = start + timedelta(days=days)
-    clock = CatchUpClock(start=start, speed=args.speed)
+    stops_at_end = bool(days) and not args.follow
     with tempfile.TemporaryDirectory(prefix="carewatch-sim-") as scratch:
-        live = LiveHomes(
+        fleet = LiveFleet(
+            scenario,
+            start=start,
+            speed=args.speed,
+            # A run that ends stops its clock at the end, so the outboxes can empty.
+            end=end if stops_at_end else None,
             mqtt_url=args.mqtt_url,
             outbox_dir=args.outbox_dir or Path(scratch),
-            clock=clock.now,
             heartbeat_s=60.0 if days == 0 else 300.0,
             mqtt_protocol=args.mqtt_protocol,
         )
-        homes = []
-        for spec in scenario.homes():
-            home = scenario.build(spec, start=start)
-            live.add(spec.hub, home)
-            homes.append(home)
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -162,36 +160,46 @@ def _run(args: argparse.Namespace) -> int:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, request_stop)
             signal.signal(signal.SIGINT, request_stop)
-        live.start()
+        fleet.start()
         print(
-            f"carewatch-sim: {len(homes)} homes publishing to {args.mqtt_url}"
+            f"carewatch-sim: {scenario.trial.homes} homes publishing to {args.mqtt_url}"
             + (f", {days} days at {args.speed:g}x" if days else " live")
             + "; Ctrl-C stops.",
             flush=True,
         )
         try:
-            if days and not args.follow:
-                _until_delivered(live, clock, start, end, stop)
+            if stops_at_end:
+                _until_delivered(fleet, start, end, stop)
             else:
                 stop.wait()
         finally:
-            live.stop()
-        if args.labels:
-            with args.labels.open("w", encoding="utf-8") as f:
-                for home in homes:
-                    for label in home.take_labels():
-                        if label.start < clock.now():
-                            f.write(label_line(label) + "\n")
+            fleet.stop()
+        stopped_at = fleet.clock.now()
+    if args.labels:
+        _write_labels(args.labels, scenario, start, stopped_at)
     return 0
 
 
+def _write_labels(path: Path, scenario: Scenario, start: datetime, until: datetime) -> None:
+    """The run's ground truth, from the same homes replayed (they are deterministic)."""
+    with path.open("w", encoding="utf-8") as f:
+        for spec in scenario.homes():
+            home = scenario.build(spec, start=start)
+            home.sensor_events_until(until)
+            for label in home.take_labels():
+                if label.start < until:
+                    f.write(label_line(label) + "\n")
+
+
 def _until_delivered(
-    live: LiveHomes, clock: CatchUpClock, start: datetime, end: datetime, stop: threading.Event
+    fleet: LiveFleet, start: datetime, end: datetime, stop: threading.Event
 ) -> None:
-    total = round((end - start).total_seconds() / 60)
-    progress = Progress("simulated minutes")
+    total = round((end - start).total_seconds() / 3600)
+    progress = Progress("simulated hours")
     while not stop.wait(1.0):
-        now = clock.now()
-        progress(min(total, round((now - start).total_seconds() / 60)), total)
-        if now >= end and live.waiting() == 0:
+        now = fleet.clock.now()
+        progress(min(total, int((now - start).total_seconds() // 3600)), total)
+        if fleet.failed():
+            raise RuntimeError("a simulator worker process stopped; see its messages above")
+        if now >= end and fleet.waiting() == 0:
             return

@@ -134,6 +134,7 @@ class Firmware:
     flat_batteries: set[str] = field(default_factory=set)
     _pir_last: dict[str, float] = field(default_factory=dict)
     _state: dict[str, float] = field(default_factory=dict)
+    _settled: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def fitted(cls, start: float, rng: random.Random) -> Firmware:
@@ -186,15 +187,19 @@ class Firmware:
                 case "contact":
                     if self.silent(e.target, ts) or self._state.get(e.target) == e.value:
                         continue
+                    # A change while the switch still chatters lands after it settles.
+                    settled = self._settled.get(e.target)
+                    if settled is not None and ts <= settled:
+                        ts = round(settled + 0.05, 3)
                     self._state[e.target] = e.value
                     yield SensorEvent(ts, e.target, "contact", e.value)
                     if rng.random() < CONTACT_BOUNCE:
                         # The reed switch chatters: a quick false reversal.
                         bounce = round(ts + rng.uniform(0.2, 1.2), 3)
+                        settled = round(bounce + rng.uniform(0.1, 0.6), 3)
+                        self._settled[e.target] = settled
                         yield SensorEvent(bounce, e.target, "contact", 1.0 - e.value)
-                        yield SensorEvent(
-                            round(bounce + rng.uniform(0.1, 0.6), 3), e.target, "contact", e.value
-                        )
+                        yield SensorEvent(settled, e.target, "contact", e.value)
                 case "occupancy":
                     if self.silent(e.target, ts) or self._state.get(e.target, 0.0) == e.value:
                         continue

@@ -93,3 +93,59 @@ def test_messages_are_zigbee2mqtts_and_state_reports_are_not_readings() -> None:
     # Six reports became six events (temperature and humidity are one message, two readings);
     # the occupancy clear and the state reports became nothing.
     assert len(readings) == 6
+
+
+def test_many_homes_polled_at_random_moments_come_out_the_same() -> None:
+    # A live agent polls whenever its loop turns; the result must not depend on it.
+    import random
+
+    from firmware_sim.scenario import Scenario
+
+    scenario = Scenario.model_validate(
+        {"trial": {"homes": 100, "days": 3, "seed": 78, "start": "2026-11-20", "quiet_days": 0}}
+    )
+    end = scenario.start() + timedelta(days=3)
+    # Home 74 once lost a fridge door opened while the switch still chattered.
+    for spec in [*(scenario.home(i) for i in range(12)), scenario.home(73)]:
+        reported = scenario.build(spec).sensor_events_until(end)
+        # Like a real reed switch, a contact never reports the state it is already in.
+        last: dict[str, float] = {}
+        for e in reported:
+            if e.kind == "contact":
+                assert last.get(e.sensor) != e.value, (spec.hub, e)
+                last[e.sensor] = e.value
+        driver = SimDriver(scenario.build(spec))
+        rng = random.Random(spec.seed)
+        mapped: list[DriverEvent] = []
+        t = scenario.start()
+        while t < end:
+            t = min(end, t + timedelta(seconds=rng.uniform(1, 400)))
+            mapped.extend(driver.poll(t))
+        assert mapped == [driver_event(e) for e in reported], spec.hub
+
+
+class _Chattering:
+    """A random source under which every contact bounces, as early as it can."""
+
+    def random(self) -> float:
+        return 0.0
+
+    def uniform(self, low: float, high: float) -> float:
+        return low
+
+
+def test_a_change_while_the_switch_chatters_lands_after_it_settles() -> None:
+    from firmware_sim.devices import Firmware, Physical
+
+    firmware = Firmware(start=0.0, batteries={}, link_quality={})
+    opened = Physical(100.0, "contact", "fridge-door", 1.0)
+    closed = Physical(100.25, "contact", "fridge-door", 0.0)
+    reported = list(firmware.report([opened, closed], _Chattering()))  # type: ignore[arg-type]
+    assert [(e.ts, e.value) for e in reported] == [
+        (100.0, 1.0),
+        (100.2, 0.0),  # the bounce
+        (100.3, 1.0),  # settled open
+        (100.35, 0.0),  # the real closing, after it settled
+        (100.55, 1.0),  # its own bounce
+        (100.65, 0.0),
+    ]
