@@ -164,6 +164,8 @@ class SimulatedHome:
             case HubOffline(at=at, duration=duration):
                 # To the millisecond, like everything the hub stamps.
                 went, back = round(at.timestamp(), 3), round((at + duration).timestamp(), 3)
+                if any(a < back and went < b for a, b in self.outages):
+                    return  # the broadband is already down: one outage, one label
                 self.outages.append((went, back))
                 self._label("hub_offline", went, back)
             case BatteryFlat(at=at, sensor=sensor, replaced_after=replaced):
