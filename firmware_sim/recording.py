@@ -35,6 +35,7 @@ from firmware_sim.incidents import IncidentLabel
 __all__ = [
     "FORMAT",
     "HomeEntry",
+    "Record",
     "RecordedAlarm",
     "RecordedReading",
     "RecordedStatus",

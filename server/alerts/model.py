@@ -58,6 +58,14 @@ class AlertKind(StrEnum):
     CO = "co"
     FLOOD = "flood"
     NO_MOVEMENT = "no_movement"
+    # Still in bed past the resident's own latest usual getting-up time.
+    NOT_UP = "not_up"
+    # The front door opened at night and nobody came back in.
+    DOOR_AT_NIGHT = "door_at_night"
+    OUT_OF_BED = "out_of_bed"
+    COLD_HOME = "cold_home"
+    NIGHT_TOILET_VISITS = "night_toilet_visits"
+    BATTERY_LOW = "battery_low"
     HUB_OFFLINE = "hub_offline"
 
 

@@ -1,0 +1,1 @@
+"""Measuring detection: recordings replayed through detectors, alerts scored against labels."""
