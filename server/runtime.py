@@ -30,8 +30,9 @@ from server.db import people
 from server.db.pool import Pool, migrate, open_pool
 from server.db.storage import StorageMode, configure_storage, prune_readings
 from server.detect.hub_health import HubHealth
-from server.detect.inactivity import InactivityDetector
+from server.detect.watch import HomeWatch, WatchSettings
 from server.ingest.consumer import MqttConsumer
+from server.ingest.detector_keeper import DetectorKeeper
 from server.ingest.hub_watch import HubWatch
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
@@ -69,6 +70,7 @@ class CarewatchServer:
         self.ingest: IngestService | None = None
         self.escalation: EscalationScheduler | None = None
         self.hub_watch: HubWatch | None = None
+        self.detector_keeper: DetectorKeeper | None = None
         self.storage = StorageMode(timescaledb=None)
         self.consumer: MqttConsumer | None = None
         self.alarm_consumer: MqttConsumer | None = None
@@ -110,10 +112,19 @@ class CarewatchServer:
         push_key = vapid_key(
             s.vapid_private_key.get_secret_value() if s.vapid_private_key else None
         )
-        detector = InactivityDetector(
-            day_limit=timedelta(minutes=s.inactivity_day_minutes),
-            bathroom_limit=timedelta(minutes=s.inactivity_bathroom_minutes),
-            latest_wake=time(int(s.latest_wake_hour), int(s.latest_wake_hour % 1 * 60)),
+        detector = HomeWatch(
+            WatchSettings(
+                up_floor=timedelta(minutes=s.inactivity_floor_minutes),
+                up_ceiling=timedelta(minutes=s.inactivity_ceiling_minutes),
+                bathroom_floor=timedelta(minutes=s.inactivity_bathroom_floor_minutes),
+                bathroom_ceiling=timedelta(minutes=s.inactivity_bathroom_ceiling_minutes),
+                latest_wake_default=time(int(s.latest_wake_hour), int(s.latest_wake_hour % 1 * 60)),
+                cold_limit_c=s.cold_limit_c,
+                cold_for=timedelta(minutes=s.cold_for_minutes),
+            )
+        )
+        self.detector_keeper = keeper = DetectorKeeper(
+            pool, detector, interval_s=s.detector_checkpoint_s
         )
         self.metrics = metrics = IngestMetrics()
         self.writer = ReadingWriter(
@@ -126,6 +137,7 @@ class CarewatchServer:
             pool, alerts=alerts, detector=detector, writer=self.writer, metrics=metrics
         )
         await self.ingest.start()
+        await keeper.start()
         self._feed = feed = AlertFeed(self.database_url)
         # Alarms have a session of their own: they never queue behind a backlog
         # of readings, at the broker or here.
@@ -205,6 +217,7 @@ class CarewatchServer:
         await self.hub_watch.start()
 
         self._spawn("writer", self.writer.run())
+        self._spawn("detector-keeper", keeper.run())
         self._spawn("hub-watch", self.hub_watch.run())
         if self.storage.timescaledb is None:
             self._spawn("prune", self._prune(timedelta(days=s.readings_retention_days)))
@@ -298,9 +311,15 @@ class CarewatchServer:
             "mqtt-alarms",
             "mqtt",
             "writer",
+            "detector-keeper",
             "alert-feed",
         ):
             await self._cancel(name)
+        if self.detector_keeper is not None and self._pool is not None:
+            try:
+                await self.detector_keeper.sync()
+            except psycopg.Error:
+                log.exception("could not save the detectors' state at stop")
         if self._feed is not None:
             self._feed.close()
         if self._http is not None:

@@ -53,11 +53,19 @@ class ServerSettings(BaseSettings):
     readings_compress_after_days: float = Field(default=7.0, gt=0)
     readings_retention_days: float = Field(default=400.0, gt=0)
 
-    # Inactivity, in minutes of the resident's own (event) time.
-    inactivity_day_minutes: float = Field(default=90.0, gt=0)
-    inactivity_bathroom_minutes: float = Field(default=60.0, gt=0)
-    # Last seen in the bedroom at night: silence is sleep until this local hour.
+    # Inactivity, in minutes of the resident's own (event) time: each home's
+    # learned limit stays between the floor and the ceiling for where they were.
+    inactivity_floor_minutes: float = Field(default=20.0, gt=0)
+    inactivity_ceiling_minutes: float = Field(default=180.0, gt=0)
+    inactivity_bathroom_floor_minutes: float = Field(default=20.0, gt=0)
+    inactivity_bathroom_ceiling_minutes: float = Field(default=90.0, gt=0)
+    # Until a home has a week of mornings: the latest local hour a resident is expected up.
     latest_wake_hour: float = Field(default=10.0, ge=0, lt=24)
+    # UK guidance: living rooms at least 18 °C; colder for this long is an advisory.
+    cold_limit_c: float = 18.0
+    cold_for_minutes: float = Field(default=120.0, gt=0)
+    # How often each home's learned routine is saved, and "away" and feedback read.
+    detector_checkpoint_s: float = Field(default=30.0, gt=0)
 
     # A hub whose last will says offline for this long, or silent for the
     # second while claiming to be online, raises a technical hub_offline alert.

@@ -66,6 +66,8 @@ class AlertKind(StrEnum):
     COLD_HOME = "cold_home"
     NIGHT_TOILET_VISITS = "night_toilet_visits"
     BATTERY_LOW = "battery_low"
+    MISSED_MEAL = "missed_meal"
+    ACTIVITY_DECLINE = "activity_decline"
     HUB_OFFLINE = "hub_offline"
 
 

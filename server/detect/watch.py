@@ -24,16 +24,17 @@ detector that long silences are normal.
 from __future__ import annotations
 
 import statistics
-from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
-from server.alerts.model import AlertKind, Severity
+from server.alerts.model import AlertKind, Outcome, Severity
 from server.detect.conditions import Cleared, Condition, Finding
-from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, GapModel, band_of
+from server.detect.daily import activity_day, kitchen_visit, meal_deadlines, missed_meal
+from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
+from server.detect.home_state import HomeState
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_of
 
 __all__ = ["HomeWatch", "WatchSettings"]
@@ -64,44 +65,20 @@ class WatchSettings:
     # Before a home has a fortnight of mornings: the latest a resident is expected up.
     latest_wake_default: time = time(10, 0)
     wake_margin: timedelta = timedelta(minutes=60)
+    # ...or this many times the spread (MAD) of their wake times, if that is more.
+    wake_spreads: float = 4.0
     night_starts: time = time(22, 0)
     night_ends: time = time(6, 0)
     door_quiet: timedelta = timedelta(minutes=10)
     cold_limit_c: float = 18.0
     cold_for: timedelta = timedelta(hours=2)
     battery_low: float = 10.0
-
-
-@dataclass(slots=True)
-class _Home:
-    gaps: GapModel = field(default_factory=GapModel)
-    last_activity: datetime | None = None
-    place: int = UP
-    room: str | None = None
-    in_bed: bool = False
-    has_bed_pad: bool = False
-    in_chair: bool = False
-    not_up_on: date | None = None
-    bed_left: datetime | None = None
-    last_door: datetime | None = None
-    watermark: datetime | None = None
-    raised: AlertKind | None = None
-    wakes: deque[float] = field(default_factory=lambda: deque(maxlen=28))
-    weekend_wakes: deque[float] = field(default_factory=lambda: deque(maxlen=12))
-    woke_on: date | None = None
-    door_at_night: datetime | None = None
-    door_raised: bool = False
-    cold_since: dict[str, datetime] = field(default_factory=dict)
-    cold_raised: set[str] = field(default_factory=set)
-    night_counts: deque[int] = field(default_factory=lambda: deque(maxlen=28))
-    tonight: int = 0
-    night_of: date | None = None
-    last_bathroom: datetime | None = None
-    toilets_raised_on: date | None = None
-    closed_night: date | None = None
-    toilet_cusum: float = 0.0
-    recent_nights: deque[int] = field(default_factory=lambda: deque(maxlen=3))
-    low_batteries: set[str] = field(default_factory=set)
+    # Each false alarm lengthens that place and time of day's limit by this much, up to a cap.
+    feedback_step: float = 1.25
+    feedback_max: float = 2.0
+    wake_feedback: timedelta = timedelta(minutes=20)
+    wake_feedback_max: timedelta = timedelta(hours=2)
+    door_feedback_max: float = 6.0
 
 
 class HomeWatch:
@@ -109,8 +86,17 @@ class HomeWatch:
 
     def __init__(self, settings: WatchSettings | None = None) -> None:
         self.settings = settings or WatchSettings()
-        self._homes: dict[str, _Home] = {}
+        self._homes: dict[str, HomeState] = {}
         self._zones: dict[str, ZoneInfo] = {}
+        s = self.settings
+        self._floors = {
+            UP: min(s.up_floor, s.up_ceiling),
+            BATHROOM: min(s.bathroom_floor, s.bathroom_ceiling),
+            IN_CHAIR: min(s.chair_floor, s.chair_ceiling),
+            IN_BED: min(s.nap_floor, s.nap_ceiling),
+        }
+        # Homes whose state moved since the last checkpoint.
+        self._changed: set[str] = set()
 
     def set_timezone(self, hub: str, zone: ZoneInfo) -> None:
         """The resident's local time zone: nights, mornings and meal times are local."""
@@ -120,8 +106,90 @@ class HomeWatch:
         zone = self._zones.get(hub)
         return ts.astimezone(zone) if zone else ts
 
-    def _home(self, hub: str) -> _Home:
-        return self._homes.setdefault(hub, _Home())
+    def _home(self, hub: str) -> HomeState:
+        self._changed.add(hub)
+        home = self._homes.get(hub)
+        if home is None:
+            home = self._homes[hub] = HomeState()
+        return home
+
+    # -- checkpoints, "away" and feedback ------------------------------------------------
+
+    def restore(self, hub: str, checkpoint: bytes) -> None:
+        """Start ``hub`` from a checkpoint (:meth:`take_checkpoints`); raises CheckpointError."""
+        self._homes[hub] = HomeState.from_bytes(checkpoint)
+        self._changed.discard(hub)
+
+    def begin(
+        self,
+        hub: str,
+        *,
+        last_activity: datetime | None,
+        room: str | None,
+        last_door: datetime | None,
+        raised: AlertKind | None,
+    ) -> None:
+        """Start a home with no checkpoint from what the database shows (its routine is relearned)."""
+        home = self._home(hub)
+        home.last_activity, home.room, home.last_door = last_activity, room, last_door
+        home.watermark = max((t for t in (last_activity, last_door) if t), default=None)
+        home.raised = raised
+
+    def take_checkpoints(self) -> dict[str, bytes]:
+        """The state of every home that changed since last asked, to save."""
+        changed, self._changed = self._changed, set()
+        return {hub: self._homes[hub].to_bytes() for hub in changed if hub in self._homes}
+
+    def set_away(self, hub: str, until: datetime | None) -> None:
+        """The resident is away until ``until`` (None: at home): silences are not judged.
+
+        Only inactivity is paused; alarms (a pendant press) never pass through here.
+        """
+        home = self._homes.get(hub)
+        if home is None or home.away_until != until:
+            self._home(hub).away_until = until
+
+    def feedback(
+        self,
+        hub: str,
+        kind: AlertKind,
+        outcome: Outcome,
+        *,
+        details: Mapping[str, object],
+        resolved_at: datetime,
+    ) -> bool:
+        """A person closed one of our alerts as a false alarm or "resident away": be less eager.
+
+        Returns whether it changed anything (each resolution counts once, in order).
+        """
+        home = self._home(hub)
+        if outcome not in (Outcome.FALSE_ALARM, Outcome.RESIDENT_AWAY):
+            return False
+        if home.feedback_until is not None and resolved_at <= home.feedback_until:
+            return False
+        home.feedback_until = resolved_at
+        home.limit = None
+        s = self.settings
+        match kind:
+            case AlertKind.NO_MOVEMENT:
+                place, band = details.get("place_code"), details.get("band")
+                if not isinstance(place, int) or not isinstance(band, int):
+                    return False
+                cell = (place, band)
+                home.slack[cell] = min(home.slack.get(cell, 1.0) * s.feedback_step, s.feedback_max)
+            case AlertKind.NOT_UP:
+                home.wake_slack_min = min(
+                    home.wake_slack_min + s.wake_feedback.total_seconds() / 60,
+                    s.wake_feedback_max.total_seconds() / 60,
+                )
+            case AlertKind.DOOR_AT_NIGHT:
+                home.door_slack = min(home.door_slack * 1.5, s.door_feedback_max)
+            case _:
+                return False
+        return True
+
+    def _away(self, home: HomeState, at: datetime) -> bool:
+        return home.away_until is not None and at < home.away_until
 
     # -- readings ----------------------------------------------------------------
 
@@ -151,26 +219,40 @@ class HomeWatch:
             return []
         if home.last_activity is not None and reading.ts <= home.last_activity:
             return []  # late and older than what we know: nothing new about now
-        if kind is ReadingKind.BUTTON:
-            # The "I'm OK" button is in the hand: the resident is fine and where they were.
-            self._learn_gap(hub, home, reading.ts)
-            home.last_activity = reading.ts
-            return self._clear_raised(hub, home, reading.ts, home.room or "home")
-        room = self._room(reading)
+        local = self._local(hub, reading.ts)
         self._learn_gap(hub, home, reading.ts)
         home.last_activity = reading.ts
+        home.last_band = band_of(local.hour + local.minute / 60)
+        if kind is ReadingKind.BUTTON:
+            # The "I'm OK" button is in the hand: the resident is fine and where they were.
+            return self._clear_raised(hub, home, reading.ts, home.room or "home")
+        if home.activity_day != local.date():
+            found += self._close_activity_day(hub, home, reading.ts)
+            home.activity_day, home.activity_today = local.date(), 0
+        home.activity_today += 1
+        room = self._room(reading)
         home.room = room
-        home.place = self._place(hub, home, room, reading.ts)
+        home.place = self._place(home, room, local)
         if room == "bathroom":
-            self._count_toilet(hub, home, reading.ts)
-        self._learn_wake(hub, home, room, reading.ts)
+            self._count_toilet(home, reading.ts, local)
+        if room == "kitchen":
+            kitchen_visit(home, local)
+        else:
+            home.kitchen_since = None
+        self._learn_wake(hub, home, room, reading.ts, local)
         if home.door_at_night is not None and reading.ts > home.door_at_night:
             if home.door_raised:
                 found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, reading.ts, room))
             home.door_at_night, home.door_raised = None, False
         return found + self._clear_raised(hub, home, reading.ts, room)
 
-    def _clear_raised(self, hub: str, home: _Home, ts: datetime, room: str) -> list[Finding]:
+    def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
+        if home.activity_day is None or self._away(home, ts):
+            return []
+        closed = activity_day(hub, home, home.activity_day, home.activity_today, closed_at=ts)
+        return [closed] if closed else []
+
+    def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
         # Stirring in bed does not end "not up"; getting up does.
         if home.raised is None or (home.raised is AlertKind.NOT_UP and home.place == IN_BED):
             return []
@@ -215,7 +297,7 @@ class HomeWatch:
             return "kitchen"
         return room_of(reading.sensor)
 
-    def _place(self, hub: str, home: _Home, room: str, ts: datetime) -> int:
+    def _place(self, home: HomeState, room: str, local: datetime) -> int:
         if room == "bathroom":
             return BATHROOM
         if room == "lounge" and home.in_chair:
@@ -223,7 +305,7 @@ class HomeWatch:
         if room == "bedroom":
             if home.in_bed:
                 return IN_BED
-            if not home.has_bed_pad and self._is_sleep_time(self._local(hub, ts).time()):
+            if not home.has_bed_pad and self._is_sleep_time(local.time()):
                 return IN_BED
         return UP
 
@@ -234,22 +316,26 @@ class HomeWatch:
     def _is_sleep_time(t: time) -> bool:
         return t >= time(18, 0) or t < time(11, 0)
 
-    def _learn_gap(self, hub: str, home: _Home, ts: datetime) -> None:
+    def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
-        if last is None or home.raised:
-            return  # no history yet, or an anomaly: not something to learn as normal
+        if last is None or home.raised or self._away(home, ts):
+            return  # no history yet, an anomaly, or away: not something to learn as normal
         if home.last_door is not None and home.last_door > last:
             return  # out of the house: not a silence at home
-        hour = self._local(hub, last)
+        band = home.last_band
+        if band is None:  # just restored
+            hour = self._local(hub, last)
+            band = band_of(hour.hour + hour.minute / 60)
         home.gaps.learn(
-            band=band_of(hour.hour + hour.minute / 60),
+            band=band,
             place=home.place,
             gap_s=(ts - last).total_seconds(),
         )
 
-    def _learn_wake(self, hub: str, home: _Home, room: str, ts: datetime) -> None:
+    def _learn_wake(
+        self, hub: str, home: HomeState, room: str, ts: datetime, local: datetime
+    ) -> None:
         """The first time up and about in the morning, from the bed pad if there is one."""
-        local = self._local(hub, ts)
         # The day's rooms; a night trip to the bathroom by the hall is not getting up.
         if room not in ("kitchen", "lounge") or not (4 <= local.hour < 13):
             return
@@ -265,8 +351,7 @@ class HomeWatch:
 
     # -- night toilet visits ----------------------------------------------------------
 
-    def _count_toilet(self, hub: str, home: _Home, ts: datetime) -> None:
-        local = self._local(hub, ts)
+    def _count_toilet(self, home: HomeState, ts: datetime, local: datetime) -> None:
         if local.hour >= 6:
             home.last_bathroom = ts
             return
@@ -276,12 +361,12 @@ class HomeWatch:
         home.last_bathroom = ts
 
     @staticmethod
-    def _roll_night(home: _Home, night: date) -> None:
+    def _roll_night(home: HomeState, night: date) -> None:
         # Visits before 06:00 belong to the night that ends that morning.
         if home.night_of != night:
             home.night_of, home.tonight = night, 0
 
-    def _night_toilets(self, hub: str, home: _Home, local: datetime) -> list[Finding]:
+    def _night_toilets(self, hub: str, home: HomeState, local: datetime) -> list[Finding]:
         """Each morning at 07:00: last night's visits against this resident's own nights."""
         today = local.date()
         if local.hour < 7 or home.closed_night == today or home.last_activity is None:
@@ -325,7 +410,7 @@ class HomeWatch:
 
     # -- temperature ------------------------------------------------------------------
 
-    def _temperature(self, hub: str, home: _Home, reading: Reading) -> list[Finding]:
+    def _temperature(self, hub: str, home: HomeState, reading: Reading) -> list[Finding]:
         if "bedroom" in reading.sensor:
             return []  # the living room is what UK guidance is about
         s = self.settings
@@ -370,14 +455,33 @@ class HomeWatch:
         if home.watermark is not None and watermark <= home.watermark:
             return []
         home.watermark = watermark
-        local = self._local(hub, watermark)
-        found = self._night_toilets(hub, home, local)
-        found += self._door(hub, home, watermark)
-        found += self._not_up(hub, home, watermark)
+        found: list[Finding] = []
+        if home.next_morning is None or watermark >= home.next_morning:
+            local = self._local(hub, watermark)
+            found += self._night_toilets(hub, home, local)
+            home.meal_checks = [
+                (at, meal)
+                for at, meal in meal_deadlines(home, local.date(), self._zones.get(hub))
+                if at > watermark
+            ]
+            day = local.date() + timedelta(days=1) if local.hour >= 7 else local.date()
+            home.next_morning = datetime.combine(day, time(7, 0), local.tzinfo)
+        while home.meal_checks and watermark >= home.meal_checks[0][0]:
+            due, meal = home.meal_checks.pop(0)
+            if home.raised or watermark - due > timedelta(minutes=30):
+                continue  # a silence is already raised, or the hub was away at the time
+            local = self._local(hub, watermark)
+            missed = missed_meal(hub, home, meal, local, away=self._away(home, watermark))
+            if missed:
+                found.append(missed)
+        if home.door_at_night is not None:
+            found += self._door(hub, home, watermark)
+        if home.place == IN_BED:
+            found += self._not_up(hub, home, watermark)
         found += self._inactivity(hub, home, watermark)
         return found
 
-    def _not_up(self, hub: str, home: _Home, watermark: datetime) -> list[Finding]:
+    def _not_up(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
         """Still in bed past this resident's own latest usual time: however they stir, not up."""
         if home.place != IN_BED or home.last_activity is None:
             return []
@@ -385,8 +489,8 @@ class HomeWatch:
         latest = self._latest_wake(home, local.date())
         if not (latest <= local.time() < time(14, 0)) or home.not_up_on == local.date():
             return []
-        if home.raised:
-            return []  # already raised as a silence
+        if home.raised or self._away(home, watermark):
+            return []  # already raised as a silence, or away
         home.not_up_on = local.date()
         home.raised = AlertKind.NOT_UP
         learned = len(home.wakes) >= 7
@@ -408,11 +512,12 @@ class HomeWatch:
             )
         ]
 
-    def _door(self, hub: str, home: _Home, watermark: datetime) -> list[Finding]:
+    def _door(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
         opened = home.door_at_night
         if opened is None or home.door_raised:
             return []
-        if watermark - opened < self.settings.door_quiet:
+        quiet = self.settings.door_quiet * home.door_slack
+        if watermark - opened < quiet:
             return []
         home.door_raised = True
         local = self._local(hub, opened)
@@ -421,7 +526,7 @@ class HomeWatch:
                 hub=hub,
                 kind=AlertKind.DOOR_AT_NIGHT,
                 severity=Severity.URGENT,
-                event_at=opened + self.settings.door_quiet,
+                event_at=opened + quiet,
                 reason=(
                     f"The front door was used at {local:%H:%M} and there has been no movement "
                     f"inside for {format_duration(watermark - opened)}. At night the resident "
@@ -431,19 +536,26 @@ class HomeWatch:
             )
         ]
 
-    def _inactivity(self, hub: str, home: _Home, watermark: datetime) -> list[Finding]:
+    def _inactivity(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
         last = home.last_activity
-        if home.raised or last is None:
+        if home.raised or last is None or self._away(home, watermark):
             return []
         if home.last_door is not None and home.last_door > last:
             return []  # left by the front door and nothing moved since: out
-        limit, why = self._limit(hub, home, last)
         silence = watermark - last
-        if silence <= limit:
+        if silence <= self._floors[home.place]:
+            return []  # no limit is shorter than its floor: nothing to work out yet
+        # The limit only changes with the last activity (or feedback): worked out once for it.
+        if home.limit_for != last or home.limit is None:
+            home.limit, _ = self._limit(hub, home, last, explain=False)
+            home.limit_for = last
+        if silence <= home.limit:
             return []
+        limit, why = self._limit(hub, home, last)
         home.raised = AlertKind.NO_MOVEMENT
         since = self._local(hub, last)
         place = _PLACE_WORDS[home.place]
+        band = band_of(since.hour + since.minute / 60)
         return [
             Condition(
                 hub=hub,
@@ -460,11 +572,16 @@ class HomeWatch:
                     "place": place,
                     "silence_minutes": round(silence.total_seconds() / 60, 1),
                     "limit_minutes": round(limit.total_seconds() / 60, 1),
+                    # Where feedback on this alert applies.
+                    "place_code": home.place,
+                    "band": band,
                 },
             )
         ]
 
-    def _limit(self, hub: str, home: _Home, last: datetime) -> tuple[timedelta, str]:
+    def _limit(
+        self, hub: str, home: HomeState, last: datetime, *, explain: bool = True
+    ) -> tuple[timedelta, str]:
         s = self.settings
         local = self._local(hub, last)
         hour = local.hour + local.minute / 60
@@ -493,24 +610,32 @@ class HomeWatch:
             IN_BED: (s.nap_floor, s.nap_ceiling),
         }[home.place]
         rare = home.gaps.quantile(band=band, place=home.place, q=s.rarity)
+        slack = home.slack.get((home.place, band), 1.0)
+        limit = min(max(timedelta(seconds=rare * s.margin), floor) * slack, ceiling)
+        if not explain:
+            return limit, ""
         usual = home.gaps.quantile(band=band, place=home.place, q=0.5)
-        limit = min(max(timedelta(seconds=rare * s.margin), floor), ceiling)
-        return limit, (
+        why = (
             f"At this time of day they usually move every {format_duration(timedelta(seconds=max(usual, 60)))}; "
             f"{s.rarity:.1%} of their gaps are under {format_duration(timedelta(seconds=max(rare, 60)))}."
         )
+        if slack > 1:
+            why += f" Allowing {slack:.2g} times as long here after earlier false alarms."
+        return limit, why
 
-    def _latest_wake(self, home: _Home, day: date | None = None) -> time:
+    def _latest_wake(self, home: HomeState, day: date | None = None) -> time:
         """The latest this resident usually gets up (weekends apart once there are enough)."""
         s = self.settings
         wakes = home.wakes
         if day is not None and day.weekday() >= 5 and len(home.weekend_wakes) >= 7:
             wakes = home.weekend_wakes
+        slack = home.wake_slack_min / 60
         if len(wakes) < 7:
-            return s.latest_wake_default
+            default = s.latest_wake_default
+            return _as_time(min(default.hour + default.minute / 60 + slack, 13.0))
         median = statistics.median(wakes)
         spread = statistics.median(abs(w - median) for w in wakes)
-        latest = median + max(s.wake_margin.total_seconds() / 3600, 4 * spread)
+        latest = median + max(s.wake_margin.total_seconds() / 3600, s.wake_spreads * spread) + slack
         return _as_time(min(latest, 13.0))
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:

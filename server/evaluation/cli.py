@@ -186,6 +186,9 @@ def _json(results: dict[str, tuple[Score, list[RaisedAlert]]]) -> dict[str, Any]
                 sev: s.false_per_resident_month(sev)
                 for sev in ("emergency", "urgent", "advisory", "technical")
             },
+            "false_per_resident_month_by_kind": {
+                kind: n / s.resident_months for kind, n in sorted(s.false_by_kind.items())
+            },
             "alerts": len(raised),
         }
     return out

@@ -29,9 +29,9 @@ DETECTED_BY: dict[str, frozenset[AlertKind]] = {
     "not_up": frozenset({AlertKind.NO_MOVEMENT, AlertKind.NOT_UP}),
     "wander_out": frozenset({AlertKind.DOOR_AT_NIGHT, AlertKind.OUT_OF_BED}),
     "uti": frozenset({AlertKind.NIGHT_TOILET_VISITS}),
-    "missed_meals": frozenset({AlertKind.NO_MOVEMENT}),
+    "missed_meals": frozenset({AlertKind.MISSED_MEAL}),
     "cold_home": frozenset({AlertKind.COLD_HOME}),
-    "decline": frozenset(),
+    "decline": frozenset({AlertKind.ACTIVITY_DECLINE}),
     "hub_offline": frozenset({AlertKind.HUB_OFFLINE}),
     "battery_flat": frozenset({AlertKind.BATTERY_LOW}),
     "pendant": frozenset({AlertKind.PENDANT}),
@@ -48,6 +48,7 @@ class Score:
     detected: Counter[str] = field(default_factory=Counter)
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     false_alerts: Counter[str] = field(default_factory=Counter)
+    false_by_kind: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
     resident_months: float = 0.0
 
@@ -120,4 +121,5 @@ def score(
         result.alerts[alert.severity.value] += 1
         if i not in explained:
             result.false_alerts[alert.severity.value] += 1
+            result.false_by_kind[alert.kind.value] += 1
     return result

@@ -13,9 +13,9 @@ from server.alerts.service import AlertService
 from server.db.dead_letters import DeadLetter, store_dead_letter
 from server.db.people import HubHome, hub_home, hub_homes, record_hub_status
 from server.db.pool import Pool
-from server.db.readings import ReceivedBatch, last_seen_by_hub
+from server.db.readings import ReceivedBatch
 from server.detect.conditions import Cleared, Condition, Finding
-from server.detect.inactivity import InactivityDetector, room_of
+from server.detect.watch import HomeWatch
 from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
 from server.metrics import IngestMetrics, dead_letter_category
@@ -36,7 +36,7 @@ class IngestService:
         pool: Pool,
         *,
         alerts: AlertService,
-        detector: InactivityDetector,
+        detector: HomeWatch,
         writer: ReadingWriter,
         metrics: IngestMetrics | None = None,
     ) -> None:
@@ -50,22 +50,8 @@ class IngestService:
         self._unknown: dict[str, float] = {}
 
     async def start(self) -> None:
-        """Load the provisioned hubs and what the detector should remember."""
+        """Load the provisioned hubs (the detector's memory is restored by its keeper)."""
         await self.refresh_hubs()
-        async with self._pool.connection() as conn:
-            seen = await last_seen_by_hub(conn)
-            cursor = await conn.execute(
-                "SELECT DISTINCT hub_id FROM alerts WHERE kind = 'no_movement' AND status <> 'resolved'"
-            )
-            raised = {row[0] for row in await cursor.fetchall()}
-        for s in seen:
-            self._detector.restore(
-                s.hub,
-                last_motion=s.last_motion,
-                last_room=room_of(s.last_room_sensor) if s.last_room_sensor else None,
-                last_door=s.last_door,
-                raised=s.hub in raised,
-            )
 
     async def refresh_hubs(self) -> None:
         """Re-read the provisioned hubs (a hub added while running is picked up)."""
@@ -135,6 +121,8 @@ class IngestService:
         async with self._pool.connection() as conn:
             await record_hub_status(conn, status, received_at)
         if status.state is HubState.ONLINE:
+            if status.sensors:
+                await self._act(home, self._detector.health(home.hub, status.sensors, status.ts))
             watermark = status.watermark or status.ts
             await self._act(home, self._detector.advance(home.hub, watermark))
 

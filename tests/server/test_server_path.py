@@ -237,7 +237,7 @@ async def test_silence_at_home_raises_no_movement_but_a_hub_backlog_does_not(
     assert alert["kind"] == "no_movement"
     assert alert["severity"] == "urgent"
     assert alert["resident"] == "Mr Arthur Bell"
-    assert "No movement for 1 h 58 min since 13:01 (kitchen)" in alert["reason"]
+    assert "No movement for 1 h 58 min since 13:01 (kitchen, up and about)" in alert["reason"]
 
 
 async def test_acknowledge_then_resolve_with_audit_trail(

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from edge.protocol import Reading, ReadingKind, SensorHealth
-from server.alerts.model import AlertKind, Severity
+from server.alerts.model import AlertKind, Outcome, Severity
 from server.detect.conditions import Cleared, Condition, Finding
+from server.detect.home_state import CheckpointError
 from server.detect.watch import HomeWatch
 
 ZONE = ZoneInfo("Europe/London")
@@ -30,17 +33,27 @@ def _conditions(findings: list[Finding]) -> list[Condition]:
     return [f for f in findings if isinstance(f, Condition)]
 
 
-def _live_day(watch: HomeWatch, day: datetime, *, wake_h: float = 7.0, every: int = 4) -> None:
+def _live_day(
+    watch: HomeWatch,
+    day: datetime,
+    *,
+    wake_h: float = 7.0,
+    every: int = 4,
+    kitchen_hours: tuple[int, ...] = (8, 12, 18),
+) -> list[Finding]:
     """An ordinary day: up at ``wake_h``, moving about every ``every`` minutes until 22:00, in bed after."""
-    watch.observe(HUB, Reading("bed", ReadingKind.BED, day + timedelta(hours=wake_h), 0.0))
+    found = watch.observe(HUB, Reading("bed", ReadingKind.BED, day + timedelta(hours=wake_h), 0.0))
     t = day + timedelta(hours=wake_h, minutes=1)
     while t < day + timedelta(hours=22):
-        room = "kitchen" if t.hour in (8, 12, 18) else "lounge"
-        watch.observe(HUB, _motion(room, t))
-        watch.advance(HUB, t)
+        room = "kitchen" if t.hour in kitchen_hours else "lounge"
+        found += watch.observe(HUB, _motion(room, t))
+        found += watch.advance(HUB, t)
         t += timedelta(minutes=every)
-    watch.observe(HUB, Reading("bed", ReadingKind.BED, day + timedelta(hours=22, minutes=5), 1.0))
-    watch.advance(HUB, day + timedelta(hours=23, minutes=59))
+    found += watch.observe(
+        HUB, Reading("bed", ReadingKind.BED, day + timedelta(hours=22, minutes=5), 1.0)
+    )
+    found += watch.advance(HUB, day + timedelta(hours=23, minutes=59))
+    return found
 
 
 def test_a_silence_is_judged_against_the_residents_own_gaps() -> None:
@@ -173,3 +186,144 @@ def test_a_low_battery_is_reported_once_to_the_installer() -> None:
     assert alert.severity is Severity.TECHNICAL
     assert "kitchen-pir is at 8 %" in alert.reason
     assert watch.health(HUB, low, DAY0 + timedelta(hours=1)) == []
+
+
+def _first_alarm_after(watch: HomeWatch, last: datetime, hours: float = 4) -> Condition | None:
+    t = last
+    while t < last + timedelta(hours=hours):
+        t += timedelta(minutes=1)
+        found = _conditions(watch.advance(HUB, t))
+        if found:
+            return found[0]
+    return None
+
+
+def test_a_restart_from_a_checkpoint_keeps_the_baseline_and_does_not_raise_again() -> None:
+    watch = _watch()
+    for d in range(20):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    fall = DAY0 + timedelta(days=20, hours=15)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, fall - timedelta(hours=8), 0.0))
+    watch.observe(HUB, _motion("hall", fall))
+    raised = _first_alarm_after(watch, fall)
+    assert raised is not None
+    assert raised.kind is AlertKind.NO_MOVEMENT
+
+    checkpoints = watch.take_checkpoints()
+    assert set(checkpoints) == {HUB}
+    assert len(checkpoints[HUB]) < 64 * 1024
+    assert watch.take_checkpoints() == {}, "nothing changed since"
+
+    restarted = _watch()
+    restarted.restore(HUB, checkpoints[HUB])
+    assert _first_alarm_after(restarted, fall + timedelta(hours=2)) is None, "raised again"
+    cleared = restarted.observe(HUB, _motion("lounge", fall + timedelta(hours=6)))
+    assert [type(f) for f in cleared] == [Cleared]
+    # The learned baseline came back too: the next fall is caught as soon as before.
+    watch.observe(HUB, _motion("lounge", fall + timedelta(hours=6)))
+    for w in (watch, restarted):
+        w.observe(HUB, _motion("lounge", fall + timedelta(hours=6, minutes=1)))
+    again = fall + timedelta(hours=6, minutes=1)
+    before, after = _first_alarm_after(watch, again), _first_alarm_after(restarted, again)
+    assert before is not None
+    assert after is not None
+    assert before.event_at == after.event_at
+
+
+def test_an_unreadable_checkpoint_is_refused_with_a_reason() -> None:
+    watch = _watch()
+    with pytest.raises(CheckpointError, match="not a home checkpoint"):
+        watch.restore(HUB, b"junkjunkjunk")
+    good = _watch()
+    _live_day(good, DAY0)
+    data = good.take_checkpoints()[HUB]
+    with pytest.raises(CheckpointError, match="unreadable"):
+        watch.restore(HUB, data[:-10])
+
+
+def test_false_alarms_make_that_silence_wait_longer_and_count_once() -> None:
+    watch = _watch()
+    for d in range(20):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    start = DAY0 + timedelta(days=20, hours=15)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, start - timedelta(hours=8), 0.0))
+    watch.observe(HUB, _motion("lounge", start))
+    first = _first_alarm_after(watch, start)
+    assert first is not None
+    resolved = start + timedelta(hours=1)
+    for _ in range(2):  # the same resolution delivered twice counts once
+        watch.feedback(
+            HUB,
+            AlertKind.NO_MOVEMENT,
+            Outcome.FALSE_ALARM,
+            details=first.details,
+            resolved_at=resolved,
+        )
+    watch.observe(HUB, _motion("lounge", start + timedelta(hours=2)))
+    second = _first_alarm_after(watch, start + timedelta(hours=2))
+    assert second is not None
+    waited = second.event_at - (start + timedelta(hours=2))
+    assert waited == pytest.approx((first.event_at - start) * 1.25, abs=timedelta(minutes=1))
+    assert "after earlier false alarms" in second.reason
+    # A real emergency resolution teaches nothing.
+    assert not watch.feedback(
+        HUB,
+        AlertKind.NO_MOVEMENT,
+        Outcome.EMERGENCY_SERVICES,
+        details=second.details,
+        resolved_at=resolved + timedelta(hours=3),
+    )
+
+
+def test_away_pauses_silences_but_they_are_judged_again_when_back() -> None:
+    watch = _watch()
+    _live_day(watch, DAY0)
+    left = DAY0 + timedelta(days=1, hours=9)
+    watch.observe(HUB, _motion("hall", left))
+    watch.set_away(HUB, left + timedelta(days=2))
+    assert _first_alarm_after(watch, left, hours=24) is None
+    back = left + timedelta(days=2, hours=1)
+    watch.observe(HUB, _motion("hall", back))
+    assert _first_alarm_after(watch, back) is not None
+
+
+def test_a_missed_lunch_at_home_is_an_advisory_but_lunch_out_is_not() -> None:
+    watch = _watch()
+    for d in range(10):
+        assert _conditions(_live_day(watch, DAY0 + timedelta(days=d))) == []
+    # Day 10: in the lounge all through lunchtime.
+    found = _conditions(_live_day(watch, DAY0 + timedelta(days=10), kitchen_hours=(8, 18)))
+    assert [(c.kind, c.severity) for c in found] == [(AlertKind.MISSED_MEAL, Severity.ADVISORY)]
+    assert found[0].details["meal"] == "lunch"
+    assert "usually start lunch around 12:0" in found[0].reason
+    # Day 11: neither lunch nor dinner.
+    missed = _conditions(_live_day(watch, DAY0 + timedelta(days=11), kitchen_hours=(8,)))
+    assert [c.details["meal"] for c in missed] == ["lunch", "dinner"]
+    # Day 12: out of the front door late morning (lunch out, perhaps); dinner at home.
+    day = DAY0 + timedelta(days=12)
+    door = Reading("front-door", ReadingKind.CONTACT, day + timedelta(hours=11, minutes=30), 1.0)
+    watch.observe(HUB, door)
+    assert _conditions(_live_day(watch, day, kitchen_hours=(8, 18))) == []
+
+
+def test_moving_about_less_day_after_day_is_a_decline_but_one_quiet_day_is_not() -> None:
+    watch = _watch()
+    for d in range(20):
+        found = _live_day(watch, DAY0 + timedelta(days=d), every=4 + d % 2)
+        assert _conditions(found) == []
+    # One quiet day (a cold), then back to normal: nothing.
+    quiet = _live_day(watch, DAY0 + timedelta(days=20), every=9)
+    quiet += _live_day(watch, DAY0 + timedelta(days=21), every=4)
+    assert _conditions(quiet) == []
+    # Then slowly less and less.
+    declined_on = None
+    for d in range(22, 52):
+        every = 4 + (d - 22) // 3
+        raised = _conditions(_live_day(watch, DAY0 + timedelta(days=d), every=every))
+        if raised:
+            assert [c.kind for c in raised] == [AlertKind.ACTIVITY_DECLINE]
+            assert "Moving about less" in raised[0].reason
+            declined_on = d
+            break
+    assert declined_on is not None, "the decline was never flagged"
+    assert declined_on < 40

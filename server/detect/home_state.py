@@ -1,0 +1,190 @@
+"""What carewatch remembers about one home, and its checkpoint form.
+
+A checkpoint is ``CWH1``, the length of a JSON header, the header (times,
+counters, the resident's recent wakes and nights) and the gap histogram's raw
+counts. A server restored from it neither forgets a baseline nor raises an
+alert it has already raised. An unreadable checkpoint (another version, a
+truncated row) is refused with :class:`CheckpointError` and the home starts
+from the population prior again.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from server.alerts.model import AlertKind
+from server.detect.gaps import UP, GapModel
+
+__all__ = ["CheckpointError", "HomeState"]
+
+_MAGIC = b"CWH1"
+_HEADER = struct.Struct(">4sI")
+
+# The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
+_TIMES = (
+    "last_activity",
+    "bed_left",
+    "last_door",
+    "watermark",
+    "door_at_night",
+    "last_bathroom",
+    "away_until",
+    "feedback_until",
+)
+_DAYS = (
+    "not_up_on",
+    "woke_on",
+    "night_of",
+    "toilets_raised_on",
+    "closed_night",
+    "activity_day",
+    "decline_raised_on",
+)
+_PLAIN = (
+    "place",
+    "room",
+    "in_bed",
+    "has_bed_pad",
+    "in_chair",
+    "door_raised",
+    "tonight",
+    "toilet_cusum",
+    "wake_slack_min",
+    "door_slack",
+    "meal_seen_on",
+    "activity_today",
+    "decline_cusum",
+    "low_days",
+)
+_DEQUES = (
+    "wakes",
+    "weekend_wakes",
+    "night_counts",
+    "recent_nights",
+    "lunch_times",
+    "dinner_times",
+    "day_counts",
+)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint this version cannot read."""
+
+
+@dataclass(slots=True)
+class HomeState:
+    """Per-home detector state; small (under 8 KiB as a checkpoint)."""
+
+    gaps: GapModel = field(default_factory=GapModel)
+    last_activity: datetime | None = None
+    place: int = UP
+    room: str | None = None
+    in_bed: bool = False
+    has_bed_pad: bool = False
+    in_chair: bool = False
+    not_up_on: date | None = None
+    bed_left: datetime | None = None
+    last_door: datetime | None = None
+    watermark: datetime | None = None
+    raised: AlertKind | None = None
+    wakes: deque[float] = field(default_factory=lambda: deque(maxlen=28))
+    weekend_wakes: deque[float] = field(default_factory=lambda: deque(maxlen=12))
+    woke_on: date | None = None
+    door_at_night: datetime | None = None
+    door_raised: bool = False
+    cold_since: dict[str, datetime] = field(default_factory=dict)
+    cold_raised: set[str] = field(default_factory=set)
+    night_counts: deque[int] = field(default_factory=lambda: deque(maxlen=28))
+    tonight: int = 0
+    night_of: date | None = None
+    last_bathroom: datetime | None = None
+    toilets_raised_on: date | None = None
+    closed_night: date | None = None
+    toilet_cusum: float = 0.0
+    recent_nights: deque[int] = field(default_factory=lambda: deque(maxlen=3))
+    low_batteries: set[str] = field(default_factory=set)
+    # The resident said they are away: no inactivity judgements until then.
+    away_until: datetime | None = None
+    # Feedback: per place and band, how much longer than learned a silence must be.
+    slack: dict[tuple[int, int], float] = field(default_factory=dict)
+    wake_slack_min: float = 0.0
+    door_slack: float = 1.0
+    feedback_until: datetime | None = None
+    # Meals: the first kitchen visit in each meal window, and the day it was last seen.
+    lunch_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
+    dinner_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
+    meal_seen_on: dict[str, str] = field(default_factory=dict)
+    # Movements a day: the usual days, today's count, and the decline CUSUM.
+    day_counts: deque[int] = field(default_factory=lambda: deque(maxlen=42))
+    activity_day: date | None = None
+    activity_today: int = 0
+    decline_cusum: float = 0.0
+    low_days: int = 0
+    decline_raised_on: date | None = None
+    # Not checkpointed: the no-movement limit for the current last activity.
+    limit: timedelta | None = None
+    limit_for: datetime | None = None
+    last_band: int | None = None
+    # The next local 07:00 (the morning's reckoning) and today's meal checks.
+    next_morning: datetime | None = None
+    meal_checks: list[tuple[datetime, str]] = field(default_factory=list)
+    kitchen_since: datetime | None = None
+
+    def to_bytes(self) -> bytes:
+        """The checkpoint form."""
+        header: dict[str, Any] = {}
+        for name in _TIMES:
+            value = getattr(self, name)
+            header[name] = value.isoformat() if value else None
+        for name in _DAYS:
+            value = getattr(self, name)
+            header[name] = value.isoformat() if value else None
+        for name in _PLAIN:
+            header[name] = getattr(self, name)
+        for name in _DEQUES:
+            header[name] = list(getattr(self, name))
+        header["raised"] = self.raised.value if self.raised else None
+        header["cold_since"] = {k: v.isoformat() for k, v in self.cold_since.items()}
+        header["cold_raised"] = sorted(self.cold_raised)
+        header["low_batteries"] = sorted(self.low_batteries)
+        header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
+        encoded = json.dumps(header, separators=(",", ":")).encode()
+        return _HEADER.pack(_MAGIC, len(encoded)) + encoded + self.gaps.state()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> HomeState:
+        """A state from :meth:`to_bytes`."""
+        try:
+            magic, length = _HEADER.unpack_from(data)
+            if magic != _MAGIC:
+                raise CheckpointError(f"not a home checkpoint (starts {magic!r})")
+            start = _HEADER.size
+            header = json.loads(data[start : start + length])
+            state = cls(gaps=GapModel.restore(data[start + length :]))
+            for name in _TIMES:
+                value = header[name]
+                setattr(state, name, datetime.fromisoformat(value) if value else None)
+            for name in _DAYS:
+                value = header[name]
+                setattr(state, name, date.fromisoformat(value) if value else None)
+            for name in _PLAIN:
+                setattr(state, name, header[name])
+            for name in _DEQUES:
+                getattr(state, name).extend(header[name])
+            state.raised = AlertKind(header["raised"]) if header["raised"] else None
+            state.cold_since = {
+                k: datetime.fromisoformat(v) for k, v in header["cold_since"].items()
+            }
+            state.cold_raised = set(header["cold_raised"])
+            state.low_batteries = set(header["low_batteries"])
+            state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
+        except CheckpointError:
+            raise
+        except (struct.error, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"unreadable home checkpoint: {exc}") from exc
+        return state
