@@ -123,9 +123,6 @@ class CarewatchServer:
                 cold_for=timedelta(minutes=s.cold_for_minutes),
             )
         )
-        self.detector_keeper = keeper = DetectorKeeper(
-            pool, detector, interval_s=s.detector_checkpoint_s
-        )
         self.metrics = metrics = IngestMetrics()
         self.writer = ReadingWriter(
             pool,
@@ -137,6 +134,9 @@ class CarewatchServer:
             pool, alerts=alerts, detector=detector, writer=self.writer, metrics=metrics
         )
         await self.ingest.start()
+        self.detector_keeper = keeper = DetectorKeeper(
+            pool, detector, interval_s=s.detector_checkpoint_s, on_findings=self.ingest.act
+        )
         await keeper.start()
         self._feed = feed = AlertFeed(self.database_url)
         # Alarms have a session of their own: they never queue behind a backlog

@@ -14,7 +14,7 @@ import json
 import struct
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from server.alerts.model import AlertKind
@@ -134,6 +134,9 @@ class HomeState:
     next_morning: datetime | None = None
     meal_checks: list[tuple[datetime, str]] = field(default_factory=list)
     kitchen_since: datetime | None = None
+    latest_wake: time | None = None
+    latest_wake_key: tuple[int, float, bool] | None = None
+    wakes_learned: int = 0
 
     def to_bytes(self) -> bytes:
         """The checkpoint form."""

@@ -14,11 +14,15 @@ watermarks in, findings out) and per home:
 - **the front door at night** followed by no movement inside: urgent.
 - **a cold home**: the living room below the limit (18 °C) for a sustained time.
 - **night toilet visits** rising over several nights against the resident's
-  own baseline (median and MAD): an advisory, "possible infection".
+  own baseline (a CUSUM): an advisory, "possible infection".
+- **meals** missed and **a slow decline** in moving about
+  (:mod:`server.detect.daily`): advisories.
 - **batteries** running low: technical.
 
 Anomalous stretches are not learned from, so a fall does not teach the
-detector that long silences are normal.
+detector that long silences are normal. Each home's state checkpoints to bytes
+(:mod:`server.detect.home_state`); the resident's "away" pauses inactivity;
+alerts closed as false alarms make that pattern less eager.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ class HomeWatch:
             IN_CHAIR: min(s.chair_floor, s.chair_ceiling),
             IN_BED: min(s.nap_floor, s.nap_ceiling),
         }
+        # Sensor name → the room it says the resident is in.
+        self._rooms: dict[str, str] = {}
         # Homes whose state moved since the last checkpoint.
         self._changed: set[str] = set()
 
@@ -226,11 +232,12 @@ class HomeWatch:
         if kind is ReadingKind.BUTTON:
             # The "I'm OK" button is in the hand: the resident is fine and where they were.
             return self._clear_raised(hub, home, reading.ts, home.room or "home")
-        if home.activity_day != local.date():
+        today = local.date()
+        if home.activity_day != today:
             found += self._close_activity_day(hub, home, reading.ts)
-            home.activity_day, home.activity_today = local.date(), 0
+            home.activity_day, home.activity_today = today, 0
         home.activity_today += 1
-        room = self._room(reading)
+        room = self._rooms.get(reading.sensor) or self._room(reading)
         home.room = room
         home.place = self._place(home, room, local)
         if room == "bathroom":
@@ -244,7 +251,9 @@ class HomeWatch:
             if home.door_raised:
                 found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, reading.ts, room))
             home.door_at_night, home.door_raised = None, False
-        return found + self._clear_raised(hub, home, reading.ts, room)
+        if home.raised is not None:
+            found += self._clear_raised(hub, home, reading.ts, room)
+        return found
 
     def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
         if home.activity_day is None or self._away(home, ts):
@@ -287,15 +296,18 @@ class HomeWatch:
                 home.low_batteries.discard(sensor.sensor)
         return found
 
-    @staticmethod
-    def _room(reading: Reading) -> str:
+    def _room(self, reading: Reading) -> str:
         if reading.kind is ReadingKind.BED:
-            return "bedroom"
-        if reading.kind is ReadingKind.CHAIR:
-            return "lounge"
-        if reading.sensor in ("kettle", "fridge-door"):
-            return "kitchen"
-        return room_of(reading.sensor)
+            room = "bedroom"
+        elif reading.kind is ReadingKind.CHAIR:
+            room = "lounge"
+        elif reading.sensor in ("kettle", "fridge-door"):
+            room = "kitchen"
+        else:
+            room = room_of(reading.sensor)
+        if len(self._rooms) < 10_000:
+            self._rooms[reading.sensor] = room
+        return room
 
     def _place(self, home: HomeState, room: str, local: datetime) -> int:
         if room == "bathroom":
@@ -348,6 +360,7 @@ class HomeWatch:
         if not home.raised:
             hour = woke.hour + woke.minute / 60
             (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
+            home.wakes_learned += 1
 
     # -- night toilet visits ----------------------------------------------------------
 
@@ -451,9 +464,10 @@ class HomeWatch:
 
     def advance(self, hub: str, watermark: datetime) -> list[Finding]:
         """Everything up to ``watermark`` has arrived: judge the silences so far."""
-        home = self._home(hub)
+        home = self._homes.get(hub) or self._home(hub)
         if home.watermark is not None and watermark <= home.watermark:
             return []
+        self._changed.add(hub)
         home.watermark = watermark
         found: list[Finding] = []
         if home.next_morning is None or watermark >= home.next_morning:
@@ -478,7 +492,10 @@ class HomeWatch:
             found += self._door(hub, home, watermark)
         if home.place == IN_BED:
             found += self._not_up(hub, home, watermark)
-        found += self._inactivity(hub, home, watermark)
+        last = home.last_activity
+        # Most minutes: no silence yet as long as the shortest limit for where they are.
+        if last is not None and watermark - last > self._floors[home.place]:
+            found += self._inactivity(hub, home, watermark)
         return found
 
     def _not_up(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
@@ -625,6 +642,14 @@ class HomeWatch:
 
     def _latest_wake(self, home: HomeState, day: date | None = None) -> time:
         """The latest this resident usually gets up (weekends apart once there are enough)."""
+        weekend = day is not None and day.weekday() >= 5
+        key = (home.wakes_learned, home.wake_slack_min, weekend)
+        if home.latest_wake_key != key or home.latest_wake is None:
+            home.latest_wake = self._work_out_latest_wake(home, day)
+            home.latest_wake_key = key
+        return home.latest_wake
+
+    def _work_out_latest_wake(self, home: HomeState, day: date | None) -> time:
         s = self.settings
         wakes = home.wakes
         if day is not None and day.weekday() >= 5 and len(home.weekend_wakes) >= 7:

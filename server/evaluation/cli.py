@@ -146,6 +146,11 @@ def _table(results: dict[str, tuple[Score, list[RaisedAlert]]], labelled: bool) 
                 )
                 + " |"
             )
+        lines.append(
+            "| no-movement / not-up from a hub outage | "
+            + " | ".join(str(results[n][0].silences_in_outages) for n in names)
+            + " |"
+        )
         return "\n".join(lines)
     months = results[names[0]][0].resident_months
     lines.append("| alerts per resident-month | " + " | ".join(names) + " |")
@@ -189,6 +194,7 @@ def _json(results: dict[str, tuple[Score, list[RaisedAlert]]]) -> dict[str, Any]
             "false_per_resident_month_by_kind": {
                 kind: n / s.resident_months for kind, n in sorted(s.false_by_kind.items())
             },
+            "silences_in_outages": s.silences_in_outages,
             "alerts": len(raised),
         }
     return out

@@ -36,6 +36,7 @@ DETECTED_BY: dict[str, frozenset[AlertKind]] = {
     "battery_flat": frozenset({AlertKind.BATTERY_LOW}),
     "pendant": frozenset({AlertKind.PENDANT}),
 }
+_SILENCES = frozenset({AlertKind.NO_MOVEMENT, AlertKind.NOT_UP})
 _SLACK = timedelta(hours=2)
 _GRACE = timedelta(hours=1)
 
@@ -49,6 +50,8 @@ class Score:
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     false_alerts: Counter[str] = field(default_factory=Counter)
     false_by_kind: Counter[str] = field(default_factory=Counter)
+    # False no-movement or not-up alerts about a silence that was really a hub outage.
+    silences_in_outages: int = 0
     alerts: Counter[str] = field(default_factory=Counter)
     resident_months: float = 0.0
 
@@ -122,4 +125,9 @@ def score(
         if i not in explained:
             result.false_alerts[alert.severity.value] += 1
             result.false_by_kind[alert.kind.value] += 1
+            if alert.kind in _SILENCES and any(
+                label.kind == "hub_offline" and label.start <= alert.event_at <= (label.end or end)
+                for label in by_home.get(alert.home, ())
+            ):
+                result.silences_in_outages += 1
     return result

@@ -1,7 +1,9 @@
 """Keeps the detectors' memory in PostgreSQL, and tells them about "away" and feedback.
 
 At start each home is restored from its checkpoint (or, for a home never
-checkpointed, from its latest readings and open alerts). Then, every few
+checkpointed, from its latest readings and open alerts), and the readings
+stored after that checkpoint are folded in again and acted on (movement
+after a raised silence clears it). Then, every few
 seconds: the homes that changed are saved, residents' "away" settings are
 read, and alerts people closed as false alarms or "resident away" are fed
 back, each once (the detector remembers the last it has learned from).
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from server.alerts.model import AlertKind
@@ -23,6 +26,7 @@ from server.db.detector_state import (
 )
 from server.db.pool import Pool
 from server.db.readings import last_seen_by_hub
+from server.detect.conditions import Finding
 from server.detect.home_state import CheckpointError
 from server.detect.inactivity import room_of
 from server.detect.watch import HomeWatch
@@ -38,9 +42,17 @@ _SILENCE_KINDS = (AlertKind.NO_MOVEMENT.value, AlertKind.NOT_UP.value)
 class DetectorKeeper:
     """Restores :class:`HomeWatch` at start and checkpoints it every ``interval_s``."""
 
-    def __init__(self, pool: Pool, detector: HomeWatch, *, interval_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        detector: HomeWatch,
+        *,
+        interval_s: float = 30.0,
+        on_findings: Callable[[str, list[Finding]], Awaitable[None]] | None = None,
+    ) -> None:
         self._pool = pool
         self._detector = detector
+        self._on_findings = on_findings
         self._interval_s = interval_s
         self._feedback_until: datetime | None = None
 
@@ -66,8 +78,9 @@ class DetectorKeeper:
         async with self._pool.connection() as conn:
             missed = await readings_received_since(conn, restored)
         for hub, readings in missed.items():
-            for reading in readings:
-                self._detector.observe(hub, reading)
+            found = [f for reading in readings for f in self._detector.observe(hub, reading)]
+            if found and self._on_findings is not None:
+                await self._on_findings(hub, found)
         afresh = 0
         for s in seen:
             if s.hub in restored:

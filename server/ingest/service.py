@@ -126,6 +126,12 @@ class IngestService:
             watermark = status.watermark or status.ts
             await self._act(home, self._detector.advance(home.hub, watermark))
 
+    async def act(self, hub: str, findings: list[Finding]) -> None:
+        """Raise or clear what the detector found for ``hub`` outside a message (at restore)."""
+        home = self._homes.get(hub)
+        if home is not None:
+            await self._act(home, findings)
+
     async def _act(self, home: HubHome, findings: list[Finding]) -> None:
         for finding in findings:
             match finding:

@@ -253,3 +253,27 @@ def _count_readings(database_url: str, hub: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT count(*) FROM readings WHERE hub_id = %s", (hub,)).fetchone()
     return int(row[0]) if row else 0
+
+
+async def test_movement_stored_after_the_last_checkpoint_clears_the_silence_at_restart(
+    start_server: Starter, database_url: str, mqtt_url: str
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, f"Mrs Fold {hub}")
+    async with start_server():
+        _publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=4))
+        await _eventually(
+            lambda: _alerts(database_url, hub) == [("no_movement", "open", None)], "no_movement"
+        )
+    # Stored while the server was going down, after its last checkpoint.
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO readings (hub_id, seq, sensor, kind, ts, value, received_at)"
+            " VALUES (%s, 99, 'kitchen-pir', 'motion', now(), 1.0, now() + interval '1 second')",
+            (hub,),
+        )
+    async with start_server():
+        await _eventually(
+            lambda: _alerts(database_url, hub) == [("no_movement", "resolved", "self_cleared")],
+            "the silence cleared by the movement folded in at start",
+        )

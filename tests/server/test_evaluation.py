@@ -80,6 +80,7 @@ def test_carewatch_finds_falls_sooner_than_a_fixed_timer_and_is_quiet_in_outages
         ]
         assert during == [], f"inactivity judged during an outage: {during}"
     assert ours.recall("hub_offline") == 1.0
+    assert ours.silences_in_outages == 0
 
 
 def test_the_command_prints_the_table_and_writes_json(
@@ -94,6 +95,7 @@ def test_the_command_prints_the_table_and_writes_json(
     assert "6 homes x 24 days, seed 4242" in table
     assert "| fall |" in table
     assert "false alerts per resident-month" in table
+    assert "| no-movement / not-up from a hub outage | 0 |" in table  # carewatch's column
     figures = json.loads(out.read_text())
     assert set(figures) == {"carewatch", "rules"}
     assert figures["carewatch"]["incidents"]["fall"]["recall"] == 1.0
