@@ -68,6 +68,7 @@ class AlertKind(StrEnum):
     BATTERY_LOW = "battery_low"
     MISSED_MEAL = "missed_meal"
     ACTIVITY_DECLINE = "activity_decline"
+    SENSOR_SILENT = "sensor_silent"
     HUB_OFFLINE = "hub_offline"
 
 

@@ -60,6 +60,14 @@ _PLAIN = (
     "activity_today",
     "decline_cusum",
     "low_days",
+    "sensor_seen",
+    "sensor_mark",
+    "sensor_gap",
+    "sensor_missed",
+    "sensor_days",
+    "environment_sensors",
+    "silent_sensors",
+    "activity_total",
 )
 _DEQUES = (
     "wakes",
@@ -126,6 +134,16 @@ class HomeState:
     decline_cusum: float = 0.0
     low_days: int = 0
     decline_raised_on: date | None = None
+    # Sensors: when each last reported (epoch s), the home's activity count then,
+    # the share of days it reports on, which report on their own, which are silent.
+    sensor_seen: dict[str, float] = field(default_factory=dict)
+    sensor_mark: dict[str, int] = field(default_factory=dict)
+    sensor_gap: dict[str, float] = field(default_factory=dict)
+    sensor_missed: dict[str, int] = field(default_factory=dict)
+    sensor_days: dict[str, float] = field(default_factory=dict)
+    environment_sensors: dict[str, bool] = field(default_factory=dict)
+    silent_sensors: list[str] = field(default_factory=list)
+    activity_total: int = 0
     # Not checkpointed: the no-movement limit for the current last activity.
     limit: timedelta | None = None
     limit_for: datetime | None = None
@@ -137,6 +155,7 @@ class HomeState:
     latest_wake: time | None = None
     latest_wake_key: tuple[int, float, bool] | None = None
     wakes_learned: int = 0
+    next_sensor_check: datetime | None = None
 
     def to_bytes(self) -> bytes:
         """The checkpoint form."""

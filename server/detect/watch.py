@@ -40,9 +40,17 @@ from server.detect.daily import activity_day, kitchen_visit, meal_deadlines, mis
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_of
+from server.detect.sensors import (
+    ABSENCE,
+    check_sensors,
+    close_sensor_day,
+    resident_back,
+    sensor_reported,
+)
 
 __all__ = ["HomeWatch", "WatchSettings"]
 
+_ENVIRONMENT = frozenset({ReadingKind.TEMPERATURE, ReadingKind.HUMIDITY})
 _PLACE_WORDS = {
     UP: "up and about",
     BATHROOM: "in the bathroom",
@@ -202,6 +210,14 @@ class HomeWatch:
     def observe(self, hub: str, reading: Reading) -> list[Finding]:
         """Fold in one reading, however late it arrives."""
         home = self._home(hub)
+        kind = reading.kind
+        alive = sensor_reported(
+            hub, home, reading.sensor, reading.ts, environment=kind in _ENVIRONMENT
+        )
+        found = self._observe(hub, home, reading)
+        return [alive, *found] if alive else found
+
+    def _observe(self, hub: str, home: HomeState, reading: Reading) -> list[Finding]:
         found: list[Finding] = []
         kind = reading.kind
         if kind is ReadingKind.TEMPERATURE:
@@ -226,6 +242,8 @@ class HomeWatch:
         if home.last_activity is not None and reading.ts <= home.last_activity:
             return []  # late and older than what we know: nothing new about now
         local = self._local(hub, reading.ts)
+        if home.last_activity is not None and reading.ts - home.last_activity > ABSENCE:
+            resident_back(home, reading.ts)
         self._learn_gap(hub, home, reading.ts)
         home.last_activity = reading.ts
         home.last_band = band_of(local.hour + local.minute / 60)
@@ -237,6 +255,7 @@ class HomeWatch:
             found += self._close_activity_day(hub, home, reading.ts)
             home.activity_day, home.activity_today = today, 0
         home.activity_today += 1
+        home.activity_total += 1
         room = self._rooms.get(reading.sensor) or self._room(reading)
         home.room = room
         home.place = self._place(home, room, local)
@@ -258,6 +277,7 @@ class HomeWatch:
     def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
         if home.activity_day is None or self._away(home, ts):
             return []
+        close_sensor_day(home, datetime.combine(home.activity_day, time(0), self._zones.get(hub)))
         closed = activity_day(hub, home, home.activity_day, home.activity_today, closed_at=ts)
         return [closed] if closed else []
 
@@ -488,6 +508,10 @@ class HomeWatch:
             missed = missed_meal(hub, home, meal, local, away=self._away(home, watermark))
             if missed:
                 found.append(missed)
+        if home.next_sensor_check is None or watermark >= home.next_sensor_check:
+            home.next_sensor_check = watermark + timedelta(hours=1)
+            if not self._away(home, watermark):
+                found += check_sensors(hub, home, watermark)
         if home.door_at_night is not None:
             found += self._door(hub, home, watermark)
         if home.place == IN_BED:

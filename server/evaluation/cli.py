@@ -104,6 +104,11 @@ def evaluate(
     }
 
 
+def _kinds(s: Score) -> list[str]:
+    """Incident kinds in the simulator's order, then any other labelled kind scored."""
+    return [*INCIDENT_KINDS, *sorted(k for k in s.labelled if k not in INCIDENT_KINDS)]
+
+
 def _minutes(value: float | None) -> str:
     if value is None:
         return "-"
@@ -121,7 +126,7 @@ def _table(results: dict[str, tuple[Score, list[RaisedAlert]]], labelled: bool) 
         )
         lines.append("| --- | --- |" + " --- |" * len(names))
         first = results[names[0]][0]
-        for kind in INCIDENT_KINDS:
+        for kind in _kinds(first):
             if not first.labelled[kind]:
                 continue
             cells = []
@@ -184,7 +189,7 @@ def _json(results: dict[str, tuple[Score, list[RaisedAlert]]]) -> dict[str, Any]
                     "median_minutes": s.minutes_to_detect(kind, 0.5),
                     "p90_minutes": s.minutes_to_detect(kind, 0.9),
                 }
-                for kind in INCIDENT_KINDS
+                for kind in _kinds(s)
                 if s.labelled[kind]
             },
             "false_per_resident_month": {

@@ -33,7 +33,9 @@ DETECTED_BY: dict[str, frozenset[AlertKind]] = {
     "cold_home": frozenset({AlertKind.COLD_HOME}),
     "decline": frozenset({AlertKind.ACTIVITY_DECLINE}),
     "hub_offline": frozenset({AlertKind.HUB_OFFLINE}),
-    "battery_flat": frozenset({AlertKind.BATTERY_LOW}),
+    "battery_flat": frozenset({AlertKind.BATTERY_LOW, AlertKind.SENSOR_SILENT}),
+    # Context in the simulator's terms (not an incident), but one a hub should report.
+    "sensor_dropout": frozenset({AlertKind.SENSOR_SILENT}),
     "pendant": frozenset({AlertKind.PENDANT}),
 }
 _SILENCES = frozenset({AlertKind.NO_MOVEMENT, AlertKind.NOT_UP})
@@ -93,7 +95,7 @@ def score(
     for home, home_labels in by_home.items():
         home_alerts = [(i, a) for i, a in enumerate(alerts) if a.home == home]
         for label in home_labels:
-            if label.kind in CONTEXT_KINDS:
+            if label.kind in CONTEXT_KINDS and label.kind not in DETECTED_BY:
                 continue
             result.labelled[label.kind] += 1
             wanted = DETECTED_BY.get(label.kind, frozenset())
@@ -117,7 +119,7 @@ def score(
             explained.update(
                 i
                 for i, a in home_alerts
-                if label.kind not in ("hub_offline", "battery_flat", "decline")
+                if label.kind not in ("hub_offline", "battery_flat", "decline", "sensor_dropout")
                 and label.start - _SLACK <= a.raised_at <= until
             )
     for i, alert in enumerate(alerts):

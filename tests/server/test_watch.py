@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -327,3 +328,49 @@ def test_moving_about_less_day_after_day_is_a_decline_but_one_quiet_day_is_not()
             break
     assert declined_on is not None, "the decline was never flagged"
     assert declined_on < 40
+
+
+def test_a_room_thermometer_silent_for_hours_is_reported_and_cleared() -> None:
+    watch = _watch()
+    t = DAY0 + timedelta(hours=8)
+    for _ in range(30):
+        watch.observe(HUB, Reading("lounge-temp", ReadingKind.TEMPERATURE, t, 20.5))
+        watch.observe(HUB, _motion("lounge", t))
+        watch.advance(HUB, t)
+        t += timedelta(minutes=10)
+    raised: list[Condition] = []
+    while t < DAY0 + timedelta(hours=18):
+        watch.observe(HUB, _motion("lounge", t))  # the resident about; the sensor quiet
+        raised += [c for c in _conditions(watch.advance(HUB, t)) if c.kind.value == "sensor_silent"]
+        t += timedelta(minutes=10)
+    assert len(raised) == 1
+    assert raised[0].severity is Severity.TECHNICAL
+    assert re.search(r"lounge-temp has not reported for [34] h", raised[0].reason)
+    back = watch.observe(HUB, Reading("lounge-temp", ReadingKind.TEMPERATURE, t, 20.1))
+    assert [(type(f), f.kind.value) for f in back] == [(Cleared, "sensor_silent")]
+
+
+def test_a_motion_sensor_silent_for_days_while_they_move_elsewhere_is_reported() -> None:
+    watch = _watch()
+    for d in range(20):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    silent: list[Condition] = []
+    for d in range(20, 23):
+        found = _conditions(_live_day(watch, DAY0 + timedelta(days=d), kitchen_hours=()))
+        silent += [c for c in found if c.kind.value == "sensor_silent"]
+    assert [c.details["sensors"] for c in silent] == [["kitchen-pir"]]
+    assert "it reports nearly every day" in silent[0].reason
+
+
+def test_back_from_a_week_away_the_sensors_are_not_called_silent() -> None:
+    watch = _watch()
+    for d in range(20):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    back = DAY0 + timedelta(days=27, hours=14)
+    found: list[Condition] = []
+    t = back
+    while t < back + timedelta(hours=8):  # home again, in the lounge, not yet in the kitchen
+        found += _conditions(watch.observe(HUB, _motion("lounge", t)))
+        found += _conditions(watch.advance(HUB, t))
+        t += timedelta(minutes=2)
+    assert [c for c in found if c.kind.value == "sensor_silent"] == []

@@ -1,0 +1,135 @@
+"""Sensors that have stopped reporting: a technical alert before a silence is misread.
+
+Room temperature sensors report on their own every few minutes, so one silent
+for hours has dropped off the network or run flat. Motion, door, bed and
+chair sensors report only when the resident uses them, so one is called
+silent only if it reported on nearly every day so far, and has been quiet
+for a day and a half and for two and a half times its longest gap lately,
+while the resident was moving about at home in other rooms. Pure
+functions over a home's :class:`HomeState`, called by :class:`HomeWatch`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from server.alerts.model import AlertKind, Severity
+from server.detect.conditions import Cleared, Condition, Finding
+from server.detect.home_state import HomeState
+
+__all__ = ["ABSENCE", "check_sensors", "close_sensor_day", "resident_back", "sensor_reported"]
+
+# No activity at all for this long: the resident was away (or the home empty).
+ABSENCE = timedelta(hours=12)
+
+_ENVIRONMENT_SILENCE = timedelta(hours=3)
+# ...and one used by the resident: silent for this long, and this many times its longest gap.
+_ACTIVITY_SILENCE = timedelta(hours=36)
+_GAP_TIMES = 2.5
+_GAP_FORGETTING = 0.995
+# Movements elsewhere since the sensor was last heard: the resident was home and about.
+_ACTIVITY_ELSEWHERE = 150
+# Share of days (exponentially weighted) the sensor reported on, before it is watched.
+_DAILY = 0.9
+
+
+def sensor_reported(
+    hub: str, home: HomeState, sensor: str, ts: datetime, *, environment: bool
+) -> Finding | None:
+    """Any reading at all from ``sensor``: it is alive."""
+    at = ts.timestamp()
+    last = home.sensor_seen.get(sensor)
+    if last is not None:
+        if at <= last:
+            return None
+        # The longest quiet spell lately, slowly forgotten.
+        longest = home.sensor_gap.get(sensor, 0.0) * _GAP_FORGETTING
+        home.sensor_gap[sensor] = max(longest, at - last)
+    home.sensor_seen[sensor] = at
+    home.sensor_mark[sensor] = home.activity_total
+    if environment:
+        home.environment_sensors[sensor] = True
+    if sensor not in home.silent_sensors:
+        return None
+    home.silent_sensors.remove(sensor)
+    if home.silent_sensors:
+        return None
+    return Cleared(
+        hub=hub,
+        kind=AlertKind.SENSOR_SILENT,
+        event_at=ts,
+        reason=f"{sensor} is reporting again.",
+    )
+
+
+def resident_back(home: HomeState, ts: datetime) -> None:
+    """Activity after a long absence: sensors the resident uses are timed from now."""
+    at = ts.timestamp()
+    for sensor in home.sensor_seen:
+        if not home.environment_sensors.get(sensor):
+            home.sensor_seen[sensor] = max(home.sensor_seen[sensor], at)
+            home.sensor_mark[sensor] = home.activity_total
+
+
+def close_sensor_day(home: HomeState, midnight: datetime) -> None:
+    """A day is over: which sensors reported on it (from ``midnight`` on)."""
+    start = midnight.timestamp()
+    for sensor, seen in home.sensor_seen.items():
+        if seen < start:
+            # Counted when it reports again: a silence in progress must not talk
+            # itself into being usual.
+            home.sensor_missed[sensor] = home.sensor_missed.get(sensor, 0) + 1
+            continue
+        share = home.sensor_days.get(sensor, 0.5) * 0.9 ** home.sensor_missed.pop(sensor, 0)
+        home.sensor_days[sensor] = 0.9 * share + 0.1
+
+
+def check_sensors(hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
+    """Sensors silent far longer than they usually are, while the hub itself reports."""
+    now = watermark.timestamp()
+    newly = []
+    for sensor, seen in home.sensor_seen.items():
+        if sensor in home.silent_sensors:
+            continue
+        quiet = now - seen
+        if home.environment_sensors.get(sensor):
+            silent = quiet > _ENVIRONMENT_SILENCE.total_seconds()
+        else:
+            limit = max(
+                _ACTIVITY_SILENCE.total_seconds(), _GAP_TIMES * home.sensor_gap.get(sensor, 0)
+            )
+            silent = (
+                quiet > limit
+                and home.sensor_days.get(sensor, 0.0) >= _DAILY
+                and home.activity_total - home.sensor_mark.get(sensor, 0) >= _ACTIVITY_ELSEWHERE
+            )
+        if silent:
+            newly.append(sensor)
+    if not newly:
+        return []
+    first = not home.silent_sensors
+    home.silent_sensors.extend(newly)
+    if not first:
+        return []
+    sensor = newly[0]
+    since = datetime.fromtimestamp(home.sensor_seen[sensor], watermark.tzinfo)
+    hours = (now - home.sensor_seen[sensor]) / 3600
+    usual = (
+        "it reports every few minutes on its own"
+        if home.environment_sensors.get(sensor)
+        else "it reports nearly every day, and they have been moving about in other rooms"
+    )
+    return [
+        Condition(
+            hub=hub,
+            kind=AlertKind.SENSOR_SILENT,
+            severity=Severity.TECHNICAL,
+            event_at=watermark,
+            reason=(
+                f"{', '.join(newly)} {'has' if len(newly) == 1 else 'have'} not reported for "
+                f"{hours:.0f} h (since {since:%a %H:%M}); {usual}. Check its battery and that it "
+                "is in place: until then what it watches goes unseen."
+            ),
+            details={"sensors": list(newly)},
+        )
+    ]
