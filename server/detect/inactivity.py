@@ -1,4 +1,8 @@
-"""No movement for longer than is plausible, in the resident's own event time.
+"""No movement for longer than fixed limits, in event time: carewatch's first detector.
+
+The server now runs :class:`server.detect.watch.HomeWatch`, which learns each
+resident's own limits; this one stays as ``carewatch-eval``'s "fixed-limits"
+baseline, and its helpers (room names, durations in words) are shared.
 
 The detector is handed readings and each hub's watermark (the time up to which
 the hub has delivered everything). Silence is measured against the watermark,
