@@ -86,7 +86,7 @@ class CheckpointError(ValueError):
 
 @dataclass(slots=True)
 class HomeState:
-    """Per-home detector state; small (under 8 KiB as a checkpoint)."""
+    """Per-home detector state; small (about 16 KiB as a checkpoint, most of it the gap histogram)."""
 
     gaps: GapModel = field(default_factory=GapModel)
     last_activity: datetime | None = None
