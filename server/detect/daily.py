@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from server.alerts.model import AlertKind, Severity
 from server.detect.conditions import Condition
 from server.detect.home_state import HomeState
+from server.detect.hours import clock, hour_of, latest_usual, time_of
 
 __all__ = ["MEALS", "activity_day", "kitchen_visit", "meal_deadlines", "missed_meal"]
 
@@ -46,15 +47,6 @@ def _meal_times(home: HomeState, meal: str) -> deque[float]:
     return home.lunch_times if meal == "lunch" else home.dinner_times
 
 
-def _hour(t: datetime | time) -> float:
-    return t.hour + t.minute / 60
-
-
-def _clock(hour: float) -> str:
-    minutes = round(hour * 60) % (24 * 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def kitchen_visit(home: HomeState, local: datetime) -> None:
     """The resident is in the kitchen: a stay long enough for a meal, in a meal window, is one.
 
@@ -72,7 +64,7 @@ def kitchen_visit(home: HomeState, local: datetime) -> None:
             seen = home.meal_seen_on
             if seen.get(meal) != today.isoformat():
                 seen[meal] = today.isoformat()
-                _meal_times(home, meal).append(_hour(began))
+                _meal_times(home, meal).append(hour_of(began))
 
 
 def latest_meal(home: HomeState, meal: str) -> float | None:
@@ -80,9 +72,8 @@ def latest_meal(home: HomeState, meal: str) -> float | None:
     times = _meal_times(home, meal)
     if len(times) < _LEARNED_MEALS:
         return None
-    median = statistics.median(times)
-    spread = statistics.median(abs(t - median) for t in times)
-    return min(median + max(_MEAL_MARGIN_H, 4 * spread), _hour(MEALS[meal][1]))
+    latest = latest_usual(times, margin=_MEAL_MARGIN_H, spreads=4)
+    return min(latest, hour_of(MEALS[meal][1]))
 
 
 def meal_deadlines(home: HomeState, day: date, zone: ZoneInfo | None) -> list[tuple[datetime, str]]:
@@ -92,9 +83,7 @@ def meal_deadlines(home: HomeState, day: date, zone: ZoneInfo | None) -> list[tu
         latest = latest_meal(home, meal)
         if latest is None:
             continue
-        minutes = round(latest * 60)
-        at = datetime.combine(day, time(minutes // 60, minutes % 60), zone)
-        deadlines.append((at, meal))
+        deadlines.append((datetime.combine(day, time_of(latest), zone), meal))
     return sorted(deadlines)
 
 
@@ -122,10 +111,10 @@ def missed_meal(
         event_at=local,
         reason=(
             f"No {meal} in the kitchen by {local:%H:%M}: they are at home and up, but "
-            f"usually start {meal} around {_clock(usual)} and by {_clock(latest)} at the "
+            f"usually start {meal} around {clock(usual)} and by {clock(latest)} at the "
             "latest. Consider a call to check they are eating."
         ),
-        details={"meal": meal, "usual": _clock(usual), "latest": _clock(latest)},
+        details={"meal": meal, "usual": clock(usual), "latest": clock(latest)},
     )
 
 

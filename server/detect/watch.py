@@ -39,6 +39,7 @@ from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.daily import activity_day, kitchen_visit, meal_deadlines, missed_meal
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
 from server.detect.home_state import HomeState
+from server.detect.hours import clock, hour_of, latest_usual, time_of
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_of
 from server.detect.sensors import (
     ABSENCE,
@@ -246,7 +247,7 @@ class HomeWatch:
             resident_back(home, reading.ts)
         self._learn_gap(hub, home, reading.ts)
         home.last_activity = reading.ts
-        home.last_band = band_of(local.hour + local.minute / 60)
+        home.last_band = band_of(hour_of(local))
         if kind is ReadingKind.BUTTON:
             # The "I'm OK" button is in the hand: the resident is fine and where they were.
             return self._clear_raised(hub, home, reading.ts, home.room or "home")
@@ -357,7 +358,7 @@ class HomeWatch:
         band = home.last_band
         if band is None:  # just restored
             hour = self._local(hub, last)
-            band = band_of(hour.hour + hour.minute / 60)
+            band = band_of(hour_of(hour))
         home.gaps.learn(
             band=band,
             place=home.place,
@@ -378,7 +379,7 @@ class HomeWatch:
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
         if not home.raised:
-            hour = woke.hour + woke.minute / 60
+            hour = hour_of(woke)
             (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
             home.wakes_learned += 1
 
@@ -536,7 +537,7 @@ class HomeWatch:
         home.raised = AlertKind.NOT_UP
         learned = len(home.wakes) >= 7
         usual = (
-            f"They are usually up by {_clock(statistics.median(home.wakes))}; "
+            f"They are usually up by {clock(statistics.median(home.wakes))}; "
             f"later than {latest:%H:%M} is unusual for them."
             if learned
             else f"Not up by {latest:%H:%M}."
@@ -596,7 +597,7 @@ class HomeWatch:
         home.raised = AlertKind.NO_MOVEMENT
         since = self._local(hub, last)
         place = _PLACE_WORDS[home.place]
-        band = band_of(since.hour + since.minute / 60)
+        band = band_of(hour_of(since))
         return [
             Condition(
                 hub=hub,
@@ -625,7 +626,7 @@ class HomeWatch:
     ) -> tuple[timedelta, str]:
         s = self.settings
         local = self._local(hub, last)
-        hour = local.hour + local.minute / 60
+        hour = hour_of(local)
         band = band_of(hour)
         if home.place == IN_BED and self._is_sleep_time(local.time()):
             latest = self._latest_wake(home, local.date())
@@ -637,7 +638,7 @@ class HomeWatch:
                     return s.nap_ceiling, "A long silence in bed in the morning."
             learned = len(home.wakes) >= 7
             why = (
-                f"Usually up by {_clock(statistics.median(home.wakes))}; later than "
+                f"Usually up by {clock(statistics.median(home.wakes))}; later than "
                 f"{latest:%H:%M} is unusual for them."
                 if learned
                 else f"Not up by {latest:%H:%M}."
@@ -680,12 +681,10 @@ class HomeWatch:
             wakes = home.weekend_wakes
         slack = home.wake_slack_min / 60
         if len(wakes) < 7:
-            default = s.latest_wake_default
-            return _as_time(min(default.hour + default.minute / 60 + slack, 13.0))
-        median = statistics.median(wakes)
-        spread = statistics.median(abs(w - median) for w in wakes)
-        latest = median + max(s.wake_margin.total_seconds() / 3600, s.wake_spreads * spread) + slack
-        return _as_time(min(latest, 13.0))
+            return time_of(min(hour_of(s.latest_wake_default) + slack, 13.0))
+        margin = s.wake_margin.total_seconds() / 3600
+        latest = latest_usual(wakes, margin=margin, spreads=s.wake_spreads) + slack
+        return time_of(min(latest, 13.0))
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(
@@ -694,12 +693,3 @@ class HomeWatch:
             event_at=ts,
             reason=f"Movement again in the {room} at {self._local(hub, ts):%H:%M}.",
         )
-
-
-def _as_time(hour: float) -> time:
-    minutes = round(hour * 60) % (24 * 60)
-    return time(minutes // 60, minutes % 60)
-
-
-def _clock(hour: float) -> str:
-    return f"{_as_time(hour):%H:%M}"
