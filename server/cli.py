@@ -108,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook", action="append", default=[], help="a webhook URL for notifications"
     )
     user_add.add_argument("--on-duty", action="store_true", help="a responder who is on duty now")
+    user_add.add_argument(
+        "--service",
+        default="default",
+        help="a responder's service: they answer its residents' alerts (default: default)",
+    )
+    user_add.add_argument(
+        "--resident",
+        help="a resident's own account: the resident's name (needed for --role resident)",
+    )
 
     carer = commands.add_parser("carer", help="manage residents' carers").add_subparsers(
         dest="carer_command", required=True, metavar="ACTION"
@@ -193,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     display_name=args.name,
                     on_duty=args.on_duty,
                     channels=channels,
+                    service=args.service,
+                    resident=args.resident,
                 )
             )
         case "carer":
@@ -331,6 +342,8 @@ async def _user_add(
     display_name: str | None = None,
     on_duty: bool = False,
     channels: Sequence[tuple[str, str]] = (),
+    service: str = "default",
+    resident: str | None = None,
 ) -> int:
     from server import services
     from server.db import people
@@ -340,16 +353,36 @@ async def _user_add(
     if len(password) < 8:
         print("carewatch: the password must be at least 8 characters", file=sys.stderr)
         return 2
+    if (role == "resident") != (resident is not None):
+        print(
+            "carewatch: --resident NAME goes with --role resident, and only with it",
+            file=sys.stderr,
+        )
+        return 2
     with services.database(settings) as url:
         migrate(url)
         pool = await open_pool(url, min_size=1, max_size=1)
         try:
-            async with pool.connection() as conn:
+            async with pool.connection() as conn, conn.transaction():
+                resident_id = None
+                if resident is not None:
+                    cursor = await conn.execute(
+                        "SELECT id FROM residents WHERE name = %s", (resident,)
+                    )
+                    row = await cursor.fetchone()
+                    if row is None:
+                        print(f"carewatch: no resident {resident!r}", file=sys.stderr)
+                        return 1
+                    resident_id = row[0]
                 added = await people.add_user(conn, username, hash_password(password), role)
                 user = await people.user_by_username(conn, username)
                 if added and user is not None:
                     await people.set_contact_details(
                         conn, user.id, display_name=display_name, on_duty=on_duty, channels=channels
+                    )
+                    await conn.execute(
+                        "UPDATE users SET service = %s, resident_id = %s WHERE id = %s",
+                        (service if role == "responder" else None, resident_id, user.id),
                     )
         finally:
             await pool.close()

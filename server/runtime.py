@@ -25,12 +25,14 @@ from server.alerts.webpush import WebPushSender, application_server_key, vapid_k
 from server.api.app import create_app
 from server.api.deps import Services
 from server.api.live import AlertFeed
+from server.api.login_limit import LoginLimiter
 from server.broker_accounts import BrokerAccounts
 from server.db import people
 from server.db.pool import Pool, migrate, open_pool
 from server.db.storage import StorageMode, configure_storage, prune_readings
 from server.detect.hub_health import HubHealth
 from server.detect.watch import HomeWatch, WatchSettings
+from server.ingest.checkin_watch import CheckinWatch
 from server.ingest.consumer import MqttConsumer
 from server.ingest.detector_keeper import DetectorKeeper
 from server.ingest.hub_watch import HubWatch
@@ -171,6 +173,9 @@ class CarewatchServer:
                 link_key=link_key,
                 push_public_key=application_server_key(push_key),
                 metrics=metrics,
+                login_limiter=LoginLimiter(
+                    max_failures=s.login_max_failures, window_s=s.login_window_s
+                ),
             )
         )
         self._http = _EmbeddedUvicorn(
@@ -219,6 +224,10 @@ class CarewatchServer:
         self._spawn("writer", self.writer.run())
         self._spawn("detector-keeper", keeper.run())
         self._spawn("hub-watch", self.hub_watch.run())
+        self._spawn(
+            "checkin-watch",
+            CheckinWatch(pool, alerts, interval_s=s.hub_check_interval_s).run(),
+        )
         if self.storage.timescaledb is None:
             self._spawn("prune", self._prune(timedelta(days=s.readings_retention_days)))
         self._spawn("hub-refresh", self._refresh_hubs(self.ingest, s.hub_check_interval_s))

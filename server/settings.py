@@ -47,6 +47,11 @@ class ServerSettings(BaseSettings):
     # readings (the broker holds them) instead of memory growing.
     writer_max_queued_batches: int = Field(default=20_000, ge=1)
     token_lifetime_s: float = Field(default=12 * 60 * 60.0, gt=0)
+    # The session cookie's Secure flag; unset, it is set when the page came over https.
+    cookie_secure: bool | None = None
+    # Wrong passwords for one account within the window before sign-in waits.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=300.0, gt=0)
 
     # Readings are compressed after this many days (TimescaleDB) and deleted
     # after the retention period (both storages).

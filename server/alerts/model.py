@@ -69,6 +69,8 @@ class AlertKind(StrEnum):
     MISSED_MEAL = "missed_meal"
     ACTIVITY_DECLINE = "activity_decline"
     SENSOR_SILENT = "sensor_silent"
+    # The resident's daily "I'm OK" did not come by their own time.
+    CHECKIN_MISSED = "checkin_missed"
     HUB_OFFLINE = "hub_offline"
 
 

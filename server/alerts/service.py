@@ -57,7 +57,7 @@ class AlertService:
                 conn,
                 alerts_sql.NewAlert(
                     resident_id=home.resident_id,
-                    hub=home.hub,
+                    hub=home.hub or None,
                     kind=condition.kind,
                     severity=condition.severity,
                     event_at=condition.event_at,
@@ -145,6 +145,16 @@ class AlertService:
     ) -> alerts_sql.AlertRow:
         """A person closed the alert with an outcome."""
         return await self._step(alert_id, Action.RESOLVE, by=by, outcome=outcome, note=note)
+
+    async def add_note(self, alert_id: uuid.UUID, *, by: str, note: str) -> alerts_sql.AlertRow:
+        """A person's note on the alert's audit trail (what the resident said on the call)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            if await alerts_sql.get_alert(conn, alert_id, for_update=True) is None:
+                raise AlertNotFound(f"no alert {alert_id}")
+            await alerts_sql.add_event(conn, alert_id, actor=by, action="note", note=note)
+            updated = await alerts_sql.get_alert(conn, alert_id)
+        assert updated is not None
+        return updated
 
     async def _step(
         self,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
+import logging
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+import psycopg
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from server.api import pages
 from server.api.deps import Services
 from server.api.routes import (
     ack_links,
@@ -19,11 +20,23 @@ from server.api.routes import (
     hubs,
     push,
     reports,
+    residents,
+    users,
 )
+from server.api.security import SecurityHeaders
 
 __all__ = ["create_app"]
 
-_STATIC = Path(str(resources.files("server.api").joinpath("static")))
+log = logging.getLogger(__name__)
+
+
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # Text with a NUL byte, a number past bigint: the request's fault, not the server's.
+    log.info("refused %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": f"a value in the request cannot be stored: {str(exc).splitlines()[0]}"},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
 
 
 def create_app(services: Services) -> FastAPI:
@@ -34,6 +47,9 @@ def create_app(services: Services) -> FastAPI:
         version="0.1.0",
     )
     app.state.services = services
+
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(psycopg.DataError, _unstorable)
     app.include_router(auth.router)
     app.include_router(alerts.router)
     app.include_router(reports.router)
@@ -42,10 +58,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(hubs.router)
     app.include_router(ack_links.router)
     app.include_router(health.router)
-    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-
-    @app.get("/", include_in_schema=False)
-    async def console() -> FileResponse:
-        return FileResponse(_STATIC / "console.html", headers={"Cache-Control": "no-store"})
-
+    app.include_router(residents.router)
+    app.include_router(users.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

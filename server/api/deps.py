@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
+from server.access import ResidentScope, Role, Viewer, may_see
 from server.alerts.service import AlertService
 from server.api.live import AlertFeed
-from server.db import people
+from server.api.login_limit import LoginLimiter
+from server.db import people, sessions
+from server.db import residents as residents_sql
 from server.db.pool import Pool
 from server.metrics import IngestMetrics
 from server.settings import ServerSettings
 
-__all__ = ["CurrentUser", "Services", "ServicesDep", "get_services", "require_role"]
+__all__ = [
+    "CSRF_HEADER",
+    "MAX_ID",
+    "SESSION_COOKIE",
+    "CurrentUser",
+    "IdQuery",
+    "ResidentId",
+    "Services",
+    "ServicesDep",
+    "get_services",
+    "require_role",
+    "resident_in_reach",
+    "viewer_of",
+]
+
+# Ids are PostgreSQL bigints: a larger number names nothing and is refused up front.
+MAX_ID = 2**63 - 1
+ResidentId = Annotated[int, Path(ge=1, le=MAX_ID, description="a resident's id")]
+IdQuery = Query(ge=1, le=MAX_ID)
+
+SESSION_COOKIE = "carewatch_session"
+CSRF_HEADER = "X-CSRF-Token"
+# Methods that change nothing need no CSRF token.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(slots=True)
@@ -31,6 +58,7 @@ class Services:
     # What browsers subscribe to Web Push with (base64url VAPID public key).
     push_public_key: str
     metrics: IngestMetrics
+    login_limiter: LoginLimiter
 
 
 def get_services(request: Request) -> Services:
@@ -41,19 +69,40 @@ def get_services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_session = APIKeyCookie(name=SESSION_COOKIE, auto_error=False)
 
 
 async def current_user(
-    services: ServicesDep, token: Annotated[str, Depends(_bearer)]
+    services: ServicesDep,
+    request: Request,
+    token: Annotated[str | None, Depends(_bearer)],
+    session_id: Annotated[str | None, Depends(_session)],
 ) -> people.User:
-    """The user the bearer token belongs to, or 401."""
+    """The user a bearer token or a page's session cookie belongs to, or 401.
+
+    A session cookie is sent by the browser on its own, so a request that
+    changes something must also carry the session's CSRF token in a header.
+    """
     async with services.pool.connection() as conn:
-        user = await people.user_by_token(conn, token)
+        if token:
+            user = await people.user_by_token(conn, token)
+        elif session_id:
+            session = await sessions.session_user(conn, session_id)
+            user = session.user if session else None
+            if session and request.method not in _SAFE_METHODS:
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not secrets.compare_digest(sent, session.csrf_token):
+                    raise HTTPException(
+                        status.HTTP_403_FORBIDDEN,
+                        detail=f"missing or wrong {CSRF_HEADER} header; reload the page",
+                    )
+        else:
+            user = None
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail="token is invalid or has expired; sign in again",
+            detail="not signed in, or the session or token has expired; sign in again",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
@@ -74,3 +123,37 @@ def require_role(*roles: str) -> Any:
         return user
 
     return Depends(check)
+
+
+def viewer_of(user: people.User) -> Viewer:
+    """The user as the access rules see them."""
+    return Viewer(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        service=user.service,
+        resident_id=user.resident_id,
+    )
+
+
+async def resident_in_reach(
+    services: Services, user: people.User, resident_id: int, what: str
+) -> ResidentScope:
+    """The resident's scope if the user may see them; 404 or 403 otherwise.
+
+    Every attempt is written to the record's read log, refused ones too.
+    """
+    viewer = viewer_of(user)
+    async with services.pool.connection() as conn:
+        home = await residents_sql.scope(conn, resident_id)
+        if home is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no resident {resident_id}")
+        allowed = may_see(viewer, home)
+        await residents_sql.log_read(conn, viewer, resident_id, what, allowed=allowed)
+    if not allowed:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="you are not one of this resident's carers or responders; "
+            "the attempt has been logged",
+        )
+    return home

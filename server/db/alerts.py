@@ -22,6 +22,7 @@ __all__ = [
     "audit_for_resident",
     "events_for",
     "get_alert",
+    "get_visible_alert",
     "insert_alert",
     "list_alerts",
     "set_acknowledged",
@@ -145,17 +146,44 @@ async def get_alert(
         return await cur.fetchone()
 
 
+async def get_visible_alert(
+    conn: DbConn, alert_id: uuid.UUID, visible: tuple[str, tuple[Any, ...]]
+) -> AlertRow | None:
+    """One alert, if its resident matches ``visible`` (a condition on residents ``r``)."""
+    condition, params = visible
+    query = _SELECT + f" WHERE a.id = %s AND ({condition})"
+    async with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        await cur.execute(query.encode(), (alert_id, *params))
+        return await cur.fetchone()
+
+
 async def list_alerts(
-    conn: DbConn, *, statuses: tuple[AlertStatus, ...], limit: int = 500
+    conn: DbConn,
+    *,
+    statuses: tuple[AlertStatus, ...],
+    visible: tuple[str, tuple[Any, ...]] = ("TRUE", ()),
+    resident_id: int | None = None,
+    limit: int = 500,
 ) -> list[AlertRow]:
-    """Alerts in the given statuses, most severe first, then newest first."""
+    """Alerts in the given statuses, most severe first.
+
+    Within a severity, alerts still being worked come oldest first (the longest
+    wait is answered first) and resolved ones newest first. ``visible`` is a
+    condition on the residents ``r`` (see residents.visible_to).
+    """
+    condition, params = visible
+    order = "a.raised_at DESC" if statuses == (AlertStatus.RESOLVED,) else "a.raised_at"
     query = (
-        _SELECT + " WHERE a.status = ANY(%s)"
+        _SELECT + f" WHERE a.status = ANY(%s) AND ({condition})"
+        " AND (%s::bigint IS NULL OR a.resident_id = %s::bigint)"
         " ORDER BY CASE a.severity WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1"
-        " WHEN 'advisory' THEN 2 ELSE 3 END, a.raised_at DESC LIMIT %s"
+        f" WHEN 'advisory' THEN 2 ELSE 3 END, {order} LIMIT %s"
     )
     async with conn.cursor(row_factory=class_row(AlertRow)) as cur:
-        await cur.execute(query.encode(), ([s.value for s in statuses], limit))
+        await cur.execute(
+            query.encode(),
+            ([s.value for s in statuses], *params, resident_id, resident_id, limit),
+        )
         return await cur.fetchall()
 
 

@@ -49,6 +49,9 @@ class User:
     username: str
     role: str
     password_hash: str
+    # The service a responder works for, and a resident's own record.
+    service: str | None = None
+    resident_id: int | None = None
 
 
 async def ensure_resident(conn: DbConn, name: str, *, timezone: str = "Europe/London") -> int:
@@ -200,7 +203,9 @@ async def assign_carer(conn: DbConn, resident_id: int, user_id: int) -> int:
 async def user_by_username(conn: DbConn, username: str) -> User | None:
     """The user with that name, if any."""
     cursor = await conn.execute(
-        "SELECT id, username, role, password_hash FROM users WHERE username = %s", (username,)
+        "SELECT id, username, role, password_hash, service, resident_id FROM users"
+        " WHERE username = %s",
+        (username,),
     )
     row = await cursor.fetchone()
     return User(*row) if row else None
@@ -221,7 +226,7 @@ async def issue_token(conn: DbConn, user_id: int, token: str, *, lifetime: timed
 async def user_by_token(conn: DbConn, token: str) -> User | None:
     """The user a live token belongs to."""
     cursor = await conn.execute(
-        "SELECT u.id, u.username, u.role, u.password_hash FROM api_tokens t"
+        "SELECT u.id, u.username, u.role, u.password_hash, u.service, u.resident_id FROM api_tokens t"
         " JOIN users u ON u.id = t.user_id WHERE t.token_hash = %s AND t.expires_at > now()",
         (_token_hash(token),),
     )

@@ -1,69 +1,218 @@
-"""The console in a real browser: sign in, an alert arrives live, acknowledge it."""
+"""Each role in a real browser: the responder's console, the carer's view, the resident's page."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, ViewportSize, expect
 
 from edge.protocol import Alarm, AlarmKind, alarm_topic, encode
+from server.detect.home_state import HomeState
 from server.runtime import CarewatchServer
-from tests.server.helpers import ADMIN_PASSWORD, Publisher, provision, unique_hub
+from tests.browser.conftest import screenshot, sign_in
+from tests.server.helpers import (
+    Publisher,
+    eventually,
+    heartbeat,
+    publish_day_then_silence,
+    wait_for,
+)
+from tests.server.people import PASSWORD, Home, make_two_homes
 
 pytestmark = pytest.mark.browser
 
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
-async def test_alert_appears_live_and_is_acknowledged(
+
+def press_pendant(mqtt_url: str, home: Home) -> None:
+    publisher = Publisher(mqtt_url)
+    try:
+        alarm = Alarm(home.hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC))
+        publisher.publish(alarm_topic(home.hub), encode(alarm))
+    finally:
+        publisher.close()
+
+
+def alerts_of(database_url: str, home: Home) -> list[tuple[str, str]]:
+    with psycopg.connect(database_url) as conn:
+        return [
+            (str(kind), str(status))
+            for kind, status in conn.execute(
+                "SELECT kind, status FROM alerts WHERE resident_id = %s ORDER BY raised_at",
+                (home.resident_id,),
+            ).fetchall()
+        ]
+
+
+async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     browser: Browser,
-    server: CarewatchServer,
-    api: httpx.AsyncClient,
+    quick_server: CarewatchServer,
+    admin_api: httpx.AsyncClient,
     database_url: str,
     mqtt_url: str,
 ) -> None:
-    hub = unique_hub()
-    provision(database_url, hub, "Mrs Edith Clarke")
-    page = await browser.new_page()
-    await page.goto(server.http_url)
-    await page.get_by_label("Username").fill("admin")
-    await page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    homes = await make_two_homes(admin_api)
+    publish_day_then_silence(mqtt_url, homes.edith.hub, silent_for=timedelta(minutes=5))
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    await sign_in(page, quick_server.http_url, homes.edith.responder, PASSWORD)
+    await expect(page).to_have_url(f"{quick_server.http_url}/console")
     await expect(page.get_by_text("No active alerts.")).to_be_visible()
     await expect(page.locator("#connection")).to_have_text(
         "Live: new alerts appear here as they are raised."
     )
 
-    publisher = Publisher(mqtt_url)
-    alarm = Alarm(
-        hub=hub,
-        id=str(uuid.uuid4()),
-        sensor="pendant",
-        kind=AlarmKind.PENDANT,
-        ts=datetime.now(UTC),
+    # Arthur is the south service's: the north desk never sees his alarm.
+    press_pendant(mqtt_url, homes.arthur)
+    await eventually(lambda: alerts_of(database_url, homes.arthur), "Arthur's alert")
+    press_pendant(mqtt_url, homes.edith)
+    row = page.locator(".alert", has_text=homes.edith.name).filter(has_text="Pendant pressed")
+    await expect(row).to_be_visible(timeout=10_000)  # no reload: over the live stream
+    await expect(row.locator(".severity")).to_have_text("emergency")
+    await expect(row.locator(".kind")).to_have_text("Pendant pressed")
+    await expect(page.locator(".alert", has_text=homes.arthur.name)).to_have_count(0)
+
+    # The resident panel: what a responder needs on the call.
+    panel = page.locator("#panel")
+    await expect(panel.get_by_role("heading", name=homes.edith.name)).to_be_visible()
+    await expect(page.locator("#panel-access")).to_contain_text("key safe by the door")
+    await expect(page.locator("#panel-contacts")).to_contain_text(f"Carer of {homes.edith.name}")
+    await expect(page.locator("#panel-timeline svg")).to_be_visible()
+    await expect(page.locator("#panel-timeline")).to_contain_text("lounge")
+
+    # An urgent alert waiting for 90 s already: past the 60 s mark, and listed after the emergency.
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, raised_at, event_at,"
+            " reason) VALUES (%s, %s, 'no_movement', 'urgent', 'open', now() - interval '90 s',"
+            " now() - interval '3 h', 'No movement for 3 h.')",
+            (homes.edith.resident_id, homes.edith.hub),
+        )
+        conn.execute(
+            "SELECT pg_notify('carewatch_alerts', id::text) FROM alerts WHERE kind = 'no_movement'"
+        )
+    waiting = page.locator(".alert", has_text="No movement for 3 h.")
+    await expect(waiting).to_have_class("alert overdue", timeout=10_000)
+    await expect(page.locator(".alert").first).to_contain_text("Pendant pressed")
+    await screenshot(page, "console")
+
+    # Keyboard only: the first alert is chosen; a acknowledges, r resolves, 4 = false alarm.
+    await page.locator(".alert").first.focus()
+    await page.keyboard.press("a")
+    await expect(row.locator(".status")).to_have_text(f"acknowledged by {homes.edith.responder}")
+    await page.keyboard.press("n")
+    await page.locator("#note-text").fill("Mrs Clarke pressed it by accident.")
+    await page.get_by_role("button", name="Save note").click()
+    await page.keyboard.press("r")
+    await expect(page.locator("#resolve-dialog")).to_be_visible()
+    await page.keyboard.press("4")
+    await page.keyboard.press("Enter")
+    await expect(row).to_have_count(0)
+
+    resolved = (await admin_api.get("/api/v1/alerts", params={"status": "resolved"})).json()
+    (pendant,) = [a for a in resolved if a["resident_id"] == homes.edith.resident_id]
+    assert (pendant["outcome"], pendant["resolved_by"]) == ("false_alarm", homes.edith.responder)
+    history = (await admin_api.get(f"/api/v1/alerts/{pendant['id']}/history")).json()
+    assert [e["action"] for e in history["events"]][-3:] == ["acknowledge", "note", "resolve"]
+
+
+async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
+    browser: Browser,
+    quick_server: CarewatchServer,
+    admin_api: httpx.AsyncClient,
+    database_url: str,
+    mqtt_url: str,
+) -> None:
+    homes = await make_two_homes(admin_api)
+    publish_day_then_silence(mqtt_url, homes.edith.hub, silent_for=timedelta(minutes=5))
+    press_pendant(mqtt_url, homes.edith)
+    await eventually(lambda: alerts_of(database_url, homes.edith), "Edith's alert")
+    page = await browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    await sign_in(page, quick_server.http_url, homes.edith.carer, PASSWORD)
+    await expect(page).to_have_url(f"{quick_server.http_url}/carer")
+    card = page.locator(".card", has_text=homes.edith.name)
+    await expect(card).to_be_visible()
+    await expect(page.locator(".card")).to_have_count(1)
+    await expect(card.get_by_text("Pendant pressed")).to_be_visible()
+    await card.get_by_text("Today's timeline").click()
+    await expect(card.locator(".timeline")).to_be_visible()
+    await card.get_by_text("This week").click()
+    await expect(card.locator(".trend")).to_have_count(5)
+    await screenshot(page, "carer")
+
+    # One tap.
+    await card.get_by_role("button", name=f"Acknowledge: {homes.edith.name}, Pendant pressed").tap()
+    await expect(page.locator(".card", has_text=homes.edith.name)).to_contain_text(
+        f"Acknowledged by {homes.edith.carer}"
     )
-    publisher.publish(alarm_topic(hub), encode(alarm))
-    publisher.close()
+    assert alerts_of(database_url, homes.edith) == [("pendant", "acknowledged")]
 
-    # No reload: the alert must arrive over the live stream.
-    alert = page.locator(".alert", has_text="Mrs Edith Clarke")
-    await expect(alert).to_be_visible(timeout=10_000)
-    await expect(alert.locator(".severity")).to_have_text("emergency")
-    await expect(alert.locator(".kind")).to_have_text("Pendant pressed")
-    await alert.get_by_role("button", name="Acknowledge alert for Mrs Edith Clarke").click()
-    await expect(alert.locator(".status")).to_have_text("acknowledged by admin")
+    # Arthur's record by URL: refused, and the attempt is in the log.
+    response = await page.goto(f"{quick_server.http_url}/residents/{homes.arthur.resident_id}")
+    assert response is not None
+    assert response.status == 403
+    await expect(page.locator("#refusal")).to_contain_text("This attempt has been logged")
+    with psycopg.connect(database_url) as conn:
+        logged = conn.execute(
+            "SELECT username, what, allowed FROM record_reads"
+            " WHERE resident_id = %s AND username = %s",
+            (homes.arthur.resident_id, homes.edith.carer),
+        ).fetchall()
+    assert logged == [(homes.edith.carer, "record page", False)]
 
-    alerts = (await api.get("/api/v1/alerts", params={"status": "acknowledged"})).json()
-    mine = [a for a in alerts if a["hub"] == hub]
-    assert [(a["status"], a["acknowledged_by"]) for a in mine] == [("acknowledged", "admin")]
+    # Edith's own record opens.
+    response = await page.goto(f"{quick_server.http_url}/residents/{homes.edith.resident_id}")
+    assert response is not None
+    assert response.status == 200
+    await expect(page.locator("#name")).to_have_text(homes.edith.name)
+    await expect(page.locator("#access")).to_have_text("shown to responders only")
 
-    await alert.get_by_label("Outcome").select_option("false_alarm")
-    await alert.get_by_role("button", name="Resolve alert for Mrs Edith Clarke").click()
-    await expect(alert).to_have_count(0)
-    resolved = [
-        a
-        for a in (await api.get("/api/v1/alerts", params={"status": "resolved"})).json()
-        if a["hub"] == hub
-    ]
-    assert resolved[0]["outcome"] == "false_alarm"
+
+async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(
+    browser: Browser,
+    quick_server: CarewatchServer,
+    admin_api: httpx.AsyncClient,
+    database_url: str,
+    mqtt_url: str,
+) -> None:
+    homes = await make_two_homes(admin_api)
+    page = await browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    await sign_in(page, quick_server.http_url, homes.edith.resident_user, PASSWORD)
+    await expect(page).to_have_url(f"{quick_server.http_url}/me")
+    await expect(page.get_by_role("heading", name=f"Hello, {homes.edith.name}")).to_be_visible()
+
+    await page.get_by_role("button", name="I'm OK").tap()
+    await expect(page.locator("#message")).to_contain_text("your carers know you're OK")
+    await expect(page.locator("#checkin-state")).to_contain_text("today at")
+
+    until = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    await page.get_by_label("I'm away until").fill(until)
+    await page.get_by_role("button", name="I'm away", exact=True).tap()
+    await expect(page.locator("#away-state")).to_contain_text("You are away until")
+    await expect(page.locator("#who-can-see")).to_contain_text(f"Carer of {homes.edith.name}")
+    await screenshot(page, "resident")
+
+    async def away_read() -> object:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT state FROM detector_state WHERE hub_id = %s", (homes.edith.hub,)
+            ).fetchone()
+        return row and HomeState.from_bytes(bytes(row[0])).away_until
+
+    await wait_for(away_read, what="the detectors reading that Edith is away")
+
+    # The same four quiet hours in both homes: Arthur (at home) raises, Edith (away) does not.
+    for home in (homes.edith, homes.arthur):
+        publish_day_then_silence(mqtt_url, home.hub, silent_for=timedelta(hours=4))
+    await eventually(
+        lambda: ("no_movement", "open") in alerts_of(database_url, homes.arthur),
+        "Arthur's no-movement alert",
+    )
+    for home in (homes.edith, homes.arthur):
+        heartbeat(mqtt_url, home.hub)
+    press_pendant(mqtt_url, homes.edith)
+    await eventually(lambda: alerts_of(database_url, homes.edith), "Edith's pendant alert")
+    assert alerts_of(database_url, homes.edith) == [("pendant", "open")]

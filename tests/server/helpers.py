@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +15,16 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.mqtt_url import broker_address
+from edge.protocol import (
+    HubState,
+    HubStatus,
+    Reading,
+    ReadingKind,
+    ReadingsBatch,
+    encode,
+    readings_topic,
+    status_topic,
+)
 from server.passwords import hash_password
 
 ADMIN_PASSWORD = "test-admin-password"
@@ -66,6 +77,37 @@ class Publisher:
         self._client.disconnect()
 
 
+def publish_day_then_silence(mqtt_url: str, hub: str, *, silent_for: timedelta) -> datetime:
+    """Movement every few minutes for two hours, then nothing; a heartbeat now. Returns now."""
+    now = datetime.now(UTC)
+    last = now - silent_for
+    readings = tuple(
+        Reading("lounge-pir", ReadingKind.MOTION, last - timedelta(minutes=4 * i), 1.0)
+        for i in reversed(range(30))
+    )
+    publisher = Publisher(mqtt_url)
+    try:
+        publisher.publish(readings_topic(hub), encode(ReadingsBatch(hub, 1, last, readings)))
+        publisher.publish(
+            status_topic(hub), encode(HubStatus(hub, HubState.ONLINE, now, watermark=now))
+        )
+    finally:
+        publisher.close()
+    return now
+
+
+def heartbeat(mqtt_url: str, hub: str) -> None:
+    """A heartbeat that moves the hub's watermark to now."""
+    now = datetime.now(UTC)
+    publisher = Publisher(mqtt_url)
+    try:
+        publisher.publish(
+            status_topic(hub), encode(HubStatus(hub, HubState.ONLINE, now, watermark=now))
+        )
+    finally:
+        publisher.close()
+
+
 async def token(client: httpx.AsyncClient, *, password: str = ADMIN_PASSWORD) -> str:
     response = await client.post(
         "/api/v1/auth/token", data={"username": "admin", "password": password}
@@ -87,6 +129,15 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+async def eventually(probe: Callable[[], object], what: str, *, within: float = 20.0) -> Any:
+    """Poll a plain (not async) ``probe`` until it returns something truthy."""
+
+    async def check() -> object:
+        return probe()
+
+    return await wait_for(check, within=within, what=what)
 
 
 def forget_session(mqtt_url: str, client_id: str) -> None:

@@ -16,15 +16,8 @@ from pydantic import SecretStr
 from edge.protocol import (
     Alarm,
     AlarmKind,
-    HubState,
-    HubStatus,
-    Reading,
-    ReadingKind,
-    ReadingsBatch,
     alarm_topic,
     encode,
-    readings_topic,
-    status_topic,
 )
 from server.alerts.model import AlertKind
 from server.db.pool import migrate
@@ -34,11 +27,13 @@ from server.settings import ServerSettings
 from tests.server.helpers import (
     ADMIN_PASSWORD,
     Publisher,
+    eventually,
     forget_session,
+    heartbeat,
     provision,
+    publish_day_then_silence,
     token,
     unique_hub,
-    wait_for,
 )
 
 Starter = Callable[..., AbstractAsyncContextManager[CarewatchServer]]
@@ -67,36 +62,6 @@ def start_server(database_url: str, mqtt_url: str) -> Iterator[Starter]:
     forget_session(mqtt_url, client_id)
 
 
-def _publish_day_then_silence(mqtt_url: str, hub: str, *, silent_for: timedelta) -> datetime:
-    """Movement every few minutes for two hours, then nothing; a heartbeat now. Returns now."""
-    now = datetime.now(UTC)
-    last = now - silent_for
-    readings = tuple(
-        Reading("lounge-pir", ReadingKind.MOTION, last - timedelta(minutes=4 * i), 1.0)
-        for i in reversed(range(30))
-    )
-    publisher = Publisher(mqtt_url)
-    try:
-        publisher.publish(readings_topic(hub), encode(ReadingsBatch(hub, 1, last, readings)))
-        publisher.publish(
-            status_topic(hub), encode(HubStatus(hub, HubState.ONLINE, now, watermark=now))
-        )
-    finally:
-        publisher.close()
-    return now
-
-
-def _heartbeat(mqtt_url: str, hub: str) -> None:
-    now = datetime.now(UTC)
-    publisher = Publisher(mqtt_url)
-    try:
-        publisher.publish(
-            status_topic(hub), encode(HubStatus(hub, HubState.ONLINE, now, watermark=now))
-        )
-    finally:
-        publisher.close()
-
-
 def _alerts(database_url: str, hub: str) -> list[tuple[str, str, str | None]]:
     with psycopg.connect(database_url) as conn:
         return [
@@ -114,24 +79,17 @@ def _saved_state(database_url: str, hub: str) -> HomeState | None:
     return HomeState.from_bytes(bytes(row[0])) if row else None
 
 
-async def _eventually(probe: Callable[[], object], what: str) -> object:
-    async def check() -> object:
-        return probe()
-
-    return await wait_for(check, what=what)
-
-
 async def test_a_restart_keeps_what_was_learned_and_does_not_raise_the_same_silence_again(
     start_server: Starter, database_url: str, mqtt_url: str
 ) -> None:
     hub = unique_hub()
     provision(database_url, hub, f"Mrs Keeper {hub}")
     async with start_server():
-        _publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=4))
-        await _eventually(
+        publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=4))
+        await eventually(
             lambda: _alerts(database_url, hub) == [("no_movement", "open", None)], "no_movement"
         )
-        saved = await _eventually(
+        saved = await eventually(
             lambda: (s := _saved_state(database_url, hub)) and s.raised and s, "a checkpoint"
         )
     assert isinstance(saved, HomeState)
@@ -151,8 +109,8 @@ async def test_a_restart_keeps_what_was_learned_and_does_not_raise_the_same_sile
         )
 
     async with start_server():
-        _heartbeat(mqtt_url, hub)
-        after = await _eventually(
+        heartbeat(mqtt_url, hub)
+        after = await eventually(
             lambda: (s := _saved_state(database_url, hub)) and s.watermark != saved.watermark and s,
             "the heartbeat judged after the restart",
         )
@@ -174,21 +132,21 @@ async def test_away_pauses_inactivity_but_never_a_pendant_press(
             (resident,),
         )
     async with start_server():
-        await _eventually(
+        await eventually(
             lambda: (s := _saved_state(database_url, hub)) and s.away_until, "away read"
         )
-        _publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=5))
-        await _eventually(
+        publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=5))
+        await eventually(
             lambda: (s := _saved_state(database_url, hub)) and s.last_activity, "readings seen"
         )
-        _heartbeat(mqtt_url, hub)
+        heartbeat(mqtt_url, hub)
         publisher = Publisher(mqtt_url)
         try:
             alarm = Alarm(hub, "a-1", "pendant", AlarmKind.PENDANT, datetime.now(UTC))
             publisher.publish(alarm_topic(hub), encode(alarm))
         finally:
             publisher.close()
-        await _eventually(lambda: _alerts(database_url, hub), "the pendant alert")
+        await eventually(lambda: _alerts(database_url, hub), "the pendant alert")
     assert _alerts(database_url, hub) == [("pendant", "open", None)]
 
 
@@ -198,8 +156,8 @@ async def test_a_false_alarm_resolved_in_the_console_makes_that_silence_wait_lon
     hub = unique_hub()
     provision(database_url, hub, f"Mrs Feedback {hub}")
     async with start_server() as server:
-        _publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=4))
-        await _eventually(lambda: _alerts(database_url, hub), "no_movement")
+        publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=4))
+        await eventually(lambda: _alerts(database_url, hub), "no_movement")
         async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
             api.headers["Authorization"] = f"Bearer {await token(api)}"
             alerts = (await api.get("/api/v1/alerts")).json()
@@ -208,7 +166,7 @@ async def test_a_false_alarm_resolved_in_the_console_makes_that_silence_wait_lon
                 f"/api/v1/alerts/{alert['id']}/resolve", json={"outcome": "false_alarm"}
             )
             assert response.status_code == 200, response.text
-        state = await _eventually(
+        state = await eventually(
             lambda: (s := _saved_state(database_url, hub)) and s.slack and s, "feedback learned"
         )
     assert isinstance(state, HomeState)
@@ -222,9 +180,9 @@ async def test_readings_stored_after_the_last_checkpoint_are_learned_again_after
     provision(database_url, hub, f"Mr Crash {hub}")
     # Checkpoints only at start; the crash below skips the one at stop.
     async with start_server(detector_checkpoint_s=3600) as server:
-        await _eventually(lambda: _saved_state(database_url, hub), "the first checkpoint")
-        _publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(minutes=5))
-        await _eventually(lambda: _count_readings(database_url, hub) == 30, "the readings stored")
+        await eventually(lambda: _saved_state(database_url, hub), "the first checkpoint")
+        publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(minutes=5))
+        await eventually(lambda: _count_readings(database_url, hub) == 30, "the readings stored")
         keeper = server.detector_keeper
         assert keeper is not None
 
@@ -237,7 +195,7 @@ async def test_readings_stored_after_the_last_checkpoint_are_learned_again_after
     assert before.last_activity is None, "the crash lost what was learned since the checkpoint"
 
     async with start_server(detector_checkpoint_s=0.2):
-        after = await _eventually(
+        after = await eventually(
             lambda: (s := _saved_state(database_url, hub)) and s.last_activity and s,
             "the readings folded in again",
         )
@@ -261,8 +219,8 @@ async def test_movement_stored_after_the_last_checkpoint_clears_the_silence_at_r
     hub = unique_hub()
     provision(database_url, hub, f"Mrs Fold {hub}")
     async with start_server():
-        _publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=4))
-        await _eventually(
+        publish_day_then_silence(mqtt_url, hub, silent_for=timedelta(hours=4))
+        await eventually(
             lambda: _alerts(database_url, hub) == [("no_movement", "open", None)], "no_movement"
         )
     # Stored while the server was going down, after its last checkpoint.
@@ -273,7 +231,7 @@ async def test_movement_stored_after_the_last_checkpoint_clears_the_silence_at_r
             (hub,),
         )
     async with start_server():
-        await _eventually(
+        await eventually(
             lambda: _alerts(database_url, hub) == [("no_movement", "resolved", "self_cleared")],
             "the silence cleared by the movement folded in at start",
         )

@@ -28,7 +28,7 @@ def _page(title: str, body: str, *, code: int = status.HTTP_200_OK) -> HTMLRespo
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)} · carewatch</title>"
-        "<link rel='stylesheet' href='/static/console.css'></head>"
+        "<link rel='stylesheet' href='/static/carewatch.css'></head>"
         f"<body><main class='ack-page'><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})

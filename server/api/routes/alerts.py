@@ -8,17 +8,27 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from server.access import may_act_on_alerts
 from server.alerts.model import AlertStatus, IllegalTransition, Outcome
 from server.alerts.service import AlertNotFound
-from server.api.deps import CurrentUser, ServicesDep
+from server.api.deps import (
+    CurrentUser,
+    IdQuery,
+    Services,
+    ServicesDep,
+    resident_in_reach,
+    viewer_of,
+)
 from server.db import alerts as alerts_sql
 from server.db import escalation as escalation_sql
+from server.db import people
+from server.db.residents import visible_to
 
 __all__ = ["router"]
 
@@ -97,14 +107,51 @@ class Resolution(BaseModel):
     note: str | None = Field(default=None, max_length=2_000)
 
 
+class Note(BaseModel):
+    """A note for the alert's audit trail."""
+
+    note: str = Field(min_length=1, max_length=2_000)
+
+
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not one of this resident's carers or responders"},
+    404: {"description": "no such alert"},
+}
+
+
+async def _in_reach(
+    services: Services, user: people.User, alert_id: uuid.UUID, *, act: bool
+) -> alerts_sql.AlertRow:
+    """The alert if the user may see it (and act on it, with ``act``); 404 or 403 otherwise."""
+    async with services.pool.connection() as conn:
+        row = await alerts_sql.get_alert(conn, alert_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
+    home = await resident_in_reach(services, user, row.resident_id, f"alert {row.kind}")
+    if act and not may_act_on_alerts(viewer_of(user), home):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="residents see their alerts; carers and responders act on them",
+        )
+    return row
+
+
 @router.get("")
 async def list_alerts(
-    services: ServicesDep, user: CurrentUser, status: StatusFilter = StatusFilter.ACTIVE
+    services: ServicesDep,
+    user: CurrentUser,
+    status: StatusFilter = StatusFilter.ACTIVE,
+    resident_id: Annotated[int | None, IdQuery] = None,
 ) -> list[Alert]:
-    """Alerts, most severe first and newest first within a severity."""
-    del user
+    """The alerts of the residents you may see: most severe first, then the longest waiting
+    (resolved ones newest first)."""
     async with services.pool.connection() as conn:
-        rows = await alerts_sql.list_alerts(conn, statuses=_STATUSES[status])
+        rows = await alerts_sql.list_alerts(
+            conn,
+            statuses=_STATUSES[status],
+            visible=visible_to(viewer_of(user)),
+            resident_id=resident_id,
+        )
     return [Alert.of(r) for r in rows]
 
 
@@ -116,7 +163,7 @@ async def stream_alerts(
 
     ``reload`` means changes may have been missed: fetch the list again.
     """
-    del user
+    visible = visible_to(viewer_of(user))
     feed = services.feed
     queue = feed.subscribe()
 
@@ -135,7 +182,7 @@ async def stream_alerts(
                     yield "event: reload\ndata: {}\n\n"
                     continue
                 async with services.pool.connection() as conn:
-                    row = await alerts_sql.get_alert(conn, alert_id)
+                    row = await alerts_sql.get_visible_alert(conn, alert_id, visible)
                 if row is not None:
                     yield f"event: alert\ndata: {Alert.of(row).model_dump_json()}\n\n"
         finally:
@@ -148,28 +195,25 @@ async def stream_alerts(
     )
 
 
-@router.get("/{alert_id}")
+@router.get("/{alert_id}", responses=_REFUSED)
 async def get_alert(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
     """One alert."""
-    del user
-    async with services.pool.connection() as conn:
-        row = await alerts_sql.get_alert(conn, alert_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
-    return Alert.of(row)
+    return Alert.of(await _in_reach(services, user, alert_id, act=False))
 
 
-@router.post("/{alert_id}/ack")
+@router.post("/{alert_id}/ack", responses={**_REFUSED, 409: {}})
 async def acknowledge(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
     """Take the alert on: the clock on the console stops for it."""
+    await _in_reach(services, user, alert_id, act=True)
     with _as_http_errors():
         row = await services.alerts.acknowledge(alert_id, by=user.username)
     return Alert.of(row)
 
 
-@router.post("/{alert_id}/escalate")
+@router.post("/{alert_id}/escalate", responses={**_REFUSED, 409: {}})
 async def escalate(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
     """Pass the alert to the on-duty responders now."""
+    await _in_reach(services, user, alert_id, act=True)
     with _as_http_errors():
         row = await services.alerts.escalate(alert_id, by=user.username)
     return Alert.of(row)
@@ -205,13 +249,11 @@ class AlertHistory(BaseModel):
     notifications: list[NotificationAttempt]
 
 
-@router.get("/{alert_id}/history")
+@router.get("/{alert_id}/history", responses=_REFUSED)
 async def history(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> AlertHistory:
     """Every change to the alert and every attempt to notify someone, oldest first."""
-    del user
+    await _in_reach(services, user, alert_id, act=False)
     async with services.pool.connection() as conn:
-        if await alerts_sql.get_alert(conn, alert_id) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
         events = await alerts_sql.events_for(conn, alert_id)
         attempts = await escalation_sql.notifications_for(conn, alert_id)
     return AlertHistory(
@@ -235,15 +277,27 @@ async def history(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID)
     )
 
 
-@router.post("/{alert_id}/resolve")
+@router.post("/{alert_id}/resolve", responses={**_REFUSED, 409: {}})
 async def resolve(
     services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID, resolution: Resolution
 ) -> Alert:
     """Close the alert with its outcome."""
+    await _in_reach(services, user, alert_id, act=True)
     with _as_http_errors():
         row = await services.alerts.resolve(
             alert_id, by=user.username, outcome=resolution.outcome, note=resolution.note
         )
+    return Alert.of(row)
+
+
+@router.post("/{alert_id}/notes", responses=_REFUSED)
+async def add_note(
+    services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID, note: Note
+) -> Alert:
+    """Add a note to the alert's audit trail."""
+    await _in_reach(services, user, alert_id, act=True)
+    with _as_http_errors():
+        row = await services.alerts.add_note(alert_id, by=user.username, note=note.note)
     return Alert.of(row)
 
 

@@ -1,16 +1,17 @@
-"""Signing in: OAuth2 password flow for a bearer token."""
+"""Signing in: a bearer token for API clients, a session cookie for the pages."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from server.api.deps import CurrentUser, ServicesDep
-from server.db import people
+from server.api.deps import SESSION_COOKIE, CurrentUser, Services, ServicesDep
+from server.db import people, sessions
 from server.passwords import generate_token, verify_password
 
 __all__ = ["router"]
@@ -27,32 +28,130 @@ class Token(BaseModel):
 
 
 class Me(BaseModel):
-    """Who the token belongs to."""
+    """Who is signed in, and where their page is."""
 
     username: str
     role: str
+    service: str | None
+    resident_id: int | None
+    home_page: str
 
 
-@router.post("/auth/token")
+class SessionOut(Me):
+    """A page's session: send ``csrf_token`` in the X-CSRF-Token header of every change."""
+
+    csrf_token: str
+
+
+_HOME_PAGES = {"admin": "/console", "responder": "/console", "carer": "/carer", "resident": "/me"}
+
+
+def _me(user: people.User) -> Me:
+    return Me(
+        username=user.username,
+        role=user.role,
+        service=user.service,
+        resident_id=user.resident_id,
+        home_page=_HOME_PAGES[user.role],
+    )
+
+
+async def _check_password(
+    services: Services, request: Request, username: str, password: str
+) -> people.User:
+    """The user if the password is right; 429 while too many wrong tries, 401 otherwise."""
+    who = (username, request.client.host if request.client else "unknown")
+    limiter = services.login_limiter
+    wait = limiter.retry_after(who, now=time.monotonic())
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many wrong passwords; try again in {int(wait) + 1} s",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    async with services.pool.connection() as conn:
+        user = await people.user_by_username(conn, username)
+    if user is None or not verify_password(user.password_hash, password):
+        limiter.failed(who, now=time.monotonic())
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="wrong username or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    limiter.succeeded(who)
+    return user
+
+
+@router.post("/auth/token", responses={401: {}, 429: {}})
 async def issue_token(
-    services: ServicesDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    services: ServicesDep,
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
     """Exchange a username and password for a bearer token."""
+    user = await _check_password(services, request, form.username, form.password)
+    token = generate_token()
+    lifetime = services.settings.token_lifetime_s
     async with services.pool.connection() as conn:
-        user = await people.user_by_username(conn, form.username)
-        if user is None or not verify_password(user.password_hash, form.password):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="wrong username or password",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        token = generate_token()
-        lifetime = services.settings.token_lifetime_s
         await people.issue_token(conn, user.id, token, lifetime=timedelta(seconds=lifetime))
     return Token(access_token=token, expires_in=int(lifetime))
+
+
+@router.post("/auth/session", responses={401: {}, 429: {}})
+async def open_session(
+    services: ServicesDep,
+    request: Request,
+    response: Response,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> SessionOut:
+    """Sign a browser in: sets an HttpOnly, SameSite=Strict session cookie."""
+    user = await _check_password(services, request, form.username, form.password)
+    session_id, csrf = generate_token(), generate_token()
+    lifetime = services.settings.token_lifetime_s
+    async with services.pool.connection() as conn:
+        await sessions.open_session(
+            conn, user.id, session_id, csrf, lifetime=timedelta(seconds=lifetime)
+        )
+    secure = services.settings.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(lifetime),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https" if secure is None else secure,
+        path="/",
+    )
+    return SessionOut(**_me(user).model_dump(), csrf_token=csrf)
+
+
+@router.get("/auth/session", responses={401: {}})
+async def current_session(services: ServicesDep, request: Request) -> SessionOut:
+    """The page's session, for a page that was reloaded."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    found = None
+    if session_id:
+        async with services.pool.connection() as conn:
+            found = await sessions.session_user(conn, session_id)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="not signed in")
+    return SessionOut(**_me(found.user).model_dump(), csrf_token=found.csrf_token)
+
+
+@router.delete("/auth/session", status_code=status.HTTP_204_NO_CONTENT)
+async def close_session(services: ServicesDep, request: Request, user: CurrentUser) -> Response:
+    """Sign out: the session ends on the server, not just in this browser."""
+    del user
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        async with services.pool.connection() as conn:
+            await sessions.end_session(conn, session_id)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/me")
 async def me(user: CurrentUser) -> Me:
     """The signed-in user."""
-    return Me(username=user.username, role=user.role)
+    return _me(user)

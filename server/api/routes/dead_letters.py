@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import ServicesDep, require_role
+from server.api.deps import MAX_ID, ServicesDep, require_role
 from server.db.dead_letters import StoredDeadLetter, list_dead_letters
 
 __all__ = ["router"]
@@ -21,7 +21,9 @@ async def dead_letters(
     reason: Annotated[
         str | None, Query(max_length=200, description="reasons starting with this")
     ] = None,
-    before_id: Annotated[int | None, Query(ge=1, description="page back from this id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="page back from this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[StoredDeadLetter]:
     """Refused messages, newest first: unprovisioned hubs, invalid payloads, absurd timestamps."""

@@ -9,7 +9,9 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from server import provisioning
-from server.api.deps import ServicesDep, require_role
+from server.api.deps import ServicesDep, require_role, viewer_of
+from server.db import people
+from server.db.residents import visible_to
 from server.provisioning import HubTaken, provision_hub
 
 __all__ = ["router"]
@@ -76,13 +78,17 @@ async def add_hub(services: ServicesDep, new: NewHub) -> ProvisionedHubOut:
     )
 
 
-@router.get("", dependencies=[require_role("admin", "responder")])
-async def list_hubs(services: ServicesDep) -> list[HubOut]:
-    """Every hub, with its resident, last state and when it was last heard from."""
+@router.get("")
+async def list_hubs(
+    services: ServicesDep, user: Annotated[people.User, require_role("admin", "responder")]
+) -> list[HubOut]:
+    """The hubs of your service's residents (every hub, for admins), with their last state."""
+    condition, params = visible_to(viewer_of(user))
     async with services.pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT h.id, r.name, h.state, h.last_seen_at, h.revoked_at FROM hubs h"
-            " JOIN residents r ON r.id = h.resident_id ORDER BY h.id"
+            f" JOIN residents r ON r.id = h.resident_id WHERE {condition} ORDER BY h.id",
+            params,
         )
         rows = await cursor.fetchall()
     return [

@@ -7,11 +7,11 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from server.alerts.figures import AlertTiming, ServiceFigures, service_figures
-from server.api.deps import ServicesDep, require_role
+from server.api.deps import CurrentUser, ResidentId, ServicesDep, require_role, resident_in_reach
 from server.db import alerts as alerts_sql
 
 __all__ = ["router"]
@@ -33,17 +33,21 @@ async def service_report(
     return service_figures([AlertTiming(*row) for row in rows])
 
 
-@router.get("/residents/{resident_id}/audit", dependencies=[_MANAGERS], response_model=None)
+@router.get(
+    "/residents/{resident_id}/audit",
+    dependencies=[_MANAGERS],
+    response_model=None,
+    responses={403: {}, 404: {}},
+)
 async def resident_audit(
     services: ServicesDep,
-    resident_id: int,
+    user: CurrentUser,
+    resident_id: ResidentId,
     format: Literal["json", "csv"] = "json",
 ) -> Response | list[alerts_sql.AlertEvent]:
     """Every change to every alert of one resident, oldest first, as JSON or CSV."""
+    await resident_in_reach(services, user, resident_id, "alert audit")
     async with services.pool.connection() as conn:
-        cursor = await conn.execute("SELECT 1 FROM residents WHERE id = %s", (resident_id,))
-        if await cursor.fetchone() is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no resident {resident_id}")
         events = await alerts_sql.audit_for_resident(conn, resident_id)
     if format == "json":
         return events

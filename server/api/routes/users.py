@@ -1,0 +1,105 @@
+"""People who sign in: admins add responders, carers and residents' own accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field, model_validator
+
+from server.access import Role
+from server.api.deps import MAX_ID, ServicesDep, require_role
+from server.db import people
+from server.passwords import hash_password
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[require_role("admin")])
+
+
+class NewUser(BaseModel):
+    """Someone to sign in. Responders need a service; a resident's account names the resident."""
+
+    username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
+    password: str = Field(min_length=10, max_length=200)
+    role: Role
+    display_name: str | None = Field(default=None, max_length=200)
+    service: str | None = Field(
+        default=None, min_length=1, max_length=100, description="a responder's; default 'default'"
+    )
+    resident_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+    @model_validator(mode="after")
+    def _fits_the_role(self) -> NewUser:
+        if self.role is Role.RESPONDER and self.service is None:
+            self.service = "default"
+        if self.role is not Role.RESPONDER and self.service is not None:
+            raise ValueError("only a responder belongs to a service")
+        if self.role is Role.RESIDENT and self.resident_id is None:
+            raise ValueError("a resident's account needs resident_id, the record it opens")
+        if self.role is not Role.RESIDENT and self.resident_id is not None:
+            raise ValueError("only a resident's own account has a resident_id")
+        return self
+
+
+class UserOut(BaseModel):
+    """Someone who signs in (never their password)."""
+
+    id: int
+    username: str
+    role: str
+    display_name: str | None
+    service: str | None
+    resident_id: int | None
+
+
+_SELECT = "SELECT id, username, role, display_name, service, resident_id FROM users"
+
+
+@router.get("")
+async def list_users(services: ServicesDep) -> list[UserOut]:
+    """Everyone who signs in, by name."""
+    async with services.pool.connection() as conn:
+        cursor = await conn.execute(_SELECT + " ORDER BY username")
+        rows = await cursor.fetchall()
+    return [UserOut(**dict(zip(UserOut.model_fields, row, strict=True))) for row in rows]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
+async def add_user(services: ServicesDep, new: NewUser) -> UserOut:
+    """Add someone who signs in."""
+    async with services.pool.connection() as conn, conn.transaction():
+        if new.resident_id is not None:
+            cursor = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM residents WHERE id = %s),"
+                " EXISTS (SELECT 1 FROM users WHERE resident_id = %s)",
+                (new.resident_id, new.resident_id),
+            )
+            exists, taken = await _row(cursor)
+            if not exists:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no resident {new.resident_id}"
+                )
+            if taken:
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT, detail="that resident already has an account"
+                )
+        if not await people.add_user(
+            conn, new.username, hash_password(new.password), new.role.value
+        ):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, detail=f"the username {new.username!r} is taken"
+            )
+        cursor = await conn.execute(
+            "UPDATE users SET display_name = %s, service = %s, resident_id = %s"
+            " WHERE username = %s RETURNING id, username, role, display_name, service, resident_id",
+            (new.display_name, new.service, new.resident_id, new.username),
+        )
+        row = await _row(cursor)
+    return UserOut(**dict(zip(UserOut.model_fields, row, strict=True)))
+
+
+async def _row(cursor: Any) -> tuple[Any, ...]:
+    row: tuple[Any, ...] | None = await cursor.fetchone()
+    assert row is not None
+    return row

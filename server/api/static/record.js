@@ -1,0 +1,48 @@
+// One resident's record: what this viewer may see of it, alerts, today and this week.
+"use strict";
+
+const { $, api, kindWords, clock, drawTimeline, drawTrends } = carewatch;
+
+document.addEventListener("DOMContentLoaded", async () => {
+  const me = await carewatch.start();
+  if (!me) return;
+  $("home-link").href = me.home_page;
+  const id = Number(location.pathname.split("/").pop());
+  try {
+    const resident = await api(`/api/v1/residents/${id}`);
+    document.title = `${resident.name} — carewatch`;
+    $("name").textContent = resident.name;
+    $("address").textContent = resident.address || "not recorded";
+    $("access").textContent = resident.access_info ?? "shown to responders only";
+    $("health").textContent = resident.health_notes ?? "not shared with you";
+    $("away").textContent = resident.away_until ? `until ${new Date(resident.away_until).toLocaleString("en-GB")}` : "at home";
+    $("checkin").textContent = resident.checkin_by
+      ? `by ${resident.checkin_by.slice(0, 5)}; last ${resident.last_checkin ? new Date(resident.last_checkin).toLocaleString("en-GB") : "never"}`
+      : "none";
+    $("contacts").replaceChildren(...resident.contacts.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = `${c.name} (${c.role})${c.reach.length ? ": " + c.reach.join(", ") : ""}`;
+      return li;
+    }));
+    const alerts = await api(`/api/v1/alerts?status=active&resident_id=${id}`);
+    $("alerts").replaceChildren(...alerts.map((a) => {
+      const li = document.createElement("li");
+      li.textContent = `${a.severity}: ${kindWords(a.kind)} at ${clock(a.raised_at, resident.timezone)}: ${a.reason}`;
+      return li;
+    }));
+    if (!alerts.length) $("alerts").textContent = "No active alerts.";
+    try {
+      const [timeline, routine] = await Promise.all([
+        api(`/api/v1/residents/${id}/timeline?hours=24`),
+        api(`/api/v1/residents/${id}/routine?days=28`),
+      ]);
+      drawTimeline($("timeline"), timeline, resident.timezone);
+      $("verdict").textContent = routine.as_usual ? "All as usual today." : routine.differences.join(" ");
+      drawTrends($("trends"), routine.days);
+    } catch (error) {
+      $("timeline").textContent = error.message;
+    }
+  } catch (error) {
+    $("message").textContent = error.message;
+  }
+});

@@ -1,0 +1,267 @@
+"""The authorisation matrix: every endpoint by every role, on their own resident and on another's.
+
+Edith lives in the north service, Arthur in the south. Each role signs in as
+Edith's carer, Edith herself, or the north desk's responder, and tries every
+operation in the OpenAPI spec on Edith's record (their own) and on Arthur's
+(someone else's). Refused means 403; anything else (200, 201, 404, 409, 422)
+means the request got past the access check. A new endpoint fails this test
+until it has a row here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from edge.protocol import Alarm, AlarmKind, alarm_topic, encode
+from server.runtime import CarewatchServer
+from tests.server.helpers import Publisher, wait_for
+from tests.server.people import Home, TwoHomes, bearer, make_two_homes
+
+ROLES = ("admin", "responder", "carer", "resident")
+ALL = frozenset(ROLES)
+STAFF = frozenset({"admin", "responder", "carer"})
+ADMIN = frozenset({"admin"})
+PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call an operation on their own resident, and whether it names a resident."""
+
+    allowed: frozenset[str] | str
+    # Whether the path names a resident or an alert, so the cross-resident attempt applies.
+    per_resident: bool = False
+    json: Any = None
+    form: dict[str, str] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _away() -> dict[str, str]:
+    return {"until": (datetime.now(UTC) + timedelta(days=2)).isoformat()}
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("POST", "/api/v1/auth/token"): Rule(PUBLIC, form={"username": "x", "password": "y"}),
+    ("POST", "/api/v1/auth/session"): Rule(PUBLIC, form={"username": "x", "password": "y"}),
+    ("GET", "/api/v1/auth/session"): Rule(PUBLIC),
+    ("DELETE", "/api/v1/auth/session"): Rule(ALL),
+    ("GET", "/api/v1/me"): Rule(ALL),
+    ("GET", "/api/v1/alerts"): Rule(ALL),
+    ("GET", "/api/v1/alerts/stream"): Rule(ALL),
+    ("GET", "/api/v1/alerts/{alert_id}"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/alerts/{alert_id}/history"): Rule(ALL, per_resident=True),
+    ("POST", "/api/v1/alerts/{alert_id}/notes"): Rule(
+        STAFF, per_resident=True, json={"note": "called, no answer"}
+    ),
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): Rule(STAFF, per_resident=True),
+    ("POST", "/api/v1/alerts/{alert_id}/escalate"): Rule(STAFF, per_resident=True),
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): Rule(
+        STAFF, per_resident=True, json={"outcome": "false_alarm"}
+    ),
+    ("GET", "/api/v1/reports/service"): Rule(frozenset({"admin", "responder"})),
+    ("GET", "/api/v1/residents/{resident_id}/audit"): Rule(
+        frozenset({"admin", "responder"}), per_resident=True
+    ),
+    ("GET", "/api/v1/push/key"): Rule(PUBLIC),
+    ("POST", "/api/v1/me/push-subscriptions"): Rule(ALL, json={"endpoint": "not a url"}),
+    ("GET", "/api/v1/dead-letters"): Rule(ADMIN),
+    ("POST", "/api/v1/hubs"): Rule(ADMIN, json={"hub": "", "resident": ""}),
+    ("GET", "/api/v1/hubs"): Rule(frozenset({"admin", "responder"})),
+    ("POST", "/api/v1/hubs/{hub}/revoke"): Rule(ADMIN, params={"hub": "no-such-hub"}),
+    ("GET", "/ack/{token}"): Rule(PUBLIC, params={"token": "not-a-link"}),
+    ("POST", "/ack/{token}"): Rule(PUBLIC, params={"token": "not-a-link"}),
+    ("GET", "/healthz"): Rule(PUBLIC),
+    ("GET", "/readyz"): Rule(PUBLIC),
+    ("GET", "/metrics"): Rule(PUBLIC),
+    ("GET", "/api/v1/residents"): Rule(ALL),
+    ("POST", "/api/v1/residents"): Rule(ADMIN, json={"name": ""}),
+    ("GET", "/api/v1/residents/{resident_id}"): Rule(ALL, per_resident=True),
+    ("PATCH", "/api/v1/residents/{resident_id}"): Rule(ADMIN, per_resident=True, json={}),
+    ("PUT", "/api/v1/residents/{resident_id}/away"): Rule(
+        frozenset({"admin", "carer", "resident"}), per_resident=True, json=_away()
+    ),
+    ("POST", "/api/v1/residents/{resident_id}/checkin"): Rule(
+        frozenset({"resident"}), per_resident=True
+    ),
+    ("PUT", "/api/v1/residents/{resident_id}/choices"): Rule(
+        frozenset({"admin", "resident"}),
+        per_resident=True,
+        json={"share_health_notes": True, "share_activity_with_carers": True},
+    ),
+    ("PUT", "/api/v1/residents/{resident_id}/carers"): Rule(
+        ADMIN, per_resident=True, json={"carers": ["nobody-by-this-name"]}
+    ),
+    ("GET", "/api/v1/residents/{resident_id}/reads"): Rule(
+        frozenset({"admin", "resident"}), per_resident=True
+    ),
+    ("GET", "/api/v1/residents/{resident_id}/timeline"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/users"): Rule(ADMIN),
+    ("POST", "/api/v1/users"): Rule(ADMIN, json={"username": "", "password": "", "role": "x"}),
+}
+
+
+@dataclass
+class World:
+    server: CarewatchServer
+    homes: TwoHomes
+    tokens: dict[str, str]
+    alerts: dict[int, str]
+
+
+async def _pendant_alert(database_url: str, mqtt_url: str, home: Home) -> str:
+    publisher = Publisher(mqtt_url)
+    try:
+        alarm = Alarm(home.hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC))
+        publisher.publish(alarm_topic(home.hub), encode(alarm))
+    finally:
+        publisher.close()
+
+    async def raised() -> str | None:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT id FROM alerts WHERE resident_id = %s", (home.resident_id,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    found: str = await wait_for(raised, what=f"the pendant alert of {home.name}")
+    return found
+
+
+@pytest.fixture
+async def world(
+    server: CarewatchServer, api: httpx.AsyncClient, database_url: str, mqtt_url: str
+) -> World:
+    homes = await make_two_homes(api)
+    tokens = {"admin": api.headers["Authorization"].removeprefix("Bearer ")}
+    for role, username in (
+        ("responder", homes.edith.responder),
+        ("carer", homes.edith.carer),
+        ("resident", homes.edith.resident_user),
+    ):
+        tokens[role] = await bearer(api, username)
+    alerts = {
+        home.resident_id: await _pendant_alert(database_url, mqtt_url, home)
+        for home in (homes.edith, homes.arthur)
+    }
+    return World(server, homes, tokens, alerts)
+
+
+async def _call(
+    client: httpx.AsyncClient, method: str, path: str, rule: Rule, home: Home, world: World
+) -> int:
+    url = path.format(
+        resident_id=home.resident_id,
+        alert_id=world.alerts[home.resident_id],
+        **rule.params,
+    )
+    if path.endswith("/stream"):
+        async with client.stream(method, url) as response:
+            return response.status_code
+    response = await client.request(method, url, json=rule.json, data=rule.form)
+    assert response.status_code < 500, f"{method} {url}: {response.status_code} {response.text}"
+    return response.status_code
+
+
+async def test_the_matrix(world: World, api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    operations = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    assert operations == set(RULES), (
+        f"no rule for {sorted(operations - set(RULES))}; stale rules {sorted(set(RULES) - operations)}"
+    )
+
+    wrong: list[str] = []
+    # Sign-out ends the admin's token's session only for cookies; keep it for last anyway.
+    ordered = sorted(RULES.items(), key=lambda item: item[0] == ("DELETE", "/api/v1/auth/session"))
+    for (method, path), rule in ordered:
+        for role in ROLES:
+            async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+                client.headers["Authorization"] = f"Bearer {world.tokens[role]}"
+                own = await _call(client, method, path, rule, world.homes.edith, world)
+                if rule.allowed == PUBLIC:
+                    continue  # answers anyone (a wrong password is a 401, not a refusal)
+                allowed = role in rule.allowed
+                if allowed == (own in (401, 403)):
+                    wrong.append(f"{role} {method} {path} on their own resident: {own}")
+                if rule.per_resident:
+                    other = await _call(client, method, path, rule, world.homes.arthur, world)
+                    # Arthur is another service's resident: only an admin reaches him.
+                    if (allowed and role == "admin") == (other in (401, 403)):
+                        wrong.append(f"{role} {method} {path} on another resident: {other}")
+            # Without credentials, everything but the public operations is refused.
+            async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as anonymous:
+                if rule.allowed != PUBLIC:
+                    status = await _call(anonymous, method, path, rule, world.homes.edith, world)
+                    if status != 401:
+                        wrong.append(f"anonymous {method} {path}: {status}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_refused_reads_are_logged_with_who_and_what(world: World, database_url: str) -> None:
+    arthur = world.homes.arthur.resident_id
+    async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {world.tokens['carer']}"
+        assert (await client.get(f"/api/v1/residents/{arthur}")).status_code == 403
+        assert (
+            await client.get(f"/api/v1/residents/{world.homes.edith.resident_id}")
+        ).status_code == 200
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT username, role, resident_id, what, allowed FROM record_reads"
+            " WHERE username = %s ORDER BY id",
+            (world.homes.edith.carer,),
+        ).fetchall()
+    assert rows == [
+        (world.homes.edith.carer, "carer", arthur, "record", False),
+        (world.homes.edith.carer, "carer", world.homes.edith.resident_id, "record", True),
+    ]
+
+
+async def test_key_safe_and_health_notes_follow_role_and_consent(world: World) -> None:
+    edith = world.homes.edith.resident_id
+    seen: dict[str, dict[str, Any]] = {}
+    for role in ROLES:
+        async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+            client.headers["Authorization"] = f"Bearer {world.tokens[role]}"
+            seen[role] = (await client.get(f"/api/v1/residents/{edith}")).json()
+    assert seen["responder"]["access_info"].startswith("key safe")
+    assert seen["carer"]["access_info"] is None
+    assert seen["resident"]["access_info"] is None
+    # Edith has not agreed to share her health notes: responders do not see them; she does.
+    assert seen["responder"]["health_notes"] is None
+    assert seen["resident"]["health_notes"] == "diabetic"
+
+    async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {world.tokens['resident']}"
+        agreed = await client.put(
+            f"/api/v1/residents/{edith}/choices",
+            json={"share_health_notes": True, "share_activity_with_carers": False},
+        )
+        assert agreed.status_code == 200, agreed.text
+    async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {world.tokens['responder']}"
+        assert (await client.get(f"/api/v1/residents/{edith}")).json()["health_notes"] == "diabetic"
+    async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {world.tokens['carer']}"
+        private = await client.get(f"/api/v1/residents/{edith}/timeline")
+        assert private.status_code == 403
+        assert "not agreed" in private.json()["detail"]
+
+
+async def test_lists_hold_only_what_the_role_may_see(world: World) -> None:
+    names = {world.homes.edith.name, world.homes.arthur.name}
+    for role in ROLES:
+        async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+            client.headers["Authorization"] = f"Bearer {world.tokens[role]}"
+            residents = {r["name"] for r in (await client.get("/api/v1/residents")).json()} & names
+            alerts = {a["resident"] for a in (await client.get("/api/v1/alerts")).json()} & names
+        expected = names if role == "admin" else {world.homes.edith.name}
+        assert residents == expected, role
+        assert alerts == expected, role
