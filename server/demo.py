@@ -74,10 +74,55 @@ def incidents_for(index: int, start: datetime) -> tuple[Incident, ...]:
     return ()
 
 
-async def _reset_demo_homes(conn: DbConn, homes: int) -> None:
+# Who signs in to the demo, all with the admin's password: (username, role, display name).
+DEMO_PEOPLE = (
+    ("desk", "responder", "Sam Patel, alarm receiving centre"),
+    ("carer", "carer", "Jo Clarke, Edith's daughter"),
+    ("edith", "resident", None),
+)
+
+
+async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> None:
+    """A responder, a carer for the first two homes, and the first resident's own account."""
+    password_hash = hash_password(password)
+    await conn.execute(
+        "UPDATE residents SET address = %s, access_info = %s, health_notes = %s,"
+        " share_health_notes = true WHERE id = %s",
+        (
+            "14 Larch Close, Harrogate HG1 4QT",
+            "Key safe left of the front door, code 4471. Dog-friendly cat.",
+            "Type 2 diabetes; hip replacement 2024. Hard of hearing: knock loudly.",
+            resident_ids[0],
+        ),
+    )
+    for username, role, display_name in DEMO_PEOPLE:
+        await conn.execute(
+            "INSERT INTO users (username, password_hash, role, display_name, service, resident_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (username) DO UPDATE SET"
+            " password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,"
+            " display_name = EXCLUDED.display_name, service = EXCLUDED.service,"
+            " resident_id = EXCLUDED.resident_id",
+            (
+                username,
+                password_hash,
+                role,
+                display_name,
+                "default" if role == "responder" else None,
+                resident_ids[0] if role == "resident" else None,
+            ),
+        )
+    cursor = await conn.execute("SELECT id FROM users WHERE username = 'carer'")
+    carer = await cursor.fetchone()
+    assert carer is not None
+    for resident_id in resident_ids[:2]:
+        await people.assign_carer(conn, resident_id, int(carer[0]))
+
+
+async def _reset_demo_homes(conn: DbConn, homes: int) -> list[int]:
     # A demo against a real database replaces its own residents, and only them.
     hubs = [demo_hub(i) for i in range(homes)]
     names = [resident_name(i) for i in range(homes)]
+    resident_ids: list[int] = []
     async with conn.transaction():
         for table in ("readings", "reading_batches", "alarms"):
             await conn.execute(f"DELETE FROM {table} WHERE hub_id = ANY(%s)", (hubs,))
@@ -88,6 +133,8 @@ async def _reset_demo_homes(conn: DbConn, homes: int) -> None:
             await people.add_hub(
                 conn, hub, resident_id, password_hash=hash_password(generate_password())
             )
+            resident_ids.append(resident_id)
+    return resident_ids
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -126,7 +173,8 @@ async def run_demo(
         live: LiveHomes | None = None
         try:
             async with server.pool.connection() as conn:
-                await _reset_demo_homes(conn, homes)
+                resident_ids = await _reset_demo_homes(conn, homes)
+                await _demo_people(conn, password, resident_ids)
             clock = CatchUpClock(start=start, speed=speed)
             live = LiveHomes(
                 mqtt_url=mqtt_url, outbox_dir=Path(scratch), clock=clock.now, heartbeat_s=300.0
@@ -144,11 +192,12 @@ async def run_demo(
                     ),
                 )
             await asyncio.to_thread(live.start)
-            login = "admin / " + (server.admin_password or "(the admin password set before)")
             print(
                 f"\ncarewatch demo: {homes} simulated homes at {speed:g}x until they catch up with now.\n"
-                f"  Console:  {server.http_url}\n"
-                f"  Sign in:  {login}\n"
+                f"  Open:     {server.http_url}\n"
+                f"  Sign in as desk (responder's console), carer (a daughter's phone view),\n"
+                f"            edith (the resident's page) or admin; password {password}"
+                f"{'' if server.admin_password else ' (admin keeps the password it had)'}\n"
                 f"  API docs: {server.http_url}/docs\n"
                 f"{resident_name(0)} falls and {resident_name(1)} presses their pendant within the "
                 "first minute. Ctrl-C stops everything.\n",

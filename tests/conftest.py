@@ -70,3 +70,26 @@ async def api(server: CarewatchServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
         client.headers["Authorization"] = f"Bearer {await token(client)}"
         yield client
+
+
+@pytest.fixture
+async def quick_server(database_url: str, mqtt_url: str) -> AsyncIterator[CarewatchServer]:
+    """A server that reads "away", saves what it learned and checks check-ins several times a second."""
+    client_id = f"carewatch-quick-test-{uuid.uuid4().hex[:8]}"
+    settings = ServerSettings(
+        http_port=0,
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        mqtt_client_id=client_id,
+        detector_checkpoint_s=0.2,
+        hub_check_interval_s=0.5,
+    )
+    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as running:
+        yield running
+    forget_session(mqtt_url, client_id)
+
+
+@pytest.fixture
+async def admin_api(quick_server: CarewatchServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=quick_server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {await token(client)}"
+        yield client

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
-from pydantic import SecretStr
-
-from server.runtime import CarewatchServer
-from server.settings import ServerSettings
-from tests.server.helpers import ADMIN_PASSWORD, forget_session, token
 
 CHROMIUM = Path(os.environ.get("CAREWATCH_CHROMIUM", "/usr/bin/chromium"))
 # Without these, Chromium's background requests fail on a closed network.
@@ -50,28 +43,6 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-@pytest.fixture
-async def quick_server(database_url: str, mqtt_url: str) -> AsyncIterator[CarewatchServer]:
-    """A server that reads "away" and saves what it learned five times a second."""
-    client_id = f"carewatch-browser-test-{uuid.uuid4().hex[:8]}"
-    settings = ServerSettings(
-        http_port=0,
-        admin_password=SecretStr(ADMIN_PASSWORD),
-        mqtt_client_id=client_id,
-        detector_checkpoint_s=0.2,
-    )
-    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as running:
-        yield running
-    forget_session(mqtt_url, client_id)
-
-
-@pytest.fixture
-async def admin_api(quick_server: CarewatchServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=quick_server.http_url, timeout=10) as client:
-        client.headers["Authorization"] = f"Bearer {await token(client)}"
-        yield client
-
-
 async def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
     """Through the sign-in page, as a person would."""
     await page.goto(base_url)
@@ -85,3 +56,23 @@ async def screenshot(page: Page, name: str) -> None:
     folder = os.environ.get("CAREWATCH_SCREENSHOTS")
     if folder:
         await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+# axe-core (MPL-2.0, vendored unchanged from npm) checks a rendered page against WCAG 2.2 A and AA.
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+async def accessibility_problems(page: Page) -> list[str]:
+    """What axe finds on the page as it is now, one line per rule and element."""
+    # Evaluated through the DevTools protocol, so the pages' own CSP still applies to them.
+    await page.evaluate(AXE.read_text())
+    result = await page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        WCAG_AA,
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']} - {violation['help']}"
+        for violation in result["violations"]
+        for node in violation["nodes"]
+    ]

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, ViewportSize, expect
 from edge.protocol import Alarm, AlarmKind, alarm_topic, encode
 from server.detect.home_state import HomeState
 from server.runtime import CarewatchServer
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import (
     Publisher,
     eventually,
@@ -98,6 +98,7 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     await expect(waiting).to_have_class("alert overdue", timeout=10_000)
     await expect(page.locator(".alert").first).to_contain_text("Pendant pressed")
     await screenshot(page, "console")
+    assert await accessibility_problems(page) == []
 
     # Keyboard only: the first alert is chosen; a acknowledges, r resolves, 4 = false alarm.
     await page.locator(".alert").first.focus()
@@ -142,9 +143,12 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     await card.get_by_text("This week").click()
     await expect(card.locator(".trend")).to_have_count(5)
     await screenshot(page, "carer")
+    assert await accessibility_problems(page) == []
 
     # One tap.
-    await card.get_by_role("button", name=f"Acknowledge: {homes.edith.name}, Pendant pressed").tap()
+    await card.get_by_role(
+        "button", name=f"I'm dealing with it: {homes.edith.name}, Pendant pressed"
+    ).tap()
     await expect(page.locator(".card", has_text=homes.edith.name)).to_contain_text(
         f"Acknowledged by {homes.edith.carer}"
     )
@@ -155,6 +159,7 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     assert response is not None
     assert response.status == 403
     await expect(page.locator("#refusal")).to_contain_text("This attempt has been logged")
+    assert await accessibility_problems(page) == []
     with psycopg.connect(database_url) as conn:
         logged = conn.execute(
             "SELECT username, what, allowed FROM record_reads"
@@ -169,6 +174,17 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     assert response.status == 200
     await expect(page.locator("#name")).to_have_text(homes.edith.name)
     await expect(page.locator("#access")).to_have_text("shown to responders only")
+    await expect(page.locator("#timeline svg")).to_be_visible()
+    assert await accessibility_problems(page) == []
+
+    # Signed out, the record is behind the sign-in page, which is accessible too.
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(f"{quick_server.http_url}/")
+    await page.goto(f"{quick_server.http_url}/residents/{homes.edith.resident_id}")
+    await expect(page).to_have_url(
+        f"{quick_server.http_url}/?next=/residents/{homes.edith.resident_id}"
+    )
+    assert await accessibility_problems(page) == []
 
 
 async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(
@@ -194,6 +210,7 @@ async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(
     await expect(page.locator("#away-state")).to_contain_text("You are away until")
     await expect(page.locator("#who-can-see")).to_contain_text(f"Carer of {homes.edith.name}")
     await screenshot(page, "resident")
+    assert await accessibility_problems(page) == []
 
     async def away_read() -> object:
         with psycopg.connect(database_url) as conn:

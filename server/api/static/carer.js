@@ -66,7 +66,7 @@ function alertLine(alert) {
     button.type = "button";
     button.className = "big";
     button.textContent = "I'm dealing with it";
-    button.setAttribute("aria-label", `Acknowledge: ${alert.resident}, ${kindWords(alert.kind)}`);
+    button.setAttribute("aria-label", `I'm dealing with it: ${alert.resident}, ${kindWords(alert.kind)}`);
     button.onclick = async () => {
       button.disabled = true;
       try {
