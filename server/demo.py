@@ -82,19 +82,32 @@ DEMO_PEOPLE = (
 )
 
 
+# What responders need on a call, for the first homes: address, access, health notes.
+DEMO_RECORDS = (
+    (
+        "14 Larch Close, Harrogate HG1 4QT",
+        "Key safe left of the front door, code 4471.",
+        "Type 2 diabetes; hip replacement 2024. Hard of hearing: knock loudly.",
+    ),
+    (
+        "Flat 3, 22 Mill Lane, Knaresborough HG5 8AL",
+        "Warden on site 9-5 has a key; key safe by the communal door, code 1903.",
+        "Heart failure; uses a wheelchair indoors.",
+    ),
+    ("7 Station Road, Pannal HG3 1JL", "Neighbour at no. 9 holds a key.", ""),
+    ("2 The Green, Killinghall HG3 2DA", "", ""),
+)
+
+
 async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> None:
     """A responder, a carer for the first two homes, and the first resident's own account."""
     password_hash = hash_password(password)
-    await conn.execute(
-        "UPDATE residents SET address = %s, access_info = %s, health_notes = %s,"
-        " share_health_notes = true WHERE id = %s",
-        (
-            "14 Larch Close, Harrogate HG1 4QT",
-            "Key safe left of the front door, code 4471. Dog-friendly cat.",
-            "Type 2 diabetes; hip replacement 2024. Hard of hearing: knock loudly.",
-            resident_ids[0],
-        ),
-    )
+    for resident_id, (address, access, health) in zip(resident_ids, DEMO_RECORDS, strict=False):
+        await conn.execute(
+            "UPDATE residents SET address = %s, access_info = %s, health_notes = %s,"
+            " share_health_notes = true WHERE id = %s",
+            (address, access, health, resident_id),
+        )
     for username, role, display_name in DEMO_PEOPLE:
         await conn.execute(
             "INSERT INTO users (username, password_hash, role, display_name, service, resident_id)"

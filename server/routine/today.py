@@ -79,17 +79,31 @@ class _Usual:
     most: float
 
 
-def compare(today: DayMeasures, history: Sequence[DayMeasures], *, now_local: time) -> Verdict:
-    """Judge ``today`` (so far, at ``now_local``) against the ``history`` days."""
+def compare(
+    today: DayMeasures,
+    history: Sequence[DayMeasures],
+    *,
+    now_local: time,
+    hub_heard_today: bool = False,
+) -> Verdict:
+    """Judge ``today`` (so far, at ``now_local``) against the ``history`` days.
+
+    ``hub_heard_today``: the hub's heartbeats came today, so no readings means
+    a quiet home (asleep on the bed pad), not a hub that is offline.
+    """
     past = [d for d in history if d.day != today.day and d.has_readings]
     learning = len(past) < MIN_DAYS
-    if not today.has_readings:
+    if not today.has_readings and not hub_heard_today:
         return Verdict(
             False, ["No readings from the home yet today; the hub may be offline."], learning
         )
     if learning:
         return Verdict(True, [], True)
     now = _minutes(now_local)
+    if not today.has_readings:
+        # Nothing has moved since midnight: only a getting-up time long past says anything.
+        late = _wake(today, past, now)
+        return Verdict(late is None, [late] if late else [], False)
     out = today.time_out_min
     if out is not None and out >= now - _AWAY_SLACK_MIN:
         # Out (away) all day so far: not up, no meals and no movement say nothing.

@@ -585,3 +585,13 @@ def test_no_readings_today_is_not_as_usual() -> None:
     assert not verdict.as_usual
     assert not verdict.learning
     assert verdict.differences == ["No readings from the home yet today; the hub may be offline."]
+
+
+def test_a_quiet_morning_with_the_hub_heard_is_not_an_offline_hub() -> None:
+    quiet = DayMeasures.without_readings(DAY)
+    asleep = compare(quiet, _history(), now_local=time(3, 0), hub_heard_today=True)
+    assert asleep.as_usual
+    assert asleep.differences == []
+    late = compare(quiet, _history(), now_local=time(11, 0), hub_heard_today=True)
+    assert not late.as_usual
+    assert late.differences[0].startswith("Not seen up yet at 11:00")

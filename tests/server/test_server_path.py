@@ -17,6 +17,7 @@ from edge.protocol import (
     Reading,
     ReadingKind,
     ReadingsBatch,
+    SensorHealth,
     alarm_topic,
     encode,
     readings_topic,
@@ -326,6 +327,26 @@ async def test_an_admin_provisions_lists_and_revokes_a_hub_through_the_api(
     listed = {h["hub"]: h for h in (await api.get("/api/v1/hubs")).json()}
     assert listed[hub]["resident"] == f"Mrs API {hub}"
     assert listed[hub]["revoked_at"] is None
+    assert listed[hub]["sensors"] == []
+
+    # Its heartbeat says which sensors it has, in which rooms, and how they are.
+    publisher = Publisher(mqtt_url)
+    status = HubStatus(
+        hub,
+        HubState.ONLINE,
+        datetime.now(UTC),
+        firmware="1.4.0",
+        sensors=(SensorHealth("kitchen-pir", "motion", room="kitchen", battery=81.0, link=140.0),),
+    )
+    publisher.publish(status_topic(hub), encode(status))
+    publisher.close()
+
+    async def reported() -> object:
+        listed = {h["hub"]: h for h in (await api.get("/api/v1/hubs")).json()}
+        return listed[hub]["sensors"]
+
+    sensors = await wait_for(reported, what="the hub's sensors")
+    assert sensors == [{"sensor": "kitchen-pir", "room": "kitchen", "battery": 81.0, "link": 140.0}]
 
     assert (await api.post(f"/api/v1/hubs/{hub}/revoke")).status_code == 200
     assert (await api.post(f"/api/v1/hubs/{hub}/revoke")).status_code == 404

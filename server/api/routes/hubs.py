@@ -40,14 +40,25 @@ class ProvisionedHubOut(BaseModel):
     agent_settings: dict[str, str]
 
 
+class SensorOut(BaseModel):
+    """A sensor as the hub last reported it; rooms are set on the hub (agent.toml)."""
+
+    sensor: str
+    room: str | None = None
+    battery: float | None = Field(default=None, description="per cent")
+    link: float | None = Field(default=None, description="radio link quality")
+
+
 class HubOut(BaseModel):
-    """A hub and how it last reported."""
+    """A hub, how it last reported, and its sensors with their rooms."""
 
     hub: str
     resident: str
     state: str | None
     last_seen_at: datetime | None
     revoked_at: datetime | None
+    firmware: str | None = None
+    sensors: list[SensorOut] = Field(default_factory=list)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[_ADMIN])
@@ -86,13 +97,22 @@ async def list_hubs(
     condition, params = visible_to(viewer_of(user))
     async with services.pool.connection() as conn:
         cursor = await conn.execute(
-            "SELECT h.id, r.name, h.state, h.last_seen_at, h.revoked_at FROM hubs h"
+            "SELECT h.id, r.name, h.state, h.last_seen_at, h.revoked_at, h.last_status FROM hubs h"
             f" JOIN residents r ON r.id = h.resident_id WHERE {condition} ORDER BY h.id",
             params,
         )
         rows = await cursor.fetchall()
     return [
-        HubOut(hub=a, resident=b, state=c, last_seen_at=d, revoked_at=e) for a, b, c, d, e in rows
+        HubOut(
+            hub=hub,
+            resident=resident,
+            state=state,
+            last_seen_at=seen,
+            revoked_at=revoked,
+            firmware=(status or {}).get("firmware"),
+            sensors=[SensorOut(**sensor) for sensor in (status or {}).get("sensors", [])],
+        )
+        for hub, resident, state, seen, revoked, status in rows
     ]
 
 

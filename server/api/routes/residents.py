@@ -448,7 +448,15 @@ async def get_routine(
         last_day=today,
         until=now,
     )
-    verdict = compare(measures[-1], measures[:-1], now_local=now_local.time())
+    async with services.pool.connection() as conn:
+        heard = await residents_sql.hubs_heard_until(conn, resident_id)
+    midnight = datetime.combine(today, time(0), zone)
+    verdict = compare(
+        measures[-1],
+        measures[:-1],
+        now_local=now_local.time(),
+        hub_heard_today=heard is not None and heard >= midnight,
+    )
     return RoutineOut(
         as_usual=verdict.as_usual,
         learning=verdict.learning,

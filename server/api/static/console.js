@@ -177,8 +177,8 @@ async function showPanel(alert) {
     ]);
     if (state.panelFor !== alert.resident_id) return;
     $("panel-address").textContent = resident.address || "not recorded";
-    $("panel-access").textContent = resident.access_info ?? "not shown";
-    $("panel-health").textContent = resident.health_notes ?? "not shared by the resident";
+    $("panel-access").textContent = resident.access_info === null ? "not shown" : resident.access_info || "not recorded";
+    $("panel-health").textContent = resident.health_notes === null ? "not shared by the resident" : resident.health_notes || "none recorded";
     $("panel-away").textContent = resident.away_until ? `until ${new Date(resident.away_until).toLocaleString("en-GB")}` : "at home";
     $("panel-contacts").replaceChildren(...resident.contacts.map((c) => {
       const li = document.createElement("li");

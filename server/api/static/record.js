@@ -13,8 +13,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.title = `${resident.name} — carewatch`;
     $("name").textContent = resident.name;
     $("address").textContent = resident.address || "not recorded";
-    $("access").textContent = resident.access_info ?? "shown to responders only";
-    $("health").textContent = resident.health_notes ?? "not shared with you";
+    $("access").textContent = resident.access_info === null ? "shown to responders only" : resident.access_info || "not recorded";
+    $("health").textContent = resident.health_notes === null ? "not shared with you" : resident.health_notes || "none recorded";
     $("away").textContent = resident.away_until ? `until ${new Date(resident.away_until).toLocaleString("en-GB")}` : "at home";
     $("checkin").textContent = resident.checkin_by
       ? `by ${resident.checkin_by.slice(0, 5)}; last ${resident.last_checkin ? new Date(resident.last_checkin).toLocaleString("en-GB") : "never"}`
