@@ -138,7 +138,7 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     await expect(card).to_be_visible()
     await expect(page.locator(".card")).to_have_count(1)
     await expect(card.get_by_text("Pendant pressed")).to_be_visible()
-    await card.get_by_text("Today's timeline").click()
+    await card.get_by_text("The last 24 hours").click()
     await expect(card.locator(".timeline")).to_be_visible()
     await card.get_by_text("This week").click()
     await expect(card.locator(".trend")).to_have_count(5)
