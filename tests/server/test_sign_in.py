@@ -1,0 +1,74 @@
+"""Signing in: session cookies with CSRF for the pages, and a limit on password guessing."""
+
+from __future__ import annotations
+
+import httpx
+
+from server.runtime import CarewatchServer
+from tests.server.helpers import ADMIN_PASSWORD
+from tests.server.people import PASSWORD, make_two_homes
+
+
+async def test_a_page_session_needs_its_csrf_token_for_changes(
+    server: CarewatchServer, api: httpx.AsyncClient
+) -> None:
+    homes = await make_two_homes(api)
+    edith = homes.edith
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as browser:
+        signed_in = await browser.post(
+            "/api/v1/auth/session", data={"username": edith.resident_user, "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        cookie = signed_in.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        csrf = signed_in.json()["csrf_token"]
+        assert signed_in.json()["home_page"] == "/me"
+
+        # Reading needs only the cookie; changing needs the token too.
+        assert (await browser.get(f"/api/v1/residents/{edith.resident_id}")).status_code == 200
+        forged = await browser.post(f"/api/v1/residents/{edith.resident_id}/checkin")
+        assert forged.status_code == 403
+        assert "X-CSRF-Token" in forged.json()["detail"]
+        wrong = await browser.post(
+            f"/api/v1/residents/{edith.resident_id}/checkin", headers={"X-CSRF-Token": "guess"}
+        )
+        assert wrong.status_code == 403
+        ok = await browser.post(
+            f"/api/v1/residents/{edith.resident_id}/checkin", headers={"X-CSRF-Token": csrf}
+        )
+        assert ok.status_code == 200, ok.text
+
+        # Signing out ends the session on the server, whatever the browser keeps.
+        stolen = browser.cookies.get("carewatch_session")
+        out = await browser.delete("/api/v1/auth/session", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204
+    async with httpx.AsyncClient(
+        base_url=server.http_url, timeout=10, cookies={"carewatch_session": stolen or ""}
+    ) as replay:
+        assert (await replay.get("/api/v1/me")).status_code == 401
+        assert (await replay.get("/me", follow_redirects=False)).status_code == 303
+
+
+async def test_password_guessing_is_slowed_per_account(server: CarewatchServer) -> None:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+        for _ in range(5):
+            wrong = await client.post(
+                "/api/v1/auth/token", data={"username": "admin", "password": "not-it"}
+            )
+            assert wrong.status_code == 401
+        blocked = await client.post(
+            "/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert blocked.status_code == 429
+        assert 250 < int(blocked.headers["Retry-After"]) <= 301
+        # The page's sign-in is the same door.
+        page = await client.post(
+            "/api/v1/auth/session", data={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert page.status_code == 429
+        # Another account is not locked by guesses at this one.
+        other = await client.post(
+            "/api/v1/auth/token", data={"username": "someone-else", "password": "x"}
+        )
+        assert other.status_code == 401
