@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from server.runtime import CarewatchServer
-from server.settings import ServerSettings
 from tests import infra
-from tests.server.helpers import ADMIN_PASSWORD, forget_session, token
+from tests.server.helpers import running_server, token
 
 
 @pytest.fixture(scope="session")
@@ -54,15 +51,8 @@ def services_stack() -> Iterator[ExitStack]:
 
 @pytest.fixture
 async def server(database_url: str, mqtt_url: str) -> AsyncIterator[CarewatchServer]:
-    client_id = f"carewatch-server-test-{uuid.uuid4().hex[:8]}"
-    settings = ServerSettings(
-        http_port=0,
-        admin_password=SecretStr(ADMIN_PASSWORD),
-        mqtt_client_id=client_id,
-    )
-    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as running:
+    async with running_server(database_url, mqtt_url) as running:
         yield running
-    forget_session(mqtt_url, client_id)
 
 
 @pytest.fixture
@@ -75,17 +65,10 @@ async def api(server: CarewatchServer) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def quick_server(database_url: str, mqtt_url: str) -> AsyncIterator[CarewatchServer]:
     """A server that reads "away", saves what it learned and checks check-ins several times a second."""
-    client_id = f"carewatch-quick-test-{uuid.uuid4().hex[:8]}"
-    settings = ServerSettings(
-        http_port=0,
-        admin_password=SecretStr(ADMIN_PASSWORD),
-        mqtt_client_id=client_id,
-        detector_checkpoint_s=0.2,
-        hub_check_interval_s=0.5,
-    )
-    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as running:
+    async with running_server(
+        database_url, mqtt_url, detector_checkpoint_s=0.2, hub_check_interval_s=0.5
+    ) as running:
         yield running
-    forget_session(mqtt_url, client_id)
 
 
 @pytest.fixture

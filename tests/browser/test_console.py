@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import psycopg
 import pytest
 from playwright.async_api import Browser, ViewportSize, expect
 
-from edge.protocol import Alarm, AlarmKind, alarm_topic, encode
 from server.detect.home_state import HomeState
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import (
-    Publisher,
     eventually,
     heartbeat,
+    press_pendant,
     publish_day_then_silence,
     wait_for,
 )
@@ -26,15 +24,6 @@ from tests.server.people import PASSWORD, Home, make_two_homes
 pytestmark = pytest.mark.browser
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-def press_pendant(mqtt_url: str, home: Home) -> None:
-    publisher = Publisher(mqtt_url)
-    try:
-        alarm = Alarm(home.hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC))
-        publisher.publish(alarm_topic(home.hub), encode(alarm))
-    finally:
-        publisher.close()
 
 
 def alerts_of(database_url: str, home: Home) -> list[tuple[str, str]]:
@@ -66,9 +55,9 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     )
 
     # Arthur is the south service's: the north desk never sees his alarm.
-    press_pendant(mqtt_url, homes.arthur)
+    press_pendant(mqtt_url, homes.arthur.hub)
     await eventually(lambda: alerts_of(database_url, homes.arthur), "Arthur's alert")
-    press_pendant(mqtt_url, homes.edith)
+    press_pendant(mqtt_url, homes.edith.hub)
     row = page.locator(".alert", has_text=homes.edith.name).filter(has_text="Pendant pressed")
     await expect(row).to_be_visible(timeout=10_000)  # no reload: over the live stream
     await expect(row.locator(".severity")).to_have_text("emergency")
@@ -129,7 +118,7 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
 ) -> None:
     homes = await make_two_homes(admin_api)
     publish_day_then_silence(mqtt_url, homes.edith.hub, silent_for=timedelta(minutes=5))
-    press_pendant(mqtt_url, homes.edith)
+    press_pendant(mqtt_url, homes.edith.hub)
     await eventually(lambda: alerts_of(database_url, homes.edith), "Edith's alert")
     page = await browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     await sign_in(page, quick_server.http_url, homes.edith.carer, PASSWORD)
@@ -230,6 +219,6 @@ async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(
     )
     for home in (homes.edith, homes.arthur):
         heartbeat(mqtt_url, home.hub)
-    press_pendant(mqtt_url, homes.edith)
+    press_pendant(mqtt_url, homes.edith.hub)
     await eventually(lambda: alerts_of(database_url, homes.edith), "Edith's pendant alert")
     assert alerts_of(database_url, homes.edith) == [("pendant", "open")]

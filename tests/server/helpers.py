@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,19 +14,25 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
 
 from edge.mqtt_url import broker_address
 from edge.protocol import (
+    Alarm,
+    AlarmKind,
     HubState,
     HubStatus,
     Reading,
     ReadingKind,
     ReadingsBatch,
+    alarm_topic,
     encode,
     readings_topic,
     status_topic,
 )
 from server.passwords import hash_password
+from server.runtime import CarewatchServer
+from server.settings import ServerSettings
 
 ADMIN_PASSWORD = "test-admin-password"
 
@@ -77,6 +84,16 @@ class Publisher:
         self._client.disconnect()
 
 
+def press_pendant(mqtt_url: str, hub: str) -> None:
+    """The resident presses their pendant now."""
+    publisher = Publisher(mqtt_url)
+    try:
+        alarm = Alarm(hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC))
+        publisher.publish(alarm_topic(hub), encode(alarm))
+    finally:
+        publisher.close()
+
+
 def publish_day_then_silence(mqtt_url: str, hub: str, *, silent_for: timedelta) -> datetime:
     """Movement every few minutes for two hours, then nothing; a heartbeat now. Returns now."""
     now = datetime.now(UTC)
@@ -106,6 +123,27 @@ def heartbeat(mqtt_url: str, hub: str) -> None:
         )
     finally:
         publisher.close()
+
+
+@asynccontextmanager
+async def running_server(
+    database_url: str, mqtt_url: str, **settings: Any
+) -> AsyncIterator[CarewatchServer]:
+    """A server on the test's database and broker; its broker sessions are removed after."""
+    client_id = f"carewatch-test-{uuid.uuid4().hex[:8]}"
+    configured = ServerSettings(
+        http_port=0,
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        mqtt_client_id=client_id,
+        **settings,
+    )
+    try:
+        async with CarewatchServer(
+            configured, database_url=database_url, mqtt_url=mqtt_url
+        ) as running:
+            yield running
+    finally:
+        forget_session(mqtt_url, client_id)
 
 
 async def token(client: httpx.AsyncClient, *, password: str = ADMIN_PASSWORD) -> str:

@@ -10,7 +10,6 @@ until it has a row here.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,9 +18,8 @@ import httpx
 import psycopg
 import pytest
 
-from edge.protocol import Alarm, AlarmKind, alarm_topic, encode
 from server.runtime import CarewatchServer
-from tests.server.helpers import Publisher, wait_for
+from tests.server.helpers import press_pendant, wait_for
 from tests.server.people import Home, TwoHomes, bearer, make_two_homes
 
 ROLES = ("admin", "responder", "carer", "resident")
@@ -117,12 +115,7 @@ class World:
 
 
 async def _pendant_alert(database_url: str, mqtt_url: str, home: Home) -> str:
-    publisher = Publisher(mqtt_url)
-    try:
-        alarm = Alarm(home.hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC))
-        publisher.publish(alarm_topic(home.hub), encode(alarm))
-    finally:
-        publisher.close()
+    press_pendant(mqtt_url, home.hub)
 
     async def raised() -> str | None:
         with psycopg.connect(database_url) as conn:

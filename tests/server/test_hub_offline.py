@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from pydantic import SecretStr
 
 from edge.protocol import (
     HubState,
@@ -24,12 +22,10 @@ from edge.protocol import (
     status_topic,
 )
 from server.runtime import CarewatchServer
-from server.settings import ServerSettings
 from tests.server.helpers import (
-    ADMIN_PASSWORD,
     Publisher,
-    forget_session,
     provision,
+    running_server,
     token,
     unique_hub,
     wait_for,
@@ -38,17 +34,14 @@ from tests.server.helpers import (
 
 @pytest.fixture
 async def watching(database_url: str, mqtt_url: str) -> AsyncIterator[CarewatchServer]:
-    settings = ServerSettings(
-        http_port=0,
-        admin_password=SecretStr(ADMIN_PASSWORD),
-        mqtt_client_id=f"carewatch-watch-{uuid.uuid4().hex[:8]}",
+    async with running_server(
+        database_url,
+        mqtt_url,
         hub_offline_grace_s=1.0,
         hub_silence_limit_s=30.0,
         hub_check_interval_s=0.2,
-    )
-    async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server:
+    ) as server:
         yield server
-    forget_session(mqtt_url, settings.mqtt_client_id)
 
 
 async def test_an_outage_is_a_technical_alert_that_clears_when_the_hub_returns(

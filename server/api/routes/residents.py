@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from server.access import (
     ResidentScope,
+    Viewer,
     may_change_choices,
     may_check_in,
     may_see_access_info,
@@ -218,8 +220,19 @@ def _zone_name(value: str) -> str:
     return value
 
 
-def _refuse(reason: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, detail=reason)
+async def _permitted(
+    services: Services,
+    user: people.User,
+    resident_id: int,
+    what: str,
+    rule: Callable[[Viewer, ResidentScope], bool],
+    refusal: str,
+) -> ResidentScope:
+    """The resident's scope if the user may see them and ``rule`` lets them do ``what``."""
+    home = await resident_in_reach(services, user, resident_id, what)
+    if not rule(viewer_of(user), home):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
+    return home
 
 
 async def _record(services: Services, home: ResidentScope) -> residents_sql.ResidentRecord:
@@ -306,9 +319,14 @@ async def set_away(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId, away: Away
 ) -> ResidentOut:
     """Away until a time: inactivity is not judged until then; pendants and alarms still raise."""
-    home = await resident_in_reach(services, user, resident_id, "away (change)")
-    if not may_set_away(viewer_of(user), home):
-        raise _refuse("the resident, their carers or an admin set time away")
+    await _permitted(
+        services,
+        user,
+        resident_id,
+        "away (change)",
+        may_set_away,
+        "the resident, their carers or an admin set time away",
+    )
     async with services.pool.connection() as conn:
         await residents_sql.set_away(conn, resident_id, away.until)
     return await get_resident(services, user, resident_id)
@@ -317,9 +335,14 @@ async def set_away(
 @router.post("/{resident_id}/checkin", responses=_REFUSED)
 async def check_in(services: ServicesDep, user: CurrentUser, resident_id: ResidentId) -> CheckinOut:
     """The resident's "I'm OK" for today."""
-    home = await resident_in_reach(services, user, resident_id, "check-in")
-    if not may_check_in(viewer_of(user), home):
-        raise _refuse("only the resident checks in for themselves")
+    await _permitted(
+        services,
+        user,
+        resident_id,
+        "check-in",
+        may_check_in,
+        "only the resident checks in for themselves",
+    )
     async with services.pool.connection() as conn:
         at = await residents_sql.add_checkin(conn, resident_id, source="page")
     return CheckinOut(at=at)
@@ -330,9 +353,14 @@ async def set_choices(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId, choices: Choices
 ) -> ResidentOut:
     """The resident's consent (health notes to responders, daily picture to carers) and check-in time."""
-    home = await resident_in_reach(services, user, resident_id, "choices (change)")
-    if not may_change_choices(viewer_of(user), home):
-        raise _refuse("these are the resident's own choices")
+    await _permitted(
+        services,
+        user,
+        resident_id,
+        "choices (change)",
+        may_change_choices,
+        "these are the resident's own choices",
+    )
     async with services.pool.connection() as conn:
         await residents_sql.set_choices(
             conn,
@@ -374,9 +402,14 @@ async def who_read(
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
 ) -> list[ReadOut]:
     """Who looked at the record, newest first (refused attempts too)."""
-    home = await resident_in_reach(services, user, resident_id, "read log")
-    if not may_see_who_read(viewer_of(user), home):
-        raise _refuse("the read log is for the resident and admins")
+    await _permitted(
+        services,
+        user,
+        resident_id,
+        "read log",
+        may_see_who_read,
+        "the read log is for the resident and admins",
+    )
     async with services.pool.connection() as conn:
         found = await residents_sql.reads_of(conn, resident_id, limit=limit)
     return [ReadOut(**asdict(r)) for r in found]
@@ -385,9 +418,14 @@ async def who_read(
 async def _activity_in_reach(
     services: Services, user: people.User, resident_id: int, what: str
 ) -> residents_sql.ResidentRecord:
-    home = await resident_in_reach(services, user, resident_id, what)
-    if not may_see_activity(viewer_of(user), home):
-        raise _refuse("the resident has not agreed to share their daily activity with carers")
+    home = await _permitted(
+        services,
+        user,
+        resident_id,
+        what,
+        may_see_activity,
+        "the resident has not agreed to share their daily activity with carers",
+    )
     return await _record(services, home)
 
 
