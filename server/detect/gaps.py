@@ -5,7 +5,7 @@ resident was (up and about, in the bathroom, in bed, in the chair), in log-space
 one minute to a day, with forgetting so an old routine fades. A population
 prior stands in until the home has its own history (cold start), and never
 quite goes away, so one odd fortnight cannot teach the detector to wait for
-ever. Pure numpy; 12 KiB per home.
+ever. Pure (a flat array of counts, numpy for the quantiles); 12 KiB per home.
 
 >>> model = GapModel()
 >>> round(model.quantile(band=3, place=UP, q=0.999) / 60)  # minutes, from the prior alone
@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,9 @@ _BINS = 48
 _MIN_S, _MAX_S = 30.0, 36 * 3600.0
 _EDGES = np.geomspace(_MIN_S, _MAX_S, _BINS + 1)
 _LOG_STEP = math.log(_MAX_S / _MIN_S) / _BINS
+_PLACE_COUNT = len(PLACES)
+_CELLS = BANDS * _PLACE_COUNT
+_SHAPE = (BANDS, _PLACE_COUNT, _BINS)
 # Typical gap medians and spreads (log-normal) for the prior: from the simulator's
 # population, rounded; a real deployment would take them from its first homes.
 _PRIOR_MEDIAN_S = {UP: 4 * 60.0, BATHROOM: 60.0, IN_BED: 90 * 60.0, IN_CHAIR: 6 * 60.0}
@@ -63,7 +67,9 @@ class GapModel:
     def __init__(self, *, half_life: float = 2000.0) -> None:
         # Forgetting is lazy: a cell's counts are ``_raw / _scale``, and each new gap
         # weighs a little more than the last instead of every older one shrinking.
-        self._raw = np.zeros((BANDS, len(PLACES), _BINS))
+        # The counts are a flat array (band, place, bin), viewed through numpy when
+        # summed: adding one gap to a Python array costs a fraction of a numpy item.
+        self._raw = array("d", [0.0]) * (_CELLS * _BINS)
         self._scale = [[1.0] * len(PLACES) for _ in range(BANDS)]
         self._growth = 1 / 0.5 ** (1 / half_life)
 
@@ -73,13 +79,18 @@ class GapModel:
             return
         scales = self._scale[band]
         scale = scales[place] = scales[place] * self._growth
-        self._raw[band, place, min(int(math.log(gap_s / _MIN_S) / _LOG_STEP), _BINS - 1)] += scale
+        bin_ = min(int(math.log(gap_s / _MIN_S) / _LOG_STEP), _BINS - 1)
+        self._raw[(band * _PLACE_COUNT + place) * _BINS + bin_] += scale
         if scale > 1e6:
-            self._raw[band, place] /= scale
+            self._cells()[band, place] /= scale
             scales[place] = 1.0
 
+    def _cells(self) -> npt.NDArray[np.float64]:
+        """The raw counts as a (band, place, bin) numpy view: writing to it writes them."""
+        return np.frombuffer(self._raw, dtype=np.float64).reshape(_SHAPE)
+
     def _counts(self, band: int, place: int) -> npt.NDArray[np.float64]:
-        counts: npt.NDArray[np.float64] = self._raw[band, place] / self._scale[band][place]
+        counts: npt.NDArray[np.float64] = self._cells()[band, place] / self._scale[band][place]
         return counts
 
     def seen(self, *, band: int, place: int) -> float:
@@ -101,12 +112,13 @@ class GapModel:
 
     def state(self) -> bytes:
         """The learned counts, for a checkpoint."""
-        counts: npt.NDArray[np.float64] = self._raw / np.array(self._scale)[:, :, None]
+        counts: npt.NDArray[np.float64] = self._cells() / np.array(self._scale)[:, :, None]
         return counts.tobytes()
 
     @classmethod
     def restore(cls, state: bytes, *, half_life: float = 2000.0) -> GapModel:
         """A model from :meth:`state`."""
         model = cls(half_life=half_life)
-        model._raw = np.frombuffer(state, dtype=np.float64).reshape(model._raw.shape).copy()
+        counts = np.frombuffer(state, dtype=np.float64).reshape(_SHAPE)  # refuses a wrong size
+        model._raw = array("d", counts.tobytes())
         return model

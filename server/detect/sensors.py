@@ -25,6 +25,10 @@ ABSENCE = timedelta(hours=12)
 _ENVIRONMENT_SILENCE = timedelta(hours=3)
 # ...and one used by the resident: silent for this long, and this many times its longest gap.
 _ACTIVITY_SILENCE = timedelta(hours=36)
+# Under the shorter of the two, no sensor is silent: most sensors, most hours.
+_SHORTEST_SILENCE_S = min(_ENVIRONMENT_SILENCE, _ACTIVITY_SILENCE).total_seconds()
+_ENVIRONMENT_SILENCE_S = _ENVIRONMENT_SILENCE.total_seconds()
+_ACTIVITY_SILENCE_S = _ACTIVITY_SILENCE.total_seconds()
 _GAP_TIMES = 2.5
 _GAP_FORGETTING = 0.995
 # Movements elsewhere since the sensor was last heard: the resident was home and about.
@@ -89,17 +93,15 @@ def check_sensors(hub: str, home: HomeState, watermark: datetime) -> list[Findin
     now = watermark.timestamp()
     newly = []
     for sensor, seen in home.sensor_seen.items():
-        if sensor in home.silent_sensors:
-            continue
         quiet = now - seen
+        if quiet <= _SHORTEST_SILENCE_S or sensor in home.silent_sensors:
+            continue
         if home.environment_sensors.get(sensor):
-            silent = quiet > _ENVIRONMENT_SILENCE.total_seconds()
+            silent = quiet > _ENVIRONMENT_SILENCE_S
         else:
-            limit = max(
-                _ACTIVITY_SILENCE.total_seconds(), _GAP_TIMES * home.sensor_gap.get(sensor, 0)
-            )
             silent = (
-                quiet > limit
+                quiet > _ACTIVITY_SILENCE_S
+                and quiet > _GAP_TIMES * home.sensor_gap.get(sensor, 0)
                 and home.sensor_days.get(sensor, 0.0) >= _DAILY
                 and home.activity_total - home.sensor_mark.get(sensor, 0) >= _ACTIVITY_ELSEWHERE
             )

@@ -41,6 +41,7 @@ from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_of
+from server.detect.local_hour import LocalHour, local_hour
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -52,6 +53,13 @@ from server.detect.sensors import (
 __all__ = ["HomeWatch", "WatchSettings"]
 
 _ENVIRONMENT = frozenset({ReadingKind.TEMPERATURE, ReadingKind.HUMIDITY})
+# Reading kinds as module names: on Python 3.11 looking a member up on its enum class
+# costs several times a comparison, and a reading goes past up to seven of them.
+_BED, _BUTTON, _CHAIR = ReadingKind.BED, ReadingKind.BUTTON, ReadingKind.CHAIR
+_CONTACT, _HUMIDITY = ReadingKind.CONTACT, ReadingKind.HUMIDITY
+_MOTION, _TEMPERATURE = ReadingKind.MOTION, ReadingKind.TEMPERATURE
+_MEAL_LATE = timedelta(minutes=30)
+_SENSOR_CHECK = timedelta(hours=1)
 _PLACE_WORDS = {
     UP: "up and about",
     BATHROOM: "in the bathroom",
@@ -110,16 +118,26 @@ class HomeWatch:
         }
         # Sensor name → the room it says the resident is in.
         self._rooms: dict[str, str] = {}
+        # Hub → the local hour its latest moment fell in (see _hour).
+        self._hours: dict[str, LocalHour] = {}
         # Homes whose state moved since the last checkpoint.
         self._changed: set[str] = set()
 
     def set_timezone(self, hub: str, zone: ZoneInfo) -> None:
         """The resident's local time zone: nights, mornings and meal times are local."""
         self._zones[hub] = zone
+        self._hours.pop(hub, None)
 
     def _local(self, hub: str, ts: datetime) -> datetime:
         zone = self._zones.get(hub)
         return ts.astimezone(zone) if zone else ts
+
+    def _hour(self, hub: str, ts: datetime) -> LocalHour:
+        """The local date and hour of ``ts``, converted once per home and hour, not per reading."""
+        hour = self._hours.get(hub)
+        if hour is None or not (hour.start <= ts < hour.end):
+            hour = self._hours[hub] = local_hour(ts, self._zones.get(hub))
+        return hour
 
     def _home(self, hub: str) -> HomeState:
         self._changed.add(hub)
@@ -220,59 +238,60 @@ class HomeWatch:
 
     def _observe(self, hub: str, home: HomeState, reading: Reading) -> list[Finding]:
         found: list[Finding] = []
-        kind = reading.kind
-        if kind is ReadingKind.TEMPERATURE:
+        kind, ts = reading.kind, reading.ts
+        if kind is _TEMPERATURE:
             return self._temperature(hub, home, reading)
-        if kind is ReadingKind.HUMIDITY:
+        if kind is _HUMIDITY:
             return []
-        if kind is ReadingKind.CONTACT and reading.sensor == FRONT_DOOR_SENSOR:
-            if home.last_door is None or reading.ts > home.last_door:
-                home.last_door = reading.ts
-                if self._is_night(self._local(hub, reading.ts).time()):
-                    home.door_at_night = reading.ts
+        if kind is _CONTACT and reading.sensor == FRONT_DOOR_SENSOR:
+            if home.last_door is None or ts > home.last_door:
+                home.last_door = ts
+                if self._is_night(self._local(hub, ts).time()):
+                    home.door_at_night = ts
             return []
-        if kind is ReadingKind.CHAIR:
+        if kind is _CHAIR:
             home.in_chair = reading.value >= 0.5
-        if kind is ReadingKind.BED:
+        if kind is _BED:
             home.has_bed_pad = True
             home.in_bed = reading.value >= 0.5
             if not home.in_bed:
-                home.bed_left = reading.ts
-        elif kind is ReadingKind.MOTION and reading.value < 1:
+                home.bed_left = ts
+        elif kind is _MOTION and reading.value < 1:
             return []
-        if home.last_activity is not None and reading.ts <= home.last_activity:
+        last = home.last_activity
+        if last is not None and ts <= last:
             return []  # late and older than what we know: nothing new about now
-        local = self._local(hub, reading.ts)
-        if home.last_activity is not None and reading.ts - home.last_activity > ABSENCE:
-            resident_back(home, reading.ts)
-        self._learn_gap(hub, home, reading.ts)
-        home.last_activity = reading.ts
-        home.last_band = band_of(hour_of(local))
-        if kind is ReadingKind.BUTTON:
+        this_hour = self._hour(hub, ts)
+        if last is not None and ts - last > ABSENCE:
+            resident_back(home, ts)
+        self._learn_gap(hub, home, ts)
+        home.last_activity = ts
+        home.last_band = this_hour.band
+        if kind is _BUTTON:
             # The "I'm OK" button is in the hand: the resident is fine and where they were.
-            return self._clear_raised(hub, home, reading.ts, home.room or "home")
-        today = local.date()
+            return self._clear_raised(hub, home, ts, home.room or "home")
+        today = this_hour.day
         if home.activity_day != today:
-            found += self._close_activity_day(hub, home, reading.ts)
+            found += self._close_activity_day(hub, home, ts)
             home.activity_day, home.activity_today = today, 0
         home.activity_today += 1
         home.activity_total += 1
         room = self._rooms.get(reading.sensor) or self._room(reading)
         home.room = room
-        home.place = self._place(home, room, local)
+        home.place = self._place(home, room, this_hour.hour)
         if room == "bathroom":
-            self._count_toilet(home, reading.ts, local)
+            self._count_toilet(home, ts, this_hour)
         if room == "kitchen":
-            kitchen_visit(home, local)
+            kitchen_visit(home, self._local(hub, ts))
         else:
             home.kitchen_since = None
-        self._learn_wake(hub, home, room, reading.ts, local)
-        if home.door_at_night is not None and reading.ts > home.door_at_night:
+        self._learn_wake(hub, home, room, ts, this_hour)
+        if home.door_at_night is not None and ts > home.door_at_night:
             if home.door_raised:
-                found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, reading.ts, room))
+                found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, ts, room))
             home.door_at_night, home.door_raised = None, False
         if home.raised is not None:
-            found += self._clear_raised(hub, home, reading.ts, room)
+            found += self._clear_raised(hub, home, ts, room)
         return found
 
     def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
@@ -318,9 +337,9 @@ class HomeWatch:
         return found
 
     def _room(self, reading: Reading) -> str:
-        if reading.kind is ReadingKind.BED:
+        if reading.kind is _BED:
             room = "bedroom"
-        elif reading.kind is ReadingKind.CHAIR:
+        elif reading.kind is _CHAIR:
             room = "lounge"
         elif reading.sensor in ("kettle", "fridge-door"):
             room = "kitchen"
@@ -330,7 +349,7 @@ class HomeWatch:
             self._rooms[reading.sensor] = room
         return room
 
-    def _place(self, home: HomeState, room: str, local: datetime) -> int:
+    def _place(self, home: HomeState, room: str, hour: int) -> int:
         if room == "bathroom":
             return BATHROOM
         if room == "lounge" and home.in_chair:
@@ -338,7 +357,7 @@ class HomeWatch:
         if room == "bedroom":
             if home.in_bed:
                 return IN_BED
-            if not home.has_bed_pad and self._is_sleep_time(local.time()):
+            if not home.has_bed_pad and self._is_sleep_time(hour):
                 return IN_BED
         return UP
 
@@ -346,8 +365,9 @@ class HomeWatch:
         return t >= self.settings.night_starts or t < self.settings.night_ends
 
     @staticmethod
-    def _is_sleep_time(t: time) -> bool:
-        return t >= time(18, 0) or t < time(11, 0)
+    def _is_sleep_time(hour: int) -> bool:
+        """From 18:00 until 11:00 (local hours)."""
+        return hour >= 18 or hour < 11
 
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
@@ -366,16 +386,16 @@ class HomeWatch:
         )
 
     def _learn_wake(
-        self, hub: str, home: HomeState, room: str, ts: datetime, local: datetime
+        self, hub: str, home: HomeState, room: str, ts: datetime, this_hour: LocalHour
     ) -> None:
         """The first time up and about in the morning, from the bed pad if there is one."""
         # The day's rooms; a night trip to the bathroom by the hall is not getting up.
-        if room not in ("kitchen", "lounge") or not (4 <= local.hour < 13):
+        if room not in ("kitchen", "lounge") or not (4 <= this_hour.hour < 13):
             return
-        if home.woke_on == local.date():
+        if home.woke_on == this_hour.day:
             return
-        home.woke_on = local.date()
-        woke = local
+        home.woke_on = this_hour.day
+        woke = self._local(hub, ts)
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
         if not home.raised:
@@ -385,11 +405,11 @@ class HomeWatch:
 
     # -- night toilet visits ----------------------------------------------------------
 
-    def _count_toilet(self, home: HomeState, ts: datetime, local: datetime) -> None:
-        if local.hour >= 6:
+    def _count_toilet(self, home: HomeState, ts: datetime, this_hour: LocalHour) -> None:
+        if this_hour.hour >= 6:
             home.last_bathroom = ts
             return
-        self._roll_night(home, local.date())
+        self._roll_night(home, this_hour.day)
         if home.last_bathroom is None or ts - home.last_bathroom > timedelta(minutes=10):
             home.tonight += 1
         home.last_bathroom = ts
@@ -491,26 +511,28 @@ class HomeWatch:
         self._changed.add(hub)
         home.watermark = watermark
         found: list[Finding] = []
+        # The morning and the meal checks are kept in UTC: the watermark is compared with
+        # them every minute, and comparing across time zones costs more than the rest.
         if home.next_morning is None or watermark >= home.next_morning:
             local = self._local(hub, watermark)
             found += self._night_toilets(hub, home, local)
             home.meal_checks = [
-                (at, meal)
+                (at.astimezone(UTC), meal)
                 for at, meal in meal_deadlines(home, local.date(), self._zones.get(hub))
                 if at > watermark
             ]
             day = local.date() + timedelta(days=1) if local.hour >= 7 else local.date()
-            home.next_morning = datetime.combine(day, time(7, 0), local.tzinfo)
+            home.next_morning = datetime.combine(day, time(7, 0), local.tzinfo).astimezone(UTC)
         while home.meal_checks and watermark >= home.meal_checks[0][0]:
             due, meal = home.meal_checks.pop(0)
-            if home.raised or watermark - due > timedelta(minutes=30):
+            if home.raised or watermark - due > _MEAL_LATE:
                 continue  # a silence is already raised, or the hub was away at the time
             local = self._local(hub, watermark)
             missed = missed_meal(hub, home, meal, local, away=self._away(home, watermark))
             if missed:
                 found.append(missed)
         if home.next_sensor_check is None or watermark >= home.next_sensor_check:
-            home.next_sensor_check = watermark + timedelta(hours=1)
+            home.next_sensor_check = watermark + _SENSOR_CHECK
             if not self._away(home, watermark):
                 found += check_sensors(hub, home, watermark)
         if home.door_at_night is not None:
@@ -527,9 +549,13 @@ class HomeWatch:
         """Still in bed past this resident's own latest usual time: however they stir, not up."""
         if home.place != IN_BED or home.last_activity is None:
             return []
+        this_hour = self._hour(hub, watermark)
+        latest = self._latest_wake(home, this_hour.day)
+        # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
+        if not (latest.hour <= this_hour.hour < 14) or home.not_up_on == this_hour.day:
+            return []
         local = self._local(hub, watermark)
-        latest = self._latest_wake(home, local.date())
-        if not (latest <= local.time() < time(14, 0)) or home.not_up_on == local.date():
+        if local.time() < latest:
             return []
         if home.raised or self._away(home, watermark):
             return []  # already raised as a silence, or away
@@ -628,7 +654,7 @@ class HomeWatch:
         local = self._local(hub, last)
         hour = hour_of(local)
         band = band_of(hour)
-        if home.place == IN_BED and self._is_sleep_time(local.time()):
+        if home.place == IN_BED and self._is_sleep_time(local.hour):
             latest = self._latest_wake(home, local.date())
             wake = datetime.combine(local.date(), latest, local.tzinfo)
             if wake <= local:
