@@ -152,8 +152,9 @@ async def record(conn: DbConn, resident_id: int) -> ResidentRecord | None:
         return None
     cursor = await conn.execute(
         "SELECT c.position, u.username, coalesce(u.display_name, u.username), u.role,"
-        " coalesce(array_agg(ch.kind || ': ' || ch.address ORDER BY ch.position)"
-        "   FILTER (WHERE ch.kind IS NOT NULL), '{}')"
+        # E-mail only: webhook URLs and push subscriptions are credentials, not contacts.
+        " coalesce(array_agg(ch.address ORDER BY ch.position)"
+        "   FILTER (WHERE ch.kind = 'email'), '{}')"
         " FROM resident_carers c JOIN users u ON u.id = c.user_id"
         " LEFT JOIN user_channels ch ON ch.user_id = u.id"
         " WHERE c.resident_id = %s GROUP BY c.position, u.id ORDER BY c.position",

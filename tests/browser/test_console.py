@@ -175,6 +175,13 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     )
     assert await accessibility_problems(page) == []
 
+    # A "next" that leads off the site is ignored: sign-in lands on the carer's own page.
+    await page.goto(f"{quick_server.http_url}/?next=/%5Cexample.org/")
+    await page.get_by_label("Username").fill(homes.edith.carer)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{quick_server.http_url}/carer")
+
 
 async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(
     browser: Browser,

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from server.api.deps import SESSION_COOKIE, CurrentUser, Services, ServicesDep
 from server.db import people, sessions
 from server.passwords import generate_token, verify_password
+from server.settings import Environment
 
 __all__ = ["router"]
 
@@ -113,6 +114,8 @@ async def open_session(
             conn, user.id, session_id, csrf, lifetime=timedelta(seconds=lifetime)
         )
     secure = services.settings.cookie_secure
+    if secure is None and services.settings.environment is Environment.PRODUCTION:
+        secure = True  # production is served over https, whatever the proxy tells us
     response.set_cookie(
         SESSION_COOKIE,
         session_id,

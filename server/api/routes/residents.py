@@ -63,7 +63,7 @@ class ContactOut(BaseModel):
     username: str
     name: str
     role: str
-    reach: list[str]
+    reach: list[str] = Field(description="e-mail addresses; for responders and admins only")
 
 
 class ResidentOut(BaseModel):
@@ -273,6 +273,8 @@ async def get_resident(
     home = await resident_in_reach(services, user, resident_id, "record")
     viewer = viewer_of(user)
     found = await _record(services, home)
+    # How to reach the carers: for the people who may have to call them.
+    staff = may_see_access_info(viewer, home)
     async with services.pool.connection() as conn:
         checked_in = await residents_sql.last_checkin(conn, resident_id)
     return ResidentOut(
@@ -288,7 +290,10 @@ async def get_resident(
         checkin_by=found.checkin_by,
         last_checkin=checked_in,
         away_until=found.away_until,
-        contacts=[ContactOut(**asdict(c)) for c in found.contacts],
+        contacts=[
+            ContactOut(**asdict(c)) if staff else ContactOut(**{**asdict(c), "reach": []})
+            for c in found.contacts
+        ],
         hubs=found.hubs,
     )
 

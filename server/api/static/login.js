@@ -3,9 +3,11 @@
 
 function nextPage(me) {
   const wanted = new URLSearchParams(location.search).get("next");
-  // Only a path on this site: never send someone elsewhere after signing in.
-  if (wanted && wanted.startsWith("/") && !wanted.startsWith("//")) return wanted;
-  return me.home_page;
+  if (!wanted) return me.home_page;
+  // Only a page on this site: never send someone elsewhere after signing in
+  // (browsers read "/\\evil.example" as another site, so compare origins).
+  const target = new URL(wanted, location.origin);
+  return target.origin === location.origin ? target.pathname + target.search : me.home_page;
 }
 
 async function signIn(event) {
