@@ -84,6 +84,11 @@ class CarewatchServer:
         return self._pool
 
     @property
+    def http_socket(self) -> socket.socket | None:
+        """The listening socket of the console and API, once started."""
+        return self._socket
+
+    @property
     def http_url(self) -> str:
         """Where the console and API answer."""
         assert self._socket is not None, "server not started"
@@ -164,6 +169,10 @@ class CarewatchServer:
         )
 
         self._socket = socket.create_server((s.http_host, s.http_port))
+        # Accepted connections inherit this. asyncio sets it only on sockets made with
+        # proto=IPPROTO_TCP, which create_server's are not; without it, a response's
+        # body waits for the ACK of its headers on a kept-alive connection (40 ms).
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         app = create_app(
             Services(
                 settings=s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -352,3 +353,10 @@ async def test_an_admin_provisions_lists_and_revokes_a_hub_through_the_api(
     assert (await api.post(f"/api/v1/hubs/{hub}/revoke")).status_code == 404
     listed = {h["hub"]: h for h in (await api.get("/api/v1/hubs")).json()}
     assert listed[hub]["revoked_at"] is not None
+
+
+async def test_the_http_socket_sends_small_responses_at_once(server: CarewatchServer) -> None:
+    # Without TCP_NODELAY a kept-alive connection waited 40 ms (delayed ACK) for each body.
+    listening = server.http_socket
+    assert listening is not None
+    assert listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
