@@ -93,7 +93,8 @@ async def _channels(conn: DbConn, user_ids: list[int]) -> dict[int, tuple[Channe
 async def contacts_for(
     conn: DbConn, resident_id: int
 ) -> tuple[list[Contact], list[Contact], list[Contact]]:
-    """The resident's carers in order, the on-duty responders, and the installers (admins)."""
+    """The resident's carers in order, the on-duty responders of the resident's service, and
+    the installers (admins)."""
     # One query, carers first in the order the resident's ladder lists them.
     cursor = await conn.execute(
         "SELECT id, name, role FROM ("
@@ -102,10 +103,11 @@ async def contacts_for(
         "  JOIN users u ON u.id = c.user_id WHERE c.resident_id = %s"
         " UNION ALL SELECT id, coalesce(display_name, username), 'responder', 1, 0 FROM users"
         "  WHERE role = 'responder' AND on_duty"
+        "  AND service = (SELECT service FROM residents WHERE id = %s)"
         " UNION ALL SELECT id, coalesce(display_name, username), 'installer', 2, 0 FROM users"
         "  WHERE role = 'admin'"
         ") AS contacts ORDER BY part, position, id",
-        (resident_id,),
+        (resident_id, resident_id),
     )
     rows = await cursor.fetchall()
     channels = await _channels(conn, [row[0] for row in rows])

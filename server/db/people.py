@@ -132,11 +132,11 @@ async def record_hub_status(conn: DbConn, status: HubStatus, received_at: dateti
 
 
 async def add_user(conn: DbConn, username: str, password_hash: str, role: str) -> bool:
-    """Create a user; False if the name is taken."""
+    """Create a user (a responder in the 'default' service); False if the name is taken."""
     cursor = await conn.execute(
-        "INSERT INTO users (username, password_hash, role) VALUES (%s, %s, %s)"
+        "INSERT INTO users (username, password_hash, role, service) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (username) DO NOTHING",
-        (username, password_hash, role),
+        (username, password_hash, role, "default" if role == "responder" else None),
     )
     return cursor.rowcount == 1
 

@@ -105,13 +105,14 @@ def add_person(
     channels: list[tuple[str, str]],
     on_duty: bool = False,
     carer_of: str | None = None,
+    service: str = "default",
 ) -> None:
     """A user with contact channels; a carer is put last on ``carer_of``'s ladder."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "INSERT INTO users (username, password_hash, role, display_name, on_duty)"
-            " VALUES (%s, 'x', %s, %s, %s) RETURNING id",
-            (username, role, username.title(), on_duty),
+            "INSERT INTO users (username, password_hash, role, display_name, on_duty, service)"
+            " VALUES (%s, 'x', %s, %s, %s, %s) RETURNING id",
+            (username, role, username.title(), on_duty, service if role == "responder" else None),
         ).fetchone()
         assert row is not None
         for position, (kind, address) in enumerate(channels):
@@ -179,6 +180,14 @@ async def test_an_urgent_alert_climbs_the_carers_in_order_then_the_responders(
         database_url, "desk", "responder", channels=[("webhook", f"{hook_url}/desk")], on_duty=True
     )
     add_person(database_url, "off", "responder", channels=[("webhook", f"{hook_url}/off")])
+    add_person(
+        database_url,
+        "south-desk",
+        "responder",
+        channels=[("webhook", f"{hook_url}/south")],
+        on_duty=True,
+        service="south",
+    )
 
     raise_no_movement(mqtt_url, hub)
 
@@ -206,6 +215,7 @@ async def test_an_urgent_alert_climbs_the_carers_in_order_then_the_responders(
     assert len(hooks.to("/ben")) == 1
     assert "No movement" in hooks.to("/ben")[0]["message"]
     assert hooks.to("/off") == [], "a responder off duty is not called"
+    assert hooks.to("/south") == [], "nor one of another service"
 
     attempts = notifications(database_url)
     assert [(user, rung, ok) for user, rung, _, ok, _, _ in attempts] == [

@@ -21,6 +21,8 @@ ALTER TABLE users
     -- A resident's own account.
     ADD COLUMN resident_id bigint REFERENCES residents (id) ON DELETE CASCADE;
 CREATE UNIQUE INDEX users_one_per_resident ON users (resident_id) WHERE resident_id IS NOT NULL;
+-- Responders from before services answer the residents they always did.
+UPDATE users SET service = 'default' WHERE role = 'responder';
 
 -- Browser sessions: the cookie holds a random id, the table its hash and the
 -- CSRF token that every state-changing request must echo in a header.
