@@ -134,6 +134,16 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     await screenshot(page, "carer")
     assert await accessibility_problems(page) == []
 
+    # Alerts on this phone: the service worker that shows pushed alerts installs. (Headless
+    # Chromium has no push service, so the subscription itself is refused here, and said so.)
+    await page.context.grant_permissions(["notifications"])
+    await page.get_by_role("button", name="Send alerts to this phone").tap()
+    await expect(page.locator("#push-state")).not_to_contain_text("even when this page is closed")
+    scope = await page.evaluate(
+        "async () => (await navigator.serviceWorker.getRegistration('/static/'))?.scope"
+    )
+    assert scope == f"{quick_server.http_url}/static/"
+
     # One tap.
     await card.get_by_role(
         "button", name=f"I'm dealing with it: {homes.edith.name}, Pendant pressed"

@@ -85,8 +85,38 @@ function alertLine(alert) {
   return li;
 }
 
+// Web Push: the server's key in base64url, as pushManager.subscribe wants it.
+function keyBytes(base64url) {
+  const base64 = base64url.replaceAll("-", "+").replaceAll("_", "/");
+  const raw = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+async function sendAlertsHere() {
+  const state = $("push-state");
+  try {
+    if ((await Notification.requestPermission()) !== "granted") {
+      state.textContent = "Notifications are turned off for this site in the phone's settings.";
+      return;
+    }
+    const registration = await navigator.serviceWorker.register("/static/sw.js");
+    const { public_key: key } = await api("/api/v1/push/key");
+    const subscription = await registration.pushManager.subscribe({
+      userVisibleOnly: true, applicationServerKey: keyBytes(key),
+    });
+    await api("/api/v1/me/push-subscriptions", { method: "POST", body: subscription.toJSON() });
+    state.textContent = "Done: alerts come to this phone first.";
+  } catch (error) {
+    state.textContent = `This phone could not be set up for alerts: ${error.message}`;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   if (!(await carewatch.start())) return;
+  if ("serviceWorker" in navigator && "PushManager" in window && "Notification" in window) {
+    $("push").hidden = false;
+    $("push-on").addEventListener("click", sendAlertsHere);
+  }
   await loadResidents();
   // New alerts for my residents arrive on the live stream: refresh the cards.
   const stream = new EventSource("/api/v1/alerts/stream");
