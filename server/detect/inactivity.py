@@ -30,19 +30,38 @@ from edge.protocol import Reading, ReadingKind
 from server.alerts.model import AlertKind, Severity
 from server.detect.conditions import Cleared, Condition, Finding
 
-__all__ = ["FRONT_DOOR_SENSOR", "InactivityDetector", "format_duration", "room_of"]
+__all__ = [
+    "APPLIANCE_ROOMS",
+    "FRONT_DOOR_SENSOR",
+    "PAD_ROOMS",
+    "InactivityDetector",
+    "format_duration",
+    "room_for",
+    "room_of",
+]
 
 FRONT_DOOR_SENSOR = "front-door"
 _PIR_SUFFIX = "-pir"
 # Getting into or out of bed or the chair is the resident moving, and says where
 # they are even when a PIR missed them (a bed pad is also what tells sleep from a fall).
-_ACTIVITY_ROOMS = {ReadingKind.BED: "bedroom", ReadingKind.CHAIR: "lounge"}
-_ACTIVITY_KINDS = frozenset({ReadingKind.MOTION, *_ACTIVITY_ROOMS})
+PAD_ROOMS: dict[str, str] = {ReadingKind.BED: "bedroom", ReadingKind.CHAIR: "lounge"}
+# Appliances whose name, not a ``<room>-`` prefix, says where they are.
+APPLIANCE_ROOMS = {"kettle": "kitchen", "fridge-door": "kitchen"}
+_ACTIVITY_KINDS = frozenset({ReadingKind.MOTION, *PAD_ROOMS})
 
 
 def room_of(sensor: str) -> str:
     """The room a ``<room>-pir`` sensor watches."""
     return sensor.removesuffix(_PIR_SUFFIX)
+
+
+def room_for(sensor: str, kind: str) -> str:
+    """The room a reading puts the resident in: the pad's, the appliance's, or the name's.
+
+    >>> room_for("bed", "bed"), room_for("kettle", "power"), room_for("hall-pir", "motion")
+    ('bedroom', 'kitchen', 'hall')
+    """
+    return PAD_ROOMS.get(kind) or APPLIANCE_ROOMS.get(sensor) or room_of(sensor)
 
 
 def format_duration(delta: timedelta) -> str:
@@ -119,7 +138,7 @@ class InactivityDetector:
     def observe(self, hub: str, reading: Reading) -> list[Finding]:
         """Fold in one reading, however late it arrives."""
         home = self._homes.setdefault(hub, _Home())
-        room = _ACTIVITY_ROOMS.get(reading.kind)
+        room = PAD_ROOMS.get(reading.kind)
         if (room is not None or reading.value >= 1) and reading.kind in _ACTIVITY_KINDS:
             if home.last_motion is None or reading.ts > home.last_motion:
                 home.last_motion = reading.ts

@@ -40,7 +40,7 @@ from server.detect.daily import activity_day, kitchen_visit, meal_deadlines, mis
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
-from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_of
+from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.sensors import (
     ABSENCE,
@@ -340,14 +340,7 @@ class HomeWatch:
         return found
 
     def _room(self, reading: Reading) -> str:
-        if reading.kind is _BED:
-            room = "bedroom"
-        elif reading.kind is _CHAIR:
-            room = "lounge"
-        elif reading.sensor in ("kettle", "fridge-door"):
-            room = "kitchen"
-        else:
-            room = room_of(reading.sensor)
+        room = room_for(reading.sensor, reading.kind)
         if len(self._rooms) < 10_000:
             self._rooms[reading.sensor] = room
         return room

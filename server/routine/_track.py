@@ -16,7 +16,7 @@ from enum import Enum, auto
 from typing import Final
 
 from edge.protocol import ReadingKind
-from server.detect.inactivity import FRONT_DOOR_SENSOR, room_of
+from server.detect.inactivity import FRONT_DOOR_SENSOR, PAD_ROOMS, room_for
 from server.routine.activity import Activity
 
 __all__ = [
@@ -51,9 +51,6 @@ OUT_AFTER: Final = timedelta(minutes=10)
 SETTLED: Final = timedelta(minutes=30)
 # Kettles draw 1.5 to 3 kW; a smart plug's standby reading is a few watts.
 KETTLE_ON_WATTS: Final = 500.0
-
-_PAD_ROOMS: Final = {ReadingKind.BED.value: BEDROOM, ReadingKind.CHAIR.value: "lounge"}
-_FIXED_ROOMS: Final = {"kettle": KITCHEN, "fridge-door": KITCHEN}
 
 
 class What(Enum):
@@ -102,14 +99,6 @@ class Track:
     nights: list[Night]
 
 
-def room_for(sensor: str, kind: str) -> str:
-    """The room a sensor is in, by the simulator's and detector's naming conventions."""
-    pad = _PAD_ROOMS.get(kind)
-    if pad is not None:
-        return pad
-    return _FIXED_ROOMS.get(sensor) or room_of(sensor)
-
-
 def classify(readings: Iterable[Activity]) -> list[Event]:
     """The events among ``readings``, which must be in time order."""
     events: list[Event] = []
@@ -143,7 +132,7 @@ def classify(readings: Iterable[Activity]) -> list[Event]:
             else:
                 events.append(Event(r.ts, What.MOVE, room_for(r.sensor, kind)))
         else:
-            events.append(Event(r.ts, What.PAD_ON if on else What.PAD_OFF, _PAD_ROOMS[kind]))
+            events.append(Event(r.ts, What.PAD_ON if on else What.PAD_OFF, PAD_ROOMS[kind]))
     return events
 
 
