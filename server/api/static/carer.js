@@ -119,8 +119,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   await loadResidents();
   // New alerts for my residents arrive on the live stream: refresh the cards.
-  const stream = new EventSource("/api/v1/alerts/stream");
-  stream.addEventListener("alert", () => loadResidents());
-  stream.addEventListener("error", () => { $("connection").textContent = "Reconnecting…"; });
-  stream.addEventListener("open", () => { $("connection").textContent = ""; });
+  carewatch.liveAlerts({
+    onAlert: () => loadResidents(),
+    onReload: () => loadResidents(),
+    onLost: () => { $("connection").textContent = "Reconnecting…"; },
+    onOpen: () => { $("connection").textContent = ""; },
+  });
 });

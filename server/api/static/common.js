@@ -69,6 +69,23 @@ const carewatch = (() => {
     return response.status === 204 ? null : response.json();
   }
 
+  // A live stream of alert changes. The browser retries a dropped connection by itself,
+  // but gives up on an error answer (a restarting server's 502, an expired session's 401):
+  // then sign in again, or start a new stream.
+  function liveAlerts({ onOpen, onAlert, onReload, onLost }) {
+    const stream = new EventSource("/api/v1/alerts/stream");
+    stream.addEventListener("open", () => onOpen && onOpen());
+    stream.addEventListener("reload", () => onReload && onReload());
+    stream.addEventListener("alert", (event) => onAlert(JSON.parse(event.data)));
+    stream.addEventListener("error", async () => {
+      if (onLost) onLost();
+      if (stream.readyState !== EventSource.CLOSED) return;
+      const session = await fetch("/api/v1/auth/session", { credentials: "same-origin" }).catch(() => null);
+      if (session && session.status === 401) { toSignIn(); return; }
+      setTimeout(() => liveAlerts({ onOpen, onAlert, onReload, onLost }), 2000);
+    });
+  }
+
   const kindWords = (kind) => KIND_WORDS[kind] || kind.replaceAll("_", " ");
 
   function clock(iso, timeZone) {
@@ -182,5 +199,5 @@ const carewatch = (() => {
       (v) => time(`${String(Math.floor(v / 60)).padStart(2, "0")}:${String(v % 60).padStart(2, "0")}`));
   }
 
-  return { $, start, api, signOut, kindWords, clock, ago, drawTimeline, drawTrends, OUTCOMES, session };
+  return { $, start, api, signOut, liveAlerts, kindWords, clock, ago, drawTimeline, drawTrends, OUTCOMES, session };
 })();

@@ -19,19 +19,19 @@ async function reload() {
 // Server-sent events: the browser reconnects by itself; on each (re)connection
 // the list is fetched again, so nothing raised in between is missed.
 function follow() {
-  const stream = new EventSource("/api/v1/alerts/stream");
-  stream.addEventListener("open", () => { setConnection(true); reload(); });
-  stream.addEventListener("error", () => setConnection(false));
-  stream.addEventListener("reload", () => reload());
-  stream.addEventListener("alert", (event) => {
-    const alert = JSON.parse(event.data);
-    const isNew = !state.alerts.has(alert.id);
-    if (alert.status === "resolved") state.alerts.delete(alert.id);
-    else state.alerts.set(alert.id, alert);
-    if (isNew && alert.status === "open") {
-      $("announcer").textContent = `New ${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}.`;
-    }
-    render();
+  carewatch.liveAlerts({
+    onOpen: () => { setConnection(true); reload(); },
+    onLost: () => setConnection(false),
+    onReload: () => reload(),
+    onAlert: (alert) => {
+      const isNew = !state.alerts.has(alert.id);
+      if (alert.status === "resolved") state.alerts.delete(alert.id);
+      else state.alerts.set(alert.id, alert);
+      if (isNew && alert.status === "open") {
+        $("announcer").textContent = `New ${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}.`;
+      }
+      render();
+    },
   });
 }
 
