@@ -235,8 +235,20 @@ def _run(work: Coroutine[Any, Any, int]) -> int:
     async def supervise() -> int:
         task = asyncio.ensure_future(work)
         loop = asyncio.get_running_loop()
+        stopping = False
+
+        def stop() -> None:
+            # Once only: a second Ctrl-C (or a SIGTERM passed on by a wrapper) must not
+            # cut short the shutdown that saves what was received.
+            nonlocal stopping
+            if stopping:
+                log.warning("already stopping: finishing what was received first")
+                return
+            stopping = True
+            task.cancel()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         try:
             result: int = await task
             return result

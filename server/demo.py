@@ -176,52 +176,55 @@ async def run_demo(
     settings = settings.model_copy(update=update)
 
     start = simulation_start(datetime.now(UTC))
-    with (
-        tempfile.TemporaryDirectory(prefix="carewatch-demo-") as scratch,
-        services.database(settings, temporary=True) as database_url,
-        services.mqtt_broker(settings, port=None) as mqtt_url,
-    ):
-        server = CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url)
-        await server.start()
-        live: LiveHomes | None = None
-        try:
-            async with server.pool.connection() as conn:
-                resident_ids = await _reset_demo_homes(conn, homes)
-                await _demo_people(conn, password, resident_ids)
-            clock = CatchUpClock(start=start, speed=speed)
-            live = LiveHomes(
-                mqtt_url=mqtt_url, outbox_dir=Path(scratch), clock=clock.now, heartbeat_s=300.0
-            )
-            for i in range(homes):
-                hub = demo_hub(i)
-                live.add(
-                    hub,
-                    SimulatedHome(
-                        home_id=hub,
-                        start=start,
-                        seed=seed * 1000 + i,
-                        tz=TIMEZONE,
-                        incidents=incidents_for(i, start),
-                    ),
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="carewatch-demo-") as scratch,
+            services.database(settings, temporary=True) as database_url,
+            services.mqtt_broker(settings, port=None) as mqtt_url,
+        ):
+            server = CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url)
+            await server.start()
+            live: LiveHomes | None = None
+            try:
+                async with server.pool.connection() as conn:
+                    resident_ids = await _reset_demo_homes(conn, homes)
+                    await _demo_people(conn, password, resident_ids)
+                clock = CatchUpClock(start=start, speed=speed)
+                live = LiveHomes(
+                    mqtt_url=mqtt_url, outbox_dir=Path(scratch), clock=clock.now, heartbeat_s=300.0
                 )
-            await asyncio.to_thread(live.start)
-            print(
-                f"\ncarewatch demo: {homes} simulated homes at {speed:g}x until they catch up with now.\n"
-                f"  Open:     {server.http_url}\n"
-                f"  Sign in as desk (responder's console), carer (a daughter's phone view),\n"
-                f"            edith (the resident's page) or admin; password {password}"
-                f"{'' if server.admin_password else ' (admin keeps the password it had)'}\n"
-                f"  API docs: {server.http_url}/docs\n"
-                f"{resident_name(0)} falls and {resident_name(1)} presses their pendant within the "
-                "first minute. Ctrl-C stops everything.\n",
-                flush=True,
-            )
-            await _report_progress(server, clock, duration)
-        finally:
-            if live is not None:
-                await asyncio.to_thread(live.stop)
-            await server.stop()
-    print("carewatch demo stopped.", flush=True)
+                for i in range(homes):
+                    hub = demo_hub(i)
+                    live.add(
+                        hub,
+                        SimulatedHome(
+                            home_id=hub,
+                            start=start,
+                            seed=seed * 1000 + i,
+                            tz=TIMEZONE,
+                            incidents=incidents_for(i, start),
+                        ),
+                    )
+                await asyncio.to_thread(live.start)
+                print(
+                    f"\ncarewatch demo: {homes} simulated homes at {speed:g}x until they catch up with now.\n"
+                    f"  Open:     {server.http_url}\n"
+                    f"  Sign in as desk (responder's console), carer (a daughter's phone view),\n"
+                    f"            edith (the resident's page) or admin; password {password}"
+                    f"{'' if server.admin_password else ' (admin keeps the password it had)'}\n"
+                    f"  API docs: {server.http_url}/docs\n"
+                    f"{resident_name(0)} falls and {resident_name(1)} presses their pendant within the "
+                    "first minute. Ctrl-C stops everything.\n",
+                    flush=True,
+                )
+                await _report_progress(server, clock, duration)
+            finally:
+                if live is not None:
+                    await asyncio.to_thread(live.stop)
+                await server.stop()
+    finally:
+        # Also after Ctrl-C: everything above has been shut down by now.
+        print("carewatch demo stopped.", flush=True)
     return 0
 
 
