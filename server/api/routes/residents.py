@@ -273,7 +273,7 @@ async def get_resident(
     home = await resident_in_reach(services, user, resident_id, "record")
     viewer = viewer_of(user)
     found = await _record(services, home)
-    # How to reach the carers: for the people who may have to call them.
+    # The key safe, and how to reach the carers: for the people who may have to go in or call.
     staff = may_see_access_info(viewer, home)
     async with services.pool.connection() as conn:
         checked_in = await residents_sql.last_checkin(conn, resident_id)
@@ -283,7 +283,7 @@ async def get_resident(
         timezone=found.timezone,
         service=found.service,
         address=found.address,
-        access_info=found.access_info if may_see_access_info(viewer, home) else None,
+        access_info=found.access_info if staff else None,
         health_notes=found.health_notes if may_see_health_notes(viewer, home) else None,
         share_health_notes=found.share_health_notes,
         share_activity_with_carers=found.share_activity_with_carers,
