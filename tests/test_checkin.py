@@ -48,6 +48,21 @@ def test_missed_after_the_time_without_a_check_in_today() -> None:
     assert missed.event_at == at(10)
 
 
+def test_no_check_in_is_expected_while_away() -> None:
+    away = checkin_finding(
+        hub="hub-1",
+        resident="Mrs Clarke",
+        checkin_by=time(10),
+        zone=LONDON,
+        now=at(11),
+        last_checkin=YESTERDAY_MORNING,
+        last_raised=None,
+        active=False,
+        away=True,
+    )
+    assert away is None
+
+
 def test_a_check_in_this_morning_counts() -> None:
     assert finding(at(11), last_checkin=at(7, 45)) is None
 

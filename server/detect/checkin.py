@@ -41,12 +41,13 @@ def checkin_finding(
     last_checkin: datetime | None,
     last_raised: datetime | None,
     active: bool,
+    away: bool = False,
 ) -> Finding | None:
     """What to do about today's check-in.
 
     ``last_raised`` is the deadline of the latest ``checkin_missed`` alert and
     ``active`` whether it is still open: a deadline is never raised twice, even
-    after a person closed its alert.
+    after a person closed its alert. Away from home, no check-in is expected.
     """
     day_start, deadline = deadline_on(now, checkin_by, zone)
     if (
@@ -61,7 +62,7 @@ def checkin_finding(
             event_at=last_checkin,
             reason=f"{resident} checked in at {last_checkin.astimezone(zone):%H:%M}.",
         )
-    if active or now < deadline:
+    if active or away or now < deadline:
         return None
     if last_checkin is not None and last_checkin >= day_start:
         return None

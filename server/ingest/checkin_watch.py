@@ -26,7 +26,7 @@ _RESIDENTS = f"""
 SELECT r.id, r.name, r.timezone, r.checkin_by,
        (SELECT min(h.id) FROM hubs h WHERE h.resident_id = r.id AND h.revoked_at IS NULL),
        {LAST_CHECKIN},
-       a.event_at, a.status
+       a.event_at, a.status, coalesce(r.away_until > now(), false)
 FROM residents r
 LEFT JOIN LATERAL (
   SELECT event_at, status FROM alerts
@@ -58,7 +58,7 @@ class CheckinWatch:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_RESIDENTS, (AlertKind.CHECKIN_MISSED.value,))
             rows = await cursor.fetchall()
-        for resident_id, name, timezone, checkin_by, hub, last, raised, alert_status in rows:
+        for resident_id, name, timezone, checkin_by, hub, last, raised, alert_status, away in rows:
             finding = checkin_finding(
                 hub=hub or "",
                 resident=name,
@@ -68,6 +68,7 @@ class CheckinWatch:
                 last_checkin=last,
                 last_raised=raised,
                 active=alert_status is not None and alert_status != "resolved",
+                away=away,
             )
             home = HubHome(hub or "", resident_id, name, timezone)
             match finding:
