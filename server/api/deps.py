@@ -92,7 +92,7 @@ async def current_user(
             user = session.user if session else None
             if session and request.method not in _SAFE_METHODS:
                 sent = request.headers.get(CSRF_HEADER, "")
-                if not secrets.compare_digest(sent, session.csrf_token):
+                if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
                     raise HTTPException(
                         status.HTTP_403_FORBIDDEN,
                         detail=f"missing or wrong {CSRF_HEADER} header; reload the page",
