@@ -31,7 +31,9 @@ def _schemathesis() -> str:
     return found
 
 
-async def _fuzz(base_url: str, token: str, tmp_path: Path, *, examples: int, phases: str) -> str:
+async def _fuzz(
+    base_url: str, headers: list[str], tmp_path: Path, *, examples: int, phases: str
+) -> str:
     command = [
         _schemathesis(),
         "run",
@@ -46,8 +48,7 @@ async def _fuzz(base_url: str, token: str, tmp_path: Path, *, examples: int, pha
         "20261201",
         "--exclude-path-regex",
         _EXCLUDE,
-        "--header",
-        f"Authorization: Bearer {token}",
+        *(part for header in headers for part in ("--header", header)),
         "--request-timeout",
         "10",
         "--generation-database",
@@ -78,12 +79,12 @@ async def _no_server_errors(
     phases: str,
 ) -> None:
     homes = await make_two_homes(api)
-    token = (
-        api.headers["Authorization"].removeprefix("Bearer ")
-        if role == "admin"
-        else await bearer(api, homes.edith.carer)
-    )
-    report = await _fuzz(server.http_url, token, tmp_path, examples=examples, phases=phases)
+    if role == "admin":
+        headers = [f"Authorization: {api.headers['Authorization']}"]
+    else:
+        username = homes.edith.carer if role == "carer" else homes.edith.resident_user
+        headers = [f"Authorization: Bearer {await bearer(api, username)}"]
+    report = await _fuzz(server.http_url, headers, tmp_path, examples=examples, phases=phases)
     ran = re.search(r"(\d+) generated, (\d+) passed", report)
     assert ran is not None, report[-3_000:]
     assert int(ran[1]) > 100
@@ -99,7 +100,7 @@ async def test_no_server_errors_as_admin(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("role", ["admin", "carer"])
+@pytest.mark.parametrize("role", ["admin", "carer", "resident"])
 async def test_no_server_errors_in_every_phase(
     role: str, server: CarewatchServer, api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
