@@ -36,7 +36,7 @@ async def test_a_page_session_needs_its_csrf_token_for_changes(
         assert wrong.status_code == 403
         odd = await browser.post(
             f"/api/v1/residents/{edith.resident_id}/checkin",
-            headers={"X-CSRF-Token": "caf\u00e9".encode("latin-1")},
+            headers={b"X-CSRF-Token": "caf\u00e9".encode("latin-1")},
         )
         assert odd.status_code == 403  # not a 500: a header is not always ASCII
         ok = await browser.post(

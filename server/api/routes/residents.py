@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +33,14 @@ from server.api.deps import (
 )
 from server.db import people
 from server.db import residents as residents_sql
-from server.routine import Activity, compare, daily_measures, rooms_in_order, timeline
+from server.routine import (
+    Activity,
+    DayMeasures,
+    compare,
+    daily_measures,
+    rooms_in_order,
+    timeline,
+)
 
 __all__ = ["router"]
 
@@ -190,26 +197,13 @@ class TimelineOut(BaseModel):
     spans: list[SpanOut]
 
 
-class DayOut(BaseModel):
-    """One day's routine measures (null: no data that day)."""
-
-    day: date
-    wake_time: time | None
-    bed_time: time | None
-    night_toilet_visits: int | None
-    meals: int | None
-    time_out_min: int | None
-    movements: int | None
-    sleep_hours: float | None
-
-
 class RoutineOut(BaseModel):
     """Today against the resident's usual days, and the days behind it."""
 
     as_usual: bool
     learning: bool
     differences: list[str]
-    days: list[DayOut]
+    days: list[DayMeasures] = Field(description="oldest first, today (so far) last")
 
 
 def _zone_name(value: str) -> str:
@@ -504,5 +498,5 @@ async def get_routine(
         as_usual=verdict.as_usual,
         learning=verdict.learning,
         differences=verdict.differences,
-        days=[DayOut(**asdict(m)) for m in measures],
+        days=measures,
     )
