@@ -195,7 +195,11 @@ async def test_an_alarm_is_not_held_up_by_a_backlog_of_readings(
         try:
             with psycopg.connect(database_url) as blocker:
                 # The database is stuck on readings: the readings path fills and stops.
-                blocker.execute("LOCK TABLE reading_batches IN EXCLUSIVE MODE")
+                # Taken on a thread: the server shares this event loop, and a transaction
+                # of its own on the table (the start-up pruning) must be able to finish.
+                await asyncio.to_thread(
+                    blocker.execute, "LOCK TABLE reading_batches IN EXCLUSIVE MODE"
+                )
                 for seq in range(1, 21):
                     reading = Reading("hall-pir", ReadingKind.MOTION, now, 1)
                     batch = ReadingsBatch(hub, seq, now, (reading,))
