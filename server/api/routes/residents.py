@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -265,12 +265,24 @@ async def get_resident(
 ) -> ResidentOut:
     """A resident's record, as much of it as you may see (the read is logged)."""
     home = await resident_in_reach(services, user, resident_id, "record")
-    viewer = viewer_of(user)
+    return await _resident_out(services, user, home)
+
+
+async def _resident_out(services: Services, user: people.User, home: ResidentScope) -> ResidentOut:
+    """The record as it is now, as much of it as ``user`` may see (access already checked)."""
     found = await _record(services, home)
+    # A change just made (consent, service) counts at once: the scope follows the record.
+    home = replace(
+        home,
+        service=found.service,
+        share_health_notes=found.share_health_notes,
+        share_activity_with_carers=found.share_activity_with_carers,
+    )
+    viewer = viewer_of(user)
     # The key safe, and how to reach the carers: for the people who may have to go in or call.
     staff = may_see_access_info(viewer, home)
     async with services.pool.connection() as conn:
-        checked_in = await residents_sql.last_checkin(conn, resident_id)
+        checked_in = await residents_sql.last_checkin(conn, home.resident_id)
     return ResidentOut(
         id=found.id,
         name=found.name,
@@ -297,7 +309,7 @@ async def change_resident(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId, change: ProfileChange
 ) -> ResidentOut:
     """Change a resident's details (address, key safe, health notes, service, time zone)."""
-    await resident_in_reach(services, user, resident_id, "record (change)")
+    home = await resident_in_reach(services, user, resident_id, "record (change)")
     changes = change.model_dump(exclude_none=True)
     async with services.pool.connection() as conn:
         if "name" in changes:
@@ -310,7 +322,7 @@ async def change_resident(
                     status.HTTP_409_CONFLICT, detail=f"{changes['name']!r} is another resident"
                 )
         await residents_sql.update_profile(conn, resident_id, changes)
-    return await get_resident(services, user, resident_id)
+    return await _resident_out(services, user, home)
 
 
 @router.put("/{resident_id}/away", responses=_REFUSED)
@@ -318,7 +330,7 @@ async def set_away(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId, away: Away
 ) -> ResidentOut:
     """Away until a time: inactivity is not judged until then; pendants and alarms still raise."""
-    await _permitted(
+    home = await _permitted(
         services,
         user,
         resident_id,
@@ -328,7 +340,7 @@ async def set_away(
     )
     async with services.pool.connection() as conn:
         await residents_sql.set_away(conn, resident_id, away.until)
-    return await get_resident(services, user, resident_id)
+    return await _resident_out(services, user, home)
 
 
 @router.post("/{resident_id}/checkin", responses=_REFUSED)
@@ -352,7 +364,7 @@ async def set_choices(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId, choices: Choices
 ) -> ResidentOut:
     """The resident's consent (health notes to responders, daily picture to carers) and check-in time."""
-    await _permitted(
+    home = await _permitted(
         services,
         user,
         resident_id,
@@ -368,7 +380,7 @@ async def set_choices(
             share_activity_with_carers=choices.share_activity_with_carers,
             checkin_by=choices.checkin_by,
         )
-    return await get_resident(services, user, resident_id)
+    return await _resident_out(services, user, home)
 
 
 @router.put("/{resident_id}/carers", dependencies=[_ADMIN], responses={**_REFUSED, 422: {}})
@@ -376,7 +388,7 @@ async def set_carers(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId, ladder: CarerLadder
 ) -> ResidentOut:
     """Set who is on the resident's escalation ladder, first to last."""
-    await resident_in_reach(services, user, resident_id, "carers (change)")
+    home = await resident_in_reach(services, user, resident_id, "carers (change)")
     if len(set(ladder.carers)) != len(ladder.carers):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="a carer is listed twice")
     ids: list[int] = []
@@ -390,7 +402,7 @@ async def set_carers(
             ids.append(found.id)
         async with conn.transaction():
             await residents_sql.set_carers(conn, resident_id, ids)
-    return await get_resident(services, user, resident_id)
+    return await _resident_out(services, user, home)
 
 
 @router.get("/{resident_id}/reads", responses=_REFUSED)
