@@ -68,6 +68,8 @@ class AlertKind(StrEnum):
     BATTERY_LOW = "battery_low"
     MISSED_MEAL = "missed_meal"
     ACTIVITY_DECLINE = "activity_decline"
+    # Several daily measures off together for several days (server.detect.day_profile).
+    ROUTINE_CHANGE = "routine_change"
     SENSOR_SILENT = "sensor_silent"
     # The resident's daily "I'm OK" did not come by their own time.
     CHECKIN_MISSED = "checkin_missed"

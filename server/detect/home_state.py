@@ -44,6 +44,7 @@ _DAYS = (
     "closed_night",
     "activity_day",
     "decline_raised_on",
+    "profile_raised_on",
 )
 _PLAIN = (
     "place",
@@ -68,6 +69,10 @@ _PLAIN = (
     "environment_sensors",
     "silent_sensors",
     "activity_total",
+    "profile_run",
+    "profile_wake",
+    "profile_toilets",
+    "profile_counts",
 )
 _DEQUES = (
     "wakes",
@@ -77,6 +82,21 @@ _DEQUES = (
     "lunch_times",
     "dinner_times",
     "day_counts",
+    "profile_days",
+    "profile_recent",
+)
+# Fields added after checkpoints were first written: an older checkpoint lacks them
+# and keeps the defaults, rather than the home forgetting everything it learned.
+_ADDED = frozenset(
+    {
+        "profile_raised_on",
+        "profile_run",
+        "profile_wake",
+        "profile_toilets",
+        "profile_counts",
+        "profile_days",
+        "profile_recent",
+    }
 )
 
 
@@ -134,6 +154,16 @@ class HomeState:
     decline_cusum: float = 0.0
     low_days: int = 0
     decline_raised_on: date | None = None
+    # The day profile (server.detect.day_profile): usual days, the last few days'
+    # scores, and today's getting-up hour, night toilet visits and counts
+    # (kitchen visits, hours out, movements about the house at night).
+    profile_days: deque[list[float]] = field(default_factory=lambda: deque(maxlen=28))
+    profile_recent: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
+    profile_run: int = 0
+    profile_raised_on: date | None = None
+    profile_wake: float | None = None
+    profile_toilets: int | None = None
+    profile_counts: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     # Sensors: when each last reported (epoch s), the home's activity count then,
     # the share of days it reports on, which report on their own, which are silent.
     sensor_seen: dict[str, float] = field(default_factory=dict)
@@ -192,12 +222,15 @@ class HomeState:
                 value = header[name]
                 setattr(state, name, datetime.fromisoformat(value) if value else None)
             for name in _DAYS:
-                value = header[name]
+                value = header.get(name) if name in _ADDED else header[name]
                 setattr(state, name, date.fromisoformat(value) if value else None)
             for name in _PLAIN:
-                setattr(state, name, header[name])
+                if name in header or name not in _ADDED:
+                    setattr(state, name, header[name])
             for name in _DEQUES:
-                getattr(state, name).extend(header[name])
+                getattr(state, name).extend(
+                    header.get(name, []) if name in _ADDED else header[name]
+                )
             state.raised = AlertKind(header["raised"]) if header["raised"] else None
             state.cold_since = {
                 k: datetime.fromisoformat(v) for k, v in header["cold_since"].items()

@@ -27,6 +27,7 @@ alerts closed as false alarms make that pattern less eager.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.alerts.model import AlertKind, Outcome, Severity
 from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.daily import activity_day, kitchen_visit, meal_deadlines, missed_meal
+from server.detect.day_profile import close_profile_day
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
@@ -60,6 +62,9 @@ _CONTACT, _HUMIDITY = ReadingKind.CONTACT, ReadingKind.HUMIDITY
 _MOTION, _TEMPERATURE = ReadingKind.MOTION, ReadingKind.TEMPERATURE
 _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
+_LONGEST_OUT_H = 16.0
+# Bed, the toilet and the way between them: a night trip to the toilet is not being up.
+_NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 _PLACE_WORDS = {
     UP: "up and about",
     BATHROOM: "in the bathroom",
@@ -277,9 +282,11 @@ class HomeWatch:
         if home.activity_day != today:
             found += self._close_activity_day(hub, home, ts)
             home.activity_day, home.activity_today = today, 0
+            home.profile_counts = [0.0, 0.0, 0.0]
         home.activity_today += 1
         home.activity_total += 1
         room = self._rooms.get(reading.sensor) or self._room(reading)
+        self._count_for_profile(home, room, ts, last, this_hour.hour)
         home.room = room
         home.place = self._place(home, room, this_hour.hour)
         if room == "bathroom":
@@ -298,11 +305,42 @@ class HomeWatch:
         return found
 
     def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
-        if home.activity_day is None or self._away(home, ts):
+        day = home.activity_day
+        if day is None or self._away(home, ts):
             return []
-        close_sensor_day(home, datetime.combine(home.activity_day, time(0), self._zones.get(hub)))
-        closed = activity_day(hub, home, home.activity_day, home.activity_today, closed_at=ts)
-        return [closed] if closed else []
+        close_sensor_day(home, datetime.combine(day, time(0), self._zones.get(hub)))
+        usual = statistics.median(home.day_counts) if home.day_counts else 0.0
+        found = [activity_day(hub, home, day, home.activity_today, closed_at=ts)]
+        # A day mostly spent away says nothing about how they are.
+        if home.activity_today >= 0.25 * usual:
+            kitchen, hours_out, night_moves = home.profile_counts
+            measures = [
+                home.profile_wake
+                if home.woke_on == day and home.profile_wake is not None
+                else math.nan,
+                home.profile_toilets
+                if home.closed_night == day and home.profile_toilets is not None
+                else math.nan,
+                math.log(max(home.activity_today, 1)),
+                kitchen,
+                hours_out,
+                night_moves,
+            ]
+            found.append(close_profile_day(hub, home, day, measures, closed_at=ts))
+        return [f for f in found if f is not None]
+
+    @staticmethod
+    def _count_for_profile(
+        home: HomeState, room: str, ts: datetime, last: datetime | None, hour: int
+    ) -> None:
+        counts = home.profile_counts
+        if room == "kitchen" and home.room != "kitchen":
+            counts[0] += 1
+        if last is not None and home.last_door is not None and home.last_door > last:
+            # Out of the front door and back now: out since the last movement before it.
+            counts[1] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
+        if hour < 6 and room not in _NIGHT_PASSAGE:
+            counts[2] += 1
 
     def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
         # Stirring in bed does not end "not up"; getting up does.
@@ -394,6 +432,7 @@ class HomeWatch:
         woke = self._local(hub, ts)
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
+        home.profile_wake = hour_of(woke)
         if not home.raised:
             hour = hour_of(woke)
             (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
@@ -423,6 +462,7 @@ class HomeWatch:
             return []
         home.closed_night = today
         counted = home.tonight if home.night_of == today else 0
+        home.profile_toilets = counted
         home.recent_nights.append(counted)
         history = list(home.night_counts)
         if len(history) < 10:

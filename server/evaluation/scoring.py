@@ -28,10 +28,10 @@ DETECTED_BY: dict[str, frozenset[AlertKind]] = {
     "fall": frozenset({AlertKind.NO_MOVEMENT, AlertKind.FALL}),
     "not_up": frozenset({AlertKind.NO_MOVEMENT, AlertKind.NOT_UP}),
     "wander_out": frozenset({AlertKind.DOOR_AT_NIGHT, AlertKind.OUT_OF_BED}),
-    "uti": frozenset({AlertKind.NIGHT_TOILET_VISITS}),
+    "uti": frozenset({AlertKind.NIGHT_TOILET_VISITS, AlertKind.ROUTINE_CHANGE}),
     "missed_meals": frozenset({AlertKind.MISSED_MEAL}),
     "cold_home": frozenset({AlertKind.COLD_HOME}),
-    "decline": frozenset({AlertKind.ACTIVITY_DECLINE}),
+    "decline": frozenset({AlertKind.ACTIVITY_DECLINE, AlertKind.ROUTINE_CHANGE}),
     "hub_offline": frozenset({AlertKind.HUB_OFFLINE}),
     "battery_flat": frozenset({AlertKind.BATTERY_LOW, AlertKind.SENSOR_SILENT}),
     # Context in the simulator's terms (not an incident), but one a hub should report.

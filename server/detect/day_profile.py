@@ -1,0 +1,181 @@
+"""The whole day at once: several measures a little off together, for several days.
+
+The other drift detectors watch one measure each (night toilet visits, movements,
+meals). Illness, pain or low mood often shows as many small changes at once:
+up later, fewer trips to the kitchen, not going out, restless nights, none of
+them far enough off on its own. This view scores each finished day on six
+measures together against the resident's own last four weeks:
+
+1. each measure as a robust z-score (median and MAD of their own days, with a
+   floor so a very regular resident is not flagged for a few minutes);
+2. the z-scores' covariance, refitted each day on their own days with
+   scikit-learn's Ledoit-Wolf shrinkage (four weeks of six measures is too
+   few for a plain covariance), so measures that move together (a day out is
+   fewer movements at home *and* hours out) count once;
+3. the squared Mahalanobis distance of the day; past the chi-squared 99.5 %
+   point it is an unusual day.
+
+Three unusual days of the last four raise an advisory that names the measures
+that moved, with their usual values. Unusual days are not learned as usual
+(so a drift is not learned away) until they have gone on for a fortnight,
+when they are the resident's new normal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import numpy as np
+from sklearn.covariance import LedoitWolf
+
+from server.alerts.model import AlertKind, Severity
+from server.detect.conditions import Condition
+from server.detect.home_state import HomeState
+from server.detect.hours import clock
+
+__all__ = ["MEASURES", "DayModel", "close_profile_day"]
+
+MEASURES = ("wake", "night_toilets", "movements", "kitchen_visits", "hours_out", "night_moves")
+# The smallest spread each measure is judged with: a resident up at 07:00 sharp
+# every day is not unusual at 07:20.
+_FLOORS = np.array([0.4, 0.7, 0.2, 1.5, 0.75, 2.0])
+# The way each measure moves when something is wrong: up later, more night toilet visits,
+# fewer movements, fewer trips to the kitchen, less time out, more up at night.
+_WORRYING = np.array([1, 1, -1, -1, -1, 1])
+_LEARNED_DAYS = 14
+_Z_CLIP = 6.0
+# chi-squared with six degrees of freedom, 99.5 % (scipy.stats.chi2.ppf(0.995, 6)).
+_UNUSUAL = 18.55
+# The last days kept (home.profile_recent's length), and how many must be unusual.
+_WINDOW = 4
+_NEEDED = 3
+_NEW_NORMAL = 14
+_QUIET_DAYS = 14
+# A measure this many standard errors off over the unusual days is named in the reason.
+_NAMED_OFF = 2.5
+
+
+class DayModel:
+    """A resident's usual days, fitted: what each measure usually is, and how they vary together.
+
+    >>> days = [[7.0 + (i % 3) * 0.2, 1, 6.8, 8, 2, 1] for i in range(20)]
+    >>> model = DayModel(days)
+    >>> model.distance([[7.2, 1, 6.8, 8, 2, 1]]) < 3
+    True
+    >>> model.distance([[9.5, 4, 6.2, 2, 0, 9]]) > _UNUSUAL
+    True
+    """
+
+    def __init__(self, history: Sequence[Sequence[float]]) -> None:
+        past = np.asarray(history, dtype=float)
+        self.usual = np.nanmedian(past, axis=0)
+        self.spread = np.maximum(1.4826 * np.nanmedian(np.abs(past - self.usual), axis=0), _FLOORS)
+        # Centred on the mean z, not zero: hours out are mostly 0 with a few long days, so
+        # their mean is well above their median, and a usual week must score as usual.
+        covariance = LedoitWolf().fit(self.z(past))
+        self._centre = covariance.location_
+        self._precision = covariance.precision_
+        self._sd = np.sqrt(np.diag(covariance.covariance_)) + 1e-9
+
+    def z(self, days: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+        """Robust z-scores, one row per day; a NaN measure (not seen that day) counts as usual."""
+        raw = (np.asarray(days, dtype=float) - self.usual) / self.spread
+        clipped: np.ndarray = np.clip(np.nan_to_num(raw), -_Z_CLIP, _Z_CLIP)
+        return clipped
+
+    def distance(self, days: Sequence[Sequence[float]]) -> float:
+        """Squared Mahalanobis distance of the days' mean; chi-squared(6) when they are usual.
+
+        The mean of n usual days varies n times less, so it is scaled back up: the
+        same limit then holds for one day and for a week.
+        """
+        mean = self.z(days).mean(axis=0) - self._centre
+        return float(len(days) * mean @ self._precision @ mean)
+
+    def moved(self, days: Sequence[Sequence[float]]) -> dict[str, float]:
+        """The measures off the worrying way over ``days``, most first, with their usual values."""
+        mean_z = self.z(days).mean(axis=0) - self._centre
+        # How many standard errors off: a week a little off is as telling as a day far off.
+        off = np.abs(mean_z) / self._sd * math.sqrt(len(days))
+        worrying = np.sign(mean_z) == _WORRYING
+        order = sorted(range(len(MEASURES)), key=lambda i: -off[i])
+        return {
+            MEASURES[i]: float(self.usual[i]) for i in order if off[i] >= _NAMED_OFF and worrying[i]
+        }
+
+
+def close_profile_day(
+    hub: str, home: HomeState, day: date, measures: list[float], *, closed_at: datetime
+) -> Condition | None:
+    """A finished day: scored, learned if usual, and an advisory after several unusual ones."""
+    history = list(home.profile_days)
+    if len(history) < _LEARNED_DAYS:
+        home.profile_days.append(measures)
+        return None
+    model = DayModel(history)
+    today = model.distance([measures])
+    home.profile_recent.append([today, *measures])
+    recent = list(home.profile_recent)
+    days = [r[1:] for r in recent if r[0] > _UNUSUAL]
+    unusual = today > _UNUSUAL
+    home.profile_run = home.profile_run + 1 if unusual else 0
+    if not unusual or home.profile_run > _NEW_NORMAL:
+        home.profile_days.append(measures)
+    if not unusual or len(days) < _NEEDED:
+        return None
+    raised = home.profile_raised_on
+    if raised is not None and (day - raised).days < _QUIET_DAYS:
+        return None
+    moved = model.moved(days)
+    # One measure off is the single-measure detectors' to judge; and a change they
+    # have just raised (night toilet visits, a decline) is not news to the carer.
+    if len(moved) < 2 or not set(moved) - _already_raised(home, day):
+        return None
+    home.profile_raised_on = day
+    changes = [_words(m, [d[MEASURES.index(m)] for d in days], u) for m, u in moved.items()]
+    return Condition(
+        hub=hub,
+        kind=AlertKind.ROUTINE_CHANGE,
+        severity=Severity.ADVISORY,
+        event_at=closed_at,
+        reason=(
+            f"{len(days)} of the last {len(recent)} days were unlike their usual days in several "
+            f"ways at once: {'; '.join(changes)}. Together this can mean illness, pain or low mood: consider a call or a visit."
+        ),
+        details={
+            "days": len(days),
+            "distance": round(today, 1),
+            "moved": list(moved),
+        },
+    )
+
+
+def _already_raised(home: HomeState, day: date) -> set[str]:
+    """Measures a single-measure detector raised an advisory about lately."""
+    covered = set()
+    if home.toilets_raised_on is not None and (day - home.toilets_raised_on).days <= _QUIET_DAYS:
+        covered |= {"night_toilets", "night_moves"}
+    if home.decline_raised_on is not None and (day - home.decline_raised_on).days <= _QUIET_DAYS:
+        covered |= {"movements"}
+    return covered
+
+
+def _words(measure: str, values: list[float], usual: float) -> str:
+    def each(fmt: str) -> str:
+        return ", ".join("not seen" if math.isnan(v) else fmt.format(v) for v in values)
+
+    if measure == "wake":
+        times = ", ".join("not seen" if math.isnan(v) else clock(v) for v in values)
+        return f"up at {times} (usually about {clock(usual)})"
+    if measure == "night_toilets":
+        return f"night toilet visits {each('{:.0f}')} (usually {usual:.0f})"
+    if measure == "movements":
+        counts = ", ".join(f"{math.exp(v):.0f}" for v in values)
+        return f"movements at home {counts} (usually {math.exp(usual):.0f})"
+    if measure == "kitchen_visits":
+        return f"in the kitchen {each('{:.0f}')} times a day (usually {usual:.0f})"
+    if measure == "hours_out":
+        return f"out {each('{:.1f}')} h a day (usually {usual:.1f} h)"
+    return f"up and about at night {each('{:.0f}')} times (usually {usual:.0f})"

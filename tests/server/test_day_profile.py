@@ -1,0 +1,178 @@
+"""The day profile: several measures a little off together, for several days, is an advisory."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import struct
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from edge.protocol import Reading, ReadingKind
+from server.alerts.model import AlertKind, Severity
+from server.detect.conditions import Condition
+from server.detect.day_profile import MEASURES, DayModel, close_profile_day
+from server.detect.home_state import HomeState
+from server.detect.watch import HomeWatch
+
+HUB = "hub-1"
+DAY0 = date(2026, 11, 2)
+# chi-squared(6), 99.5 %: the limit the module judges one day by.
+LIMIT = 18.55
+
+
+def _usual_day(rng: random.Random) -> list[float]:
+    """Up about 07:00, a night toilet visit or none, ~400 movements, 6 kitchen trips, out 1-2 h."""
+    return [
+        rng.gauss(7.0, 0.25),
+        float(rng.choice([0, 1, 1, 2])),
+        math.log(rng.gauss(400, 30)),
+        float(rng.randint(5, 7)),
+        rng.choice([0.0, 1.5, 2.0]),
+        float(rng.choice([0, 0, 1])),
+    ]
+
+
+def _unwell_day(rng: random.Random) -> list[float]:
+    """Each measure only a little off: up an hour late, fewer movements and kitchen trips, in."""
+    day = _usual_day(rng)
+    day[0] += 1.0
+    day[2] += math.log(0.75)
+    day[3] -= 3
+    day[4] = 0.0
+    return day
+
+
+def _learned(days: int = 20, seed: int = 1) -> tuple[HomeState, random.Random]:
+    home, rng = HomeState(), random.Random(seed)
+    for d in range(days):
+        assert _close(home, d, _usual_day(rng)) is None
+    return home, rng
+
+
+def _close(home: HomeState, d: int, measures: list[float]) -> Condition | None:
+    day = DAY0 + timedelta(days=d)
+    closed_at = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    return close_profile_day(HUB, home, day, measures, closed_at=closed_at)
+
+
+def test_usual_days_score_as_usual_and_an_unwell_day_does_not() -> None:
+    rng = random.Random(7)
+    history = [_usual_day(rng) for _ in range(28)]
+    model = DayModel(history)
+    usual = [model.distance([_usual_day(rng)]) for _ in range(200)]
+    assert sum(d > LIMIT for d in usual) <= 4  # about 1 in 200 by design
+    unwell = [model.distance([_unwell_day(rng)]) for _ in range(50)]
+    assert sum(d > LIMIT for d in unwell) >= 45
+
+
+def test_several_measures_off_together_for_three_days_raise_one_explained_advisory() -> None:
+    home, rng = _learned()
+    raised = [_close(home, d, _unwell_day(rng)) for d in range(20, 26)]
+    alerts = [r for r in raised if r is not None]
+    assert len(alerts) == 1, "raised once, not every day of the change"
+    assert raised.index(alerts[0]) == 2, "on the third unusual day"
+    alert = alerts[0]
+    assert alert.kind is AlertKind.ROUTINE_CHANGE
+    assert alert.severity is Severity.ADVISORY
+    assert alert.reason.startswith("3 of the last 4 days were unlike their usual days")
+    assert "in the kitchen" in alert.reason
+    assert "(usually 6)" in alert.reason
+    assert "up at 08:" in alert.reason
+    assert "usually about 07:0" in alert.reason
+    moved = alert.details["moved"]
+    assert isinstance(moved, list)
+    assert {"wake", "kitchen_visits"} <= set(moved)
+
+
+def test_one_measure_off_is_left_to_its_own_detector() -> None:
+    home, rng = _learned()
+    for d in range(20, 26):
+        day = _usual_day(rng)
+        day[1] = 6.0  # night toilet visits only: the toilet detector's to raise
+        assert _close(home, d, day) is None
+
+
+def test_changes_the_better_way_are_not_a_worry() -> None:
+    home, rng = _learned()
+    for d in range(20, 26):
+        day = _usual_day(rng)
+        day[0] -= 1.0  # up earlier,
+        day[3] += 6  # in the kitchen more,
+        day[4] = 5.0  # out for longer
+        assert _close(home, d, day) is None
+
+
+def test_a_lasting_change_becomes_the_new_normal() -> None:
+    home, rng = _learned()
+    raised = [_close(home, d, _unwell_day(rng)) for d in range(20, 70)]
+    assert sum(r is not None for r in raised) <= 2
+    assert all(r is None for r in raised[-10:]), "still raising after seven weeks"
+
+
+def test_a_watched_home_measures_its_days() -> None:
+    """HomeWatch collects each day's measures from readings: getting up, kitchen, out, nights."""
+    watch, zone = HomeWatch(), ZoneInfo("Europe/London")
+    watch.set_timezone(HUB, zone)
+    day = datetime(2026, 11, 3, tzinfo=UTC)  # local time is UTC in November
+
+    def see(sensor: str, kind: ReadingKind, at: datetime, value: float = 1.0) -> None:
+        watch.observe(HUB, Reading(sensor, kind, at, value))
+        watch.advance(HUB, at)
+
+    # The night before: to the toilet by the hall, and once round the lounge at 03:00.
+    see("bed", ReadingKind.BED, day + timedelta(hours=2), 0.0)
+    see("hall-pir", ReadingKind.MOTION, day + timedelta(hours=2, minutes=1))
+    see("bathroom-pir", ReadingKind.MOTION, day + timedelta(hours=2, minutes=2))
+    see("bed", ReadingKind.BED, day + timedelta(hours=2, minutes=10), 1.0)
+    see("lounge-pir", ReadingKind.MOTION, day + timedelta(hours=3))
+    # Up at 07:30, breakfast, out 10:00-12:30, lunch; the kitchen three times.
+    see("bed", ReadingKind.BED, day + timedelta(hours=7, minutes=30), 0.0)
+    for minute in range(0, 20, 2):
+        see("kitchen-pir", ReadingKind.MOTION, day + timedelta(hours=7, minutes=31 + minute))
+    see("lounge-pir", ReadingKind.MOTION, day + timedelta(hours=8))
+    see("kitchen-pir", ReadingKind.MOTION, day + timedelta(hours=9))
+    see("hall-pir", ReadingKind.MOTION, day + timedelta(hours=10))
+    see("front-door", ReadingKind.CONTACT, day + timedelta(hours=10, minutes=1))
+    see("front-door", ReadingKind.CONTACT, day + timedelta(hours=12, minutes=30))
+    see("hall-pir", ReadingKind.MOTION, day + timedelta(hours=12, minutes=31))
+    see("kitchen-pir", ReadingKind.MOTION, day + timedelta(hours=12, minutes=40))
+    # The next day's first movement closes the day.
+    see("lounge-pir", ReadingKind.MOTION, day + timedelta(days=1, hours=7, minutes=45))
+    state = HomeState.from_bytes(watch.take_checkpoints()[HUB])
+    (measures,) = state.profile_days
+    named = dict(zip(MEASURES, measures, strict=True))
+    assert named["wake"] == 7.5
+    assert named["night_toilets"] == 1  # counted at 07:00 for the night that ended then
+    assert named["kitchen_visits"] == 3
+    # From the last movement before the door (10:00) to the first after it (12:31).
+    assert named["hours_out"] == pytest.approx(2.52, abs=0.01)
+    assert named["night_moves"] == 1  # the lounge at 03:00; not the hall on the way to the toilet
+
+
+def test_the_profile_survives_a_checkpoint_and_an_older_checkpoint_still_loads() -> None:
+    home, rng = _learned(days=16)
+    _close(home, 16, _unwell_day(rng))
+    restored = HomeState.from_bytes(home.to_bytes())
+    assert list(restored.profile_days) == list(home.profile_days)
+    assert list(restored.profile_recent) == list(home.profile_recent)
+    assert restored.profile_run == home.profile_run == 1
+    # A checkpoint written before the day profile existed: the rest of what was learned stays.
+    older = HomeState(wakes_learned=9)
+    older.wakes.extend([7.0] * 9)
+    data = older.to_bytes()
+    header_size = struct.calcsize(">4sI")
+    _, length = struct.unpack_from(">4sI", data)
+    header = json.loads(data[header_size : header_size + length])
+    for name in list(header):
+        if name.startswith("profile_"):
+            del header[name]
+    encoded = json.dumps(header).encode()
+    rewritten = struct.pack(">4sI", b"CWH1", len(encoded)) + encoded + data[header_size + length :]
+    loaded = HomeState.from_bytes(rewritten)
+    assert list(loaded.wakes) == [7.0] * 9
+    assert list(loaded.profile_days) == []
+    assert loaded.profile_run == 0
