@@ -73,6 +73,7 @@ _PLAIN = (
     "profile_wake",
     "profile_toilets",
     "profile_counts",
+    "sensor_span",
 )
 _DEQUES = (
     "wakes",
@@ -96,6 +97,7 @@ _ADDED = frozenset(
         "profile_counts",
         "profile_days",
         "profile_recent",
+        "sensor_span",
     }
 )
 
@@ -171,6 +173,8 @@ class HomeState:
     sensor_gap: dict[str, float] = field(default_factory=dict)
     sensor_missed: dict[str, int] = field(default_factory=dict)
     sensor_days: dict[str, float] = field(default_factory=dict)
+    # The most movements elsewhere between two of the sensor's reports lately.
+    sensor_span: dict[str, float] = field(default_factory=dict)
     environment_sensors: dict[str, bool] = field(default_factory=dict)
     silent_sensors: list[str] = field(default_factory=list)
     activity_total: int = 0

@@ -239,7 +239,12 @@ class HomeWatch:
         home = self._home(hub)
         kind = reading.kind
         alive = sensor_reported(
-            hub, home, reading.sensor, reading.ts, environment=kind in _ENVIRONMENT
+            hub,
+            home,
+            reading.sensor,
+            reading.ts,
+            environment=kind in _ENVIRONMENT,
+            motion=kind is _MOTION,
         )
         found = self._observe(hub, home, reading)
         return [alive, *found] if alive else found
