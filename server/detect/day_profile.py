@@ -46,6 +46,7 @@ _FLOORS = np.array([0.4, 0.7, 0.2, 1.5, 0.75, 2.0])
 _WORRYING = np.array([1, 1, -1, -1, -1, 1])
 _LEARNED_DAYS = 14
 _Z_CLIP = 6.0
+_Z_VARIANCE_FLOOR = 0.5
 # chi-squared with six degrees of freedom, 99.5 % (scipy.stats.chi2.ppf(0.995, 6)).
 _UNUSUAL = 18.55
 # The last days kept (home.profile_recent's length), and how many must be unusual.
@@ -70,18 +71,26 @@ class DayModel:
 
     def __init__(self, history: Sequence[Sequence[float]]) -> None:
         past = np.asarray(history, dtype=float)
+        # A measure never seen (no getting-up time in four weeks) counts as always usual.
+        self._seen = ~np.isnan(past).all(axis=0)
+        past[:, ~self._seen] = 0.0
         self.usual = np.nanmedian(past, axis=0)
         self.spread = np.maximum(1.4826 * np.nanmedian(np.abs(past - self.usual), axis=0), _FLOORS)
         # Centred on the mean z, not zero: hours out are mostly 0 with a few long days, so
-        # their mean is well above their median, and a usual week must score as usual.
-        covariance = LedoitWolf().fit(self.z(past))
-        self._centre = covariance.location_
-        self._precision = covariance.precision_
-        self._sd = np.sqrt(np.diag(covariance.covariance_)) + 1e-9
+        # their mean is well above their median, and a run of usual days must score as usual.
+        fitted = LedoitWolf().fit(self.z(past))
+        self._centre = fitted.location_
+        # A measure that never varied (never out) would make any change in it infinitely
+        # unusual: its variance is floored, so it counts, but only as much as a usual one.
+        covariance = fitted.covariance_ + np.diag(
+            np.maximum(_Z_VARIANCE_FLOOR - np.diag(fitted.covariance_), 0.0)
+        )
+        self._precision = np.linalg.inv(covariance)
+        self._sd = np.sqrt(np.diag(covariance))
 
     def z(self, days: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         """Robust z-scores, one row per day; a NaN measure (not seen that day) counts as usual."""
-        raw = (np.asarray(days, dtype=float) - self.usual) / self.spread
+        raw = (np.asarray(days, dtype=float) - self.usual) / self.spread * self._seen
         clipped: np.ndarray = np.clip(np.nan_to_num(raw), -_Z_CLIP, _Z_CLIP)
         return clipped
 

@@ -6,6 +6,7 @@ import json
 import math
 import random
 import struct
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,21 @@ def test_usual_days_score_as_usual_and_an_unwell_day_does_not() -> None:
     assert sum(d > LIMIT for d in usual) <= 4  # about 1 in 200 by design
     unwell = [model.distance([_unwell_day(rng)]) for _ in range(50)]
     assert sum(d > LIMIT for d in unwell) >= 45
+
+
+def test_measures_never_seen_or_never_varied_neither_crash_nor_dominate() -> None:
+    nan = math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an all-NaN median would warn every day in the log
+        never_up = DayModel([[nan, 1, 6.0, 5, 0, 0] for _ in range(20)])
+        assert never_up.distance([[8.0, 1, 6.0, 5, 0, 0]]) == 0.0
+        # Never out, never up at night, the same every day: each measure still counts,
+        # as much as in a usual resident, and nothing is infinite.
+        same = DayModel([[7.0, 1, 6.0, 5, 0, 0] for _ in range(20)])
+    assert same.distance([[7.0, 1, 6.0, 5, 0, 0]]) == 0.0
+    out_once = same.distance([[7.0, 1, 6.0, 5, 1.5, 0]])
+    assert 0 < out_once < LIMIT
+    assert same.distance([[8.5, 4, 5.5, 2, 0, 6]]) > LIMIT
 
 
 def test_several_measures_off_together_for_three_days_raise_one_explained_advisory() -> None:
