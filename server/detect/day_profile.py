@@ -3,13 +3,13 @@
 The other drift detectors watch one measure each (night toilet visits, movements,
 meals). Illness, pain or low mood often shows as many small changes at once:
 up later, fewer trips to the kitchen, not going out, restless nights, none of
-them far enough off on its own. This view scores each finished day on six
+them far enough off on its own. This view scores each finished day on seven
 measures together against the resident's own last four weeks:
 
 1. each measure as a robust z-score (median and MAD of their own days, with a
    floor so a very regular resident is not flagged for a few minutes);
 2. the z-scores' covariance, refitted each day on their own days with
-   scikit-learn's Ledoit-Wolf shrinkage (four weeks of six measures is too
+   scikit-learn's Ledoit-Wolf shrinkage (four weeks of seven measures is too
    few for a plain covariance), so measures that move together (a day out is
    fewer movements at home *and* hours out) count once;
 3. the squared Mahalanobis distance of the day; past the chi-squared 99.5 %
@@ -17,8 +17,8 @@ measures together against the resident's own last four weeks:
 
 Three unusual days of the last four raise an advisory that names the measures
 that moved, with their usual values. Unusual days are not learned as usual
-(so a drift is not learned away) until they have gone on for a fortnight,
-when they are the resident's new normal.
+(so a drift is not learned away) until an advisory has told someone, or they
+have gone on for a fortnight: then they are the resident's new normal.
 """
 
 from __future__ import annotations
@@ -37,18 +37,27 @@ from server.detect.hours import clock
 
 __all__ = ["MEASURES", "DayModel", "close_profile_day"]
 
-MEASURES = ("wake", "night_toilets", "movements", "kitchen_visits", "hours_out", "night_moves")
+MEASURES = (
+    "wake",
+    "night_toilets",
+    "movements",
+    "kitchen_visits",
+    "hours_out",
+    "night_moves",
+    "bed",
+)
 # The smallest spread each measure is judged with: a resident up at 07:00 sharp
 # every day is not unusual at 07:20.
-_FLOORS = np.array([0.4, 0.7, 0.2, 1.5, 0.75, 2.0])
+_FLOORS = np.array([0.4, 0.7, 0.2, 1.5, 0.75, 2.0, 0.4])
 # The way each measure moves when something is wrong: up later, more night toilet visits,
-# fewer movements, fewer trips to the kitchen, less time out, more up at night.
-_WORRYING = np.array([1, 1, -1, -1, -1, 1])
+# fewer movements, fewer trips to the kitchen, less time out, more up at night; to bed
+# either earlier (tired, low) or later (restless).
+_WORRYING = np.array([1, 1, -1, -1, -1, 1, 0])
 _LEARNED_DAYS = 14
 _Z_CLIP = 6.0
 _Z_VARIANCE_FLOOR = 0.5
-# chi-squared with six degrees of freedom, 99.5 % (scipy.stats.chi2.ppf(0.995, 6)).
-_UNUSUAL = 18.55
+# chi-squared with seven degrees of freedom, 99.5 % (scipy.stats.chi2.ppf(0.995, 7)).
+_UNUSUAL = 20.28
 # The last days kept (home.profile_recent's length), and how many must be unusual.
 _WINDOW = 4
 _NEEDED = 3
@@ -61,11 +70,11 @@ _NAMED_OFF = 2.5
 class DayModel:
     """A resident's usual days, fitted: what each measure usually is, and how they vary together.
 
-    >>> days = [[7.0 + (i % 3) * 0.2, 1, 6.8, 8, 2, 1] for i in range(20)]
+    >>> days = [[7.0 + (i % 3) * 0.2, 1, 6.8, 8, 2, 1, 22.5] for i in range(20)]
     >>> model = DayModel(days)
-    >>> model.distance([[7.2, 1, 6.8, 8, 2, 1]]) < 3
+    >>> model.distance([[7.2, 1, 6.8, 8, 2, 1, 22.5]]) < 3
     True
-    >>> model.distance([[9.5, 4, 6.2, 2, 0, 9]]) > _UNUSUAL
+    >>> model.distance([[9.5, 4, 6.2, 2, 0, 9, 22.5]]) > _UNUSUAL
     True
     """
 
@@ -95,7 +104,7 @@ class DayModel:
         return clipped
 
     def distance(self, days: Sequence[Sequence[float]]) -> float:
-        """Squared Mahalanobis distance of the days' mean; chi-squared(6) when they are usual.
+        """Squared Mahalanobis distance of the days' mean; chi-squared(7) when they are usual.
 
         The mean of n usual days varies n times less, so it is scaled back up: the
         same limit then holds for one day and for a week.
@@ -108,7 +117,7 @@ class DayModel:
         mean_z = self.z(days).mean(axis=0) - self._centre
         # How many standard errors off: a week a little off is as telling as a day far off.
         off = np.abs(mean_z) / self._sd * math.sqrt(len(days))
-        worrying = np.sign(mean_z) == _WORRYING
+        worrying = (np.sign(mean_z) == _WORRYING) | (_WORRYING == 0)
         order = sorted(range(len(MEASURES)), key=lambda i: -off[i])
         return {
             MEASURES[i]: float(self.usual[i]) for i in order if off[i] >= _NAMED_OFF and worrying[i]
@@ -129,13 +138,17 @@ def close_profile_day(
     recent = list(home.profile_recent)
     days = [r[1:] for r in recent if r[0] > _UNUSUAL]
     unusual = today > _UNUSUAL
-    home.profile_run = home.profile_run + 1 if unusual else 0
-    if not unusual or home.profile_run > _NEW_NORMAL:
+    # Unusual days are kept out of the baseline, so a change is not learned away before
+    # anyone hears of it; once they have (an advisory lately), or it has gone on for a
+    # fortnight (a usual day in between only slows the count), it is the new normal.
+    home.profile_run = home.profile_run + 1 if unusual else max(0, home.profile_run - 1)
+    raised = home.profile_raised_on
+    told = raised is not None and (day - raised).days < _QUIET_DAYS
+    if not unusual or told or home.profile_run > _NEW_NORMAL:
         home.profile_days.append(measures)
     if not unusual or len(days) < _NEEDED:
         return None
-    raised = home.profile_raised_on
-    if raised is not None and (day - raised).days < _QUIET_DAYS:
+    if told:
         return None
     moved = model.moved(days)
     # One measure off is the single-measure detectors' to judge; and a change they
@@ -175,9 +188,11 @@ def _words(measure: str, values: list[float], usual: float) -> str:
     def each(fmt: str) -> str:
         return ", ".join("not seen" if math.isnan(v) else fmt.format(v) for v in values)
 
-    if measure == "wake":
+    if measure in ("wake", "bed"):
         times = ", ".join("not seen" if math.isnan(v) else clock(v) for v in values)
-        return f"up at {times} (usually about {clock(usual)})"
+        return (
+            f"{'up' if measure == 'wake' else 'to bed'} at {times} (usually about {clock(usual)})"
+        )
     if measure == "night_toilets":
         return f"night toilet visits {each('{:.0f}')} (usually {usual:.0f})"
     if measure == "movements":

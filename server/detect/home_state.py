@@ -11,6 +11,7 @@ from the population prior again.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections import deque
 from dataclasses import dataclass, field
@@ -158,14 +159,14 @@ class HomeState:
     decline_raised_on: date | None = None
     # The day profile (server.detect.day_profile): usual days, the last few days'
     # scores, and today's getting-up hour, night toilet visits and counts
-    # (kitchen visits, hours out, movements about the house at night).
+    # (kitchen visits, hours out, movements about the house at night, the hour to bed).
     profile_days: deque[list[float]] = field(default_factory=lambda: deque(maxlen=28))
     profile_recent: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
     profile_run: int = 0
     profile_raised_on: date | None = None
     profile_wake: float | None = None
     profile_toilets: int | None = None
-    profile_counts: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    profile_counts: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, math.nan])
     # Sensors: when each last reported (epoch s), the home's activity count then,
     # the share of days it reports on, which report on their own, which are silent.
     sensor_seen: dict[str, float] = field(default_factory=dict)

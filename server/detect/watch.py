@@ -17,6 +17,9 @@ watermarks in, findings out) and per home:
   own baseline (a CUSUM): an advisory, "possible infection".
 - **meals** missed and **a slow decline** in moving about
   (:mod:`server.detect.daily`): advisories.
+- **several daily measures off together** for several days (getting up,
+  nights, movements, kitchen, time out, bed time; :mod:`server.detect.day_profile`):
+  an advisory.
 - **batteries** running low: technical.
 
 Anomalous stretches are not learned from, so a fall does not teach the
@@ -287,13 +290,16 @@ class HomeWatch:
         if home.activity_day != today:
             found += self._close_activity_day(hub, home, ts)
             home.activity_day, home.activity_today = today, 0
-            home.profile_counts = [0.0, 0.0, 0.0]
+            home.profile_counts = [0.0, 0.0, 0.0, math.nan]
         home.activity_today += 1
         home.activity_total += 1
         room = self._rooms.get(reading.sensor) or self._room(reading)
         self._count_for_profile(home, room, ts, last, this_hour.hour)
         home.room = room
+        was = home.place
         home.place = self._place(home, room, this_hour.hour)
+        if home.place == IN_BED and was != IN_BED and this_hour.hour >= 18:
+            home.profile_counts[3] = hour_of(self._local(hub, ts))  # the last time to bed
         if room == "bathroom":
             self._count_toilet(home, ts, this_hour)
         if room == "kitchen":
@@ -318,7 +324,7 @@ class HomeWatch:
         found = [activity_day(hub, home, day, home.activity_today, closed_at=ts)]
         # A day mostly spent away says nothing about how they are.
         if home.activity_today >= 0.25 * usual:
-            kitchen, hours_out, night_moves = home.profile_counts
+            kitchen, hours_out, night_moves, bed = home.profile_counts
             measures = [
                 home.profile_wake
                 if home.woke_on == day and home.profile_wake is not None
@@ -330,6 +336,7 @@ class HomeWatch:
                 kitchen,
                 hours_out,
                 night_moves,
+                bed,
             ]
             found.append(close_profile_day(hub, home, day, measures, closed_at=ts))
         return [f for f in found if f is not None]
