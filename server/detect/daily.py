@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from server.alerts.model import AlertKind, Severity
 from server.detect.conditions import Condition
+from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
 
@@ -72,7 +73,8 @@ def latest_meal(home: HomeState, meal: str) -> float | None:
     times = _meal_times(home, meal)
     if len(times) < _LEARNED_MEALS:
         return None
-    latest = latest_usual(times, margin=_MEAL_MARGIN_H, spreads=4)
+    factor = less_eager(home, AlertKind.MISSED_MEAL).factor
+    latest = latest_usual(times, margin=_MEAL_MARGIN_H * factor, spreads=4 * factor)
     return min(latest, hour_of(MEALS[meal][1]))
 
 
@@ -113,6 +115,7 @@ def missed_meal(
             f"No {meal} in the kitchen by {local:%H:%M}: they are at home and up, but "
             f"usually start {meal} around {clock(usual)} and by {clock(latest)} at the "
             "latest. Consider a call to check they are eating."
+            f"{less_eager(home, AlertKind.MISSED_MEAL).note}"
         ),
         details={"meal": meal, "usual": clock(usual), "latest": clock(latest)},
     )
@@ -140,7 +143,8 @@ def activity_day(
     home.low_days = home.low_days + 1 if home.decline_cusum > 0 else 0
     if home.decline_cusum == 0.0:
         return None
-    if home.decline_cusum < _CUSUM_LIMIT:
+    eagerness = less_eager(home, AlertKind.ACTIVITY_DECLINE)
+    if home.decline_cusum < _CUSUM_LIMIT * eagerness.factor:
         return None
     home.decline_cusum = 0.0
     if home.decline_raised_on is not None and (day - home.decline_raised_on).days < 14:
@@ -156,6 +160,7 @@ def activity_day(
             f"Moving about less: {count} movements at home on {day:%a %d %b} against a usual "
             f"{usual:.0f} ({share:.0%}), and lower than usual over the last {home.low_days} days. "
             "A slow decline can mean illness, pain or low mood: consider a visit."
+            f"{eagerness.note}"
         ),
         details={"count": count, "usual": usual, "low_days": home.low_days},
     )

@@ -32,10 +32,11 @@ from sklearn.covariance import LedoitWolf
 
 from server.alerts.model import AlertKind, Severity
 from server.detect.conditions import Condition
+from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.hours import clock
 
-__all__ = ["MEASURES", "DayModel", "close_profile_day"]
+__all__ = ["MEASURES", "DayModel", "close_profile_day", "learn_recent_days"]
 
 MEASURES = (
     "wake",
@@ -134,10 +135,12 @@ def close_profile_day(
         return None
     model = DayModel(history)
     today = model.distance([measures])
+    eagerness = less_eager(home, AlertKind.ROUTINE_CHANGE)
+    limit = _UNUSUAL * eagerness.factor
     home.profile_recent.append([today, *measures])
     recent = list(home.profile_recent)
-    days = [r[1:] for r in recent if r[0] > _UNUSUAL]
-    unusual = today > _UNUSUAL
+    days = [r[1:] for r in recent if r[0] > limit]
+    unusual = today > limit
     # Unusual days are kept out of the baseline, so a change is not learned away before
     # anyone hears of it; once they have (an advisory lately), or it has gone on for a
     # fortnight (a usual day in between only slows the count), it is the new normal.
@@ -164,7 +167,8 @@ def close_profile_day(
         event_at=closed_at,
         reason=(
             f"{len(days)} of the last {len(recent)} days were unlike their usual days in several "
-            f"ways at once: {'; '.join(changes)}. Together this can mean illness, pain or low mood: consider a call or a visit."
+            f"ways at once: {'; '.join(changes)}. Together this can mean illness, pain or low "
+            f"mood: consider a call or a visit.{eagerness.note}"
         ),
         details={
             "days": len(days),
@@ -172,6 +176,15 @@ def close_profile_day(
             "moved": list(moved),
         },
     )
+
+
+def learn_recent_days(home: HomeState) -> None:
+    """People said the last change was nothing to worry about: its days are usual for them."""
+    for row in home.profile_recent:
+        if row[0] > _UNUSUAL:
+            home.profile_days.append(row[1:])
+    home.profile_recent.clear()
+    home.profile_run = 0
 
 
 def _already_raised(home: HomeState, day: date) -> set[str]:

@@ -75,6 +75,7 @@ _PLAIN = (
     "profile_toilets",
     "profile_counts",
     "sensor_span",
+    "advisory_slack",
 )
 _DEQUES = (
     "wakes",
@@ -99,6 +100,7 @@ _ADDED = frozenset(
         "profile_days",
         "profile_recent",
         "sensor_span",
+        "advisory_slack",
     }
 )
 
@@ -145,6 +147,8 @@ class HomeState:
     slack: dict[tuple[int, int], float] = field(default_factory=dict)
     wake_slack_min: float = 0.0
     door_slack: float = 1.0
+    # Feedback on advisories: per alert kind, how much less eagerly it is raised.
+    advisory_slack: dict[str, float] = field(default_factory=dict)
     feedback_until: datetime | None = None
     # Meals: the first kitchen visit in each meal window, and the day it was last seen.
     lunch_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))

@@ -41,7 +41,8 @@ from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.alerts.model import AlertKind, Outcome, Severity
 from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.daily import activity_day, kitchen_visit, meal_deadlines, missed_meal
-from server.detect.day_profile import close_profile_day
+from server.detect.day_profile import close_profile_day, learn_recent_days
+from server.detect.feedback import less_eager
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
@@ -228,6 +229,16 @@ class HomeWatch:
                 )
             case AlertKind.DOOR_AT_NIGHT:
                 home.door_slack = min(home.door_slack * 1.5, s.door_feedback_max)
+            case (
+                AlertKind.NIGHT_TOILET_VISITS
+                | AlertKind.MISSED_MEAL
+                | AlertKind.ACTIVITY_DECLINE
+                | AlertKind.ROUTINE_CHANGE
+            ):
+                slack = home.advisory_slack.get(kind.value, 1.0)
+                home.advisory_slack[kind.value] = min(slack * s.feedback_step, s.feedback_max)
+                if kind is AlertKind.ROUTINE_CHANGE:
+                    learn_recent_days(home)
             case _:
                 return False
         return True
@@ -486,7 +497,8 @@ class HomeWatch:
         usual = max(0.3, sum(kept) / len(kept))
         slack = 0.5 * max(0.5, usual)
         home.toilet_cusum = max(0.0, home.toilet_cusum + counted - usual - slack)
-        if home.toilet_cusum < 4 * max(1.0, usual**0.5):
+        eagerness = less_eager(home, AlertKind.NIGHT_TOILET_VISITS)
+        if home.toilet_cusum < 4 * max(1.0, usual**0.5) * eagerness.factor:
             home.night_counts.append(counted)
             return []
         home.toilet_cusum = 0.0
@@ -504,7 +516,7 @@ class HomeWatch:
                 reason=(
                     f"Night toilet visits {', '.join(str(n) for n in recent)} in the last "
                     f"{len(recent)} nights; usually {low} to {top}: possible infection, "
-                    "consider a check."
+                    f"consider a check.{eagerness.note}"
                 ),
                 details={"recent": recent, "usual": round(usual, 2)},
             )

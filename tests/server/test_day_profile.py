@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.protocol import Reading, ReadingKind
-from server.alerts.model import AlertKind, Severity
+from server.alerts.model import AlertKind, Outcome, Severity
 from server.detect.conditions import Condition
 from server.detect.day_profile import MEASURES, DayModel, close_profile_day
 from server.detect.home_state import HomeState
@@ -142,6 +142,27 @@ def test_a_lasting_change_is_raised_once_and_becomes_the_new_normal() -> None:
         home, rng = _learned(seed=seed)
         raised = [_close(home, d, _unwell_day(rng)) for d in range(20, 70)]
         assert sum(r is not None for r in raised) <= 1, f"raised again (resident {seed})"
+
+
+def test_a_change_closed_as_a_false_alarm_is_learned_and_then_raised_less_eagerly() -> None:
+    home, rng = _learned(seed=1)
+    raised = [_close(home, d, _unwell_day(rng)) for d in range(20, 23)]
+    alert = raised[-1]
+    assert alert is not None
+    watch = HomeWatch()
+    watch.restore(HUB, home.to_bytes())
+    assert watch.feedback(
+        HUB,
+        AlertKind.ROUTINE_CHANGE,
+        Outcome.FALSE_ALARM,
+        details=alert.details,
+        resolved_at=alert.event_at + timedelta(hours=3),
+    )
+    after = HomeState.from_bytes(watch.take_checkpoints()[HUB])
+    assert after.advisory_slack == {"routine_change": 1.25}
+    # The three days people said were fine are now among the resident's usual days.
+    assert list(after.profile_days)[-3:] == [r[1:] for r in list(home.profile_recent)[-3:]]
+    assert len(after.profile_recent) == 0
 
 
 def test_a_watched_home_measures_its_days() -> None:

@@ -11,7 +11,7 @@ import pytest
 from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.alerts.model import AlertKind, Outcome, Severity
 from server.detect.conditions import Cleared, Condition, Finding
-from server.detect.home_state import CheckpointError
+from server.detect.home_state import CheckpointError, HomeState
 from server.detect.watch import HomeWatch
 
 ZONE = ZoneInfo("Europe/London")
@@ -183,6 +183,72 @@ def test_more_night_toilet_visits_over_nights_is_a_possible_infection() -> None:
         "Night toilet visits 1, 5, 5 in the last 3 nights; usually 1 to 1"
     )
     assert "possible infection" in alert.reason
+
+
+def test_after_a_false_alarm_the_same_rise_in_night_toilet_visits_takes_longer_to_raise() -> None:
+    """After a "false alarm", the same rise in night toilet visits takes longer to raise."""
+
+    def nights(watch: HomeWatch, first: int, count: int, visits: int) -> list[Condition]:
+        raised: list[Condition] = []
+        for night in range(first, first + count):
+            day = DAY0 + timedelta(days=night)
+            for v in range(visits):
+                at = day + timedelta(hours=1 + v, minutes=night % 7)
+                watch.observe(HUB, _motion("bathroom", at))
+            watch.observe(HUB, _motion("kitchen", day + timedelta(hours=7, minutes=30)))
+            raised += _conditions(watch.advance(HUB, day + timedelta(hours=7, minutes=31)))
+        return raised
+
+    def raised_on(told_false: bool) -> tuple[int, Condition]:
+        watch = _watch()
+        assert nights(watch, 0, 20, visits=1) == []
+        if told_false:  # an earlier night-toilet advisory was closed as a false alarm
+            assert watch.feedback(
+                HUB,
+                AlertKind.NIGHT_TOILET_VISITS,
+                Outcome.FALSE_ALARM,
+                details={"recent": [1, 3, 3]},
+                resolved_at=DAY0 + timedelta(days=19, hours=10),
+            )
+        for night in range(20, 40):
+            raised = nights(watch, night, 1, visits=3)
+            if raised:
+                return night, raised[0]
+        raise AssertionError("never raised")
+
+    usual_night, usual = raised_on(told_false=False)
+    later_night, later = raised_on(told_false=True)
+    assert later_night > usual_night
+    assert "after earlier false alarms" not in usual.reason
+    assert "Raised less eagerly (1.2 times as far past usual) after earlier false alarms." in (
+        later.reason
+    )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        AlertKind.NIGHT_TOILET_VISITS,
+        AlertKind.MISSED_MEAL,
+        AlertKind.ACTIVITY_DECLINE,
+        AlertKind.ROUTINE_CHANGE,
+    ],
+)
+def test_each_advisory_closed_as_a_false_alarm_is_raised_less_eagerly_up_to_a_cap(
+    kind: AlertKind,
+) -> None:
+    watch = _watch()
+    _live_day(watch, DAY0)
+    for n in range(5):
+        assert watch.feedback(
+            HUB,
+            kind,
+            Outcome.FALSE_ALARM,
+            details={},
+            resolved_at=DAY0 + timedelta(days=1, hours=n),
+        )
+    state = HomeState.from_bytes(watch.take_checkpoints()[HUB])
+    assert state.advisory_slack == {kind.value: 2.0}  # 1.25 ** 5 is past the cap
 
 
 def test_a_low_battery_is_reported_once_to_the_installer() -> None:
