@@ -1,20 +1,22 @@
 """Slow down password guessing: a few failures per account and per address, then wait.
 
-Pure: the caller passes the time. Kept in the server's memory, so the limit is
-per process; one API process is the deployment this is written for.
+The failures are kept in PostgreSQL (:mod:`server.db.login_failures`), so the
+limit holds across server processes and restarts; the rule itself is pure.
 
 >>> limiter = LoginLimiter(max_failures=2, window_s=60)
->>> limiter.failed(("edith", "10.0.0.1"), now=0.0)
->>> limiter.failed(("edith", "10.0.0.1"), now=1.0)
->>> limiter.retry_after(("edith", "10.0.0.9"), now=2.0)
-58.0
->>> limiter.retry_after(("edith", "10.0.0.9"), now=61.0) is None
+>>> ages = {"user:edith": [10.0, 5.0], "addr:10.0.0.9": []}  # seconds ago, newest first
+>>> limiter.wait(("Edith", "10.0.0.9"), ages)
+55.0
+>>> limiter.wait(("Edith", "10.0.0.9"), {"user:edith": [61.0, 59.0]}) is None
 True
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import Mapping, Sequence
+
+from server.db import login_failures
+from server.db.pool import DbConn
 
 __all__ = ["LoginLimiter"]
 
@@ -29,39 +31,37 @@ class LoginLimiter:
     def __init__(self, *, max_failures: int = 5, window_s: float = 300.0) -> None:
         self._max = max_failures
         self._window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
 
-    def retry_after(self, who: tuple[str, str], *, now: float) -> float | None:
-        """Seconds to wait before trying again, or None if a try is allowed now."""
+    @staticmethod
+    def _keys(who: tuple[str, str]) -> tuple[str, str]:
         username, address = who
+        return f"user:{username.lower()}", f"addr:{address}"
+
+    def wait(self, who: tuple[str, str], ages: Mapping[str, Sequence[float]]) -> float | None:
+        """Seconds to wait, given each key's failures as seconds ago (newest first); or None."""
+        user, address = self._keys(who)
         waits = [
-            self._wait(f"user:{username.lower()}", self._max, now),
-            self._wait(f"addr:{address}", self._max * _ADDRESS_FACTOR, now),
+            self._wait(ages.get(user, ()), self._max),
+            self._wait(ages.get(address, ()), self._max * _ADDRESS_FACTOR),
         ]
         return max((w for w in waits if w is not None), default=None)
 
-    def failed(self, who: tuple[str, str], *, now: float) -> None:
+    def _wait(self, ages: Sequence[float], limit: int) -> float | None:
+        recent = [age for age in ages if age < self._window_s]
+        if len(recent) < limit:
+            return None
+        # Free again when the limit-th newest failure leaves the window.
+        return self._window_s - recent[limit - 1]
+
+    async def retry_after(self, conn: DbConn, who: tuple[str, str]) -> float | None:
+        """Seconds to wait before trying again, or None if a try is allowed now."""
+        ages = await login_failures.ages(conn, self._keys(who), window_s=self._window_s)
+        return self.wait(who, ages)
+
+    async def failed(self, conn: DbConn, who: tuple[str, str]) -> None:
         """A wrong password."""
-        username, address = who
-        for key in (f"user:{username.lower()}", f"addr:{address}"):
-            self._failures.setdefault(key, deque()).append(now)
-        if len(self._failures) > 100_000:  # a flood of made-up names must not hold memory
-            self._forget_old(now)
+        await login_failures.record(conn, self._keys(who), window_s=self._window_s)
 
-    def succeeded(self, who: tuple[str, str]) -> None:
+    async def succeeded(self, conn: DbConn, who: tuple[str, str]) -> None:
         """The right password: the account's slate is clean (the address's is not)."""
-        self._failures.pop(f"user:{who[0].lower()}", None)
-
-    def _wait(self, key: str, limit: int, now: float) -> float | None:
-        times = self._failures.get(key)
-        if not times:
-            return None
-        while times and times[0] <= now - self._window_s:
-            times.popleft()
-        if len(times) < limit:
-            return None
-        return times[-limit] + self._window_s - now
-
-    def _forget_old(self, now: float) -> None:
-        for key in [k for k, t in self._failures.items() if t[-1] <= now - self._window_s]:
-            del self._failures[key]
+        await login_failures.forget(conn, self._keys(who)[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from server.runtime import CarewatchServer
-from tests.server.helpers import ADMIN_PASSWORD
+from tests.server.helpers import ADMIN_PASSWORD, running_server
 from tests.server.people import PASSWORD, make_two_homes
 
 
@@ -77,3 +77,32 @@ async def test_password_guessing_is_slowed_per_account(server: CarewatchServer) 
             "/api/v1/auth/token", data={"username": "someone-else", "password": "x"}
         )
         assert other.status_code == 401
+
+
+async def test_the_guessing_limit_holds_across_a_restart_and_between_processes(
+    database_url: str, mqtt_url: str
+) -> None:
+    """Kept in the database: a second server (or the same one restarted) sees the same count."""
+
+    async def wrong_guesses(server: CarewatchServer, count: int) -> None:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+            for _ in range(count):
+                wrong = await client.post(
+                    "/api/v1/auth/token", data={"username": "admin", "password": "not-it"}
+                )
+                assert wrong.status_code == 401
+
+    async with running_server(database_url, mqtt_url) as first:
+        await wrong_guesses(first, 3)
+    async with running_server(database_url, mqtt_url) as second:
+        await wrong_guesses(second, 2)
+        async with httpx.AsyncClient(base_url=second.http_url, timeout=10) as client:
+            blocked = await client.post(
+                "/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
+            )
+            assert blocked.status_code == 429
+            # Another account from the same address is not locked (the address limit is 20).
+            other = await client.post(
+                "/api/v1/auth/token", data={"username": "someone-else", "password": "x"}
+            )
+            assert other.status_code == 401

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -63,23 +62,28 @@ async def _check_password(
     """The user if the password is right; 429 while too many wrong tries, 401 otherwise."""
     who = (username, request.client.host if request.client else "unknown")
     limiter = services.login_limiter
-    wait = limiter.retry_after(who, now=time.monotonic())
+    async with services.pool.connection() as conn:
+        wait = await limiter.retry_after(conn, who)
+        user = None if wait is not None else await people.user_by_username(conn, username)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=f"too many wrong passwords; try again in {int(wait) + 1} s",
             headers={"Retry-After": str(int(wait) + 1)},
         )
+    right = user is not None and verify_password(user.password_hash, password)
+    # Recorded in a transaction of its own: raising inside one would roll it back.
     async with services.pool.connection() as conn:
-        user = await people.user_by_username(conn, username)
-    if user is None or not verify_password(user.password_hash, password):
-        limiter.failed(who, now=time.monotonic())
+        if right:
+            await limiter.succeeded(conn, who)
+        else:
+            await limiter.failed(conn, who)
+    if user is None or not right:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="wrong username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    limiter.succeeded(who)
     return user
 
 
