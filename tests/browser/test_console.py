@@ -96,6 +96,8 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     await page.keyboard.press("n")
     await page.locator("#note-text").fill("Mrs Clarke pressed it by accident.")
     await page.get_by_role("button", name="Save note").click()
+    # As a responder would: the screen reader says the note is saved, then resolve.
+    await expect(page.locator("#announcer")).to_contain_text("note added")
     await page.keyboard.press("r")
     await expect(page.locator("#resolve-dialog")).to_be_visible()
     await page.keyboard.press("4")
