@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
@@ -15,7 +17,7 @@ from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
 from server.db import people, sessions
 from server.db import residents as residents_sql
-from server.db.pool import Pool
+from server.db.pool import DbConn, Pool
 from server.metrics import IngestMetrics
 from server.settings import ServerSettings
 
@@ -29,6 +31,7 @@ __all__ = [
     "Services",
     "ServicesDep",
     "get_services",
+    "log_list_reads",
     "require_role",
     "resident_in_reach",
     "viewer_of",
@@ -133,6 +136,22 @@ def viewer_of(user: people.User) -> Viewer:
         role=Role(user.role),
         service=user.service,
         resident_id=user.resident_id,
+    )
+
+
+# A console refreshes its lists often: a person seeing a resident on one is logged
+# once in this long, not at every refresh.
+_LIST_READ_EVERY = timedelta(minutes=10)
+
+
+async def log_list_reads(
+    conn: DbConn, viewer: Viewer, resident_ids: Iterable[int], what: str
+) -> None:
+    """Log that ``viewer`` saw these residents on a list (a resident's own are not news)."""
+    if viewer.role is Role.RESIDENT:
+        return
+    await residents_sql.log_list_reads(
+        conn, viewer, resident_ids, what, unless_within=_LIST_READ_EVERY
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from server.access import ResidentScope, Role, Viewer
@@ -21,6 +21,7 @@ __all__ = [
     "create_resident",
     "hubs_heard_until",
     "last_checkin",
+    "log_list_reads",
     "log_read",
     "reads_of",
     "record",
@@ -295,6 +296,37 @@ async def log_read(
         "INSERT INTO record_reads (user_id, username, role, resident_id, what, allowed)"
         " VALUES (%s, %s, %s, %s, %s, %s)",
         (viewer.user_id, viewer.username, viewer.role.value, resident_id, what, allowed),
+    )
+
+
+async def log_list_reads(
+    conn: DbConn,
+    viewer: Viewer,
+    resident_ids: Iterable[int],
+    what: str,
+    *,
+    unless_within: timedelta,
+) -> None:
+    """Remember that ``viewer`` saw these residents on a list; once per ``unless_within``.
+
+    A console refreshes its queue often: one row per look, not per refresh.
+    """
+    ids = sorted(set(resident_ids))
+    if not ids:
+        return
+    await conn.execute(
+        "INSERT INTO record_reads (user_id, username, role, resident_id, what, allowed)"
+        " SELECT %(user)s, %(name)s, %(role)s, r, %(what)s, true FROM unnest(%(ids)s::bigint[]) r"
+        " WHERE NOT EXISTS (SELECT 1 FROM record_reads x WHERE x.user_id = %(user)s"
+        " AND x.resident_id = r AND x.what = %(what)s AND x.at > now() - %(within)s)",
+        {
+            "user": viewer.user_id,
+            "name": viewer.username,
+            "role": viewer.role.value,
+            "what": what,
+            "ids": ids,
+            "within": unless_within,
+        },
     )
 
 

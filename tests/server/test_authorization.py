@@ -217,6 +217,33 @@ async def test_refused_reads_are_logged_with_who_and_what(world: World, database
     ]
 
 
+async def test_seeing_a_resident_on_a_list_is_logged_once_not_at_every_refresh(
+    world: World, database_url: str
+) -> None:
+    edith = world.homes.edith.resident_id
+    for role in ("carer", "responder", "resident"):
+        async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+            client.headers["Authorization"] = f"Bearer {world.tokens[role]}"
+            for _ in range(3):  # a console refreshing its queue
+                listed = await client.get("/api/v1/alerts")
+                assert listed.status_code == 200
+                assert edith in {a["resident_id"] for a in listed.json()}
+                assert (await client.get("/api/v1/residents")).status_code == 200
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT role, what FROM record_reads WHERE resident_id = %s"
+            " AND what IN ('alert list', 'name on a list') ORDER BY id",
+            (edith,),
+        ).fetchall()
+    # The resident's own look at their own alerts is not news to them.
+    assert sorted(rows) == [
+        ("carer", "alert list"),
+        ("carer", "name on a list"),
+        ("responder", "alert list"),
+        ("responder", "name on a list"),
+    ]
+
+
 async def test_key_safe_and_health_notes_follow_role_and_consent(world: World) -> None:
     edith = world.homes.edith.resident_id
     seen: dict[str, dict[str, Any]] = {}

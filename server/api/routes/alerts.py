@@ -22,6 +22,7 @@ from server.api.deps import (
     IdQuery,
     Services,
     ServicesDep,
+    log_list_reads,
     resident_in_reach,
     viewer_of,
 )
@@ -145,13 +146,12 @@ async def list_alerts(
 ) -> list[Alert]:
     """The alerts of the residents you may see: most severe first, then the longest waiting
     (resolved ones newest first)."""
+    viewer = viewer_of(user)
     async with services.pool.connection() as conn:
         rows = await alerts_sql.list_alerts(
-            conn,
-            statuses=_STATUSES[status],
-            visible=visible_to(viewer_of(user)),
-            resident_id=resident_id,
+            conn, statuses=_STATUSES[status], visible=visible_to(viewer), resident_id=resident_id
         )
+        await log_list_reads(conn, viewer, (r.resident_id for r in rows), "alert list")
     return [Alert.of(r) for r in rows]
 
 
@@ -163,7 +163,8 @@ async def stream_alerts(
 
     ``reload`` means changes may have been missed: fetch the list again.
     """
-    visible = visible_to(viewer_of(user))
+    viewer = viewer_of(user)
+    visible = visible_to(viewer)
     feed = services.feed
     queue = feed.subscribe()
 
@@ -183,6 +184,8 @@ async def stream_alerts(
                     continue
                 async with services.pool.connection() as conn:
                     row = await alerts_sql.get_visible_alert(conn, alert_id, visible)
+                    if row is not None:
+                        await log_list_reads(conn, viewer, [row.resident_id], "live alerts")
                 if row is not None:
                     yield f"event: alert\ndata: {Alert.of(row).model_dump_json()}\n\n"
         finally:

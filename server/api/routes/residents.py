@@ -27,6 +27,7 @@ from server.api.deps import (
     ResidentId,
     Services,
     ServicesDep,
+    log_list_reads,
     require_role,
     resident_in_reach,
     viewer_of,
@@ -240,8 +241,10 @@ async def _record(services: Services, home: ResidentScope) -> residents_sql.Resi
 @router.get("")
 async def list_residents(services: ServicesDep, user: CurrentUser) -> list[ResidentLine]:
     """The residents you may see, by name."""
+    viewer = viewer_of(user)
     async with services.pool.connection() as conn:
-        found = await residents_sql.visible_residents(conn, viewer_of(user))
+        found = await residents_sql.visible_residents(conn, viewer)
+        await log_list_reads(conn, viewer, (r.id for r in found), "name on a list")
     return [ResidentLine(**asdict(r)) for r in found]
 
 
