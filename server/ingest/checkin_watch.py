@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from server.db.pool import Pool
 from server.db.residents import LAST_CHECKIN
 from server.detect.checkin import checkin_finding
 from server.detect.conditions import Cleared, Condition
+from server.ingest.periodic import every
 
 __all__ = ["CheckinWatch"]
 
@@ -46,12 +46,12 @@ class CheckinWatch:
 
     async def run(self) -> None:
         """Check, for ever."""
-        while True:
-            try:
-                await self.check_all(datetime.now(UTC))
-            except Exception:
-                log.exception("check-in round failed; trying again")
-            await asyncio.sleep(self._interval_s)
+        await every(
+            self._interval_s,
+            lambda: self.check_all(datetime.now(UTC)),
+            failed="check-in round failed; trying again",
+            log=log,
+        )
 
     async def check_all(self, now: datetime) -> None:
         """One round over every resident with a check-in time."""

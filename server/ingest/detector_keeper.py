@@ -11,7 +11,6 @@ back, each once (the detector remembers the last it has learned from).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -30,6 +29,7 @@ from server.detect.conditions import Finding
 from server.detect.home_state import CheckpointError
 from server.detect.inactivity import room_of
 from server.detect.watch import HomeWatch
+from server.ingest.periodic import every
 
 __all__ = ["DetectorKeeper"]
 
@@ -100,12 +100,13 @@ class DetectorKeeper:
 
     async def run(self) -> None:
         """Save and sync for ever."""
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                await self.sync()
-            except Exception:
-                log.exception("saving the detectors' state failed; trying again")
+        await every(
+            self._interval_s,
+            self.sync,
+            failed="saving the detectors' state failed; trying again",
+            log=log,
+            wait_first=True,
+        )
 
     async def sync(self) -> None:
         """One round: read "away" and feedback, then save the homes that changed."""

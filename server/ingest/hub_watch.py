@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -12,6 +11,7 @@ from server.db.people import HubHome
 from server.db.pool import Pool
 from server.detect.conditions import Cleared, Condition
 from server.detect.hub_health import HubHealth
+from server.ingest.periodic import every
 
 __all__ = ["HubWatch"]
 
@@ -40,12 +40,12 @@ class HubWatch:
 
     async def run(self) -> None:
         """Check every hub, for ever."""
-        while True:
-            try:
-                await self.check_all(datetime.now(UTC))
-            except Exception:
-                log.exception("hub check failed; trying again")
-            await asyncio.sleep(self._interval_s)
+        await every(
+            self._interval_s,
+            lambda: self.check_all(datetime.now(UTC)),
+            failed="hub check failed; trying again",
+            log=log,
+        )
 
     async def check_all(self, now: datetime) -> None:
         """One round over every provisioned hub."""
