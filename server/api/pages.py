@@ -1,4 +1,5 @@
-"""The pages: sign-in, the responders' console, the carer's view, the resident's page, a record.
+"""The pages: sign-in, the responders' console, the carer's view, the resident's page, a record,
+administration.
 
 Each page is a static HTML file with a small script that reads the API with
 the session cookie. The server checks who may open a page before sending it,
@@ -31,6 +32,7 @@ _PAGES = {
     "/console": ("console.html", ("admin", "responder")),
     "/carer": ("carer.html", ("carer",)),
     "/me": ("resident.html", ("resident",)),
+    "/admin": ("admin.html", ("admin",)),
 }
 
 SessionCookie = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
@@ -87,6 +89,12 @@ async def carer_page(services: ServicesDep, session: SessionCookie = None) -> Re
 async def resident_page(services: ServicesDep, session: SessionCookie = None) -> Response:
     """The resident's own page."""
     return await _page(services, session, "/me")
+
+
+@router.get("/admin")
+async def admin_page(services: ServicesDep, session: SessionCookie = None) -> Response:
+    """Residents, the people who sign in, and each resident's carers."""
+    return await _page(services, session, "/admin")
 
 
 @router.get("/residents/{resident_id}")

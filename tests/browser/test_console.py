@@ -13,6 +13,7 @@ from server.detect.home_state import HomeState
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import (
+    ADMIN_PASSWORD,
     eventually,
     heartbeat,
     press_pendant,
@@ -241,3 +242,59 @@ async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(
     press_pendant(mqtt_url, homes.edith.hub)
     await eventually(lambda: alerts_of(database_url, homes.edith), "Edith's pendant alert")
     assert alerts_of(database_url, homes.edith) == [("pendant", "open")]
+
+
+async def test_an_administrator_adds_a_resident_and_her_daughter_who_then_sees_her(
+    browser: Browser, server: CarewatchServer
+) -> None:
+    page = await browser.new_page(viewport={"width": 1200, "height": 1000})
+    await sign_in(page, server.http_url, "admin", ADMIN_PASSWORD)
+    await expect(page).to_have_url(f"{server.http_url}/console")
+    await page.get_by_role("link", name="Administration").click()
+    await expect(page).to_have_url(f"{server.http_url}/admin")
+
+    await page.get_by_label("Name, as carers and responders say it").fill("Mrs Joan Hill")
+    await page.get_by_label("Service (the responders' team)").fill("north")
+    await page.get_by_label("Address").fill("4 Mill Lane, Leeds")
+    await page.get_by_role("button", name="Add resident").click()
+    await expect(page.locator("#message")).to_have_text("Mrs Joan Hill added to the north service.")
+    await expect(page.locator("#residents")).to_contain_text("Mrs Joan Hill")
+
+    await page.get_by_label("Username (letters, digits, . _ @ -)").fill("joan-daughter")
+    await page.get_by_label("Full name (optional)").fill("Sue Hill")
+    # Only what the role needs is asked for.
+    await page.get_by_label("Role").select_option("responder")
+    await expect(page.get_by_label("Service they answer for")).to_be_visible()
+    await expect(page.get_by_label("Which resident they are")).to_be_hidden()
+    await page.get_by_label("Role").select_option("carer")
+    await expect(page.get_by_label("Service they answer for")).to_be_hidden()
+    await page.get_by_label("First password").fill(PASSWORD)
+    await page.get_by_role("button", name="Add person").click()
+    await expect(page.locator("#message")).to_have_text("joan-daughter can now sign in as a carer.")
+    # A mistake is explained, not swallowed.
+    await page.get_by_label("Username (letters, digits, . _ @ -)").fill("joan-daughter")
+    await page.get_by_label("First password").fill(PASSWORD)
+    await page.get_by_role("button", name="Add person").click()
+    await expect(page.locator("#message")).to_contain_text("Not added:")
+
+    await page.get_by_label("Resident", exact=True).select_option(label="Mrs Joan Hill (north)")
+    await expect(page.locator("#ladder-state")).to_have_text("Mrs Joan Hill has no carers yet.")
+    await page.get_by_label("Carers' usernames, first to last, one per line").fill("joan-daughter")
+    await page.get_by_role("button", name="Save carers").click()
+    await expect(page.locator("#message")).to_have_text(
+        "Carers of Mrs Joan Hill (north) saved: joan-daughter."
+    )
+    await expect(page.locator("#ladder-state")).to_have_text(
+        "Mrs Joan Hill's carers now: Sue Hill."
+    )
+    await screenshot(page, "admin")
+    assert await accessibility_problems(page) == []
+
+    daughter = await browser.new_page(viewport=PHONE)
+    await sign_in(daughter, server.http_url, "joan-daughter", PASSWORD)
+    await expect(daughter).to_have_url(f"{server.http_url}/carer")
+    await expect(daughter.get_by_text("Mrs Joan Hill").first).to_be_visible()
+    # The daughter is not an administrator.
+    refused = await daughter.goto(f"{server.http_url}/admin")
+    assert refused is not None
+    assert refused.status == 403

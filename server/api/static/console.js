@@ -234,7 +234,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     return label;
   }));
   document.addEventListener("keydown", onKey);
-  if (!(await carewatch.start())) return;
+  const me = await carewatch.start();
+  if (!me) return;
+  $("admin-link").hidden = $("admin-sep").hidden = me.role !== "admin";
   setInterval(tick, 1000);
   await reload();
   follow();
