@@ -26,7 +26,7 @@ from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
 
-__all__ = ["MEALS", "activity_day", "kitchen_visit", "meal_deadlines", "missed_meal"]
+__all__ = ["MEALS", "activity_day", "kitchen_visit", "meal_deadlines", "missed_meal", "mostly_away"]
 
 # The windows a meal is looked for in, local time; breakfast is what "not up" watches.
 MEALS: dict[str, tuple[time, time]] = {
@@ -121,6 +121,11 @@ def missed_meal(
     )
 
 
+def mostly_away(home: HomeState, count: int) -> bool:
+    """A day with so few movements against their usual (once known) that it was spent away."""
+    return bool(home.day_counts) and count < _ABSENT_SHARE * statistics.median(home.day_counts)
+
+
 def activity_day(
     hub: str, home: HomeState, day: date, count: int, *, closed_at: datetime
 ) -> Condition | None:
@@ -130,7 +135,7 @@ def activity_day(
         home.day_counts.append(count)
         return None
     usual = statistics.median(history)
-    if usual <= 0 or count < _ABSENT_SHARE * usual:
+    if usual <= 0 or mostly_away(home, count):
         return None  # away most of the day: says nothing about how they are
     logs = [math.log(max(c, 1)) for c in history]
     centre = statistics.median(logs)

@@ -149,9 +149,9 @@ def close_profile_day(
     told = raised is not None and (day - raised).days < _QUIET_DAYS
     if not unusual or told or home.profile_run > _NEW_NORMAL:
         home.profile_days.append(measures)
-    if not unusual or len(days) < _NEEDED:
-        return None
-    if told:
+    else:
+        home.profile_held.append(measures)
+    if not unusual or told or len(days) < _NEEDED:
         return None
     moved = model.moved(days)
     # One measure off is the single-measure detectors' to judge; and a change they
@@ -180,9 +180,8 @@ def close_profile_day(
 
 def learn_recent_days(home: HomeState) -> None:
     """People said the last change was nothing to worry about: its days are usual for them."""
-    for row in home.profile_recent:
-        if row[0] > _UNUSUAL:
-            home.profile_days.append(row[1:])
+    home.profile_days.extend(home.profile_held)
+    home.profile_held.clear()
     home.profile_recent.clear()
     home.profile_run = 0
 

@@ -87,6 +87,7 @@ _DEQUES = (
     "day_counts",
     "profile_days",
     "profile_recent",
+    "profile_held",
 )
 # Fields added after checkpoints were first written: an older checkpoint lacks them
 # and keeps the defaults, rather than the home forgetting everything it learned.
@@ -99,6 +100,7 @@ _ADDED = frozenset(
         "profile_counts",
         "profile_days",
         "profile_recent",
+        "profile_held",
         "sensor_span",
         "advisory_slack",
     }
@@ -166,6 +168,8 @@ class HomeState:
     # (kitchen visits, hours out, movements about the house at night, the hour to bed).
     profile_days: deque[list[float]] = field(default_factory=lambda: deque(maxlen=28))
     profile_recent: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
+    # Recent unusual days kept out of the baseline, to learn if people say they were fine.
+    profile_held: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
     profile_run: int = 0
     profile_raised_on: date | None = None
     profile_wake: float | None = None

@@ -40,7 +40,13 @@ from zoneinfo import ZoneInfo
 from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.alerts.model import AlertKind, Outcome, Severity
 from server.detect.conditions import Cleared, Condition, Finding
-from server.detect.daily import activity_day, kitchen_visit, meal_deadlines, missed_meal
+from server.detect.daily import (
+    activity_day,
+    kitchen_visit,
+    meal_deadlines,
+    missed_meal,
+    mostly_away,
+)
 from server.detect.day_profile import close_profile_day, learn_recent_days
 from server.detect.feedback import less_eager
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
@@ -331,10 +337,10 @@ class HomeWatch:
         if day is None or self._away(home, ts):
             return []
         close_sensor_day(home, datetime.combine(day, time(0), self._zones.get(hub)))
-        usual = statistics.median(home.day_counts) if home.day_counts else 0.0
+        away = mostly_away(home, home.activity_today)  # before the day is learned
         found = [activity_day(hub, home, day, home.activity_today, closed_at=ts)]
         # A day mostly spent away says nothing about how they are.
-        if home.activity_today >= 0.25 * usual:
+        if not away:
             kitchen, hours_out, night_moves, bed = home.profile_counts
             measures = [
                 home.profile_wake
