@@ -135,6 +135,7 @@ class CarewatchServer:
             pool,
             max_readings=s.flush_max_readings,
             max_queued_batches=s.writer_max_queued_batches,
+            stall_after_s=s.writer_stall_s,
             metrics=metrics,
         )
         self.ingest = IngestService(
@@ -185,6 +186,7 @@ class CarewatchServer:
                 login_limiter=LoginLimiter(
                     max_failures=s.login_max_failures, window_s=s.login_window_s
                 ),
+                ingest_problem=self.writer.problem,
             )
         )
         self._http = _EmbeddedUvicorn(

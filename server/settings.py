@@ -46,6 +46,9 @@ class ServerSettings(BaseSettings):
     # Batches received but not yet written; when full, the consumer stops taking
     # readings (the broker holds them) instead of memory growing.
     writer_max_queued_batches: int = Field(default=20_000, ge=1)
+    # A writer that has stored nothing for this long while it had work makes
+    # /readyz fail, so an orchestrator or a monitor notices.
+    writer_stall_s: float = Field(default=30.0, gt=0)
     token_lifetime_s: float = Field(default=12 * 60 * 60.0, gt=0)
     # The session cookie's Secure flag; unset, it is set when the page came over https.
     cookie_secure: bool | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -62,6 +62,8 @@ class Services:
     push_public_key: str
     metrics: IngestMetrics
     login_limiter: LoginLimiter
+    # Why ingest is not making progress (the reading writer stalled), or None.
+    ingest_problem: Callable[[], str | None] = lambda: None
 
 
 def get_services(request: Request) -> Services:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
+import psycopg
+
+from edge.protocol import encode, readings_topic
+from server.db.dead_letters import DeadLetter, store_dead_letter
 from server.db.pool import Pool
 from server.db.readings import ReceivedBatch, store_batches
 from server.metrics import IngestMetrics
@@ -13,6 +18,8 @@ from server.metrics import IngestMetrics
 __all__ = ["ReadingWriter"]
 
 log = logging.getLogger(__name__)
+
+_Entry = tuple[ReceivedBatch, "asyncio.Future[None]"]
 
 
 class ReadingWriter:
@@ -23,8 +30,13 @@ class ReadingWriter:
 
     ``put`` waits when the queue is full: backpressure reaches the MQTT
     consumer instead of memory growing without bound. It returns a future
-    that completes when the batch is committed, so the consumer acknowledges
-    the message to the broker only then.
+    that completes when the batch is committed (or dead-lettered), so the
+    consumer acknowledges the message to the broker only then.
+
+    A database that is away is waited out; a batch the database refuses for
+    what it holds is dead-lettered with the database's reason, so one bad
+    batch never holds up the others. ``problem()`` says when the writer has
+    made no progress for ``stall_after_s``, for ``/readyz``.
     """
 
     def __init__(
@@ -33,17 +45,25 @@ class ReadingWriter:
         *,
         max_readings: int = 5_000,
         max_queued_batches: int = 20_000,
+        stall_after_s: float = 30.0,
         metrics: IngestMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = pool
         self._metrics = metrics or IngestMetrics()
         self._max_readings = max_readings
-        self._queue: asyncio.Queue[tuple[ReceivedBatch, asyncio.Future[None]]] = asyncio.Queue(
-            maxsize=max_queued_batches
-        )
+        self._stall_after_s = stall_after_s
+        self._clock = clock
+        self._queue: asyncio.Queue[_Entry] = asyncio.Queue(maxsize=max_queued_batches)
+        # When the flush now running began, and the last error it met: a flush
+        # that neither commits nor gives up is the writer standing still.
+        self._busy_since: float | None = None
+        self._last_error = ""
+        self._stall_logged = False
         self.stored_batches = 0
         self.stored_readings = 0
         self.duplicate_batches = 0
+        self.refused_batches = 0
 
     async def put(self, item: ReceivedBatch) -> asyncio.Future[None]:
         """Queue a batch for the next flush; the future completes once it is committed."""
@@ -54,6 +74,21 @@ class ReadingWriter:
     def pending(self) -> int:
         """Batches waiting to be written."""
         return self._queue.qsize()
+
+    def problem(self) -> str | None:
+        """Why the writer is not making progress, or None while it is."""
+        if self._busy_since is None:
+            return None
+        stalled = self._clock() - self._busy_since
+        if stalled < self._stall_after_s:
+            return None
+        reason = f"the reading writer has stored nothing for {stalled:.0f} s"
+        if self._last_error:
+            reason += f" ({self._last_error})"
+        if not self._stall_logged:
+            self._stall_logged = True
+            log.error("%s; /readyz fails until it recovers", reason)
+        return reason
 
     async def run(self) -> None:
         """Flush forever; on cancellation, flush what is queued first."""
@@ -69,9 +104,7 @@ class ReadingWriter:
                 await self._flush(leftovers)
             raise
 
-    def _collect(
-        self, first: tuple[ReceivedBatch, asyncio.Future[None]]
-    ) -> list[tuple[ReceivedBatch, asyncio.Future[None]]]:
+    def _collect(self, first: _Entry) -> list[_Entry]:
         queued = [first]
         readings = len(first[0].batch.readings)
         while readings < self._max_readings and not self._queue.empty():
@@ -80,31 +113,94 @@ class ReadingWriter:
             readings += len(entry[0].batch.readings)
         return queued
 
-    async def _flush(self, queued: list[tuple[ReceivedBatch, asyncio.Future[None]]]) -> None:
+    async def _flush(self, queued: list[_Entry]) -> None:
         items = [item for item, _ in queued]
         started = time.perf_counter()
-        delay = 0.5
-        while True:
-            try:
-                async with self._pool.connection() as conn:
-                    new = await store_batches(conn, items)
-                break
-            except Exception:
-                # Never drop readings: keep them and retry until the database is back.
-                log.exception(
-                    "writing %d reading batches failed; retrying in %.1f s", len(items), delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        self._busy_since = self._clock()
+        new, refused = await self._write(items)
+        self._busy_since = None
+        self._last_error = ""
+        if self._stall_logged:
+            self._stall_logged = False
+            log.warning("the reading writer is storing readings again")
         for _, committed in queued:
             if not committed.done():
                 committed.set_result(None)
         stored = sum(len(i.batch.readings) for i in new)
+        duplicates = len(items) - len(new) - refused
         self.stored_batches += len(new)
         self.stored_readings += stored
-        self.duplicate_batches += len(items) - len(new)
+        self.duplicate_batches += duplicates
+        self.refused_batches += refused
         self._metrics.flush_seconds.observe(time.perf_counter() - started)
         self._metrics.flush_readings.observe(sum(len(i.batch.readings) for i in items))
         self._metrics.readings_stored.inc(stored)
-        self._metrics.duplicate_batches.inc(len(items) - len(new))
+        self._metrics.duplicate_batches.inc(duplicates)
         self._metrics.writer_queue.set(self._queue.qsize())
+
+    async def _write(self, items: list[ReceivedBatch]) -> tuple[list[ReceivedBatch], int]:
+        """Store the batches; returns those that were new and how many were refused."""
+        try:
+            return await self._store(items), 0
+        except Exception as exc:
+            if len(items) == 1:
+                await self._refuse(items[0], exc)
+                return [], 1
+            # The database refused what the batches hold (a value out of range, a
+            # hub that no longer exists) without saying which: write them one by
+            # one, so only the batch at fault is set aside.
+            log.warning(
+                "the database refused %d batches written together (%s); writing them one by one",
+                len(items),
+                _first_line(exc),
+            )
+        new: list[ReceivedBatch] = []
+        refused = 0
+        for item in items:
+            stored, failed = await self._write([item])
+            new += stored
+            refused += failed
+        return new, refused
+
+    async def _store(self, items: list[ReceivedBatch]) -> list[ReceivedBatch]:
+        """Commit the batches, waiting out a database that is away; other errors are raised."""
+        delay = 0.5
+        while True:
+            try:
+                async with self._pool.connection() as conn:
+                    return await store_batches(conn, items)
+            except psycopg.OperationalError as exc:
+                # Never drop readings because the database is away: keep them and retry.
+                self._last_error = _first_line(exc)
+                log.warning(
+                    "writing %d reading batches failed (%s); retrying in %.1f s",
+                    len(items),
+                    self._last_error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _refuse(self, item: ReceivedBatch, error: Exception) -> None:
+        """Keep a batch the database will not take as a dead letter, with the database's reason."""
+        b = item.batch
+        reason = f"readings batch seq {b.seq} refused by the database: {_first_line(error)}"
+        log.error("dead letter from %s: %s", b.hub, reason)
+        letter = DeadLetter(item.received_at, readings_topic(b.hub), b.hub, reason, encode(b))
+        delay = 0.5
+        while True:
+            try:
+                async with self._pool.connection() as conn:
+                    await store_dead_letter(conn, letter)
+                break
+            except psycopg.OperationalError as exc:
+                log.warning("storing a dead letter failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self._metrics.dead_letters.labels("refused_by_database").inc()
+
+
+def _first_line(error: Exception) -> str:
+    """The database's message without its context lines, or the error's type."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -20,6 +20,9 @@ class Health(BaseModel):
     status: str
     database: bool | None = None
     alert_feed: bool | None = None
+    ingest: bool | None = None
+    # What is wrong, in words, when not ready.
+    problem: str | None = None
 
 
 @router.get("/healthz")
@@ -30,7 +33,7 @@ async def healthz() -> Health:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep, response: Response) -> Health:
-    """The database answers and the live alert feed is listening."""
+    """The database answers, the live alert feed is listening and readings are being stored."""
     try:
         async with services.pool.connection(timeout=2.0) as conn:
             await conn.execute("SELECT 1")
@@ -38,10 +41,17 @@ async def readyz(services: ServicesDep, response: Response) -> Health:
     except Exception:
         database = False
     feed = services.feed.listening.is_set()
-    ready = database and feed
+    problem = services.ingest_problem()
+    ready = database and feed and problem is None
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Health(status="ok" if ready else "unavailable", database=database, alert_feed=feed)
+    return Health(
+        status="ok" if ready else "unavailable",
+        database=database,
+        alert_feed=feed,
+        ingest=problem is None,
+        problem=problem,
+    )
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
