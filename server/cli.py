@@ -130,6 +130,22 @@ def _parser() -> argparse.ArgumentParser:
     carer_add.add_argument("username", metavar="USER")
     carer_add.add_argument("--resident", required=True, metavar="NAME")
 
+    resident = commands.add_parser("resident", help="manage residents").add_subparsers(
+        dest="resident_command", required=True, metavar="ACTION"
+    )
+    resident_erase = resident.add_parser(
+        "erase",
+        help="erase a resident and everything held about them",
+        description="Erase NAME (the right to erasure): lock their hubs out of the broker, then "
+        "delete their readings, alarms, alerts and audit trail, check-ins, dead letters, record "
+        "read log and their own account. Cannot be undone. Reload the broker afterwards "
+        "(docker compose kill -s HUP mosquitto).",
+    )
+    resident_erase.add_argument("name", metavar="NAME", help="the resident's name")
+    resident_erase.add_argument(
+        "--yes", action="store_true", help="do not ask for confirmation (for scripts)"
+    )
+
     certs = commands.add_parser(
         "certs",
         help="make a trial CA and the broker's TLS certificate",
@@ -186,6 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         case "server":
             return _run(_serve(settings))
+        case "resident":
+            if not args.yes:
+                typed = input(f"Erase {args.name} and everything held about them? Type the name: ")
+                if typed.strip() != args.name:
+                    print("carewatch: not erased (the name did not match)", file=sys.stderr)
+                    return 1
+            return asyncio.run(_resident_erase(settings, args.name))
         case "hub" if args.hub_command == "revoke":
             return asyncio.run(_hub_revoke(settings, args.hub))
         case "hub":
@@ -342,6 +365,37 @@ async def _hub_revoke(settings: ServerSettings, hub: str) -> int:
     print(f"Hub {hub} revoked: its messages are refused; its history is kept.")
     if revoked.broker_account_removed:
         print("Broker account removed; reload the broker: docker compose kill -s HUP mosquitto")
+    return 0
+
+
+async def _resident_erase(settings: ServerSettings, name: str) -> int:
+    from server import services
+    from server.db import residents
+    from server.db.pool import migrate, open_pool
+    from server.erasure import erase_resident
+
+    with services.database(settings) as url:
+        migrate(url)
+        pool = await open_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.connection() as conn:
+                resident_id = await residents.id_by_name(conn, name)
+                erased = (
+                    None
+                    if resident_id is None
+                    else await erase_resident(
+                        conn, resident_id, credentials_dir=settings.broker_credentials_dir
+                    )
+                )
+        finally:
+            await pool.close()
+    if erased is None:
+        print(f"carewatch: no resident named {name!r}", file=sys.stderr)
+        return 1
+    hubs = ", ".join(erased.hubs) or "none"
+    print(f"Erased {erased.resident}: hubs {hubs}, {erased.readings} readings and all alerts.")
+    if erased.hubs and settings.broker_credentials_dir is not None:
+        print("Broker accounts removed; reload the broker: docker compose kill -s HUP mosquitto")
     return 0
 
 

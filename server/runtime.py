@@ -187,6 +187,7 @@ class CarewatchServer:
                     max_failures=s.login_max_failures, window_s=s.login_window_s
                 ),
                 ingest_problem=self.writer.problem,
+                hubs_changed=self.ingest.refresh_hubs,
             )
         )
         self._http = _EmbeddedUvicorn(

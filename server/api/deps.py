@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -64,6 +64,12 @@ class Services:
     login_limiter: LoginLimiter
     # Why ingest is not making progress (the reading writer stalled), or None.
     ingest_problem: Callable[[], str | None] = lambda: None
+    # Tells ingest that hubs were removed or changed, so it re-reads them at once.
+    hubs_changed: Callable[[], Awaitable[None]] = lambda: _nothing()
+
+
+async def _nothing() -> None:
+    return None
 
 
 def get_services(request: Request) -> Services:

@@ -20,6 +20,7 @@ __all__ = [
     "add_checkin",
     "create_resident",
     "hubs_heard_until",
+    "id_by_name",
     "last_checkin",
     "log_list_reads",
     "log_read",
@@ -88,6 +89,13 @@ class RecordRead:
     role: str
     what: str
     allowed: bool
+
+
+async def id_by_name(conn: DbConn, name: str) -> int | None:
+    """The id of the resident with that name, if there is one."""
+    cursor = await conn.execute("SELECT id FROM residents WHERE name = %s", (name,))
+    row = await cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 async def scope(conn: DbConn, resident_id: int) -> ResidentScope | None:

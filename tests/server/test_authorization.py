@@ -82,6 +82,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/residents"): Rule(ADMIN, json={"name": ""}),
     ("GET", "/api/v1/residents/{resident_id}"): Rule(ALL, per_resident=True),
     ("PATCH", "/api/v1/residents/{resident_id}"): Rule(ADMIN, per_resident=True, json={}),
+    ("DELETE", "/api/v1/residents/{resident_id}"): Rule(ADMIN, per_resident=True),
     ("PUT", "/api/v1/residents/{resident_id}/away"): Rule(
         frozenset({"admin", "carer", "resident"}), per_resident=True, json=_away()
     ),
@@ -171,8 +172,12 @@ async def test_the_matrix(world: World, api: httpx.AsyncClient) -> None:
     )
 
     wrong: list[str] = []
-    # Sign-out ends the admin's token's session only for cookies; keep it for last anyway.
-    ordered = sorted(RULES.items(), key=lambda item: item[0] == ("DELETE", "/api/v1/auth/session"))
+    # Sign-out ends the admin's token's session only for cookies, and erasure removes
+    # the residents (and the resident's own account): both come last, in that order.
+    last = [("DELETE", "/api/v1/auth/session"), ("DELETE", "/api/v1/residents/{resident_id}")]
+    ordered = sorted(
+        RULES.items(), key=lambda item: last.index(item[0]) if item[0] in last else -1
+    )
     for (method, path), rule in ordered:
         for role in ROLES:
             async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:

@@ -11,6 +11,7 @@ from edge.protocol import Reading, ReadingKind, ReadingsBatch
 from server.db.pool import migrate, open_pool
 from server.db.readings import ReceivedBatch, store_batches
 from server.db.storage import activity_by_hour, configure_storage, prune_readings
+from tests.server.helpers import provision
 
 HOUR = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -29,6 +30,7 @@ def _timescale_available(database_url: str) -> bool:
 
 async def test_hourly_activity_and_retention(database_url: str) -> None:
     migrate(database_url)
+    provision(database_url, "hub-1", "Mrs Storage")
     pool = await open_pool(database_url)
     try:
         async with pool.connection() as conn:

@@ -34,6 +34,7 @@ from server.api.deps import (
 )
 from server.db import people
 from server.db import residents as residents_sql
+from server.erasure import erase_resident
 from server.routine import (
     Activity,
     DayMeasures,
@@ -326,6 +327,32 @@ async def change_resident(
                 )
         await residents_sql.update_profile(conn, resident_id, changes)
     return await _resident_out(services, user, home)
+
+
+class Erased(BaseModel):
+    """What an erasure removed."""
+
+    resident: str
+    hubs: list[str]
+    readings: int
+
+
+@router.delete("/{resident_id}", dependencies=[_ADMIN], responses={404: {}})
+async def erase(services: ServicesDep, resident_id: ResidentId) -> Erased:
+    """Erase the resident and everything held about them (right to erasure); cannot be undone.
+
+    Their hubs' broker accounts go first, then their readings, alarms, alerts and
+    audit trail, check-ins, dead letters, record read log and their own account.
+    """
+    async with services.pool.connection() as conn:
+        erased = await erase_resident(
+            conn, resident_id, credentials_dir=services.settings.broker_credentials_dir
+        )
+    if erased is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no resident {resident_id}")
+    # Ingest forgets the hubs now, not at its next look at the hubs.
+    await services.hubs_changed()
+    return Erased(resident=erased.resident, hubs=list(erased.hubs), readings=erased.readings)
 
 
 @router.put("/{resident_id}/away", responses=_REFUSED)
