@@ -194,6 +194,16 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(f"{quick_server.http_url}/carer")
+    # Signed in, the sign-in page sends her on at once; never off the site either.
+    for elsewhere in (
+        "/.//example.org/",
+        "//example.org/",
+        "https://example.org/",
+        "/%2F/example.org",
+    ):
+        await page.goto(f"{quick_server.http_url}/?next={elsewhere}")
+        await page.wait_for_url(lambda url: "next=" not in url)
+        assert page.url.startswith(quick_server.http_url + "/"), (elsewhere, page.url)
 
 
 async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(

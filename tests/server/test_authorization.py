@@ -175,9 +175,7 @@ async def test_the_matrix(world: World, api: httpx.AsyncClient) -> None:
     # Sign-out ends the admin's token's session only for cookies, and erasure removes
     # the residents (and the resident's own account): both come last, in that order.
     last = [("DELETE", "/api/v1/auth/session"), ("DELETE", "/api/v1/residents/{resident_id}")]
-    ordered = sorted(
-        RULES.items(), key=lambda item: last.index(item[0]) if item[0] in last else -1
-    )
+    ordered = sorted(RULES.items(), key=lambda item: last.index(item[0]) if item[0] in last else -1)
     for (method, path), rule in ordered:
         for role in ROLES:
             async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:

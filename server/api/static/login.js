@@ -5,9 +5,11 @@ function nextPage(me) {
   const wanted = new URLSearchParams(location.search).get("next");
   if (!wanted) return me.home_page;
   // Only a page on this site: never send someone elsewhere after signing in
-  // (browsers read "/\\evil.example" as another site, so compare origins).
+  // (browsers read "/\\evil.example" as another site, so compare origins). The
+  // whole URL, not its path: "/.//evil.example" resolves to the path
+  // "//evil.example", which on its own would name another site again.
   const target = new URL(wanted, location.origin);
-  return target.origin === location.origin ? target.pathname + target.search : me.home_page;
+  return target.origin === location.origin ? target.href : me.home_page;
 }
 
 async function signIn(event) {
