@@ -10,8 +10,10 @@ from typing import Any
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from server.access import Viewer
 from server.alerts.model import AlertKind, AlertStatus, Outcome, Severity
 from server.db.pool import DbConn
+from server.db.residents import visible_to
 
 __all__ = [
     "ALERT_CHANNEL",
@@ -256,11 +258,14 @@ async def audit_for_resident(conn: DbConn, resident_id: int) -> list[AlertEvent]
         return await cur.fetchall()
 
 
-async def timings_since(conn: DbConn, since: datetime) -> list[tuple[Any, ...]]:
-    """(severity, kind, event_at, raised_at, acknowledged_at, resolved_at, outcome) per alert."""
+async def timings_since(conn: DbConn, since: datetime, viewer: Viewer) -> list[tuple[Any, ...]]:
+    """(severity, kind, event_at, raised_at, acknowledged_at, resolved_at, outcome) per alert
+    of the residents ``viewer`` may see (a responder: their own service's)."""
+    visible, params = visible_to(viewer, "r")
     cursor = await conn.execute(
-        "SELECT severity, kind, event_at, raised_at, acknowledged_at, resolved_at, outcome"
-        " FROM alerts WHERE raised_at >= %s",
-        (since,),
+        "SELECT a.severity, a.kind, a.event_at, a.raised_at, a.acknowledged_at, a.resolved_at,"
+        " a.outcome FROM alerts a JOIN residents r ON r.id = a.resident_id"
+        f" WHERE a.raised_at >= %s AND {visible}",
+        (since, *params),
     )
     return await cursor.fetchall()

@@ -288,3 +288,15 @@ async def test_lists_hold_only_what_the_role_may_see(world: World) -> None:
         expected = names if role == "admin" else {world.homes.edith.name}
         assert residents == expected, role
         assert alerts == expected, role
+
+
+async def test_service_figures_are_a_responders_own_services(world: World) -> None:
+    # One emergency each in the north (Edith) and south (Arthur) services.
+    counted: dict[str, int] = {}
+    for role in ("admin", "responder"):
+        async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+            client.headers["Authorization"] = f"Bearer {world.tokens[role]}"
+            report = await client.get("/api/v1/reports/service")
+            assert report.status_code == 200, report.text
+            counted[role] = sum(s["alerts"] for s in report.json()["by_severity"])
+    assert counted == {"admin": 2, "responder": 1}

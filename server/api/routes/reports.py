@@ -11,7 +11,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from server.alerts.figures import AlertTiming, ServiceFigures, service_figures
-from server.api.deps import CurrentUser, ResidentId, ServicesDep, require_role, resident_in_reach
+from server.api.deps import (
+    CurrentUser,
+    ResidentId,
+    ServicesDep,
+    require_role,
+    resident_in_reach,
+    viewer_of,
+)
 from server.db import alerts as alerts_sql
 
 __all__ = ["router"]
@@ -23,13 +30,14 @@ _MANAGERS = require_role("admin", "responder")
 
 @router.get("/reports/service", dependencies=[_MANAGERS])
 async def service_report(
-    services: ServicesDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+    services: ServicesDep, user: CurrentUser, days: Annotated[int, Query(ge=1, le=366)] = 30
 ) -> ServiceFigures:
     """Per severity: event → alert → acknowledgement → resolution times, and the share
-    acknowledged within 60 s and 180 s; per kind: the false-alarm rate."""
+    acknowledged within 60 s and 180 s; per kind: the false-alarm rate. A responder's
+    figures are their own service's; an admin's, every service's."""
     since = datetime.now(UTC) - timedelta(days=days)
     async with services.pool.connection() as conn:
-        rows = await alerts_sql.timings_since(conn, since)
+        rows = await alerts_sql.timings_since(conn, since, viewer_of(user))
     return service_figures([AlertTiming(*row) for row in rows])
 
 
