@@ -41,7 +41,7 @@ def triage(
         )
         return DeadLetter(received_at, topic, hub, reason, payload)
     try:
-        message = parse_message(topic, payload, now=received_at)
+        message = parse_message(topic, payload)
     except ProtocolError as exc:
         return DeadLetter(received_at, topic, hub, exc.reason, payload)
     assert not isinstance(message, HubConfig)
