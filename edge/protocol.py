@@ -2,11 +2,14 @@
 
 Both sides import this module, so it depends on the standard library only.
 Parsing turns bytes into frozen dataclasses or raises :class:`ProtocolError`
-with a reason precise enough to put in a dead-letter row.
+with a reason precise enough to put in a dead-letter row, whatever the bytes
+are. Every field is checked against what the server can store. Whether a
+timestamp is plausible (a hub's clock may be wrong) is the receiver's
+judgement, not the contract's: the contract only asks that it be RFC 3339.
 
 >>> batch = ReadingsBatch(hub="hub-0001", seq=1, sent_at=parse_timestamp("2026-11-22T10:00:01Z"),
 ...     readings=(Reading("kitchen-pir", ReadingKind.MOTION, parse_timestamp("2026-11-22T09:59:58Z"), 1.0),))
->>> decoded = parse_message(readings_topic("hub-0001"), encode(batch), now=batch.sent_at)
+>>> decoded = parse_message(readings_topic("hub-0001"), encode(batch))
 >>> decoded == batch
 True
 """
@@ -16,14 +19,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
 __all__ = [
-    "MAX_FUTURE_SKEW",
     "MAX_PAYLOAD_BYTES",
+    "MAX_SEQ",
     "PROTOCOL_VERSION",
     "TOPIC_PREFIX",
     "Alarm",
@@ -55,13 +59,24 @@ __all__ = [
 PROTOCOL_VERSION: Final = 1
 TOPIC_PREFIX: Final = "carewatch/v1/hubs"
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
-# Sensor clocks drift and hubs may sync late, but a day ahead is a broken clock.
-MAX_FUTURE_SKEW: Final = timedelta(hours=24)
+# Batch numbers and counters are stored as PostgreSQL bigint.
+MAX_SEQ: Final = 2**63 - 1
 
 _E = TypeVar("_E", bound=StrEnum)
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_SENSOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# Always used with fullmatch: with match, "$" would also accept a trailing newline.
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_SENSOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+# Free text (a room, a firmware version): no control characters, which a database
+# or a log line would choke on, and no lone surrogates, which are not UTF-8.
+_TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,64}")
+
+# Heartbeat figures a hub can truly report (a hundred years of uptime is plenty).
+_MAX_UPTIME_S: Final = 100 * 365.25 * 24 * 3600
+_MAX_HEARTBEAT_S: Final = 24 * 3600
+_BATTERY_RANGE: Final = (0.0, 100.0)  # %
+_LINK_RANGE: Final = (0.0, 255.0)  # Zigbee link quality (LQI)
+_MAX_FLOAT_INT: Final = int(sys.float_info.max)
 
 
 class ProtocolError(ValueError):
@@ -237,7 +252,7 @@ def config_topic(hub: str) -> str:
 
 def validate_hub_id(hub: str) -> str:
     """Return ``hub`` if it can be a hub id (and so an MQTT username and topic segment)."""
-    if not _HUB_ID.match(hub):
+    if not _HUB_ID.fullmatch(hub):
         raise ProtocolError(
             f"hub id {hub[:80]!r} is not valid: use 1-64 letters, digits, '-', '_' or '.', "
             "starting with a letter or digit"
@@ -249,10 +264,10 @@ def parse_topic(topic: str) -> tuple[str, Channel]:
     """Split ``carewatch/v1/hubs/{hub}/{channel}`` into hub id and channel."""
     prefix = TOPIC_PREFIX + "/"
     if not topic.startswith(prefix):
-        raise ProtocolError(f"topic {topic!r} is not under {TOPIC_PREFIX}/")
+        raise ProtocolError(f"topic {_show(topic)} is not under {TOPIC_PREFIX}/")
     parts = topic[len(prefix) :].split("/")
     if len(parts) != 2:
-        raise ProtocolError(f"topic {topic!r} is not of the form {TOPIC_PREFIX}/HUB/CHANNEL")
+        raise ProtocolError(f"topic {_show(topic)} is not of the form {TOPIC_PREFIX}/HUB/CHANNEL")
     hub, channel = parts
     validate_hub_id(hub)
     try:
@@ -260,7 +275,7 @@ def parse_topic(topic: str) -> tuple[str, Channel]:
     except ValueError:
         known = ", ".join(c.value for c in Channel)
         raise ProtocolError(
-            f"unknown channel {channel!r} (expected one of {known})", hub=hub
+            f"unknown channel {_show(channel)} (expected one of {known})", hub=hub
         ) from None
 
 
@@ -279,10 +294,14 @@ def parse_timestamp(text: str) -> datetime:
     try:
         ts = datetime.fromisoformat(text)
     except ValueError:
-        raise ProtocolError(f"timestamp {text!r} is not RFC 3339") from None
+        raise ProtocolError(f"timestamp {_show(text)} is not RFC 3339") from None
     if ts.tzinfo is None:
-        raise ProtocolError(f"timestamp {text!r} has no UTC offset")
-    return ts.astimezone(UTC)
+        raise ProtocolError(f"timestamp {_show(text)} has no UTC offset")
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00: no such UTC time.
+        raise ProtocolError(f"timestamp {_show(text)} is out of range") from None
 
 
 # --- encoding ---------------------------------------------------------------
@@ -381,6 +400,9 @@ class _Fields:
             return None
         return self._obj[name]
 
+    def _refuse(self, name: str, problem: str) -> ProtocolError:
+        return ProtocolError(f"{self._where}: field {name!r} {problem}")
+
     def string(
         self, name: str, *, required: bool = True, pattern: re.Pattern[str] | None = None
     ) -> Any:
@@ -388,62 +410,63 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise ProtocolError(
-                f"{self._where}: field {name!r} must be a string, got {_json_type(value)}"
-            )
-        if pattern is not None and not pattern.match(value):
-            raise ProtocolError(f"{self._where}: field {name!r} has invalid value {value[:80]!r}")
+            raise self._refuse(name, f"must be a string, got {_json_type(value)}")
+        if pattern is not None and not pattern.fullmatch(value):
+            raise self._refuse(name, f"has invalid value {_show(value)}")
         return value
 
-    def integer(self, name: str, *, required: bool = True, minimum: int | None = None) -> Any:
+    def integer(
+        self, name: str, *, required: bool = True, minimum: int = 0, maximum: int = MAX_SEQ
+    ) -> Any:
         value = self._get(name, required)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ProtocolError(
-                f"{self._where}: field {name!r} must be an integer, got {_json_type(value)}"
-            )
-        if minimum is not None and value < minimum:
-            raise ProtocolError(
-                f"{self._where}: field {name!r} must be at least {minimum}, got {value}"
-            )
+            raise self._refuse(name, f"must be an integer, got {_json_type(value)}")
+        if value < minimum:
+            raise self._refuse(name, f"must be at least {minimum}, got {_show_number(value)}")
+        if value > maximum:
+            raise self._refuse(name, f"must be at most {maximum}, got {_show_number(value)}")
         return value
 
-    def number(self, name: str, *, required: bool = True) -> Any:
+    def number(
+        self,
+        name: str,
+        *,
+        required: bool = True,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> Any:
         value = self._get(name, required)
         if value is None:
             return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ProtocolError(
-                f"{self._where}: field {name!r} must be a number, got {_json_type(value)}"
-            )
-        return float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._refuse(name, f"must be a number, got {_json_type(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self._refuse(name, f"must be a finite number, got {_json_type(value)}")
+        if isinstance(value, int) and abs(value) > _MAX_FLOAT_INT:
+            # An integer of hundreds of digits is valid JSON but no double holds it.
+            raise self._refuse(name, f"is too large, got {_show_number(value)}")
+        number = float(value)
+        if low is not None and number < low:
+            raise self._refuse(name, f"must be at least {low:g}, got {number:g}")
+        if high is not None and number > high:
+            raise self._refuse(name, f"must be at most {high:g}, got {number:g}")
+        return number
 
-    def timestamp(self, name: str, *, now: datetime) -> datetime:
+    def timestamp(self, name: str) -> datetime:
         text = self.string(name)
         try:
-            ts = parse_timestamp(text)
+            return parse_timestamp(text)
         except ProtocolError as exc:
             raise ProtocolError(f"{self._where}: field {name!r}: {exc.reason}") from None
-        if ts - now > MAX_FUTURE_SKEW:
-            raise ProtocolError(
-                f"{self._where}: field {name!r} is {text}, more than 24 h after the server's time "
-                f"{format_timestamp(now)} (check the hub's clock)"
-            )
-        return ts
 
     def array(self, name: str, *, required: bool = True) -> list[Any]:
         value = self._get(name, required)
         if value is None:
             return []
         if not isinstance(value, list):
-            raise ProtocolError(
-                f"{self._where}: field {name!r} must be an array, got {_json_type(value)}"
-            )
+            raise self._refuse(name, f"must be an array, got {_json_type(value)}")
         return value
 
     def enum(self, name: str, enum: type[_E]) -> _E:
@@ -453,7 +476,7 @@ class _Fields:
         except ValueError:
             known = ", ".join(e.value for e in enum)
             raise ProtocolError(
-                f"{self._where}: unknown {name} {text[:40]!r} (expected one of {known})"
+                f"{self._where}: unknown {name} {_show(text, 40)} (expected one of {known})"
             ) from None
 
 
@@ -463,6 +486,10 @@ def _json_type(value: object) -> str:
             return "null"
         case bool():
             return "boolean"
+        case float() if math.isnan(value):
+            return "NaN"
+        case float() if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
         case int() | float():
             return "number"
         case str():
@@ -475,7 +502,17 @@ def _json_type(value: object) -> str:
             return type(value).__name__
 
 
-def _parse_reading(obj: object, index: int, now: datetime) -> Reading:
+def _show(text: str, limit: int = 80) -> str:
+    """A value for a reason: quoted, escaped and cut short (reasons are read by people)."""
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def _show_number(value: int) -> str:
+    digits = str(value)
+    return digits if len(digits) <= 24 else f"{digits[:12]}… ({len(digits)} digits)"
+
+
+def _parse_reading(obj: object, index: int) -> Reading:
     f = _Fields(obj, f"readings[{index}]")
     kind = f.enum("kind", ReadingKind)
     value = f.number("value")
@@ -487,34 +524,36 @@ def _parse_reading(obj: object, index: int, now: datetime) -> Reading:
     return Reading(
         sensor=f.string("sensor", pattern=_SENSOR_ID),
         kind=kind,
-        ts=f.timestamp("ts", now=now),
+        ts=f.timestamp("ts"),
         value=value,
     )
 
 
-def _parse_status(f: _Fields, hub: str, now: datetime) -> HubStatus:
+def _parse_status(f: _Fields, hub: str) -> HubStatus:
     sensors = []
     for i, item in enumerate(f.array("sensors", required=False)):
         s = _Fields(item, f"sensors[{i}]")
         sensors.append(
             SensorHealth(
                 sensor=s.string("sensor", pattern=_SENSOR_ID),
-                kind=s.string("kind"),
-                room=s.string("room", required=False),
-                battery=s.number("battery", required=False),
-                link=s.number("link", required=False),
+                kind=s.string("kind", pattern=_TEXT),
+                room=s.string("room", required=False, pattern=_TEXT),
+                battery=s.number(
+                    "battery", required=False, low=_BATTERY_RANGE[0], high=_BATTERY_RANGE[1]
+                ),
+                link=s.number("link", required=False, low=_LINK_RANGE[0], high=_LINK_RANGE[1]),
             )
         )
     return HubStatus(
         hub=hub,
         state=f.enum("state", HubState),
-        ts=f.timestamp("ts", now=now),
-        uptime_s=f.number("uptime_s", required=False),
-        outbox=f.integer("outbox", required=False, minimum=0),
-        firmware=f.string("firmware", required=False),
+        ts=f.timestamp("ts"),
+        uptime_s=f.number("uptime_s", required=False, low=0, high=_MAX_UPTIME_S),
+        outbox=f.integer("outbox", required=False),
+        firmware=f.string("firmware", required=False, pattern=_TEXT),
         sensors=tuple(sensors),
-        watermark=f.timestamp("watermark", now=now) if f.has("watermark") else None,
-        shed=f.integer("shed", required=False, minimum=0),
+        watermark=f.timestamp("watermark") if f.has("watermark") else None,
+        shed=f.integer("shed", required=False),
     )
 
 
@@ -525,31 +564,45 @@ def _parse_config(f: _Fields) -> HubConfig:
         sensors.append(
             SensorSpec(
                 sensor=s.string("sensor", pattern=_SENSOR_ID),
-                kind=s.string("kind"),
-                room=s.string("room"),
+                kind=s.string("kind", pattern=_TEXT),
+                room=s.string("room", pattern=_TEXT),
             )
         )
-    return HubConfig(heartbeat_s=f.integer("heartbeat_s", minimum=1), sensors=tuple(sensors))
+    return HubConfig(
+        heartbeat_s=f.integer("heartbeat_s", minimum=1, maximum=_MAX_HEARTBEAT_S),
+        sensors=tuple(sensors),
+    )
 
 
-def parse_message(topic: str, payload: bytes, *, now: datetime) -> Message:
-    """Decode and validate one MQTT message; ``now`` bounds how far ahead timestamps may be."""
-    hub, channel = parse_topic(topic)
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ProtocolError(
-            f"payload is {len(payload)} bytes, over the {MAX_PAYLOAD_BYTES} byte limit", hub=hub
-        )
+def _load_json(payload: bytes) -> object:
+    """The payload's JSON document, or a ProtocolError for anything json.loads raises."""
     try:
         # Decoded explicitly: json.loads on bytes would also accept UTF-16 and UTF-32.
-        body = json.loads(payload.decode("utf-8"))
+        return json.loads(payload.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ProtocolError("payload is not UTF-8", hub=hub) from None
+        raise ProtocolError("payload is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ProtocolError(
-            f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", hub=hub
+            f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise ProtocolError("payload is not JSON we read: nested too deeply") from None
+    except ValueError as exc:
+        # Python refuses integers of more than 4300 digits ("Exceeds the limit ...").
+        raise ProtocolError(
+            f"payload is not JSON we read: {str(exc).split(':')[0][:120]}"
+        ) from None
+
+
+def parse_message(topic: str, payload: bytes) -> Message:
+    """Decode and validate one MQTT message; anything wrong raises :class:`ProtocolError`."""
+    hub, channel = parse_topic(topic)
     try:
-        f = _Fields(body, channel.value)
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise ProtocolError(
+                f"payload is {len(payload)} bytes, over the {MAX_PAYLOAD_BYTES} byte limit"
+            )
+        f = _Fields(_load_json(payload), channel.value)
         version = f.integer("v")
         if version != PROTOCOL_VERSION:
             raise ProtocolError(
@@ -560,17 +613,15 @@ def parse_message(topic: str, payload: bytes, *, now: datetime) -> Message:
         body_hub = f.string("hub")
         if body_hub != hub:
             raise ProtocolError(
-                f"{channel.value}: hub {body_hub[:64]!r} in payload does not match topic hub {hub!r}"
+                f"{channel.value}: hub {_show(body_hub, 64)} in payload does not match topic hub {hub!r}"
             )
         match channel:
             case Channel.READINGS:
                 return ReadingsBatch(
                     hub=hub,
-                    seq=f.integer("seq", minimum=0),
-                    sent_at=f.timestamp("sent_at", now=now),
-                    readings=tuple(
-                        _parse_reading(r, i, now) for i, r in enumerate(f.array("readings"))
-                    ),
+                    seq=f.integer("seq"),
+                    sent_at=f.timestamp("sent_at"),
+                    readings=tuple(_parse_reading(r, i) for i, r in enumerate(f.array("readings"))),
                 )
             case Channel.ALARM:
                 return Alarm(
@@ -578,10 +629,10 @@ def parse_message(topic: str, payload: bytes, *, now: datetime) -> Message:
                     id=f.string("id", pattern=_SENSOR_ID),
                     sensor=f.string("sensor", pattern=_SENSOR_ID),
                     kind=f.enum("kind", AlarmKind),
-                    ts=f.timestamp("ts", now=now),
+                    ts=f.timestamp("ts"),
                 )
             case Channel.STATUS:
-                return _parse_status(f, hub, now)
+                return _parse_status(f, hub)
     except ProtocolError as exc:
         raise ProtocolError(exc.reason, hub=hub) from None
     raise AssertionError(f"unhandled channel {channel}")  # pragma: no cover

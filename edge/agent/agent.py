@@ -232,7 +232,7 @@ class Agent:
     def _apply_config(self, payload: bytes) -> bool:
         """Take the server's settings for this hub; a config it cannot read is logged and kept out."""
         try:
-            message = parse_message(config_topic(self.hub), payload, now=self._clock())
+            message = parse_message(config_topic(self.hub), payload)
         except ProtocolError as exc:
             log.warning("ignoring a config from the server that is not valid: %s", exc.reason)
             return False

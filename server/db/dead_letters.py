@@ -32,19 +32,24 @@ class DeadLetter:
 
 async def store_dead_letter(conn: DbConn, letter: DeadLetter) -> None:
     """Keep the reason, the size and the start of the payload."""
-    excerpt = letter.payload[:EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "")
+    excerpt = letter.payload[:EXCERPT_BYTES].decode("utf-8", errors="replace")
     await conn.execute(
         "INSERT INTO dead_letters (received_at, topic, hub_id, reason, payload_size, payload)"
         " VALUES (%s, %s, %s, %s, %s, %s)",
         (
             letter.received_at,
-            letter.topic.replace("\x00", ""),
+            _storable(letter.topic),
             letter.hub,
-            letter.reason.replace("\x00", ""),
+            _storable(letter.reason),
             len(letter.payload),
-            excerpt,
+            _storable(excerpt),
         ),
     )
+
+
+def _storable(text: str) -> str:
+    """Text PostgreSQL takes: no NUL, and no lone surrogate (an exception's text may hold one)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "")
 
 
 @dataclass(slots=True, frozen=True)

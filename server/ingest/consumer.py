@@ -24,8 +24,6 @@ __all__ = ["MqttConsumer"]
 
 log = logging.getLogger(__name__)
 
-_MAX_ATTEMPTS = 3
-
 # Returns what to wait for before acknowledging (None: the message is done).
 Handler = Callable[[str, bytes, datetime], Awaitable[Awaitable[None] | None]]
 
@@ -121,25 +119,17 @@ class MqttConsumer:
     async def _deliver(
         self, topic: str, payload: bytes, received_at: datetime
     ) -> Awaitable[None] | None:
-        # A database outage is waited out; a message that keeps failing for any
-        # other reason is a bug, logged and skipped so that ingest goes on.
+        # A database outage is waited out. Any other failure is the message's own
+        # (the handler dead-letters what it cannot handle): retrying it with sleeps
+        # would only hold up every message behind it, another home's alarm among them.
         delay = 0.5
-        attempts = 0
         while True:
             try:
                 return await self._handler(topic, payload, received_at)
             except self._transient as exc:
                 log.warning("storing a message failed (%s); retrying in %.1f s", exc, delay)
             except Exception:
-                attempts += 1
-                if attempts >= _MAX_ATTEMPTS:
-                    log.exception(
-                        "giving up on a message on %s after %d attempts: %r",
-                        topic,
-                        attempts,
-                        payload[:200],
-                    )
-                    return None
-                log.exception("handling a message on %s failed; retrying", topic)
+                log.exception("giving up on a message on %s: %r", topic, payload[:200])
+                return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)

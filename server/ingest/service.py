@@ -8,6 +8,8 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import psycopg
+
 from edge.protocol import Alarm, HubState, HubStatus, ProtocolError, ReadingsBatch, parse_topic
 from server.alerts.service import AlertService
 from server.db.dead_letters import DeadLetter, store_dead_letter
@@ -26,6 +28,15 @@ log = logging.getLogger(__name__)
 
 # A flood from an unknown hub must not turn into a flood of queries.
 _UNKNOWN_HUB_TTL_S = 1.0
+# An exception's text can be long (a whole SQL statement); the start says what it was.
+_MAX_ERROR_REASON = 500
+
+
+def _hub_of(topic: str) -> str | None:
+    try:
+        return parse_topic(topic)[0]
+    except ProtocolError:
+        return None
 
 
 class IngestService:
@@ -68,7 +79,23 @@ class IngestService:
 
         Returns a future that completes when the message's readings are
         committed, or None when the message is already durable (or dropped).
+        Only a database outage raises, for the consumer to wait out.
         """
+        try:
+            return await self._handle(topic, payload, received_at)
+        except psycopg.OperationalError:
+            raise
+        except Exception as exc:
+            # A bug, or content the database refuses: retrying cannot help, and the
+            # next message (another home's alarm, perhaps) must not wait for it.
+            log.exception("handling a message on %s failed; dead-lettering it", topic)
+            reason = f"could not be handled: {type(exc).__name__}: {exc}"[:_MAX_ERROR_REASON]
+            await self._dead_letter(DeadLetter(received_at, topic, _hub_of(topic), reason, payload))
+            return None
+
+    async def _handle(
+        self, topic: str, payload: bytes, received_at: datetime
+    ) -> asyncio.Future[None] | None:
         await self._look_up_if_unknown(topic)
         outcome = triage(
             topic, payload, received_at=received_at, is_provisioned=self._homes.__contains__
@@ -76,23 +103,30 @@ class IngestService:
         match outcome:
             case DeadLetter():
                 await self._dead_letter(outcome)
+                return None
+            case Ignored():
+                return None
+        if outcome.note is not None:
+            log.warning("hub %s: %s", outcome.message.hub, outcome.note)
+        if outcome.refused is not None:
+            await self._dead_letter(outcome.refused)
+        message = outcome.message
+        home = self._homes[message.hub]
+        match message:
             case ReadingsBatch():
                 self._metrics.messages.labels("readings").inc()
                 lag = self._metrics.ingest_lag
-                for reading in outcome.readings:
+                for reading in message.readings:
                     lag.observe((received_at - reading.ts).total_seconds())
-                home = self._homes[outcome.hub]
-                for reading in outcome.readings:
-                    await self._act(home, self._detector.observe(outcome.hub, reading))
-                return await self._writer.put(ReceivedBatch(outcome, received_at))
+                for reading in message.readings:
+                    await self._act(home, self._detector.observe(message.hub, reading))
+                return await self._writer.put(ReceivedBatch(message, received_at))
             case Alarm():
                 self._metrics.messages.labels("alarm").inc()
-                await self._alerts.raise_alarm(self._homes[outcome.hub], outcome)
+                await self._alerts.raise_alarm(home, message)
             case HubStatus():
                 self._metrics.messages.labels("status").inc()
-                await self._status(self._homes[outcome.hub], outcome, received_at)
-            case Ignored():
-                pass
+                await self._status(home, message, received_at)
         return None
 
     async def _look_up_if_unknown(self, topic: str) -> None:

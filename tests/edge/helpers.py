@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 import paho.mqtt.client as mqtt
@@ -59,7 +59,7 @@ class Recorder:
             subscribed.set()
 
         def on_message(client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-            decoded = parse_message(msg.topic, bytes(msg.payload), now=datetime.now(UTC))
+            decoded = parse_message(msg.topic, bytes(msg.payload))
             with self._lock:
                 self.messages.append(decoded)
 

@@ -52,7 +52,10 @@ def _unknown_kind(rng: random.Random, hub: str, good: dict[str, object]) -> tupl
 def _absurd_time(rng: random.Random, hub: str, good: dict[str, object]) -> tuple[str, bytes]:
     readings = [dict(r) for r in good["readings"]]  # type: ignore[attr-defined]
     readings[0]["ts"] = rng.choice(["2999-01-01T00:00:00Z", "yesterday", "2026-13-45T99:00:00Z"])
-    return readings_topic(hub), json.dumps({**good, "readings": readings}).encode()
+    # A reading ahead is split off and its batch goes on (empty): a seq of its own,
+    # or the good batch sent with the same seq would be taken for a redelivery.
+    seq = good["seq"] + 1_000_000  # type: ignore[operator]
+    return readings_topic(hub), json.dumps({**good, "seq": seq, "readings": readings}).encode()
 
 
 def _other_hub(rng: random.Random, hub: str, good: dict[str, object]) -> tuple[str, bytes]:
