@@ -301,6 +301,8 @@ async def test_api_refuses_without_a_valid_token(server: CarewatchServer) -> Non
             "status": "ok",
             "database": None,
             "alert_feed": None,
+            "ingest": None,
+            "problem": None,
         }
         assert (await client.get("/readyz")).status_code == 200
 
