@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import psycopg
@@ -118,7 +119,7 @@ async def test_a_push_service_that_never_answers_delays_no_other_alert(
     assert acked.status_code == 200, acked.text
     assert took < 2.0, f"acknowledging waited {took:.1f} s for the hung send to let go"
 
-    def slow_attempts() -> list[tuple[object, ...]]:
+    def slow_attempts() -> list[tuple[Any, ...]]:
         with psycopg.connect(database_url) as conn:
             return conn.execute(
                 "SELECT n.channel, n.ok, n.error, n.at FROM notifications n"
