@@ -1,10 +1,24 @@
 """The escalation scheduler: climbs each unanswered alert's ladder when its rung is due.
 
-Deadlines live in the ``alerts`` table, not in memory: every tick, the
-scheduler locks one due alert (``FOR UPDATE SKIP LOCKED``, so two server
-processes never take the same one), notifies that rung's contacts, records
-every attempt, and sets the next deadline, all in one transaction. A server
-killed mid-rung leaves the rung due, and whichever process comes next does it.
+Deadlines live in the ``alerts`` table, not in memory. A round of
+notifications (a rung of the ladder, or another press on an alert already
+being worked) goes in three steps, and no row stays locked, no transaction
+open and no connection held while anyone waits for a peer:
+
+1. claim, in one short transaction: lock one due alert (``FOR UPDATE SKIP
+   LOCKED``, so two server processes never take the same one), decide whom to
+   tell, make their one-tap links, and move its deadline out to a lease long
+   enough for every send to time out;
+2. send, outside any transaction: every contact at once, each contact's
+   channels in turn, each attempt with a timeout;
+3. record, in another short transaction: every attempt, the trail line, and
+   the next deadline, unless someone acknowledged, resolved or escalated the
+   alert meanwhile.
+
+Each round is its own task, so a push service that never answers costs its
+own contact a few seconds and nobody else's alert anything. A server killed
+mid-round leaves the lease in place; whichever process comes next does the
+round again when the lease ends.
 """
 
 from __future__ import annotations
@@ -12,14 +26,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.alerts.digest import compose_digest, digest_due
-from server.alerts.ladder import Channel, Contact, Rung, deadline_after, ladder
+from server.alerts.ladder import (
+    Channel,
+    Contact,
+    Rung,
+    deadline_after,
+    ladder,
+    realert_round,
+)
 from server.alerts.links import make_link
-from server.alerts.model import Action, AlertStatus, Severity, next_status
+from server.alerts.model import UNANSWERED, Action, AlertStatus, Severity, next_status
 from server.alerts.notify import Delivery, Notifier
 from server.db import alerts as alerts_sql
 from server.db import escalation as escalation_sql
@@ -32,7 +55,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True, frozen=True)
 class EscalationPolicy:
-    """How long each rung waits, how often to look, and how links and retries behave."""
+    """How long each rung waits, how often to look, and how links, sends and retries behave."""
 
     ack_timeout: timedelta = timedelta(minutes=5)
     tick_s: float = 1.0
@@ -42,10 +65,61 @@ class EscalationPolicy:
     # Advisory alerts wait for the carers' morning digest: nobody is woken for them.
     digest_hour: int = 8
     digest_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
+    # One attempt on one channel gives up after this, and the next is tried.
+    send_timeout_s: float = 5.0
+    # Rounds sent at once; due ones beyond this stay unclaimed until a slot frees,
+    # so that no lease runs out while its round waits in a queue.
+    max_rounds: int = 64
+    # Digests sent at once: each takes a database connection now and then.
+    max_digests: int = 4
+    # Added to a round's longest possible sending, for recording it afterwards.
+    lease_margin: timedelta = timedelta(seconds=10)
+
+    def send_budget(self, contacts: Sequence[Contact]) -> timedelta:
+        """The longest sending to ``contacts`` can take: all at once, each one's channels in turn.
+
+        >>> policy = EscalationPolicy(send_timeout_s=5.0, attempts_per_channel=2)
+        >>> two = (Channel("webpush", "{}"), Channel("email", "amy@example.org"))
+        >>> policy.send_budget([Contact(1, "Amy", two), Contact(2, "Ben", two[:1])])
+        datetime.timedelta(seconds=21)
+        """
+        backoff = sum(self.retry_backoff_s * a for a in range(1, self.attempts_per_channel))
+        per_channel = self.attempts_per_channel * self.send_timeout_s + backoff
+        channels = max((len(c.channels) for c in contacts), default=0)
+        return timedelta(seconds=channels * per_channel)
+
+
+@dataclass(slots=True, frozen=True)
+class _Message:
+    contact: Contact
+    title: str
+    body: str
+
+
+@dataclass(slots=True, frozen=True)
+class _Attempt:
+    channel: Channel
+    attempt: int
+    delivery: Delivery
+    at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class _Round:
+    """Messages prepared under the alert's lock, sent after it is released."""
+
+    alert_id: uuid.UUID
+    rung: int
+    lease: datetime
+    messages: tuple[_Message, ...]
+    # A rung of the ladder: the ladder, to set the next deadline from.
+    rungs: tuple[Rung, ...] = ()
+    # Another press on an alert being worked, instead of a rung.
+    realert: escalation_sql.DueRealert | None = None
 
 
 class EscalationScheduler:
-    """Runs due rungs until cancelled."""
+    """Runs due rungs and re-alerts until cancelled."""
 
     def __init__(
         self,
@@ -62,64 +136,114 @@ class EscalationScheduler:
         self._public_url = public_url.rstrip("/")
         self.policy = policy or EscalationPolicy()
         self._digests_done_on: date | None = None
+        self._rounds: set[asyncio.Task[None]] = set()
+        self._digest_slots = asyncio.Semaphore(self.policy.max_digests)
 
     async def run(self) -> None:
-        """Look for due rungs every tick, for ever."""
-        while True:
-            try:
-                await self.run_due()
-                await self.run_digests(datetime.now(UTC))
-            except Exception:
-                # A database hiccup must not stop escalation for good.
-                log.exception("escalation tick failed; trying again")
-            await asyncio.sleep(self.policy.tick_s)
+        """Look for due rounds every tick, for ever; digests go on beside them."""
+        digests: asyncio.Task[int] | None = None
+        try:
+            while True:
+                try:
+                    await self.run_due()
+                    if digests is not None and digests.done():
+                        if not digests.cancelled() and digests.exception() is not None:
+                            log.error("digests failed", exc_info=digests.exception())
+                        digests = None
+                    if digests is None:
+                        # A task of its own: a carer's dead mail server must not hold the ladder.
+                        digests = asyncio.create_task(self.run_digests(datetime.now(UTC)))
+                except Exception:
+                    # A database hiccup must not stop escalation for good.
+                    log.exception("escalation tick failed; trying again")
+                await asyncio.sleep(self.policy.tick_s)
+        finally:
+            if digests is not None:
+                digests.cancel()
+            await self.stop()
 
     async def run_due(self) -> int:
-        """Climb every rung due now; how many were climbed."""
-        climbed = 0
-        while True:
-            async with self._pool.connection() as conn, conn.transaction():
-                due = await escalation_sql.claim_due(conn)
-                if due is None:
-                    return climbed
-                await self._climb(conn, due)
-            climbed += 1
+        """Claim every round due now and start sending each; how many were started."""
+        started = 0
+        while len(self._rounds) < self.policy.max_rounds:
+            due, round_ = await self._claim_rung()
+            if not due:
+                due, round_ = await self._claim_realert()
+            if not due:
+                return started
+            if round_ is not None:
+                task = asyncio.create_task(self._send_round(round_))
+                self._rounds.add(task)
+                task.add_done_callback(self._rounds.discard)
+                started += 1
+        return started
 
-    async def _climb(self, conn: DbConn, due: escalation_sql.DueAlert) -> None:
-        carers, responders, installers = await escalation_sql.contacts_for(conn, due.resident_id)
-        rungs = ladder(
-            Severity(due.severity),
-            carers=carers,
-            responders=responders,
-            installers=installers,
-            ack_timeout=self.policy.ack_timeout,
-        )
-        index = due.rung
-        if due.status == AlertStatus.ESCALATED:
-            # Escalated (by the ladder or by hand): straight to the responders' rung.
-            responders_rung = next((i for i, r in enumerate(rungs) if r.escalates), len(rungs) - 1)
-            index = max(index, responders_rung)
-        if index >= len(rungs):
-            await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=None)
-            return
-        due = replace(due, rung=index)
-        rung = rungs[index]
-        if rung.escalates and due.status != AlertStatus.ESCALATED:
-            next_status(AlertStatus(due.status), Action.ESCALATE)
-            await alerts_sql.set_escalated(conn, due.id)
-            await alerts_sql.add_event(
-                conn,
-                due.id,
-                actor="system",
-                action="escalated",
-                note="Not acknowledged in time: passed to the responders.",
+    async def wait_idle(self) -> None:
+        """Wait until every round started so far is sent and recorded."""
+        while self._rounds:
+            await asyncio.gather(*self._rounds, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Abandon the rounds in flight; their leases make another process redo them."""
+        for task in list(self._rounds):
+            task.cancel()
+        await asyncio.gather(*self._rounds, return_exceptions=True)
+
+    async def _claim_rung(self) -> tuple[bool, _Round | None]:
+        """Whether a rung was due, and the round to send for it (None: nothing to send)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            due = await escalation_sql.claim_due(conn)
+            if due is None:
+                return False, None
+            carers, responders, installers = await escalation_sql.contacts_for(
+                conn, due.resident_id
             )
-        reached = await self._notify_rung(conn, due, rung)
-        next_due = deadline_after(rungs, due.rung, datetime.now(UTC), reached=reached)
-        await escalation_sql.schedule_rung(conn, due.id, rung=due.rung + 1, due_at=next_due)
+            rungs = ladder(
+                Severity(due.severity),
+                carers=carers,
+                responders=responders,
+                installers=installers,
+                ack_timeout=self.policy.ack_timeout,
+            )
+            index = due.rung
+            if due.status == AlertStatus.ESCALATED:
+                # Escalated (by the ladder or by hand): straight to the responders' rung.
+                responders_rung = next(
+                    (i for i, r in enumerate(rungs) if r.escalates), len(rungs) - 1
+                )
+                index = max(index, responders_rung)
+            if index >= len(rungs):
+                await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=None)
+                return True, None
+            due = replace(due, rung=index)
+            rung = rungs[index]
+            if rung.escalates and due.status != AlertStatus.ESCALATED:
+                next_status(AlertStatus(due.status), Action.ESCALATE)
+                await alerts_sql.set_escalated(conn, due.id)
+                await alerts_sql.add_event(
+                    conn,
+                    due.id,
+                    actor="system",
+                    action="escalated",
+                    note="Not acknowledged in time: passed to the responders.",
+                )
+            if not rung.contacts or not rung.notify:
+                reached = await self._note_unsent(conn, due, rung)
+                next_due = deadline_after(rungs, index, datetime.now(UTC), reached=reached)
+                await escalation_sql.schedule_rung(conn, due.id, rung=index + 1, due_at=next_due)
+                return True, None
+            title = f"[{due.severity.upper()}] {due.resident}: {due.kind.replace('_', ' ')}"
+            messages = []
+            for contact in rung.contacts:
+                link = await self._link(conn, due.id, contact)
+                messages.append(_Message(contact, title, f"{due.reason}\n\n{link}"))
+            lease = self._lease(rung.contacts)
+            # Ours while it is sent: no other process claims it before the lease ends.
+            await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=lease)
+        return True, _Round(due.id, index, lease, tuple(messages), rungs=rungs)
 
-    async def _notify_rung(self, conn: DbConn, due: escalation_sql.DueAlert, rung: Rung) -> bool:
-        names = ", ".join(c.name for c in rung.contacts)
+    async def _note_unsent(self, conn: DbConn, due: escalation_sql.DueAlert, rung: Rung) -> bool:
+        """Trail a rung that sends nothing; whether it counts as reaching someone."""
         if not rung.contacts:
             log.warning("alert %s: nobody to notify on rung %d", due.id, due.rung + 1)
             await alerts_sql.add_event(
@@ -132,65 +256,166 @@ class EscalationScheduler:
                 details={"rung": due.rung + 1},
             )
             return False
-        if not rung.notify:
-            await alerts_sql.add_event(
-                conn, due.id, actor="system", action="shown", note=f"In the app for {names}."
-            )
-            return True
-        reached = [c.name for c in rung.contacts if await self._notify(conn, due, c)]
-        note = (
-            f"Notified {', '.join(reached)}." if reached else f"Could not reach {names}; moving on."
-        )
+        names = ", ".join(c.name for c in rung.contacts)
         await alerts_sql.add_event(
-            conn,
-            due.id,
-            actor="system",
-            action="notified",
-            note=note,
-            details={"rung": due.rung + 1, "reached": reached},
+            conn, due.id, actor="system", action="shown", note=f"In the app for {names}."
         )
-        return bool(reached)
+        return True
 
-    async def _notify(self, conn: DbConn, due: escalation_sql.DueAlert, contact: Contact) -> bool:
-        """Try each of the contact's channels in turn; True once one delivers."""
-        title, body = await self._message(conn, due, contact)
-        attempts = await self._deliver(contact, title, body)
-        for channel, attempt, delivery in attempts:
-            await escalation_sql.record_attempt(
-                conn,
-                due.id,
-                user_id=contact.user_id,
-                rung=due.rung,
-                channel=channel,
-                attempt=attempt,
-                ok=delivery.ok,
-                error=delivery.error,
+    async def _claim_realert(self) -> tuple[bool, _Round | None]:
+        """Whether another press was due to be told, and the round to send for it."""
+        async with self._pool.connection() as conn, conn.transaction():
+            due = await escalation_sql.claim_realert(conn)
+            if due is None:
+                return False, None
+            if due.status == AlertStatus.RESOLVED:
+                # Closed before the round went: the press is on its trail, and
+                # the alarm that came after the close raised a new alert.
+                await escalation_sql.lease_realert(conn, due.id, until=None)
+                return True, None
+            acknowledger, notified = await escalation_sql.realert_contacts(
+                conn, due.alert_id, acknowledged_by=due.acknowledged_by
             )
-            if not delivery.ok:
-                log.warning(
-                    "alert %s: %s to %s failed (attempt %d): %s",
-                    due.id,
-                    channel.kind,
-                    contact.name,
-                    attempt,
-                    delivery.error,
+            _, responders, _ = await escalation_sql.contacts_for(conn, due.resident_id)
+            contacts = realert_round(
+                Severity(due.severity),
+                acknowledger=acknowledger,
+                notified=notified,
+                responders=responders,
+            )
+            if not contacts:
+                log.warning("alert %s: nobody to tell of press %d", due.alert_id, due.press)
+                await alerts_sql.add_event(
+                    conn,
+                    due.alert_id,
+                    actor="system",
+                    action="nobody_to_notify",
+                    note=f"Nobody to tell of press {due.press}: the alert waits on the console.",
+                    details={"press": due.press},
                 )
-        return any(delivery.ok for _, _, delivery in attempts)
+                await escalation_sql.lease_realert(conn, due.id, until=None)
+                return True, None
+            title = (
+                f"[{due.severity.upper()}] {due.resident}: {due.kind.replace('_', ' ')}"
+                f" AGAIN (press {due.press})"
+            )
+            intro = f"{due.note}\nPress {due.press} on this alert: {due.reason}"
+            messages = []
+            for contact in contacts:
+                if due.status in UNANSWERED:
+                    after = await self._link(conn, due.alert_id, contact)
+                else:
+                    after = (
+                        f"{due.acknowledged_by} acknowledged it; it is still open:"
+                        f" {self._public_url}/\n"
+                    )
+                messages.append(_Message(contact, title, f"{intro}\n\n{after}"))
+            lease = self._lease(contacts)
+            await escalation_sql.lease_realert(conn, due.id, until=lease)
+        return True, _Round(due.alert_id, due.rung, lease, tuple(messages), realert=due)
 
-    async def _deliver(
-        self, contact: Contact, title: str, body: str
-    ) -> list[tuple[Channel, int, Delivery]]:
+    def _lease(self, contacts: Sequence[Contact]) -> datetime:
+        return datetime.now(UTC) + self.policy.send_budget(contacts) + self.policy.lease_margin
+
+    async def _send_round(self, round_: _Round) -> None:
+        """Send to everyone in the round at once, then record how it went."""
+        try:
+            results = await asyncio.gather(
+                *(self._deliver(m.contact, m.title, m.body) for m in round_.messages)
+            )
+            await self._record(round_, results)
+        except Exception:
+            log.exception(
+                "alert %s: a round of notifications failed; redone when its lease ends",
+                round_.alert_id,
+            )
+
+    async def _record(self, round_: _Round, results: Sequence[list[_Attempt]]) -> None:
+        press = round_.realert.press if round_.realert else None
+        reached: list[str] = []
+        async with self._pool.connection() as conn, conn.transaction():
+            for message, attempts in zip(round_.messages, results, strict=True):
+                contact = message.contact
+                for a in attempts:
+                    await escalation_sql.record_attempt(
+                        conn,
+                        round_.alert_id,
+                        user_id=contact.user_id,
+                        rung=round_.rung,
+                        channel=a.channel,
+                        attempt=a.attempt,
+                        ok=a.delivery.ok,
+                        error=a.delivery.error,
+                        at=a.at,
+                        press=press,
+                    )
+                    if not a.delivery.ok:
+                        log.warning(
+                            "alert %s: %s to %s failed (attempt %d): %s",
+                            round_.alert_id,
+                            a.channel.kind,
+                            contact.name,
+                            a.attempt,
+                            a.delivery.error,
+                        )
+                if any(a.delivery.ok for a in attempts):
+                    reached.append(contact.name)
+            names = ", ".join(m.contact.name for m in round_.messages)
+            if round_.realert is None:
+                note = (
+                    f"Notified {', '.join(reached)}."
+                    if reached
+                    else f"Could not reach {names}; moving on."
+                )
+                details: dict[str, object] = {"rung": round_.rung + 1, "reached": reached}
+            else:
+                note = (
+                    f"Press {press}: notified {', '.join(reached)} again."
+                    if reached
+                    else f"Press {press}: could not reach {names}."
+                )
+                details = {"press": press, "reached": reached}
+            await alerts_sql.add_event(
+                conn, round_.alert_id, actor="system", action="notified", note=note, details=details
+            )
+            if round_.realert is not None:
+                await escalation_sql.finish_realert(conn, round_.realert.id, lease=round_.lease)
+                return
+            next_due = deadline_after(
+                round_.rungs, round_.rung, datetime.now(UTC), reached=bool(reached)
+            )
+            moved_on = await escalation_sql.finish_rung(
+                conn,
+                round_.alert_id,
+                rung=round_.rung,
+                lease=round_.lease,
+                next_rung=round_.rung + 1,
+                due_at=next_due,
+            )
+        if not moved_on:
+            log.info(
+                "alert %s changed while rung %d was sent; its deadline is left as it is",
+                round_.alert_id,
+                round_.rung + 1,
+            )
+
+    async def _deliver(self, contact: Contact, title: str, body: str) -> list[_Attempt]:
         """Channels in the contact's order, each retried with back-off, until one delivers."""
-        attempts: list[tuple[Channel, int, Delivery]] = []
+        attempts: list[_Attempt] = []
+        timeout = self.policy.send_timeout_s
         for channel in contact.channels:
             for attempt in range(1, self.policy.attempts_per_channel + 1):
                 try:
-                    delivery = await self._notifier.send(channel, title=title, body=body)
+                    delivery = await asyncio.wait_for(
+                        self._notifier.send(channel, title=title, body=body), timeout
+                    )
+                except TimeoutError:
+                    delivery = Delivery(False, f"no answer within {timeout:g} s")
                 except Exception as exc:
                     # A broken channel is a failed attempt, never a stuck ladder.
                     log.exception("notifier failed on %s", channel.kind)
                     delivery = Delivery(False, f"{type(exc).__name__}: {exc}"[:500])
-                attempts.append((channel, attempt, delivery))
+                attempts.append(_Attempt(channel, attempt, delivery, datetime.now(UTC)))
                 if delivery.ok:
                     return attempts
                 if attempt < self.policy.attempts_per_channel:
@@ -204,48 +429,50 @@ class EscalationScheduler:
             local, hour=self.policy.digest_hour, last_sent=None
         ):
             return 0
-        sent = 0
         async with self._pool.connection() as conn:
             carers = await escalation_sql.carers_without_digest(conn, local.date())
-        for carer in carers:
+        sent = await asyncio.gather(*(self._send_digest(c, local.date(), now) for c in carers))
+        self._digests_done_on = local.date()
+        return sum(sent)
+
+    async def _send_digest(self, carer: Contact, day: date, now: datetime) -> bool:
+        """One carer's digest: claimed and committed first, sent with no transaction open.
+
+        A server killed mid-send leaves the day's digest claimed and not sent
+        (recorded as failed): an advisory digest is sent at most once.
+        """
+        async with self._digest_slots:
             async with self._pool.connection() as conn, conn.transaction():
-                if not await escalation_sql.claim_digest(conn, carer.user_id, local.date()):
-                    continue  # another server process has it
+                if not await escalation_sql.claim_digest(conn, carer.user_id, day):
+                    return False  # another server process has it
                 lines = await escalation_sql.advisories_for(
                     conn, carer.user_id, since=now - timedelta(days=1)
                 )
-                message = compose_digest(carer.name, lines, console_url=self._public_url)
-                if message is None:
-                    await escalation_sql.finish_digest(
-                        conn, carer.user_id, local.date(), alerts=0, ok=True, error=None
-                    )
-                    continue
+            message = compose_digest(carer.name, lines, console_url=self._public_url)
+            ok, error = True, None
+            if message is not None:
                 attempts = await self._deliver(carer, *message)
-                ok = any(d.ok for _, _, d in attempts)
-                error = None if ok else "; ".join(d.error or "" for _, _, d in attempts)[:500]
+                ok = any(a.delivery.ok for a in attempts)
+                if not ok:
+                    error = "; ".join(a.delivery.error or "" for a in attempts)[:500]
+            async with self._pool.connection() as conn, conn.transaction():
                 await escalation_sql.finish_digest(
-                    conn, carer.user_id, local.date(), alerts=len(lines), ok=ok, error=error
+                    conn, carer.user_id, day, alerts=len(lines), ok=ok, error=error
                 )
-                sent += ok
-        self._digests_done_on = local.date()
-        return sent
+        return message is not None and ok
 
-    async def _message(
-        self, conn: DbConn, due: escalation_sql.DueAlert, contact: Contact
-    ) -> tuple[str, str]:
+    async def _link(self, conn: DbConn, alert_id: uuid.UUID, contact: Contact) -> str:
+        """A one-tap acknowledge link for ``contact``, stored so that it works once."""
         expires_at = datetime.now(UTC) + self.policy.link_lifetime
         nonce = secrets.token_urlsafe(12)
         await escalation_sql.store_link(
-            conn, nonce, due.id, user_id=contact.user_id, expires_at=expires_at
+            conn, nonce, alert_id, user_id=contact.user_id, expires_at=expires_at
         )
         token = make_link(
-            self._link_key, due.id, user_id=contact.user_id, expires_at=expires_at, nonce=nonce
+            self._link_key, alert_id, user_id=contact.user_id, expires_at=expires_at, nonce=nonce
         )
-        title = f"[{due.severity.upper()}] {due.resident}: {due.kind.replace('_', ' ')}"
-        body = (
-            f"{due.reason}\n\n"
-            f"Acknowledge with one tap (this link works once, for "
-            f"{int(self.policy.link_lifetime.total_seconds() // 60)} minutes):\n"
+        minutes = int(self.policy.link_lifetime.total_seconds() // 60)
+        return (
+            f"Acknowledge with one tap (this link works once, for {minutes} minutes):\n"
             f"{self._public_url}/ack/{token}\n"
         )
-        return title, body

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from server.alerts.model import Severity
 
-__all__ = ["Channel", "Contact", "Rung", "deadline_after", "ladder"]
+__all__ = ["Channel", "Contact", "Rung", "deadline_after", "ladder", "realert_round"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -95,3 +95,37 @@ def deadline_after(
     if wait is None:
         return None
     return now + wait if reached else now
+
+
+def realert_round(
+    severity: Severity,
+    *,
+    acknowledger: Contact | None,
+    notified: Sequence[Contact],
+    responders: Sequence[Contact],
+) -> tuple[Contact, ...]:
+    """Who hears that a person asked again on an alert already being worked, each once.
+
+    The one who took it on first, then everyone told of it so far, then, for an
+    emergency, the responders now on duty (a shift may have changed since).
+
+    >>> amy = Contact(1, "Amy", ())
+    >>> desk = Contact(9, "ARC desk", ())
+    >>> sam = Contact(7, "Sam", ())
+    >>> [c.name for c in realert_round(Severity.EMERGENCY, acknowledger=amy,
+    ...     notified=[desk, amy], responders=[desk, sam])]
+    ['Amy', 'ARC desk', 'Sam']
+    >>> [c.name for c in realert_round(Severity.URGENT, acknowledger=None,
+    ...     notified=[amy], responders=[desk])]
+    ['Amy']
+    """
+    candidates = [*([acknowledger] if acknowledger else []), *notified]
+    if severity is Severity.EMERGENCY:
+        candidates.extend(responders)
+    seen: set[int] = set()
+    chosen: list[Contact] = []
+    for contact in candidates:
+        if contact.user_id not in seen:
+            seen.add(contact.user_id)
+            chosen.append(contact)
+    return tuple(chosen)

@@ -7,6 +7,8 @@ allowed and records what it says.
 <AlertStatus.ACKNOWLEDGED: 'acknowledged'>
 >>> can_self_clear(Severity.EMERGENCY)
 False
+>>> on_repeat(AlertStatus.ACKNOWLEDGED, new_alarm=True)
+<Repeat.REALERT: 'realert'>
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ __all__ = [
     "AlertStatus",
     "IllegalTransition",
     "Outcome",
+    "Repeat",
     "Severity",
     "can_self_clear",
     "kind_for_alarm",
     "next_status",
+    "on_repeat",
 ]
 
 
@@ -140,3 +144,45 @@ def next_status(status: AlertStatus, action: Action) -> AlertStatus:
 def can_self_clear(severity: Severity) -> bool:
     """Whether the condition ending may close the alert: never an emergency without a person."""
     return severity in (Severity.URGENT, Severity.ADVISORY, Severity.TECHNICAL)
+
+
+class Repeat(StrEnum):
+    """What it means when an active alert's condition is raised again."""
+
+    # A detector still sees the condition: a line on the trail is enough.
+    NOTE = "note"
+    # A person asked for help again (another press, not a redelivery): whoever
+    # is working the alert must hear it now, whether or not they acknowledged it.
+    REALERT = "realert"
+
+
+_REPEATS: dict[tuple[AlertStatus, bool], Repeat] = {
+    (AlertStatus.OPEN, False): Repeat.NOTE,
+    (AlertStatus.ESCALATED, False): Repeat.NOTE,
+    (AlertStatus.ACKNOWLEDGED, False): Repeat.NOTE,
+    (AlertStatus.OPEN, True): Repeat.REALERT,
+    (AlertStatus.ESCALATED, True): Repeat.REALERT,
+    (AlertStatus.ACKNOWLEDGED, True): Repeat.REALERT,
+}
+
+
+def on_repeat(status: AlertStatus, *, new_alarm: bool) -> Repeat:
+    """What a repeat does to an alert in ``status``; a resolved alert is never repeated.
+
+    The status does not change: an acknowledged alert stays with the person who
+    took it on, and the ladder does not start again; they (and the responders)
+    are told instead.
+
+    >>> on_repeat(AlertStatus.OPEN, new_alarm=False)
+    <Repeat.NOTE: 'note'>
+    >>> on_repeat(AlertStatus.RESOLVED, new_alarm=True)
+    Traceback (most recent call last):
+    ...
+    server.alerts.model.IllegalTransition: a resolved alert is not repeated: the condition raises a new one
+    """
+    try:
+        return _REPEATS[(status, new_alarm)]
+    except KeyError:
+        raise IllegalTransition(
+            f"a {status.value} alert is not repeated: the condition raises a new one"
+        ) from None

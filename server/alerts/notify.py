@@ -1,25 +1,47 @@
 """Delivering a notification through apprise: e-mail through the service's SMTP server, webhooks.
 
-apprise is synchronous, so each delivery runs on a worker thread; what apprise
-logs about a failure becomes the attempt's recorded error.
+apprise is synchronous, so each delivery runs on a worker thread of the
+notifications' own pool (:func:`run_blocking`): a mail server or webhook that
+never answers holds one of those threads for at most its socket timeouts, and
+never a thread that password hashing or the database driver needs. What
+apprise logs about a failure becomes the attempt's recorded error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import apprise
 
 from server.alerts.ladder import Channel
 
-__all__ = ["AppriseNotifier", "ByChannelKind", "Delivery", "Notifier", "apprise_url"]
+__all__ = [
+    "AppriseNotifier",
+    "ByChannelKind",
+    "Delivery",
+    "Notifier",
+    "apprise_url",
+    "run_blocking",
+]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+# Enough threads for every send the scheduler allows at once to have one, even
+# while some wait out a dead peer's timeout.
+_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="carewatch-notify")
+
+
+async def run_blocking(function: Callable[[], _T]) -> _T:
+    """Run a blocking delivery on the notifications' own threads."""
+    return await asyncio.get_running_loop().run_in_executor(_THREADS, function)
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,23 +87,33 @@ def apprise_url(channel: Channel, *, email_url: str | None) -> str:
 
 
 class AppriseNotifier:
-    """E-mail and webhooks through apprise."""
+    """E-mail and webhooks through apprise.
 
-    def __init__(self, *, email_url: str | None) -> None:
+    ``timeout_s`` bounds each socket step (connect, each read): apprise's own
+    defaults are 4 s for webhooks but 15 s for SMTP, and a peer that accepts
+    and never answers would otherwise hold a thread that long.
+    """
+
+    def __init__(self, *, email_url: str | None, timeout_s: float = 4.0) -> None:
         self._email_url = email_url
+        self._timeout_s = timeout_s
 
     async def send(self, channel: Channel, *, title: str, body: str) -> Delivery:
-        """Deliver once on a worker thread."""
+        """Deliver once on a notification thread."""
         try:
             url = apprise_url(channel, email_url=self._email_url)
         except ValueError as exc:
             return Delivery(False, str(exc))
-        return await asyncio.to_thread(self._send, url, title, body)
+        return await run_blocking(lambda: self._send(url, title, body))
 
-    @staticmethod
-    def _send(url: str, title: str, body: str) -> Delivery:
+    def _send(self, url: str, title: str, body: str) -> Delivery:
+        plugin = apprise.Apprise.instantiate(url)
+        if plugin is None:
+            return Delivery(False, "apprise cannot use this address")
+        plugin.socket_connect_timeout = self._timeout_s
+        plugin.socket_read_timeout = self._timeout_s
         service = apprise.Apprise()
-        if not service.add(url):
+        if not service.add(plugin):
             return Delivery(False, "apprise cannot use this address")
         with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
             sent = bool(service.notify(title=title, body=body))

@@ -14,10 +14,12 @@ from server.alerts.model import (
     Action,
     AlertStatus,
     Outcome,
+    Repeat,
     Severity,
     can_self_clear,
     kind_for_alarm,
     next_status,
+    on_repeat,
 )
 from server.db import alerts as alerts_sql
 from server.db import escalation as escalation_sql
@@ -95,10 +97,16 @@ class AlertService:
                 )
 
     async def raise_alarm(self, home: HubHome, alarm: Alarm) -> uuid.UUID | None:
-        """An alarm from the home raises an emergency; a redelivered alarm raises nothing."""
+        """An alarm from the home raises an emergency; a redelivered alarm raises nothing.
+
+        A new alarm on an emergency already being worked (open, escalated or
+        acknowledged) is counted on it and sends a round of notifications to
+        everyone working it: the person asked again, and may be worse.
+        """
         zone = ZoneInfo(home.timezone)
         words = _ALARM_WORDS.get(alarm.kind.value, f"{alarm.kind.value} alarm")
-        reason = f"{home.resident} {words} at {alarm.ts.astimezone(zone):%H:%M} ({alarm.sensor})."
+        local = alarm.ts.astimezone(zone)
+        reason = f"{home.resident} {words} at {local:%H:%M} ({alarm.sensor})."
         async with self._pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "INSERT INTO alarms (hub_id, id, sensor, kind, ts, received_at)"
@@ -118,9 +126,22 @@ class AlertService:
                     reason=reason,
                     details={"alarm_id": alarm.id, "sensor": alarm.sensor},
                 ),
+                note_repeat=False,
             )
+            press = None
+            if not new:
+                active = await alerts_sql.get_alert(conn, alert_id)
+                assert active is not None, "insert_alert holds it"
+                if on_repeat(AlertStatus(active.status), new_alarm=True) is Repeat.REALERT:
+                    again = f"{home.resident} {words} again at {local:%H:%M} ({alarm.sensor})."
+                    press = await alerts_sql.add_press(
+                        conn, alert_id, alarm_id=alarm.id, at=alarm.ts, note=again
+                    )
+                    await escalation_sql.schedule_realert(conn, alert_id, press=press, note=again)
         if new:
             log.warning("emergency alert for %s: %s", home.resident, reason)
+        elif press is not None:
+            log.warning("alert %s: %s %s again (press %d)", alert_id, home.resident, words, press)
         return alert_id
 
     async def acknowledge(self, alert_id: uuid.UUID, *, by: str) -> alerts_sql.AlertRow:

@@ -7,7 +7,6 @@ encrypted for that browser and posted to its push service.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from typing import Any
@@ -18,9 +17,19 @@ from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
 from server.alerts.ladder import Channel
-from server.alerts.notify import Delivery
+from server.alerts.notify import Delivery, run_blocking
 
-__all__ = ["WebPushSender", "application_server_key", "parse_subscription", "vapid_key"]
+__all__ = [
+    "MAX_PUSH_SUBSCRIPTIONS",
+    "WebPushSender",
+    "application_server_key",
+    "parse_subscription",
+    "vapid_key",
+]
+
+# A person's browsers and phones; each is tried in turn before their other
+# channels, so an unbounded list would also be an unbounded wait.
+MAX_PUSH_SUBSCRIPTIONS = 10
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -63,21 +72,24 @@ def parse_subscription(text: str) -> dict[str, Any]:
 
 
 class WebPushSender:
-    """Sends one encrypted notification to one browser."""
+    """Sends one encrypted notification to one browser.
 
-    def __init__(self, key: Vapid02, *, subject: str, timeout_s: float = 10.0) -> None:
+    ``timeout_s`` bounds connecting to the push service and each read from it.
+    """
+
+    def __init__(self, key: Vapid02, *, subject: str, timeout_s: float = 4.0) -> None:
         self._key = key
         self._claims = {"sub": subject}
         self._timeout = timeout_s
 
     async def send(self, channel: Channel, *, title: str, body: str) -> Delivery:
-        """Deliver once on a worker thread."""
+        """Deliver once on a notification thread."""
         try:
             subscription = parse_subscription(channel.address)
         except ValueError as exc:
             return Delivery(False, str(exc))
         payload = json.dumps({"title": title, "body": body})
-        return await asyncio.to_thread(self._send, subscription, payload)
+        return await run_blocking(lambda: self._send(subscription, payload))
 
     def _send(self, subscription: dict[str, Any], payload: str) -> Delivery:
         try:

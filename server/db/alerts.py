@@ -21,6 +21,7 @@ __all__ = [
     "AlertRow",
     "NewAlert",
     "add_event",
+    "add_press",
     "audit_for_resident",
     "events_for",
     "get_alert",
@@ -85,39 +86,77 @@ async def _notify(conn: DbConn, alert_id: uuid.UUID) -> None:
     await conn.execute("SELECT pg_notify(%s, %s)", (ALERT_CHANNEL, str(alert_id)))
 
 
-async def insert_alert(conn: DbConn, alert: NewAlert) -> tuple[uuid.UUID, bool]:
+async def insert_alert(
+    conn: DbConn, alert: NewAlert, *, note_repeat: bool = True
+) -> tuple[uuid.UUID, bool]:
     """Raise the alert, or find the active one for the same resident and kind.
 
-    Returns the alert's id and whether it is new.
+    Returns the alert's id and whether it is new. A repeat is noted on the
+    active alert's trail unless ``note_repeat`` is False (the caller says more).
+    """
+    # Twice at most: the active alert that blocked the insert may be resolved
+    # before we read it, and then this condition raises a new one.
+    for _ in range(2):
+        cursor = await conn.execute(
+            "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, event_at, reason,"
+            " details, escalation_due_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, now())"
+            " ON CONFLICT (resident_id, kind) WHERE status <> 'resolved' DO NOTHING RETURNING id",
+            (
+                alert.resident_id,
+                alert.hub,
+                alert.kind.value,
+                alert.severity.value,
+                alert.event_at,
+                alert.reason,
+                Jsonb(alert.details),
+            ),
+        )
+        row = await cursor.fetchone()
+        if row is not None:
+            alert_id: uuid.UUID = row[0]
+            await add_event(conn, alert_id, actor="system", action="raised", note=alert.reason)
+            return alert_id, True
+        cursor = await conn.execute(
+            "SELECT id FROM alerts WHERE resident_id = %s AND kind = %s AND status <> 'resolved'"
+            " FOR UPDATE",
+            (alert.resident_id, alert.kind.value),
+        )
+        existing = await cursor.fetchone()
+        if existing is None:
+            continue
+        existing_id: uuid.UUID = existing[0]
+        if note_repeat:
+            await add_event(conn, existing_id, actor="system", action="repeated", note=alert.reason)
+        return existing_id, False
+    raise RuntimeError(f"the active {alert.kind.value} alert kept changing; not raised")
+
+
+async def add_press(
+    conn: DbConn, alert_id: uuid.UUID, *, alarm_id: str, at: datetime, note: str
+) -> int:
+    """Another alarm on an active alert: count it on the alert, trail it; which press it is.
+
+    The count lives in the alert's details, so the console, which is sent the
+    alert on every change, shows how many times the person has asked.
     """
     cursor = await conn.execute(
-        "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, event_at, reason, details,"
-        " escalation_due_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, now())"
-        " ON CONFLICT (resident_id, kind) WHERE status <> 'resolved' DO NOTHING RETURNING id",
-        (
-            alert.resident_id,
-            alert.hub,
-            alert.kind.value,
-            alert.severity.value,
-            alert.event_at,
-            alert.reason,
-            Jsonb(alert.details),
-        ),
+        "UPDATE alerts SET details = details || jsonb_build_object("
+        " 'presses', coalesce((details->>'presses')::int, 1) + 1, 'last_alarm_at', %s::text)"
+        " WHERE id = %s RETURNING (details->>'presses')::int",
+        (at.isoformat(), alert_id),
     )
     row = await cursor.fetchone()
-    if row is not None:
-        alert_id: uuid.UUID = row[0]
-        await add_event(conn, alert_id, actor="system", action="raised", note=alert.reason)
-        return alert_id, True
-    cursor = await conn.execute(
-        "SELECT id FROM alerts WHERE resident_id = %s AND kind = %s AND status <> 'resolved'",
-        (alert.resident_id, alert.kind.value),
+    assert row is not None, "the caller holds the alert"
+    press = int(row[0])
+    await add_event(
+        conn,
+        alert_id,
+        actor="system",
+        action="pressed_again",
+        note=f"{note} Press {press} on this alert.",
+        details={"alarm_id": alarm_id, "press": press, "at": at.isoformat()},
     )
-    existing = await cursor.fetchone()
-    assert existing is not None, "an active alert blocked the insert, so it exists"
-    existing_id: uuid.UUID = existing[0]
-    await add_event(conn, existing_id, actor="system", action="repeated", note=alert.reason)
-    return existing_id, False
+    return press
 
 
 async def add_event(

@@ -8,19 +8,28 @@ from datetime import date, datetime
 
 from server.alerts.digest import AdvisoryLine
 from server.alerts.ladder import Channel, Contact
+from server.db import people
 from server.db.pool import DbConn
 
 __all__ = [
     "DueAlert",
+    "DueRealert",
     "Notification",
+    "add_push_subscription",
     "advisories_for",
     "carers_without_digest",
     "claim_digest",
     "claim_due",
+    "claim_realert",
     "contacts_for",
     "finish_digest",
+    "finish_realert",
+    "finish_rung",
+    "lease_realert",
     "notifications_for",
+    "realert_contacts",
     "record_attempt",
+    "schedule_realert",
     "schedule_rung",
     "store_link",
     "use_link",
@@ -78,6 +87,114 @@ async def schedule_rung(
     )
 
 
+async def finish_rung(
+    conn: DbConn,
+    alert_id: uuid.UUID,
+    *,
+    rung: int,
+    lease: datetime,
+    next_rung: int,
+    due_at: datetime | None,
+) -> bool:
+    """Move on to the next rung if the alert is still as it was when ``rung`` was claimed.
+
+    False when someone acknowledged, resolved or escalated it while the rung
+    was being sent (or another process took over an expired lease): then its
+    deadline is theirs, not ours.
+    """
+    cursor = await conn.execute(
+        "UPDATE alerts SET escalation_rung = %s, escalation_due_at = %s"
+        " WHERE id = %s AND escalation_rung = %s AND escalation_due_at = %s"
+        " AND status IN ('open', 'escalated')",
+        (next_rung, due_at, alert_id, rung, lease),
+    )
+    return cursor.rowcount == 1
+
+
+@dataclass(slots=True, frozen=True)
+class DueRealert:
+    """A round of notifications for another press on an active alert, locked by this transaction."""
+
+    id: int
+    press: int
+    alert_id: uuid.UUID
+    resident_id: int
+    resident: str
+    kind: str
+    severity: str
+    status: str
+    reason: str
+    acknowledged_by: str | None
+    # The ladder's last rung climbed, for the delivery log.
+    rung: int
+    note: str
+
+
+async def schedule_realert(conn: DbConn, alert_id: uuid.UUID, *, press: int, note: str) -> None:
+    """A round for ``press`` (``note`` says what it was), due now."""
+    await conn.execute(
+        "INSERT INTO alert_realerts (alert_id, press, note, due_at) VALUES (%s, %s, %s, now())",
+        (alert_id, press, note),
+    )
+
+
+async def claim_realert(conn: DbConn) -> DueRealert | None:
+    """Lock the oldest due round; other processes skip it."""
+    cursor = await conn.execute(
+        "SELECT x.id, x.press, a.id, a.resident_id, r.name, a.kind, a.severity, a.status, a.reason,"
+        " a.acknowledged_by, greatest(a.escalation_rung - 1, 0), x.note FROM alert_realerts x"
+        " JOIN alerts a ON a.id = x.alert_id JOIN residents r ON r.id = a.resident_id"
+        " WHERE x.due_at <= now() ORDER BY x.due_at, x.id LIMIT 1 FOR UPDATE OF x SKIP LOCKED"
+    )
+    row = await cursor.fetchone()
+    return None if row is None else DueRealert(*row)
+
+
+async def lease_realert(conn: DbConn, realert_id: int, *, until: datetime | None) -> None:
+    """Hold the round until ``until`` while it is sent (None: nothing to send, done)."""
+    await conn.execute(
+        "UPDATE alert_realerts SET due_at = %s,"
+        " done_at = CASE WHEN %s::timestamptz IS NULL THEN now() END WHERE id = %s",
+        (until, until, realert_id),
+    )
+
+
+async def finish_realert(conn: DbConn, realert_id: int, *, lease: datetime) -> bool:
+    """The round was sent; False if the lease had expired and another process took it over."""
+    cursor = await conn.execute(
+        "UPDATE alert_realerts SET due_at = NULL, done_at = now() WHERE id = %s AND due_at = %s",
+        (realert_id, lease),
+    )
+    return cursor.rowcount == 1
+
+
+async def realert_contacts(
+    conn: DbConn, alert_id: uuid.UUID, *, acknowledged_by: str | None
+) -> tuple[Contact | None, list[Contact]]:
+    """The person who acknowledged the alert, and everyone notified of it so far, first first."""
+    cursor = await conn.execute(
+        "SELECT u.id, coalesce(u.display_name, u.username) FROM users u"
+        " JOIN (SELECT user_id, min(at) AS first_at FROM notifications"
+        "  WHERE alert_id = %s AND user_id IS NOT NULL GROUP BY user_id) n ON n.user_id = u.id"
+        " ORDER BY n.first_at",
+        (alert_id,),
+    )
+    notified = await cursor.fetchall()
+    acknowledger = None
+    if acknowledged_by is not None:
+        cursor = await conn.execute(
+            "SELECT id, coalesce(display_name, username) FROM users WHERE username = %s",
+            (acknowledged_by,),
+        )
+        acknowledger = await cursor.fetchone()
+    rows = [*([acknowledger] if acknowledger else []), *notified]
+    channels = await _channels(conn, [row[0] for row in rows])
+    contacts = [Contact(user_id, name, channels.get(user_id, ())) for user_id, name in rows]
+    if acknowledger is None:
+        return None, contacts
+    return contacts[0], contacts[1:]
+
+
 async def _channels(conn: DbConn, user_ids: list[int]) -> dict[int, tuple[Channel, ...]]:
     cursor = await conn.execute(
         "SELECT user_id, kind, address FROM user_channels WHERE user_id = ANY(%s)"
@@ -127,13 +244,15 @@ async def record_attempt(
     attempt: int,
     ok: bool,
     error: str | None,
+    at: datetime,
+    press: int | None = None,
 ) -> None:
-    """Log one delivery attempt."""
+    """Log one delivery attempt, made at ``at`` (before this transaction began)."""
     await conn.execute(
-        # clock_timestamp(), not now(): the moment of the attempt, not of the transaction.
-        "INSERT INTO notifications (alert_id, user_id, rung, channel, address, attempt, ok, error, at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())",
-        (alert_id, user_id, rung, channel.kind, channel.address, attempt, ok, error),
+        "INSERT INTO notifications"
+        " (alert_id, user_id, rung, channel, address, attempt, ok, error, at, press)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (alert_id, user_id, rung, channel.kind, channel.address, attempt, ok, error, at, press),
     )
 
 
@@ -213,3 +332,24 @@ async def advisories_for(conn: DbConn, user_id: int, *, since: datetime) -> list
         (user_id, since),
     )
     return [AdvisoryLine(*row) for row in await cursor.fetchall()]
+
+
+async def add_push_subscription(
+    conn: DbConn, user_id: int, address: str, *, keep: int
+) -> list[str]:
+    """Put a browser's subscription first and keep only the user's ``keep`` newest.
+
+    Returns the addresses of the subscriptions dropped to make room. The user's
+    channels are locked first, so two browsers subscribing at once cannot both
+    squeeze in past the cap.
+    """
+    await conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
+    await people.add_first_channel(conn, user_id, "webpush", address)
+    # Channels are put first when added, so the last positions hold the oldest.
+    cursor = await conn.execute(
+        "DELETE FROM user_channels WHERE user_id = %s AND kind = 'webpush' AND position IN ("
+        " SELECT position FROM user_channels WHERE user_id = %s AND kind = 'webpush'"
+        " ORDER BY position OFFSET %s) RETURNING address",
+        (user_id, user_id, keep),
+    )
+    return [str(row[0]) for row in await cursor.fetchall()]

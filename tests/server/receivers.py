@@ -1,11 +1,14 @@
-"""Real receivers for notifications: an SMTP server (aiosmtpd) and an HTTP webhook endpoint."""
+"""Real receivers for notifications: an SMTP server (aiosmtpd), an HTTP webhook endpoint, and
+an endpoint that accepts connections and never answers (a hung push service)."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,3 +89,38 @@ def webhook_server() -> Iterator[tuple[str, Hooks]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def silent_server() -> Iterator[tuple[str, list[float]]]:
+    """A TCP endpoint that accepts every connection and never answers.
+
+    Yields its base URL and the monotonic time of each connection it took.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    accepted: list[float] = []
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+            accepted.append(time.monotonic())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()

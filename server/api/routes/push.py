@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
-from server.alerts.webpush import parse_subscription
+from server.alerts.webpush import MAX_PUSH_SUBSCRIPTIONS, parse_subscription
 from server.api.deps import CurrentUser, ServicesDep
-from server.db import people
+from server.db import escalation as escalation_sql
 
 __all__ = ["router"]
 
@@ -29,17 +29,38 @@ async def push_key(services: ServicesDep) -> PushKey:
     return PushKey(public_key=services.push_public_key)
 
 
+class Subscribed(BaseModel):
+    """The subscription now tried first, and any old ones dropped to stay within the cap."""
+
+    endpoint: str
+    dropped: list[str]
+
+
 @router.post("/me/push-subscriptions", status_code=status.HTTP_201_CREATED)
 async def subscribe(
     services: ServicesDep, user: CurrentUser, subscription: dict[str, Any]
-) -> dict[str, str]:
-    """Notify me on this browser first (the body is ``PushSubscription.toJSON()``)."""
+) -> Subscribed:
+    """Notify me on this browser first (the body is ``PushSubscription.toJSON()``).
+
+    A person keeps at most ten subscriptions. The newest always wins: the one
+    subscribed longest ago is dropped (and named in ``dropped``), because the
+    browser in someone's hand now must never be refused while a phone they
+    replaced holds a place.
+    """
     try:
         checked = parse_subscription(json.dumps(subscription))
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    async with services.pool.connection() as conn:
-        await people.add_first_channel(
-            conn, user.id, "webpush", json.dumps(checked, sort_keys=True)
+    async with services.pool.connection() as conn, conn.transaction():
+        dropped = await escalation_sql.add_push_subscription(
+            conn, user.id, json.dumps(checked, sort_keys=True), keep=MAX_PUSH_SUBSCRIPTIONS
         )
-    return {"endpoint": checked["endpoint"]}
+    return Subscribed(endpoint=checked["endpoint"], dropped=[_endpoint(a) for a in dropped])
+
+
+def _endpoint(address: str) -> str:
+    """The endpoint of a stored subscription, for telling the person which one went."""
+    try:
+        return str(json.loads(address)["endpoint"])
+    except (ValueError, KeyError, TypeError):
+        return "a subscription that could not be read"
