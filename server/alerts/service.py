@@ -27,7 +27,7 @@ from server.db.people import HubHome
 from server.db.pool import Pool
 from server.detect.conditions import Cleared, Condition
 
-__all__ = ["AlertNotFound", "AlertService", "LinkRefused"]
+__all__ = ["MAX_REASON_CHARS", "AlertNotFound", "AlertService", "LinkRefused", "clip_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,23 @@ _ALARM_WORDS = {
     "co": "carbon monoxide alarm triggered",
     "flood": "flood sensor triggered",
 }
+
+
+# A reason is read on a phone by a carer: a few sentences. Detectors write far
+# less; this only bounds what a fault (or a hub naming thousands of sensors)
+# could make them write.
+MAX_REASON_CHARS = 2_000
+
+
+def clip_reason(reason: str) -> str:
+    """The reason, cut at ``MAX_REASON_CHARS`` with an ellipsis.
+
+    >>> clip_reason("x" * 3000)[-3:], len(clip_reason("x" * 3000))
+    ('xx…', 2000)
+    """
+    if len(reason) <= MAX_REASON_CHARS:
+        return reason
+    return reason[: MAX_REASON_CHARS - 1] + "…"
 
 
 class AlertNotFound(LookupError):
@@ -63,7 +80,7 @@ class AlertService:
                     kind=condition.kind,
                     severity=condition.severity,
                     event_at=condition.event_at,
-                    reason=condition.reason,
+                    reason=clip_reason(condition.reason),
                     details=dict(condition.details),
                 ),
             )
@@ -88,12 +105,20 @@ class AlertService:
                     conn, alert_id, by="system", outcome=Outcome.SELF_CLEARED
                 )
                 await alerts_sql.add_event(
-                    conn, alert_id, actor="system", action="self_cleared", note=cleared.reason
+                    conn,
+                    alert_id,
+                    actor="system",
+                    action="self_cleared",
+                    note=clip_reason(cleared.reason),
                 )
             else:
                 # Someone is already dealing with it: tell them, let them close it.
                 await alerts_sql.add_event(
-                    conn, alert_id, actor="system", action="condition_cleared", note=cleared.reason
+                    conn,
+                    alert_id,
+                    actor="system",
+                    action="condition_cleared",
+                    note=clip_reason(cleared.reason),
                 )
 
     async def raise_alarm(self, home: HubHome, alarm: Alarm) -> uuid.UUID | None:

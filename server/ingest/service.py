@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
 
-from edge.protocol import Alarm, HubState, HubStatus, ProtocolError, ReadingsBatch, parse_topic
+from edge.protocol import (
+    Alarm,
+    HubState,
+    HubStatus,
+    ProtocolError,
+    ReadingsBatch,
+    encode,
+    parse_topic,
+)
 from server.alerts.service import AlertService
 from server.db.dead_letters import DeadLetter, store_dead_letter
 from server.db.people import HubHome, hub_home, hub_homes, record_hub_status
@@ -18,6 +27,7 @@ from server.db.pool import Pool
 from server.db.readings import ReceivedBatch
 from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.watch import HomeWatch
+from server.ingest.sensor_roster import MAX_SENSORS_PER_HUB, SensorRoster
 from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
 from server.metrics import IngestMetrics, dead_letter_category
@@ -59,6 +69,7 @@ class IngestService:
         self._homes: dict[str, HubHome] = {}
         # Hubs looked up and not found, with when: asked again after a short while.
         self._unknown: dict[str, float] = {}
+        self._roster = SensorRoster()
 
     async def start(self) -> None:
         """Load the provisioned hubs (the detector's memory is restored by its keeper)."""
@@ -68,6 +79,8 @@ class IngestService:
         """Re-read the provisioned hubs (a hub added while running is picked up)."""
         async with self._pool.connection() as conn:
             homes = await hub_homes(conn)
+        for gone in set(self._homes) - {h.hub for h in homes}:
+            self._roster.forget(gone)
         self._homes = {h.hub: h for h in homes}
         for home in homes:
             self._detector.set_timezone(home.hub, ZoneInfo(home.timezone))
@@ -110,7 +123,9 @@ class IngestService:
             log.warning("hub %s: %s", outcome.message.hub, outcome.note)
         if outcome.refused is not None:
             await self._dead_letter(outcome.refused)
-        message = outcome.message
+        message, beyond = self._within_roster(outcome.message, topic, received_at)
+        if beyond is not None:
+            await self._dead_letter(beyond)
         home = self._homes[message.hub]
         match message:
             case ReadingsBatch():
@@ -128,6 +143,44 @@ class IngestService:
                 self._metrics.messages.labels("status").inc()
                 await self._status(home, message, received_at)
         return None
+
+    def _within_roster(
+        self, message: ReadingsBatch | Alarm | HubStatus, topic: str, received_at: datetime
+    ) -> tuple[ReadingsBatch | Alarm | HubStatus, DeadLetter | None]:
+        """Keep a hub to its number of sensors: what names sensors past it is split off."""
+        kept: ReadingsBatch | HubStatus
+        split: ReadingsBatch | HubStatus
+        match message:
+            case Alarm():
+                # An alarm is raised whatever sensor it names: never refused.
+                return message, None
+            case ReadingsBatch():
+                refused = self._roster.refused(message.hub, (r.sensor for r in message.readings))
+                if not refused:
+                    return message, None
+                kept = replace(
+                    message, readings=tuple(r for r in message.readings if r.sensor not in refused)
+                )
+                split = replace(
+                    message, readings=tuple(r for r in message.readings if r.sensor in refused)
+                )
+            case HubStatus():
+                refused = self._roster.refused(message.hub, (s.sensor for s in message.sensors))
+                if not refused:
+                    return message, None
+                kept = replace(
+                    message, sensors=tuple(s for s in message.sensors if s.sensor not in refused)
+                )
+                split = replace(
+                    message, sensors=tuple(s for s in message.sensors if s.sensor in refused)
+                )
+        names = ", ".join(repr(name) for name in sorted(refused)[:5])
+        more = f" and {len(refused) - 5} more" if len(refused) > 5 else ""
+        reason = (
+            f"hub {message.hub!r} has named {MAX_SENSORS_PER_HUB} sensors already; readings of "
+            f"further sensors {names}{more} are refused (check the names the hub gives its sensors)"
+        )
+        return kept, DeadLetter(received_at, topic, message.hub, reason, encode(split))
 
     async def _look_up_if_unknown(self, topic: str) -> None:
         # A hub provisioned while the server runs is found on its first message.
