@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,10 +140,17 @@ def deployment_conf(directory: Path, plain_port: int, tls_port: int) -> str:
 
 @contextmanager
 def deployment_broker(
-    server_password: str, hubs: dict[str, str] | None = None, *, server: str = SERVER_ACCOUNT
+    server_password: str,
+    hubs: dict[str, str] | None = None,
+    *,
+    server: str = SERVER_ACCOUNT,
+    edit_conf: Callable[[str], str] | None = None,
 ) -> Iterator[Broker]:
     """Mosquitto with the deployment's conf, ACLs, trial certificates, the server's account
-    (written as the server writes it at start) and ``hubs`` (as ``carewatch hub add`` does)."""
+    (written as the server writes it at start) and ``hubs`` (as ``carewatch hub add`` does).
+
+    ``edit_conf`` changes the conf first, to measure a setting against the shipped one.
+    """
     directory = Path(tempfile.mkdtemp(prefix="carewatch-broker-"))
     directory.chmod(0o755)  # the mosquitto user must reach the files
     for sub in ("credentials", "data"):
@@ -156,9 +163,8 @@ def deployment_broker(
     for path in [*directory.rglob("*")]:
         Broker._own(path)
     broker = Broker(directory, free_port(), free_port())
-    (directory / "mosquitto.conf").write_text(
-        deployment_conf(directory, broker.plain_port, broker.tls_port)
-    )
+    conf = deployment_conf(directory, broker.plain_port, broker.tls_port)
+    (directory / "mosquitto.conf").write_text(edit_conf(conf) if edit_conf else conf)
     try:
         broker.start()
         yield broker
