@@ -1,9 +1,12 @@
-"""Hub accounts in Mosquitto's password file, written the way ``mosquitto_passwd`` writes them.
+"""Broker accounts in Mosquitto's password files, written the way ``mosquitto_passwd`` writes them.
 
-Each hub logs in to the broker with its hub id as username; the broker's ACL
-(deploy/mosquitto/acl) confines it to its own topics. The file is replaced
-atomically under a lock, so the broker never reads half of it; Mosquitto
-re-reads it on SIGHUP.
+Two files, one per listener (deploy/mosquitto/mosquitto.conf): ``passwords``
+for hubs, who log in on the TLS listener with their hub id as username (and,
+there, as client id; acl-hubs confines each to its own topics), and
+``server-passwords`` for the server's own account on the internal listener.
+Apart, no hub account can log in where the server's sessions live, nor take
+their client ids. A file is replaced atomically under a lock, so the broker
+never reads half of it; Mosquitto re-reads them on SIGHUP.
 
 >>> line = password_line("hub-0001", "s3cret", salt=bytes(12))
 >>> line.split("$")[:3]
@@ -17,11 +20,27 @@ import fcntl
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["BrokerAccounts", "password_line"]
+__all__ = [
+    "HUB_ACCOUNTS",
+    "RESERVED_PREFIX",
+    "SERVER_ACCOUNTS",
+    "BrokerAccounts",
+    "ensure_server_account",
+    "password_line",
+    "reserved_name_reason",
+]
+
+# The files the two listeners read (deploy/mosquitto/mosquitto.conf).
+HUB_ACCOUNTS = "passwords"
+SERVER_ACCOUNTS = "server-passwords"
+# The platform's own broker accounts and client ids (carewatch-server,
+# carewatch-server-alarms, the trial's carewatch-sim, any added later) begin
+# so; a hub of that name would take one of their sessions over.
+RESERVED_PREFIX = "carewatch-"
 
 # Mosquitto 2's own format: $7$ is PBKDF2-SHA512, 101 iterations, 12-byte salt.
 _ITERATIONS = 101
@@ -37,19 +56,43 @@ def password_line(username: str, password: str, *, salt: bytes | None = None) ->
     return f"{username}:$7${_ITERATIONS}${encoded[0]}${encoded[1]}"
 
 
-class BrokerAccounts:
-    """The ``passwords`` file in ``directory``, shared with the broker."""
+def reserved_name_reason(name: str, *, server_names: Iterable[str] = ()) -> str | None:
+    """Why ``name`` cannot be a hub's broker account, or None.
 
-    def __init__(self, directory: Path) -> None:
+    >>> reserved_name_reason("hub-0001") is None
+    True
+    >>> print(reserved_name_reason("carewatch-server"))
+    carewatch-server is reserved for the platform's own broker accounts (names beginning carewatch-); choose another hub id, e.g. hub-0001
+    >>> print(reserved_name_reason("cw", server_names=["cw", "cw-alarms"]))
+    cw is the server's broker account or one of its client ids; choose another hub id, e.g. hub-0001
+    """
+    advice = "choose another hub id, e.g. hub-0001"
+    if name in set(server_names):
+        return f"{name} is the server's broker account or one of its client ids; {advice}"
+    if name.casefold().startswith(RESERVED_PREFIX):
+        return (
+            f"{name} is reserved for the platform's own broker accounts "
+            f"(names beginning {RESERVED_PREFIX}); {advice}"
+        )
+    return None
+
+
+class BrokerAccounts:
+    """One password file in ``directory`` (by default the hubs'), shared with the broker."""
+
+    def __init__(self, directory: Path, *, file: str = HUB_ACCOUNTS) -> None:
         self.directory = directory
-        self.path = directory / "passwords"
+        self.path = directory / file
+        self._hubs = file == HUB_ACCOUNTS
 
     def usernames(self) -> list[str]:
         """Accounts in the file, in order."""
         return [name for name, _ in self._read()]
 
     def set(self, username: str, password: str) -> None:
-        """Create the account, or change its password."""
+        """Create the account, or change its password; a reserved name is refused in the hubs' file."""
+        if self._hubs and (reason := reserved_name_reason(username)):
+            raise ValueError(reason)
         line = password_line(username, password)
         with self._locked():
             entries = [(n, text) for n, text in self._read() if n != username]
@@ -62,6 +105,14 @@ class BrokerAccounts:
             return False
         self.set(username, password)
         return True
+
+    def create_empty(self) -> bool:
+        """Create the file with no accounts if it is missing (Mosquitto will not start without it)."""
+        with self._locked():
+            if self.path.exists():
+                return False
+            self._write([])
+            return True
 
     def remove(self, username: str) -> bool:
         """Delete the account; False if there was none."""
@@ -94,9 +145,21 @@ class BrokerAccounts:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".passwords.lock").open("w") as lock:
+        with (self.directory / f".{self.path.name}.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ensure_server_account(directory: Path, username: str, password: str) -> bool:
+    """Put the server's account in the internal listener's file, and only there; True if changed.
+
+    Also creates the hubs' file, empty, before the first hub is added, and takes
+    the server's account out of it, where versions before the split kept it.
+    """
+    changed = BrokerAccounts(directory, file=SERVER_ACCOUNTS).ensure(username, password)
+    hubs = BrokerAccounts(directory)
+    changed = hubs.create_empty() or changed
+    return hubs.remove(username) or changed

@@ -74,7 +74,10 @@ def _parser() -> argparse.ArgumentParser:
         "print the MQTT username and password for the hub's agent config.",
     )
     hub_add.add_argument(
-        "hub", metavar="HUB", help="hub id, e.g. hub-0001 (letters, digits, - _ .)"
+        "hub",
+        metavar="HUB",
+        help="hub id, e.g. hub-0001 (letters, digits, - _ .; not beginning carewatch-, "
+        "which names the server's own broker accounts)",
     )
     hub_add.add_argument("--resident", required=True, metavar="NAME", help="the resident's name")
     hub_add.add_argument(
@@ -320,6 +323,7 @@ async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: 
                     timezone=timezone,
                     credentials_dir=settings.broker_credentials_dir,
                     broker_url=settings.broker_public_url,
+                    server_names=settings.server_broker_names(),
                 )
         except HubTaken as exc:
             print(f"carewatch: {exc}", file=sys.stderr)

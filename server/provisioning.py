@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge.protocol import ProtocolError, validate_hub_id
-from server.broker_accounts import BrokerAccounts
+from server.broker_accounts import BrokerAccounts, reserved_name_reason
 from server.db import people
 from server.db.pool import DbConn
 from server.passwords import generate_password, hash_password
@@ -47,8 +48,13 @@ async def provision_hub(
     timezone: str,
     credentials_dir: Path | None,
     broker_url: str | None,
+    server_names: Collection[str] = (),
 ) -> ProvisionedHub:
-    """Create the hub in the resident's home (the resident too if new); ValueError says what is wrong."""
+    """Create the hub in the resident's home (the resident too if new); ValueError says what is wrong.
+
+    ``server_names`` are the server's broker account and client ids: a hub of
+    such a name would log in with, or take over, one of the server's sessions.
+    """
     try:
         validate_hub_id(hub)
         ZoneInfo(timezone)
@@ -56,6 +62,9 @@ async def provision_hub(
         raise ValueError(f"unknown time zone {timezone!r}; use e.g. Europe/London") from None
     except ProtocolError as exc:
         raise ValueError(exc.reason) from None
+    # Before anything is written: the database and both password files stay as they were.
+    if reason := reserved_name_reason(hub, server_names=server_names):
+        raise ValueError(reason)
     if not resident.strip():
         raise ValueError("the resident's name is empty")
     password = generate_password()

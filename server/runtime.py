@@ -26,7 +26,7 @@ from server.api.app import create_app
 from server.api.deps import Services
 from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
-from server.broker_accounts import BrokerAccounts
+from server.broker_accounts import SERVER_ACCOUNTS, ensure_server_account
 from server.db import people
 from server.db.pool import Pool, migrate, open_pool
 from server.db.storage import StorageMode, configure_storage, prune_readings
@@ -252,16 +252,16 @@ class CarewatchServer:
         log.info("carewatch server ready at %s", self.http_url)
 
     def _ensure_broker_account(self) -> None:
-        """Put the server's own broker account in the shared password file, if it is kept here."""
+        """Put the server's own broker account in the internal listener's password file, if kept here."""
         directory = self.settings.broker_credentials_dir
         _, _, username, password, _ = broker_address(self.mqtt_url)
         if directory is None or not username or not password:
             return
-        if BrokerAccounts(directory).ensure(username, password):
+        if ensure_server_account(directory, username, password):
             log.warning(
                 "wrote the broker account %s to %s; reload the broker to let it in",
                 username,
-                directory / "passwords",
+                directory / SERVER_ACCOUNTS,
             )
 
     async def _refresh_hubs(self, ingest: IngestService, interval_s: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,18 @@ class ServerSettings(BaseSettings):
     # Advisory alerts go to carers in one morning digest at this local hour.
     digest_hour: int = Field(default=8, ge=0, le=23)
     service_timezone: str = "Europe/London"
+
+    def server_broker_names(self) -> frozenset[str]:
+        """The server's broker account and its sessions' client ids: names no hub may have.
+
+        The two sessions are server/runtime.py's: readings and status, and alarms.
+        """
+        names = {self.mqtt_client_id, f"{self.mqtt_client_id}-alarms"}
+        if self.mqtt_url is not None:
+            username = urlsplit(self.mqtt_url).username
+            if username:
+                names.add(unquote(username))
+        return frozenset(names)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServerSettings:

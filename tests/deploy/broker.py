@@ -13,15 +13,17 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from server.broker_accounts import BrokerAccounts
+from server.broker_accounts import HUB_ACCOUNTS, BrokerAccounts, ensure_server_account
 from server.certs import write_trial_certificates
 from server.embedded._broker import free_port
 
@@ -30,6 +32,9 @@ CONF = REPO / "deploy" / "mosquitto" / "mosquitto.conf"
 ACL = REPO / "deploy" / "mosquitto" / "acl"
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+# The server's broker account and its two sessions' client ids (server/runtime.py).
+SERVER_ACCOUNT = "carewatch-server"
+SERVER_CLIENT_IDS = ("carewatch-server", "carewatch-server-alarms")
 
 
 def mosquitto_missing() -> str | None:
@@ -42,12 +47,12 @@ def mosquitto_missing() -> str | None:
 
 @dataclass
 class Broker:
-    """A running Mosquitto with the deployment's configuration."""
+    """A Mosquitto with the deployment's configuration, killed and started again at will."""
 
     directory: Path
     plain_port: int
     tls_port: int
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def ca_file(self) -> Path:
@@ -55,15 +60,54 @@ class Broker:
 
     @property
     def passwords(self) -> Path:
-        return self.directory / "credentials" / "passwords"
+        """The hubs' password file, which ``carewatch hub add`` writes."""
+        return self.directory / "credentials" / HUB_ACCOUNTS
 
     @property
     def accounts(self) -> BrokerAccounts:
-        """The password file as ``carewatch hub add`` writes it."""
+        """The hubs' password file as ``carewatch hub add`` writes it."""
         return BrokerAccounts(self.passwords.parent)
+
+    @property
+    def database(self) -> Path:
+        """Where Mosquitto saves its in-memory database (persistence_location)."""
+        return self.directory / "data" / "mosquitto.db"
+
+    @property
+    def log(self) -> str:
+        """What Mosquitto has logged so far."""
+        return (self.directory / "mosquitto.log").read_text(errors="replace")
+
+    def start(self) -> None:
+        """Start Mosquitto (again) from the same config and persistence directory."""
+        # Its log goes to a file: a pipe nobody reads would stall the broker once full.
+        with (self.directory / "mosquitto.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.directory / "mosquitto.conf")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 10
+        while not _listening(self.tls_port) or not _listening(self.plain_port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start: {self.log}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: nothing is saved on the way out."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto saves its database and exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
     def reload(self) -> None:
         """What ``docker compose kill -s HUP mosquitto`` does."""
+        assert self.process is not None
         self.process.send_signal(signal.SIGHUP)
         time.sleep(1.0)
 
@@ -83,7 +127,7 @@ def deployment_conf(directory: Path, plain_port: int, tls_port: int) -> str:
     text = CONF.read_text()
     replaced = (
         text.replace("/mosquitto/credentials/", f"{directory}/credentials/")
-        .replace("/mosquitto/config/acl", str(ACL))
+        .replace("/mosquitto/config/", f"{CONF.parent}/")
         .replace("/mosquitto/certs/", f"{directory}/certs/")
         .replace("/mosquitto/data/", f"{directory}/data/")
         .replace("listener 1883", f"listener {plain_port}")
@@ -95,41 +139,37 @@ def deployment_conf(directory: Path, plain_port: int, tls_port: int) -> str:
 
 
 @contextmanager
-def deployment_broker(server_password: str, hubs: dict[str, str] | None = None) -> Iterator[Broker]:
-    """Mosquitto with the deployment's conf, ACL, trial certificates, the server's account
-    (made by mosquitto_passwd) and ``hubs`` (made as ``carewatch hub add`` makes them)."""
+def deployment_broker(
+    server_password: str,
+    hubs: dict[str, str] | None = None,
+    *,
+    server: str = SERVER_ACCOUNT,
+    edit_conf: Callable[[str], str] | None = None,
+) -> Iterator[Broker]:
+    """Mosquitto with the deployment's conf, ACLs, trial certificates, the server's account
+    (written as the server writes it at start) and ``hubs`` (as ``carewatch hub add`` does).
+
+    ``edit_conf`` changes the conf first, to measure a setting against the shipped one.
+    """
     directory = Path(tempfile.mkdtemp(prefix="carewatch-broker-"))
     directory.chmod(0o755)  # the mosquitto user must reach the files
     for sub in ("credentials", "data"):
         (directory / sub).mkdir()
     write_trial_certificates(directory / "certs", hosts=("localhost", "127.0.0.1"))
-    passwords = directory / "credentials" / "passwords"
-    subprocess.run(
-        [MOSQUITTO_PASSWD, "-c", "-b", str(passwords), "carewatch-server", server_password],
-        check=True,
-    )
+    credentials = directory / "credentials"
+    ensure_server_account(credentials, server, server_password)
     for hub, password in (hubs or {}).items():
-        BrokerAccounts(passwords.parent).set(hub, password)
+        BrokerAccounts(credentials).set(hub, password)
     for path in [*directory.rglob("*")]:
         Broker._own(path)
-    plain_port, tls_port = free_port(), free_port()
-    conf = directory / "mosquitto.conf"
-    conf.write_text(deployment_conf(directory, plain_port, tls_port))
-    process = subprocess.Popen(
-        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    broker = Broker(directory, plain_port, tls_port, process)
+    broker = Broker(directory, free_port(), free_port())
+    conf = deployment_conf(directory, broker.plain_port, broker.tls_port)
+    (directory / "mosquitto.conf").write_text(edit_conf(conf) if edit_conf else conf)
     try:
-        deadline = time.monotonic() + 10
-        while not _listening(tls_port) or not _listening(plain_port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"mosquitto did not start: {output}")
-            time.sleep(0.05)
+        broker.start()
         yield broker
     finally:
-        process.terminate()
-        process.wait(10)
+        broker.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -142,12 +182,30 @@ def _listening(port: int) -> bool:
 
 @dataclass
 class Session:
-    """A connected paho client and what it received."""
+    """A connected paho client, what it received and whether the broker dropped it."""
 
     client: mqtt.Client
     received: list[tuple[str, bytes]]
+    dropped: threading.Event
+
+    def publish(self, topic: str, payload: bytes, *, timeout_s: float = 5.0) -> bool:
+        """Publish at QoS 1; True once the broker's PUBACK is in (what a hub's outbox waits for)."""
+        info = self.client.publish(topic, payload, qos=1)
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    def wait_for(self, count: int, *, timeout_s: float = 5.0) -> list[bytes]:
+        """The payloads received, once there are ``count`` of them or the time is up."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return [payload for _, payload in self.received]
 
     def close(self) -> None:
+        """Disconnect; a session started with ``clean_start=False`` stays at the broker."""
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -160,10 +218,18 @@ def connect(
     ca_file: Path | None = None,
     tls: bool = False,
     subscribe: str | None = None,
+    client_id: str | None = None,
+    clean_start: bool = True,
 ) -> Session | str:
-    """A session, or why the broker (or TLS) refused it."""
+    """A session (MQTT 5), or why the broker (or TLS) refused it.
+
+    With ``clean_start=False`` the broker keeps the session, and queues what
+    it subscribed to, for a day after a disconnect, as the server's sessions do.
+    """
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"t-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv5,
     )
     if username is not None:
         client.username_pw_set(username, password)
@@ -173,6 +239,7 @@ def connect(
     received: list[tuple[str, bytes]] = []
     outcome: list[str] = []
     done = threading.Event()
+    dropped = threading.Event()
 
     def on_connect(
         c: mqtt.Client, userdata: object, flags: object, reason: object, props: object
@@ -189,11 +256,19 @@ def connect(
     def on_message(c: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         received.append((message.topic, bytes(message.payload)))
 
+    def on_disconnect(*args: object) -> None:
+        dropped.set()
+
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = on_message
+    client.on_disconnect = on_disconnect
+    properties = None
+    if not clean_start:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = 24 * 60 * 60
     try:
-        client.connect("127.0.0.1", port)
+        client.connect("127.0.0.1", port, clean_start=clean_start, properties=properties)
     except (OSError, ssl.SSLError) as exc:
         return f"refused: {exc}"
     client.loop_start()
@@ -203,7 +278,9 @@ def connect(
     if outcome and outcome[0] != "Success":
         client.loop_stop()
         return f"refused: {outcome[0]}"
-    return Session(client, received)
+    # Only what happens from here on counts as the broker dropping the session.
+    dropped.clear()
+    return Session(client, received, dropped)
 
 
 class PlainBroker:

@@ -17,7 +17,15 @@ import pytest
 
 from edge.agent.agent import Agent
 from edge.protocol import Reading, ReadingKind
-from tests.deploy.broker import Broker, Session, connect, deployment_broker, mosquitto_missing
+from tests.deploy.broker import (
+    SERVER_ACCOUNT,
+    SERVER_CLIENT_IDS,
+    Broker,
+    Session,
+    connect,
+    deployment_broker,
+    mosquitto_missing,
+)
 from tests.edge.helpers import ScriptedDriver, eventually
 
 pytestmark = pytest.mark.skipif(mosquitto_missing() is not None, reason=str(mosquitto_missing()))
@@ -37,6 +45,36 @@ def _session(result: Session | str) -> Session:
     return result
 
 
+def _hub(broker: Broker, hub: str, password: str, *, client_id: str | None = None) -> Session:
+    """A hub's session, over TLS on the hubs' listener as in a home."""
+    return _session(
+        connect(
+            broker.tls_port, hub, password, tls=True, ca_file=broker.ca_file, client_id=client_id
+        )
+    )
+
+
+def _server(broker: Broker, client_id: str, *, subscribe: str) -> Session:
+    """One of the server's persistent sessions, on the internal listener."""
+    return _session(
+        connect(
+            broker.plain_port,
+            SERVER_ACCOUNT,
+            SERVER_PASSWORD,
+            client_id=client_id,
+            clean_start=False,
+            subscribe=subscribe,
+        )
+    )
+
+
+def _forget(broker: Broker, client_id: str) -> None:
+    """End a persistent session for good, so the next test starts without it."""
+    _session(
+        connect(broker.plain_port, SERVER_ACCOUNT, SERVER_PASSWORD, client_id=client_id)
+    ).close()
+
+
 def _wait_for(session: Session, count: int) -> None:
     deadline = time.monotonic() + 3
     while len(session.received) < count and time.monotonic() < deadline:
@@ -49,7 +87,7 @@ def test_a_hub_can_publish_only_on_its_own_topics(broker: Broker) -> None:
             broker.plain_port, "carewatch-server", SERVER_PASSWORD, subscribe="carewatch/v1/hubs/#"
         )
     )
-    hub_a = _session(connect(broker.plain_port, "hub-a", "password-a"))
+    hub_a = _hub(broker, "hub-a", "password-a")
     try:
         hub_a.client.publish("carewatch/v1/hubs/hub-b/readings", b"forged", qos=1).wait_for_publish(
             5
@@ -68,11 +106,56 @@ def test_a_hub_can_publish_only_on_its_own_topics(broker: Broker) -> None:
 
 def test_anonymous_and_wrong_passwords_are_refused(broker: Broker) -> None:
     assert connect(broker.plain_port, None, None) == "refused: Not authorized"
-    wrong = connect(broker.plain_port, "hub-a", "not-the-password")
+    anonymous = connect(broker.tls_port, None, None, tls=True, ca_file=broker.ca_file)
+    assert anonymous == "refused: Not authorized"
+    wrong = connect(broker.tls_port, "hub-a", "not-the-password", tls=True, ca_file=broker.ca_file)
     assert isinstance(wrong, str)
     assert wrong.startswith("refused")
-    unknown = connect(broker.plain_port, "hub-zzz", "password-a")
+    unknown = connect(broker.tls_port, "hub-zzz", "password-a", tls=True, ca_file=broker.ca_file)
     assert isinstance(unknown, str)
+
+
+def test_each_listener_lets_in_only_its_own_accounts(broker: Broker) -> None:
+    # A hub's account is not valid where the server's sessions live...
+    assert connect(broker.plain_port, "hub-a", "password-a") == "refused: Not authorized"
+    # ...nor the server's on the hubs' listener, facing the internet.
+    server_there = connect(
+        broker.tls_port, SERVER_ACCOUNT, SERVER_PASSWORD, tls=True, ca_file=broker.ca_file
+    )
+    assert server_there == "refused: Not authorized"
+
+
+@pytest.mark.parametrize("server_id", SERVER_CLIENT_IDS)
+def test_a_hub_with_the_servers_client_id_neither_drops_nor_wipes_its_session(
+    broker: Broker, server_id: str
+) -> None:
+    alarm = "carewatch/v1/hubs/hub-a/alarm"
+    server = _server(broker, server_id, subscribe="carewatch/v1/hubs/+/alarm")
+    try:
+        # Mosquitto gives a session to whoever connects with its client id: here
+        # the id the hub asks for is replaced by its username.
+        impostor = _hub(broker, "hub-a", "password-a", client_id=server_id)
+        assert impostor.publish(alarm, b"pressed while the server is on")
+        impostor.close()
+        assert server.wait_for(1) == [b"pressed while the server is on"]
+        time.sleep(0.3)
+        assert not server.dropped.is_set(), "the hub pushed the server's session off"
+    finally:
+        server.close()
+    try:
+        # The server away, an alarm acknowledged to a hub waits in its session;
+        # a hub asking for its id with a clean start must not throw it away.
+        hub = _hub(broker, "hub-a", "password-a")
+        assert hub.publish(alarm, b"pressed while the server is away")
+        hub.close()
+        _hub(broker, "hub-a", "password-a", client_id=server_id).close()
+        back = _server(broker, server_id, subscribe="carewatch/v1/hubs/+/alarm")
+        try:
+            assert back.wait_for(1) == [b"pressed while the server is away"]
+        finally:
+            back.close()
+    finally:
+        _forget(broker, server_id)
 
 
 def test_the_tls_listener_accepts_clients_trusting_the_ca_and_refuses_others(
@@ -95,15 +178,17 @@ def test_the_tls_listener_accepts_clients_trusting_the_ca_and_refuses_others(
 
 
 def test_a_revoked_hub_is_locked_out(broker: Broker) -> None:
-    before = _session(connect(broker.plain_port, "hub-b", "password-b"))
+    before = _hub(broker, "hub-b", "password-b")
     before.close()
     assert broker.accounts.remove("hub-b")  # what `carewatch hub revoke` does
     broker.reload()
-    after = connect(broker.plain_port, "hub-b", "password-b")
+    after = connect(broker.tls_port, "hub-b", "password-b", tls=True, ca_file=broker.ca_file)
     assert isinstance(after, str)
     assert after.startswith("refused")
-    still = _session(connect(broker.plain_port, "hub-a", "password-a"))
+    still = _hub(broker, "hub-a", "password-a")
     still.close()
+    # The reload kept the server's listener and account as they were.
+    _session(connect(broker.plain_port, SERVER_ACCOUNT, SERVER_PASSWORD)).close()
 
 
 def test_a_hub_agent_delivers_over_tls_with_its_own_account(broker: Broker, tmp_path: Path) -> None:

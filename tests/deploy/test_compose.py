@@ -64,7 +64,12 @@ def test_compose_validates_the_file_and_declares_the_deployment() -> None:
     }
     assert published == {"8883"}, "only the TLS listener faces the internet"
     mounts = " ".join(str(v) for v in broker["volumes"])
-    for needed in ("deploy/mosquitto/mosquitto.conf", "deploy/mosquitto/acl", "deploy/certs"):
+    for needed in (
+        "deploy/mosquitto/mosquitto.conf:",
+        "deploy/mosquitto/acl:",
+        "deploy/mosquitto/acl-hubs:",
+        "deploy/certs:",
+    ):
         assert needed in mounts
 
     server = services["server"]
