@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from edge.agent.drivers import DriverEvent
+from edge.agent.settings import AgentSettings
 from edge.agent.zigbee import Zigbee2Mqtt
 from edge.protocol import SensorHealth
 from firmware_sim.devices import SENSORS
 from firmware_sim.home import SimulatedHome
 from firmware_sim.zigbee import Zigbee2MqttEncoder
 
-__all__ = ["SimDriver"]
+__all__ = ["SimDriver", "from_settings"]
 
 
 class SimDriver:
@@ -51,3 +52,10 @@ class SimDriver:
     def sensors(self) -> Sequence[SensorHealth]:
         """The home's sensors with their battery and link as last reported."""
         return self._mapper.health()
+
+
+def from_settings(settings: AgentSettings) -> SimDriver:
+    """The ``sim`` entry of ``carewatch.drivers``: a simulated home in real time, for trials."""
+    return SimDriver(
+        SimulatedHome(home_id=settings.hub_id, start=datetime.now(UTC), seed=settings.sim_seed)
+    )

@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -17,10 +16,9 @@ from pydantic import ValidationError
 from edge.agent.agent import Agent
 from edge.agent.check import run_check
 from edge.agent.drivers import Combined, Driver
+from edge.agent.registry import installed_drivers, load_driver
 from edge.agent.schedule import FlushPolicy
 from edge.agent.settings import AgentSettings, read_config
-from edge.agent.zigbee import DeviceSpec
-from edge.agent.zigbee_driver import Zigbee2MqttDriver
 
 __all__ = ["main"]
 
@@ -45,11 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="agent.toml (see deploy/agent/agent.example.toml)")
     run.add_argument(
         "--driver",
-        choices=["sim", "zigbee2mqtt"],
         help="where readings come from: 'zigbee2mqtt' on the hub's local broker, or 'sim', "
-        "a simulated home in real time (default: the config's, else sim)",
+        f"a simulated home in real time, for trials (installed: {', '.join(installed_drivers())}; "
+        "default: the config's; there is no default beyond it)",
     )
-    run.add_argument("--sim-seed", type=int, default=1, help="the simulated home's seed")
+    run.add_argument("--sim-seed", type=int, help="the simulated home's seed (default 1)")
     check = commands.add_parser(
         "check",
         help="before leaving a home: broker reachable? zigbee2mqtt running? sensors heard?",
@@ -61,19 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _simulated_home(hub: str, seed: int) -> Driver:
-    try:
-        from firmware_sim.driver import SimDriver
-        from firmware_sim.home import SimulatedHome
-    except ImportError:
-        raise SystemExit(
-            "carewatch-agent: the 'sim' driver needs the simulator: pip install 'carewatch[sim]'"
-        ) from None
-    return SimDriver(SimulatedHome(home_id=hub, start=datetime.now(UTC), seed=seed))
-
-
-def _driver(settings: AgentSettings, sim_seed: int) -> Driver:
-    main_driver = _main_driver(settings, sim_seed)
+def _driver(settings: AgentSettings) -> Driver:
+    main_driver = load_driver(settings)
     if not settings.gpio:
         return main_driver
     from edge.agent.gpio import GpioDriver, GpioSensor  # needs gpiozero, on the Pi
@@ -81,18 +68,6 @@ def _driver(settings: AgentSettings, sim_seed: int) -> Driver:
     wired = [GpioSensor(g.pin, g.sensor, g.kind, g.room, g.closed_when_low) for g in settings.gpio]
     log.info("%d wired sensors on GPIO", len(wired))
     return Combined([main_driver, GpioDriver(wired)])
-
-
-def _main_driver(settings: AgentSettings, sim_seed: int) -> Driver:
-    if settings.driver == "sim":
-        return _simulated_home(settings.hub_id, sim_seed)
-    if not settings.sensors:
-        raise ValueError("the zigbee2mqtt driver needs a sensor map: [[sensors]] in the config")
-    devices = [DeviceSpec(s.device, s.sensor, s.kind, s.room) for s in settings.sensors]
-    log.info("zigbee2mqtt on %s: %d devices mapped", settings.local_mqtt_url, len(devices))
-    return Zigbee2MqttDriver(
-        devices, local_mqtt_url=settings.local_mqtt_url, base_topic=settings.zigbee_base_topic
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,7 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     overrides = {
         key: value
-        for key in ("hub_id", "mqtt_url", "outbox_path", "heartbeat_s", "ca_file", "driver")
+        for key in (
+            "hub_id",
+            "mqtt_url",
+            "outbox_path",
+            "heartbeat_s",
+            "ca_file",
+            "driver",
+            "sim_seed",
+        )
         if (value := getattr(args, key, None)) is not None
     }
     if args.command == "check":
@@ -119,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from_file = read_config(args.config) if args.config else {}
         settings = AgentSettings(**{**from_file, **overrides})
-        driver = _driver(settings, args.sim_seed)
+        driver = _driver(settings)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

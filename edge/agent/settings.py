@@ -54,8 +54,12 @@ class AgentSettings(BaseSettings):
     batch_max_delay_s: float = Field(default=1.0, ge=0)
     # About 100 bytes each on disk: the default is some 200 MB, weeks of a busy home.
     max_outbox_readings: int = Field(default=2_000_000, ge=1_000)
-    # Where readings come from: the simulator, or zigbee2mqtt on the hub's own broker.
-    driver: Literal["sim", "zigbee2mqtt"] = "sim"
+    # Where readings come from: a driver registered under "carewatch.drivers"
+    # (zigbee2mqtt on the hub's own broker; "sim", a simulated home, for trials).
+    # No default: a hub must say which, or it refuses to start.
+    driver: str | None = None
+    # The simulated home's seed, for the "sim" driver.
+    sim_seed: int = 1
     local_mqtt_url: str = "mqtt://127.0.0.1:1883"
     zigbee_base_topic: str = "zigbee2mqtt"
     sensors: list[SensorEntry] = Field(default_factory=list)

@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -17,7 +17,10 @@ from edge.agent.zigbee import DeviceSpec, Zigbee2Mqtt
 from edge.mqtt_url import broker_address
 from edge.protocol import SensorHealth
 
-__all__ = ["Zigbee2MqttDriver"]
+if TYPE_CHECKING:
+    from edge.agent.settings import AgentSettings
+
+__all__ = ["Zigbee2MqttDriver", "from_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +86,14 @@ class Zigbee2MqttDriver:
         now = self._clock()
         with self._lock:
             self._pending.extend(self._mapper.feed(message.topic, bytes(message.payload), now))
+
+
+def from_settings(settings: AgentSettings) -> Zigbee2MqttDriver:
+    """The ``zigbee2mqtt`` entry of ``carewatch.drivers``: the hub's sensor map on its broker."""
+    if not settings.sensors:
+        raise ValueError("the zigbee2mqtt driver needs a sensor map: [[sensors]] in the config")
+    devices = [DeviceSpec(s.device, s.sensor, s.kind, s.room) for s in settings.sensors]
+    log.info("zigbee2mqtt on %s: %d devices mapped", settings.local_mqtt_url, len(devices))
+    return Zigbee2MqttDriver(
+        devices, local_mqtt_url=settings.local_mqtt_url, base_topic=settings.zigbee_base_topic
+    )

@@ -217,6 +217,28 @@ def test_the_agent_command_explains_a_bad_config(
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_a_hub_with_no_driver_configured_refuses_to_start_rather_than_simulate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unconfigured = tmp_path / "agent.toml"
+    unconfigured.write_text('hub_id = "hub-1"\n')
+    assert main(["run", "--config", str(unconfigured)]) == 2
+    said = capsys.readouterr().err
+    assert "no sensor driver is configured" in said
+    assert 'driver = "zigbee2mqtt"' in said
+    assert "sim, zigbee2mqtt" in said  # what is installed
+    assert main(["run", "--config", str(unconfigured), "--driver", "serial"]) == 2
+    assert "no driver 'serial' is installed" in capsys.readouterr().err
+
+
+def test_the_agent_imports_no_driver_package() -> None:
+    # Drivers are found through entry points: the hub's code never names the simulator.
+    agent_code = Path(__file__).resolve().parents[2] / "edge"
+    for source in agent_code.rglob("*.py"):
+        assert "import firmware_sim" not in source.read_text(), source
+        assert "from firmware_sim" not in source.read_text(), source
+
+
 def test_check_tells_the_installer_what_works_and_what_to_do(
     mqtt_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
