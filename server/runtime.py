@@ -32,12 +32,12 @@ from server.db.pool import Pool, migrate, open_pool
 from server.db.storage import StorageMode, configure_storage, prune_readings
 from server.detect.hub_health import HubHealth
 from server.detect.watch import HomeWatch, WatchSettings
-from server.ingest.checkin_watch import CheckinWatch
 from server.ingest.consumer import MqttConsumer
-from server.ingest.detector_keeper import DetectorKeeper
-from server.ingest.hub_watch import HubWatch
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
+from server.jobs.checkin_watch import CheckinWatch
+from server.jobs.detector_keeper import DetectorKeeper
+from server.jobs.hub_watch import HubWatch
 from server.metrics import IngestMetrics
 from server.passwords import generate_password, hash_password
 from server.settings import ServerSettings

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from server.ingest.periodic import every
+from server.jobs.periodic import every
 
 
 async def test_a_failed_round_is_logged_and_the_next_one_still_runs(

@@ -29,7 +29,7 @@ from server.detect.conditions import Finding
 from server.detect.home_state import CheckpointError
 from server.detect.inactivity import room_of
 from server.detect.watch import HomeWatch
-from server.ingest.periodic import every
+from server.jobs.periodic import every
 
 __all__ = ["DetectorKeeper"]
 

@@ -11,7 +11,7 @@ from server.db.people import HubHome
 from server.db.pool import Pool
 from server.detect.conditions import Cleared, Condition
 from server.detect.hub_health import HubHealth
-from server.ingest.periodic import every
+from server.jobs.periodic import every
 
 __all__ = ["HubWatch"]
 

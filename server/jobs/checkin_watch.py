@@ -13,7 +13,7 @@ from server.db.pool import Pool
 from server.db.residents import LAST_CHECKIN
 from server.detect.checkin import checkin_finding
 from server.detect.conditions import Cleared, Condition
-from server.ingest.periodic import every
+from server.jobs.periodic import every
 
 __all__ = ["CheckinWatch"]
 
