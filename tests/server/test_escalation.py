@@ -84,6 +84,9 @@ def _settings(email_url: str, *, ack_timeout_s: float = ACK_TIMEOUT_S) -> Server
         ack_timeout_s=ack_timeout_s,
         escalation_tick_s=0.1,
         link_secret=SecretStr("s" * 40),
+        # The local receivers stand in for the public push services (and
+        # push.example.org for subscriptions that are stored, never sent to).
+        push_hosts=("http://127.0.0.1", "push.example.org"),
     )
 
 
