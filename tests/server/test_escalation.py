@@ -618,9 +618,11 @@ async def test_a_residents_audit_trail_exports_changes_and_notifications(
         for entry in trail
         if entry["action"] == "notified"
         and entry["actor"] == "system"
-        and "amy" in (entry["note"] or "")
+        and "Amy" in (entry["note"] or "")
     )
-    assert "email to amy (amy@example.org)" in notified["note"]
+    # The admin reading it sees where it went; see test_trail_privacy for everyone else.
+    assert "email to Amy (carer, amy@example.org)" in notified["note"]
+    assert notified["details"]["to"] == "Amy"
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.text.splitlines()[0] == "at,alert_id,kind,actor,action,note"
     assert len(exported.text.splitlines()) == len(trail) + 1

@@ -24,7 +24,7 @@ import pytest
 
 from server.runtime import CarewatchServer
 from tests.server.helpers import running_server, token, wait_for
-from tests.server.people import bearer, make_two_homes
+from tests.server.people import PASSWORD, bearer, make_two_homes
 from tests.server.receivers import (
     Hooks,
     Mailbox,
@@ -216,3 +216,122 @@ async def test_no_reply_body_is_stored_and_no_redirect_followed(
         "push service answered 403 Forbidden",
         "push service answered 307 Temporary Redirect (redirects are not followed)",
     }
+
+
+async def test_trails_name_who_was_told_and_only_admins_see_where(
+    database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox], webhooks: tuple[str, Hooks]
+) -> None:
+    (email_url, _), (hook_url, hooks) = smtp, webhooks
+    with answering_server(410, body=INTERNAL_REPLY) as (push_url, _):
+        subscription, _, _ = _browser_subscription(f"{push_url}/push/carer-phone")
+        keys = subscription["keys"]
+        async with running_server(
+            database_url,
+            mqtt_url,
+            email_url=email_url,
+            ack_timeout_s=1.0,
+            escalation_tick_s=0.1,
+            push_hosts=("http://127.0.0.1",),
+        ) as server:
+            async with _signed_in(server) as admin:
+                homes = await make_two_homes(admin)
+                edith = homes.edith
+                created = await admin.post(
+                    "/api/v1/users",
+                    json={
+                        "username": "bea",
+                        "role": "carer",
+                        "display_name": "Bea Second",
+                        "password": PASSWORD,
+                    },
+                )
+                assert created.status_code == 201, created.text
+                ladder = await admin.put(
+                    f"/api/v1/residents/{edith.resident_id}/carers",
+                    json={"carers": [edith.carer, "bea"]},
+                )
+                assert ladder.status_code == 200, ladder.text
+            secrets = {
+                "the carer's e-mail": "first.carer@private.example",
+                "the co-carer's webhook": f"{hook_url}/bea-private-hook",
+                "the responder's webhook": f"{hook_url}/desk-private-hook",
+                "the push endpoint": f"{push_url}/push/carer-phone",
+                "the push key": keys["p256dh"],
+                "the push secret": keys["auth"],
+                "the push service's reply": INTERNAL_REPLY.decode(),
+                "a receiver's host": "127.0.0.1",
+            }
+            channels = {
+                edith.carer: [
+                    ("webpush", json.dumps(subscription)),
+                    ("email", secrets["the carer's e-mail"]),
+                ],
+                "bea": [("webhook", secrets["the co-carer's webhook"])],
+                edith.responder: [("webhook", secrets["the responder's webhook"])],
+            }
+            with psycopg.connect(database_url) as conn:
+                for username, rows in channels.items():
+                    for position, (kind, address) in enumerate(rows):
+                        conn.execute(
+                            "INSERT INTO user_channels (user_id, position, kind, address)"
+                            " SELECT id, %s, %s, %s FROM users WHERE username = %s",
+                            (position, kind, address, username),
+                        )
+                conn.execute("UPDATE users SET on_duty = true WHERE role = 'responder'")
+            raise_no_movement(mqtt_url, edith.hub)
+
+            async def responders_recorded() -> bool:
+                return any(u == edith.responder for u, _, _, _ in _attempts(database_url))
+
+            await wait_for(responders_recorded, within=30, what="the ladder reaching the desk")
+            assert hooks.to("/bea-private-hook")
+            assert hooks.to("/desk-private-hook")
+
+            async with _signed_in(server) as admin:
+                (alert,) = (await admin.get("/api/v1/alerts")).json()
+                path = f"/api/v1/alerts/{alert['id']}/history"
+                audit = f"/api/v1/residents/{edith.resident_id}/audit"
+                seen = {"admin": (await admin.get(path)).json()}
+                audits = {"admin": (await admin.get(audit)).text}
+                audits["admin csv"] = (await admin.get(audit, params={"format": "csv"})).text
+            for who in (edith.carer, "bea", edith.resident_user, edith.responder):
+                async with _signed_in(server, who) as client:
+                    reply = await client.get(path)
+                    assert reply.status_code == 200, reply.text
+                    seen[who] = reply.json()
+                    if who == edith.responder:
+                        audits[who] = (await client.get(audit)).text
+                        csv = await client.get(audit, params={"format": "csv"})
+                        audits[f"{who} csv"] = csv.text
+
+    for who, history in seen.items():
+        if who == "admin":
+            continue
+        text = json.dumps(history)
+        shown = [what for what, secret in secrets.items() if secret in text]
+        assert shown == [], f"{who} sees {shown}"
+        told = {(n["name"], n["role"]) for n in history["notifications"]}
+        assert told == {("Carer of " + edith.name, "carer"), ("Bea Second", "carer")} | {
+            (n["name"], "responder") for n in history["notifications"] if n["role"] == "responder"
+        }
+        assert any(n["role"] == "responder" for n in history["notifications"])
+        assert all(n["user"] is None and n["address"] is None for n in history["notifications"])
+        failed = [n["error"] for n in history["notifications"] if not n["ok"]]
+        assert failed, "the carer's phone refused the push"
+        assert set(failed) == {"refused by the receiver"}
+    for who, trail in audits.items():
+        if who.startswith("admin"):
+            continue
+        shown = [what for what, secret in secrets.items() if secret in trail]
+        assert shown == [], f"{who}'s audit export shows {shown}"
+        assert f"email to Carer of {edith.name} (carer)" in trail
+
+    admin_view = json.dumps(seen["admin"])
+    for what in ("the carer's e-mail", "the co-carer's webhook", "the push endpoint"):
+        assert secrets[what] in admin_view, f"the admin does not see {what}"
+        assert secrets[what] in audits["admin"]
+        assert secrets[what] in audits["admin csv"]
+    for what in ("the push key", "the push secret", "the push service's reply"):
+        assert secrets[what] not in admin_view, f"even the admin sees {what}"
+        assert secrets[what] not in audits["admin"]
+    assert "push service answered 410 Gone" in admin_view
