@@ -16,6 +16,7 @@ False
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,12 +24,15 @@ __all__ = [
     "ResidentScope",
     "Role",
     "Viewer",
+    "address_shown",
+    "failure_shown",
     "may_act_on_alerts",
     "may_change_choices",
     "may_check_in",
     "may_see",
     "may_see_access_info",
     "may_see_activity",
+    "may_see_contact_details",
     "may_see_health_notes",
     "may_see_who_read",
     "may_set_away",
@@ -126,3 +130,87 @@ def may_change_choices(viewer: Viewer, home: ResidentScope) -> bool:
 def may_see_who_read(viewer: Viewer, home: ResidentScope) -> bool:
     """The record's read log: the resident, and admins who answer for it."""
     return viewer.role in (Role.RESIDENT, Role.ADMIN) and may_see(viewer, home)
+
+
+def may_see_contact_details(viewer: Viewer) -> bool:
+    """Where notifications went and a failure's own words: admins only.
+
+    Trails are read by residents, carers and responders, who need to know who
+    was told, by name and role, not a co-carer's e-mail address, webhook URL or
+    phone subscription; and a failure's text may quote the address or whatever
+    the receiving service replied. Admins set those channels up and mend them.
+
+    >>> may_see_contact_details(Viewer(1, "admin", Role.ADMIN))
+    True
+    >>> any(may_see_contact_details(Viewer(2, "x", r)) for r in Role if r is not Role.ADMIN)
+    False
+    """
+    return viewer.role is Role.ADMIN
+
+
+def address_shown(viewer: Viewer, channel: str, address: str) -> str | None:
+    """A notification's address as ``viewer`` sees it: None unless they may see contact details.
+
+    A push subscription is shown by its endpoint: its keys are secrets even
+    from admins, who never need them.
+
+    >>> admin, carer = Viewer(1, "admin", Role.ADMIN), Viewer(3, "amy", Role.CARER)
+    >>> address_shown(carer, "email", "ben@example.org") is None
+    True
+    >>> address_shown(admin, "email", "ben@example.org")
+    'ben@example.org'
+    >>> push = '{"endpoint": "https://fcm.googleapis.com/x", "keys": {"auth": "s3cret"}}'
+    >>> address_shown(admin, "webpush", push)
+    'https://fcm.googleapis.com/x'
+    """
+    if not may_see_contact_details(viewer):
+        return None
+    if channel != "webpush":
+        return address
+    try:
+        return str(json.loads(address)["endpoint"])
+    except (ValueError, KeyError, TypeError):
+        return "a push subscription that could not be read"
+
+
+# A failure's reason in fixed words, by what its text says; first match wins.
+# Only these words reach people who may not see contact details, so no
+# address or reply quoted in the text can.
+_PLAIN_REASONS = (
+    (("timed out", "timeout", "did not answer", "no answer"), "no answer in time"),
+    (
+        (
+            "not sent:",
+            "cannot use",
+            "must be",
+            "cannot send",
+            "no outgoing mail",
+            "unknown channel",
+        ),
+        "the address cannot be used: it must be set up again",
+    ),
+    (("unreachable", "connect", "resolve", "name or service", "network"), "could not connect"),
+    (("answered", "refused", "rejected", "error", "denied", "failed"), "refused by the receiver"),
+)
+
+
+def failure_shown(viewer: Viewer, error: str | None) -> str | None:
+    """A failed delivery's reason as ``viewer`` sees it: word for word to admins, else plain.
+
+    >>> carer = Viewer(3, "amy", Role.CARER)
+    >>> failure_shown(carer, "push service answered 403 Forbidden")
+    'refused by the receiver'
+    >>> failure_shown(carer, "Failed to send to 10.0.0.5:8080: HTTPConnectionPool timed out")
+    'no answer in time'
+    >>> failure_shown(carer, "something odd")
+    'not delivered'
+    >>> failure_shown(Viewer(1, "admin", Role.ADMIN), "something odd")
+    'something odd'
+    """
+    if error is None or may_see_contact_details(viewer):
+        return error
+    text = error.lower()
+    for words, reason in _PLAIN_REASONS:
+        if any(word in text for word in words):
+            return reason
+    return "not delivered"

@@ -207,7 +207,7 @@ class CarewatchServer:
                 {
                     "email": apprise,
                     "webhook": apprise,
-                    "webpush": WebPushSender(push_key, subject=s.vapid_subject),
+                    "webpush": WebPushSender(push_key, subject=s.vapid_subject, hosts=s.push_hosts),
                 }
             ),
             link_key=link_key,

@@ -9,6 +9,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.alerts.push_services import PUBLIC_PUSH_SERVICES
+
 __all__ = ["Environment", "ServerSettings"]
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "admin", "password", "secret"}
@@ -98,6 +100,10 @@ class ServerSettings(BaseSettings):
     # one is made per process and phones must subscribe again after a restart.
     vapid_private_key: SecretStr | None = None
     vapid_subject: str = "mailto:carewatch@localhost"
+    # The push services a subscription's endpoint may be on (JSON list; "*.x" for
+    # subdomains). Others are refused, so a signed-in user cannot make the server
+    # post to its own network. "scheme://host" entries are for tests' receivers.
+    push_hosts: tuple[str, ...] = PUBLIC_PUSH_SERVICES
     # Advisory alerts go to carers in one morning digest at this local hour.
     digest_hour: int = Field(default=8, ge=0, le=23)
     service_timezone: str = "Europe/London"

@@ -21,11 +21,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 __all__ = ["AckLink", "LinkRefused", "make_link", "read_link"]
+
+_MAX_ID = 2**63 - 1
+# 2100-01-01: later than any link's expiry, well inside every platform's time_t.
+_MAX_EXPIRY = 4_102_444_800
+# What secrets.token_urlsafe makes (escalation's nonces), and no NUL for PostgreSQL.
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class LinkRefused(ValueError):
@@ -60,21 +67,43 @@ def make_link(
 
 
 def read_link(key: bytes, token: str, *, now: datetime) -> AckLink:
-    """The link's meaning if it is genuine and not expired, else :class:`LinkRefused`."""
-    try:
-        encoded, signature = token.split(".", 1)
-        payload = _unb64(encoded)
-        valid = hmac.compare_digest(
-            hmac.new(key, payload, hashlib.sha256).digest(), _unb64(signature)
-        )
-        alert, user, expires, nonce = payload.decode().split(":", 3)
-        link = AckLink(
-            uuid.UUID(alert), int(user), datetime.fromtimestamp(int(expires), UTC), nonce
-        )
-    except (ValueError, UnicodeDecodeError):
-        raise LinkRefused("this link is not valid") from None
-    if not valid:
+    """The link's meaning if it is genuine and not expired, else :class:`LinkRefused`.
+
+    Anyone can type a token into the URL, so nothing in it is parsed until its
+    signature holds, and even a signed one is range-checked: every failure is
+    the same refusal, never an error of the page.
+
+    >>> read_link(b"k" * 32, "bm90LWEtbGluaw.eA", now=datetime(2026, 1, 1, tzinfo=UTC))
+    Traceback (most recent call last):
+    ...
+    server.alerts.links.LinkRefused: this link is not valid
+    """
+    link = _parse(key, token)
+    if link is None:
         raise LinkRefused("this link is not valid")
     if now >= link.expires_at:
         raise LinkRefused("this link has expired; open the console to acknowledge the alert")
     return link
+
+
+def _parse(key: bytes, token: str) -> AckLink | None:
+    """The signed link in ``token``, or None for anything else."""
+    try:
+        encoded, signature = token.split(".", 1)
+        payload, sent = _unb64(encoded), _unb64(signature)
+    except ValueError:  # not base64 (binascii.Error), non-ASCII, no dot
+        return None
+    if not hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest(), sent):
+        return None
+    try:
+        alert, user, expires, nonce = payload.decode("ascii").split(":", 3)
+        user_id, expiry = int(user), int(expires)
+        alert_id = uuid.UUID(alert)
+    except ValueError:  # UnicodeDecodeError is one
+        return None
+    # The server signs user ids of the database (bigint) and expiries of hours
+    # from now; a signed token outside those was never made here, and
+    # fromtimestamp would raise OverflowError or OSError for it.
+    if not (0 < user_id <= _MAX_ID and 0 < expiry < _MAX_EXPIRY) or not _NONCE.fullmatch(nonce):
+        return None
+    return AckLink(alert_id, user_id, datetime.fromtimestamp(expiry, UTC), nonce)

@@ -10,8 +10,9 @@ from typing import Any
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from server.access import Viewer
+from server.access import Viewer, address_shown, failure_shown
 from server.alerts.model import AlertKind, AlertStatus, Outcome, Severity
+from server.db import escalation as escalation_sql
 from server.db.pool import DbConn
 from server.db.residents import visible_to
 
@@ -279,22 +280,51 @@ async def events_for(conn: DbConn, alert_id: uuid.UUID) -> list[AlertEvent]:
         return await cur.fetchall()
 
 
-async def audit_for_resident(conn: DbConn, resident_id: int) -> list[AlertEvent]:
-    """Every change to every alert of a resident and every notification about them, oldest first."""
-    query = (
-        "SELECT * FROM (" + _EVENTS + " WHERE a.resident_id = %s"
-        " UNION ALL SELECT n.at, n.alert_id, a.kind, 'system',"
-        " CASE WHEN n.ok THEN 'notified' ELSE 'notification_failed' END,"
-        " n.channel || ' to ' || coalesce(u.username, 'a removed user') || ' (' || n.address || ')'"
-        " || coalesce(': ' || n.error, ''),"
-        " jsonb_build_object('rung', n.rung + 1, 'attempt', n.attempt)"
-        " FROM notifications n JOIN alerts a ON a.id = n.alert_id"
-        " LEFT JOIN users u ON u.id = n.user_id WHERE a.resident_id = %s"
-        ") AS audit ORDER BY at"
-    )
+async def audit_for_resident(conn: DbConn, resident_id: int, viewer: Viewer) -> list[AlertEvent]:
+    """Every change to every alert of a resident and every notification about them, oldest first.
+
+    Notifications name who was told, by name and role; where they were sent
+    and a failure's own words only for a ``viewer`` who may see contact details.
+    """
     async with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
-        await cur.execute(query.encode(), (resident_id, resident_id))
-        return await cur.fetchall()
+        await cur.execute(
+            (_EVENTS + " WHERE a.resident_id = %s ORDER BY e.at, e.id").encode(), (resident_id,)
+        )
+        events = await cur.fetchall()
+    kinds = {e.alert_id: e.kind for e in events}
+    attempts = await escalation_sql.notifications_for_resident(conn, resident_id)
+    missing = {n.alert_id for n in attempts} - kinds.keys()
+    if missing:
+        cursor = await conn.execute(
+            "SELECT id, kind FROM alerts WHERE id = ANY(%s)", (list(missing),)
+        )
+        kinds.update({row[0]: row[1] for row in await cursor.fetchall()})
+    told = [_notification_event(n, kinds[n.alert_id], viewer) for n in attempts]
+    # Stable: at the same instant, the change comes before the notifications it caused.
+    return sorted([*events, *told], key=lambda e: e.at)
+
+
+def _notification_event(n: escalation_sql.Notification, kind: str, viewer: Viewer) -> AlertEvent:
+    """One delivery attempt as a line of the trail, as ``viewer`` may see it."""
+    who = n.name or "a removed user"
+    address = address_shown(viewer, n.channel, n.address)
+    shown = ", ".join(part for part in (n.role, address) if part)
+    note = f"{n.channel} to {who}" + (f" ({shown})" if shown else "")
+    error = failure_shown(viewer, n.error)
+    if error is not None:
+        note += f": {error}"
+    details: dict[str, Any] = {"rung": n.rung + 1, "attempt": n.attempt, "to": who, "role": n.role}
+    if n.press is not None:
+        details["press"] = n.press
+    return AlertEvent(
+        at=n.at,
+        alert_id=n.alert_id,
+        kind=kind,
+        actor="system",
+        action="notified" if n.ok else "notification_failed",
+        note=note,
+        details=details,
+    )
 
 
 async def timings_since(conn: DbConn, since: datetime, viewer: Viewer) -> list[tuple[Any, ...]]:

@@ -27,6 +27,7 @@ __all__ = [
     "finish_rung",
     "lease_realert",
     "notifications_for",
+    "notifications_for_resident",
     "realert_contacts",
     "record_attempt",
     "schedule_realert",
@@ -52,12 +53,18 @@ class DueAlert:
 
 @dataclass(slots=True, frozen=True)
 class Notification:
-    """One delivery attempt."""
+    """One delivery attempt, with who it was for (None once their account is removed)."""
 
     at: datetime
+    alert_id: uuid.UUID
     user_id: int | None
     username: str | None
+    # The person's display name (their username if they have none), and role.
+    name: str | None
+    role: str | None
     rung: int
+    # The press of the pendant a re-alert was for; None for a rung of the ladder.
+    press: int | None
     channel: str
     address: str
     attempt: int
@@ -259,12 +266,26 @@ async def record_attempt(
 async def notifications_for(conn: DbConn, alert_id: uuid.UUID) -> list[Notification]:
     """Every delivery attempt for an alert, oldest first."""
     cursor = await conn.execute(
-        "SELECT n.at, n.user_id, u.username, n.rung, n.channel, n.address, n.attempt, n.ok,"
-        " n.error FROM notifications n LEFT JOIN users u ON u.id = n.user_id"
-        " WHERE n.alert_id = %s ORDER BY n.at, n.id",
-        (alert_id,),
+        _NOTIFICATIONS + " WHERE n.alert_id = %s ORDER BY n.at, n.id", (alert_id,)
     )
     return [Notification(*row) for row in await cursor.fetchall()]
+
+
+async def notifications_for_resident(conn: DbConn, resident_id: int) -> list[Notification]:
+    """Every delivery attempt for any alert of a resident, oldest first."""
+    cursor = await conn.execute(
+        _NOTIFICATIONS + " JOIN alerts a ON a.id = n.alert_id WHERE a.resident_id = %s"
+        " ORDER BY n.at, n.id",
+        (resident_id,),
+    )
+    return [Notification(*row) for row in await cursor.fetchall()]
+
+
+_NOTIFICATIONS = (
+    "SELECT n.at, n.alert_id, n.user_id, u.username, coalesce(u.display_name, u.username),"
+    " u.role, n.rung, n.press, n.channel, n.address, n.attempt, n.ok, n.error"
+    " FROM notifications n LEFT JOIN users u ON u.id = n.user_id"
+)
 
 
 async def store_link(

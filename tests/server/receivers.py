@@ -92,6 +92,43 @@ def webhook_server() -> Iterator[tuple[str, Hooks]]:
 
 
 @contextmanager
+def answering_server(
+    status: int, *, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server that answers every request with ``status``, ``body`` and ``headers``.
+
+    Yields its base URL and the path of each request it was sent: an internal
+    service with something to say, or one that redirects elsewhere.
+    """
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            asked.append(self.path)
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def silent_server() -> Iterator[tuple[str, list[float]]]:
     """A TCP endpoint that accepts every connection and never answers.
 

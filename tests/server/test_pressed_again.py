@@ -180,6 +180,11 @@ async def test_each_new_press_on_an_acknowledged_emergency_re_alerts_everyone_wo
     assert [e["details"]["press"] for e in pressed] == [2, 3]
     assert all(e["details"]["at"] and "again at" in e["note"] for e in pressed)
     assert "Press 2 on this alert." in pressed[0]["note"]
+    # Each delivery says which press it was for (None: the ladder's own round).
+    attempts = [(n["name"], n["press"]) for n in history["notifications"]]
+    assert sorted(name for name, p in attempts if p is None) == ["Desk", "Sam"]
+    for again in (2, 3):
+        assert sorted(name for name, p in attempts if p == again) == ["Amy", "Desk", "Sam"]
     told = [e for e in events if e["action"] == "notified" and "press" in e["details"]]
     assert [e["details"]["press"] for e in told] == [2, 3]
     for event in told:

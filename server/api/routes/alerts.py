@@ -14,7 +14,12 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from server.access import may_act_on_alerts
+from server.access import (
+    address_shown,
+    failure_shown,
+    may_act_on_alerts,
+    may_see_contact_details,
+)
 from server.alerts.model import AlertStatus, IllegalTransition, Outcome
 from server.alerts.service import AlertNotFound
 from server.api.deps import (
@@ -233,16 +238,25 @@ class AuditEntry(BaseModel):
 
 
 class NotificationAttempt(BaseModel):
-    """One attempt to reach a person."""
+    """One attempt to reach a person: who, by name and role; where, only for admins."""
 
     at: datetime
-    user: str | None
+    name: str = Field(description="who was notified: their display name")
+    role: str | None = Field(description="carer, responder or admin; null once the account is gone")
+    user: str | None = Field(description="the account's username: admins only")
     rung: int
+    press: int | None = Field(
+        description="the press of the pendant a re-alert was for; null for a rung of the ladder"
+    )
     channel: str
-    address: str
+    address: str | None = Field(
+        description="where it was sent (a push subscription's endpoint, never its keys): admins only"
+    )
     attempt: int
     ok: bool
-    error: str | None
+    error: str | None = Field(
+        description="why it failed: word for word for admins, a plain reason for everyone else"
+    )
 
 
 class AlertHistory(BaseModel):
@@ -254,8 +268,14 @@ class AlertHistory(BaseModel):
 
 @router.get("/{alert_id}/history", responses=_REFUSED)
 async def history(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> AlertHistory:
-    """Every change to the alert and every attempt to notify someone, oldest first."""
+    """Every change to the alert and every attempt to notify someone, oldest first.
+
+    Residents, carers and responders see who was told and whether it worked;
+    addresses, push subscriptions and the receivers' replies are for admins.
+    """
     await _in_reach(services, user, alert_id, act=False)
+    viewer = viewer_of(user)
+    details = may_see_contact_details(viewer)
     async with services.pool.connection() as conn:
         events = await alerts_sql.events_for(conn, alert_id)
         attempts = await escalation_sql.notifications_for(conn, alert_id)
@@ -267,13 +287,16 @@ async def history(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID)
         notifications=[
             NotificationAttempt(
                 at=n.at,
-                user=n.username,
+                name=n.name or "a removed user",
+                role=n.role,
+                user=n.username if details else None,
                 rung=n.rung + 1,
+                press=n.press,
                 channel=n.channel,
-                address=n.address,
+                address=address_shown(viewer, n.channel, n.address),
                 attempt=n.attempt,
                 ok=n.ok,
-                error=n.error,
+                error=failure_shown(viewer, n.error),
             )
             for n in attempts
         ],

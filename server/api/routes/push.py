@@ -8,7 +8,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
-from server.alerts.webpush import MAX_PUSH_SUBSCRIPTIONS, parse_subscription
+from server.alerts.webpush import (
+    MAX_PUSH_SUBSCRIPTIONS,
+    parse_subscription,
+    subscription_endpoint,
+)
 from server.api.deps import CurrentUser, ServicesDep
 from server.db import escalation as escalation_sql
 
@@ -36,7 +40,11 @@ class Subscribed(BaseModel):
     dropped: list[str]
 
 
-@router.post("/me/push-subscriptions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/me/push-subscriptions",
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "not a browser's subscription on a public push service"}},
+)
 async def subscribe(
     services: ServicesDep, user: CurrentUser, subscription: dict[str, Any]
 ) -> Subscribed:
@@ -46,21 +54,19 @@ async def subscribe(
     subscribed longest ago is dropped (and named in ``dropped``), because the
     browser in someone's hand now must never be refused while a phone they
     replaced holds a place.
+
+    The endpoint must be https on a public push service (Google's FCM,
+    Mozilla's, Apple's, Microsoft's): the server posts to it, so any other
+    address is refused.
     """
     try:
-        checked = parse_subscription(json.dumps(subscription))
+        checked = parse_subscription(json.dumps(subscription), hosts=services.settings.push_hosts)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     async with services.pool.connection() as conn, conn.transaction():
         dropped = await escalation_sql.add_push_subscription(
             conn, user.id, json.dumps(checked, sort_keys=True), keep=MAX_PUSH_SUBSCRIPTIONS
         )
-    return Subscribed(endpoint=checked["endpoint"], dropped=[_endpoint(a) for a in dropped])
-
-
-def _endpoint(address: str) -> str:
-    """The endpoint of a stored subscription, for telling the person which one went."""
-    try:
-        return str(json.loads(address)["endpoint"])
-    except (ValueError, KeyError, TypeError):
-        return "a subscription that could not be read"
+    return Subscribed(
+        endpoint=checked["endpoint"], dropped=[subscription_endpoint(a) for a in dropped]
+    )

@@ -53,10 +53,14 @@ async def resident_audit(
     resident_id: ResidentId,
     format: Literal["json", "csv"] = "json",
 ) -> Response | list[alerts_sql.AlertEvent]:
-    """Every change to every alert of one resident, oldest first, as JSON or CSV."""
+    """Every change to every alert of one resident, oldest first, as JSON or CSV.
+
+    Notifications say who was told by name and role; where they were sent, and
+    why a delivery failed in the receiver's own words, are shown to admins only.
+    """
     await resident_in_reach(services, user, resident_id, "alert audit")
     async with services.pool.connection() as conn:
-        events = await alerts_sql.audit_for_resident(conn, resident_id)
+        events = await alerts_sql.audit_for_resident(conn, resident_id, viewer_of(user))
     if format == "json":
         return events
     out = io.StringIO()
