@@ -245,9 +245,9 @@ class Agent:
                     if self._apply_config(payload):
                         self.outbox.save_config(payload)
                 case AlarmAckReceived(payload):
-                    self._alarms_confirmed(payload)
+                    self._confirmation_received(payload)
 
-    def _alarms_confirmed(self, payload: bytes) -> None:
+    def _confirmation_received(self, payload: bytes) -> None:
         """The server stored these alarms: they leave the outbox."""
         try:
             message = parse_message(alarm_ack_topic(self.hub), payload)
