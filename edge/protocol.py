@@ -26,11 +26,13 @@ from enum import StrEnum
 from typing import Any, Final, TypeVar
 
 __all__ = [
+    "MAX_ACK_IDS",
     "MAX_PAYLOAD_BYTES",
     "MAX_SEQ",
     "PROTOCOL_VERSION",
     "TOPIC_PREFIX",
     "Alarm",
+    "AlarmAck",
     "AlarmKind",
     "Channel",
     "HubConfig",
@@ -43,6 +45,7 @@ __all__ = [
     "ReadingsBatch",
     "SensorHealth",
     "SensorSpec",
+    "alarm_ack_topic",
     "alarm_topic",
     "config_topic",
     "encode",
@@ -61,12 +64,16 @@ TOPIC_PREFIX: Final = "carewatch/v1/hubs"
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
 # Batch numbers and counters are stored as PostgreSQL bigint.
 MAX_SEQ: Final = 2**63 - 1
+# Alarms one confirmation may name: a hub holds few unconfirmed alarms at a time.
+MAX_ACK_IDS: Final = 100
 
 _E = TypeVar("_E", bound=StrEnum)
 
 # Always used with fullmatch: with match, "$" would also accept a trailing newline.
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SENSOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+# An alarm's id (a UUID from the hub's agent) follows the sensor id's pattern.
+_ALARM_ID = _SENSOR_ID
 # Free text (a room, a firmware version): no control characters, which a database
 # or a log line would choke on, and no lone surrogates, which are not UTF-8.
 _TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,64}")
@@ -95,6 +102,7 @@ class Channel(StrEnum):
     ALARM = "alarm"
     STATUS = "status"
     CONFIG = "config"
+    ALARM_ACK = "alarm_ack"
 
 
 class ReadingKind(StrEnum):
@@ -173,6 +181,25 @@ class Alarm:
 
 
 @dataclass(slots=True, frozen=True)
+class AlarmAck:
+    """The server has stored these alarms of the hub: the hub may let them go.
+
+    A PUBACK only says the broker has an alarm, and a broker can lose what it
+    acknowledged (Mosquitto saves after it acknowledges); this says it is in
+    the server's database, so the hub keeps an alarm until it hears this.
+
+    >>> ack = AlarmAck("hub-0001", ("5f0c2a9e-pendant",))
+    >>> encode(ack)
+    b'{"v":1,"hub":"hub-0001","ids":["5f0c2a9e-pendant"]}'
+    >>> parse_message(alarm_ack_topic("hub-0001"), encode(ack)) == ack
+    True
+    """
+
+    hub: str
+    ids: tuple[str, ...]
+
+
+@dataclass(slots=True, frozen=True)
 class SensorHealth:
     """A sensor's battery and radio link as the hub last saw them."""
 
@@ -219,7 +246,7 @@ class HubConfig:
     sensors: tuple[SensorSpec, ...]
 
 
-Message = ReadingsBatch | Alarm | HubStatus | HubConfig
+Message = ReadingsBatch | Alarm | HubStatus | HubConfig | AlarmAck
 
 
 # --- topics -----------------------------------------------------------------
@@ -248,6 +275,11 @@ def status_topic(hub: str) -> str:
 def config_topic(hub: str) -> str:
     """Topic of the server's retained config for a hub."""
     return topic_for(hub, Channel.CONFIG)
+
+
+def alarm_ack_topic(hub: str) -> str:
+    """Topic of the server's confirmations that a hub's alarms are stored."""
+    return topic_for(hub, Channel.ALARM_ACK)
 
 
 def validate_hub_id(hub: str) -> str:
@@ -353,6 +385,8 @@ def _to_json(message: Message) -> dict[str, Any]:
                     for s in message.sensors
                 ]
             return body
+        case AlarmAck():
+            return {"v": PROTOCOL_VERSION, "hub": message.hub, "ids": list(message.ids)}
         case HubConfig():
             return {
                 "v": PROTOCOL_VERSION,
@@ -574,6 +608,22 @@ def _parse_config(f: _Fields) -> HubConfig:
     )
 
 
+def _parse_alarm_ack(f: _Fields, hub: str) -> AlarmAck:
+    ids = f.array("ids")
+    if not 1 <= len(ids) <= MAX_ACK_IDS:
+        raise ProtocolError(
+            f"alarm_ack: field 'ids' must name 1 to {MAX_ACK_IDS} alarms, got {len(ids)}"
+        )
+    checked = []
+    for i, value in enumerate(ids):
+        if not isinstance(value, str):
+            raise ProtocolError(f"alarm_ack: ids[{i}] must be a string, got {_json_type(value)}")
+        if not _ALARM_ID.fullmatch(value):
+            raise ProtocolError(f"alarm_ack: ids[{i}] has invalid value {_show(value)}")
+        checked.append(value)
+    return AlarmAck(hub=hub, ids=tuple(checked))
+
+
 def _load_json(payload: bytes) -> object:
     """The payload's JSON document, or a ProtocolError for anything json.loads raises."""
     try:
@@ -626,13 +676,15 @@ def parse_message(topic: str, payload: bytes) -> Message:
             case Channel.ALARM:
                 return Alarm(
                     hub=hub,
-                    id=f.string("id", pattern=_SENSOR_ID),
+                    id=f.string("id", pattern=_ALARM_ID),
                     sensor=f.string("sensor", pattern=_SENSOR_ID),
                     kind=f.enum("kind", AlarmKind),
                     ts=f.timestamp("ts"),
                 )
             case Channel.STATUS:
                 return _parse_status(f, hub)
+            case Channel.ALARM_ACK:
+                return _parse_alarm_ack(f, hub)
     except ProtocolError as exc:
         raise ProtocolError(exc.reason, hub=hub) from None
     raise AssertionError(f"unhandled channel {channel}")  # pragma: no cover

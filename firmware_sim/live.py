@@ -88,7 +88,7 @@ class LiveHomes:
         log.info("%d simulated homes running", len(self._running))
 
     def waiting(self) -> int:
-        """Readings and alarms still in the hubs' outboxes, not yet acknowledged."""
+        """What waits in the hubs' outboxes: readings not acknowledged, alarms not confirmed."""
         return sum(running.agent.outbox.depth() for running in self._running.values())
 
     def stop(self) -> None:

@@ -51,6 +51,12 @@ class IngestMetrics:
             "Batches received again and not stored twice",
             registry=self.registry,
         )
+        self.alarm_confirmations = Counter(
+            "carewatch_alarm_confirmations",
+            "Confirmations to hubs that an alarm is stored: sent, or not sent (broker away)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "carewatch_dead_letters", "Messages refused", ["reason"], registry=self.registry
         )

@@ -32,6 +32,7 @@ from server.db.pool import Pool, migrate, open_pool
 from server.db.storage import StorageMode, configure_storage, prune_readings
 from server.detect.hub_health import HubHealth
 from server.detect.watch import HomeWatch, WatchSettings
+from server.ingest.alarm_confirm import AlarmConfirmer
 from server.ingest.consumer import MqttConsumer
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
@@ -139,7 +140,14 @@ class CarewatchServer:
             metrics=metrics,
         )
         self.ingest = IngestService(
-            pool, alerts=alerts, detector=detector, writer=self.writer, metrics=metrics
+            pool,
+            alerts=alerts,
+            detector=detector,
+            writer=self.writer,
+            metrics=metrics,
+            # Hubs keep an alarm until told it is stored; told on the alarm
+            # session's connection, which is made below.
+            confirmer=AlarmConfirmer(self._publish_on_alarm_session, metrics=metrics),
         )
         await self.ingest.start()
         self.detector_keeper = keeper = DetectorKeeper(
@@ -250,6 +258,10 @@ class CarewatchServer:
         self._spawn("http", self._http.serve(sockets=[self._socket]))
         await self._wait_ready(feed)
         log.info("carewatch server ready at %s", self.http_url)
+
+    def _publish_on_alarm_session(self, topic: str, payload: bytes) -> bool:
+        consumer = self.alarm_consumer
+        return consumer is not None and consumer.publish_nowait(topic, payload)
 
     def _ensure_broker_account(self) -> None:
         """Put the server's own broker account in the internal listener's password file, if kept here."""

@@ -100,6 +100,15 @@ async def test_a_fall_and_a_pendant_press_reach_the_alerts_api(
                 return alerts if wanted <= kinds else None
 
             alerts = await wait_for(both_alerts, within=60, what="the fall and pendant alerts")
+
+            # The server told the hub the press is stored, and only then did it leave
+            # the hub's outbox (a PUBACK alone would not do).
+            agent = homes.agent(pressed)
+
+            async def confirmed() -> bool:
+                return agent.alarms_confirmed >= 1 and agent.outbox.pending_alarms() == []
+
+            await wait_for(confirmed, within=20, what="the pendant press confirmed to its hub")
     finally:
         homes.stop()
         for hub in (fallen, pressed):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from edge.protocol import (
+    MAX_ACK_IDS,
     MAX_PAYLOAD_BYTES,
     Alarm,
+    AlarmAck,
     AlarmKind,
     Channel,
     HubConfig,
@@ -22,6 +25,7 @@ from edge.protocol import (
     ReadingsBatch,
     SensorHealth,
     SensorSpec,
+    alarm_ack_topic,
     alarm_topic,
     config_topic,
     encode,
@@ -110,6 +114,35 @@ def test_messages_round_trip(message: ReadingsBatch | Alarm | HubStatus) -> None
 def test_config_round_trips() -> None:
     config = HubConfig(heartbeat_s=60, sensors=(SensorSpec("front-door", "contact", "front_door"),))
     assert parse_message(config_topic("hub-1"), encode(config)) == config
+
+
+def test_an_alarm_confirmation_round_trips_on_the_hubs_own_topic() -> None:
+    ack = AlarmAck("hub-1", ("5f0c2a9e-1b2c-4d5e-8f90-0123456789ab", "a-2"))
+    assert alarm_ack_topic("hub-1") == "carewatch/v1/hubs/hub-1/alarm_ack"
+    assert parse_topic(alarm_ack_topic("hub-1")) == ("hub-1", Channel.ALARM_ACK)
+    assert json.loads(encode(ack)) == {"v": 1, "hub": "hub-1", "ids": list(ack.ids)}
+    assert parse_message(alarm_ack_topic("hub-1"), encode(ack)) == ack
+    most = AlarmAck("hub-1", tuple(f"a-{i}" for i in range(MAX_ACK_IDS)))
+    assert parse_message(alarm_ack_topic("hub-1"), encode(most)) == most
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"hub": "hub-1", "ids": []}, "must name 1 to 100 alarms, got 0"),
+        ({"hub": "hub-1", "ids": [f"a-{i}" for i in range(101)]}, "1 to 100 alarms, got 101"),
+        ({"hub": "hub-1", "ids": "a-1"}, "field 'ids' must be an array, got string"),
+        ({"hub": "hub-1"}, "missing field 'ids'"),
+        ({"hub": "hub-1", "ids": ["a-1", 7]}, "ids[1] must be a string, got number"),
+        ({"hub": "hub-1", "ids": ["a-1\n"]}, "ids[0] has invalid value"),
+        ({"hub": "hub-1", "ids": ["a" * 129]}, "ids[0] has invalid value"),
+        ({"hub": "hub-2", "ids": ["a-1"]}, "hub 'hub-2' in payload does not match topic hub"),
+    ],
+)
+def test_bad_alarm_confirmations_say_what_is_wrong(body: dict[str, Any], reason: str) -> None:
+    payload = json.dumps({"v": 1, **body}).encode()
+    with pytest.raises(ProtocolError, match=re.escape(reason)):
+        parse_message(alarm_ack_topic("hub-1"), payload)
 
 
 def test_timestamps_are_rfc3339_utc() -> None:

@@ -80,6 +80,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "watermark": "2026-11-24T11:59:00Z",
         "sensors": [{"sensor": "pir", "kind": "motion", "room": "hall", "battery": 80, "link": 9}],
     },
+    # Server to hub: the hub's agent parses it with the same parser.
+    "alarm_ack": {"v": 1, "hub": "hub-1", "ids": ["a-1", "a-2"]},
 }
 _HOLE = "\x00hole\x00"
 
@@ -122,6 +124,8 @@ def _paths(channel: str) -> list[tuple[str | int, ...]]:
     for name in ("readings", "sensors"):
         for field in document.get(name, [{}])[0]:
             paths.append((name, 0, field))
+    if "ids" in document:
+        paths.append(("ids", 1))
     return paths
 
 
@@ -212,3 +216,13 @@ def test_a_batch_with_a_strange_reading(reading: dict[str, object]) -> None:
     outcome = _triage(readings_topic("hub-1"), payload)
     assert isinstance(outcome, DeadLetter | Accepted)
     _check(outcome, payload)
+
+
+@given(document=json_values)
+def test_what_the_server_sends_hubs_is_ignored_not_dead_lettered(document: object) -> None:
+    # A subscription to carewatch/v1/hubs/# reads back the server's own config and
+    # alarm confirmations: neither is a hub's message, nor a hub's mistake.
+    payload = json.dumps(document).encode()
+    for channel in ("config", "alarm_ack"):
+        assert isinstance(_triage(f"carewatch/v1/hubs/hub-1/{channel}", payload), Ignored)
+        assert isinstance(_triage(f"carewatch/v1/hubs/hub-x/{channel}", payload), Ignored)

@@ -2,9 +2,11 @@
 
 Each step polls the driver up to the hub's clock, stores the readings in the
 outbox, publishes any alarm at once, publishes a batch when the flush policy
-says so, and a heartbeat when one is due. Nothing leaves the outbox before the
-broker's PUBACK; after a reconnect or a restart, whatever is still there goes
-out again under the same numbers, and the server de-duplicates.
+says so, and a heartbeat when one is due. A batch leaves the outbox at the
+broker's PUBACK, an alarm only when the server confirms it stored it
+(edge/agent/alarm_courier.py); after a reconnect or a restart, whatever is
+still there goes out again under the same numbers and ids, alarms first, and
+the server de-duplicates.
 """
 
 from __future__ import annotations
@@ -18,24 +20,29 @@ from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from edge.agent.alarm_courier import AlarmCourier
 from edge.agent.drivers import AlarmTrigger, Clock, Driver, wall_clock
 from edge.agent.link import (
     Acknowledged,
+    AlarmAckReceived,
     ConfigReceived,
     Connected,
     Disconnected,
+    Link,
     MqttLink,
     MqttProtocol,
 )
 from edge.agent.outbox import Outbox
-from edge.agent.schedule import FlushPolicy, HeartbeatSchedule
+from edge.agent.schedule import AlarmResend, FlushPolicy, HeartbeatSchedule
 from edge.protocol import (
     Alarm,
+    AlarmAck,
     HubConfig,
     HubState,
     HubStatus,
     ProtocolError,
     Reading,
+    alarm_ack_topic,
     alarm_topic,
     config_topic,
     encode,
@@ -82,6 +89,8 @@ class Agent:
         max_outbox_readings: int | None = 2_000_000,
         mqtt_protocol: MqttProtocol = "5",
         client_cert: tuple[Path, Path] | None = None,
+        alarm_resend: AlarmResend | None = None,
+        link: Link | None = None,
     ) -> None:
         self.hub = validate_hub_id(hub_id)
         self._driver = driver
@@ -97,7 +106,9 @@ class Agent:
             first_seq=int(time.time() * 1000),
             max_readings=max_outbox_readings,
         )
-        self._link = MqttLink(
+        self._alarms = AlarmCourier(self.outbox, alarm_resend or AlarmResend())
+        # ``link`` is for tests that drive the agent without a broker.
+        self._link: Link = link or MqttLink(
             hub=self.hub,
             mqtt_url=mqtt_url,
             will_topic=status_topic(self.hub),
@@ -117,6 +128,7 @@ class Agent:
         # what was pending), so nothing new overtakes the resend.
         self._session_up = False
         self.batches_acknowledged = 0
+        self.alarms_confirmed = 0
 
     @property
     def connected(self) -> bool:
@@ -159,6 +171,9 @@ class Agent:
             if self._waiting_since is None:
                 self._waiting_since = self._monotonic()
         if self.connected:
+            # Alarms first: an alarm due again never waits behind readings.
+            for alarm in self._alarms.due(now_s=self._monotonic(), now=now):
+                self._send_alarm(alarm)
             self._send_batches()
             if self._heartbeat.due(now):
                 self._send_heartbeat(now)
@@ -166,7 +181,7 @@ class Agent:
     def _raise_alarm(self, trigger: AlarmTrigger) -> None:
         alarm = Alarm(self.hub, str(uuid.uuid4()), trigger.sensor, trigger.kind, trigger.ts)
         log.warning("alarm: %s from %s", alarm.kind.value, alarm.sensor)
-        self.outbox.add_alarm(alarm)
+        self._alarms.raised(alarm)
         if self.connected:
             self._send_alarm(alarm)  # else it goes first when the session is back
 
@@ -174,6 +189,7 @@ class Agent:
         mid = self._link.publish(alarm_topic(self.hub), encode(alarm))
         if mid is not None:
             self._in_flight[mid] = ("alarm", alarm.id)
+            self._alarms.published(alarm.id, now_s=self._monotonic())
 
     def _send_batches(self) -> None:
         while self._batches_in_flight() < self._max_in_flight:
@@ -228,6 +244,22 @@ class Agent:
                 case ConfigReceived(payload):
                     if self._apply_config(payload):
                         self.outbox.save_config(payload)
+                case AlarmAckReceived(payload):
+                    self._confirmation_received(payload)
+
+    def _confirmation_received(self, payload: bytes) -> None:
+        """The server stored these alarms: they leave the outbox."""
+        try:
+            message = parse_message(alarm_ack_topic(self.hub), payload)
+        except ProtocolError as exc:
+            # Kept, and sent again: a confirmation we cannot read confirms nothing.
+            log.warning("ignoring an alarm confirmation that is not valid: %s", exc.reason)
+            return
+        if not isinstance(message, AlarmAck):
+            return
+        for alarm_id in self._alarms.confirmed(message.ids):
+            log.info("alarm %s confirmed by the server", alarm_id)
+            self.alarms_confirmed += 1
 
     def _apply_config(self, payload: bytes) -> bool:
         """Take the server's settings for this hub; a config it cannot read is logged and kept out."""
@@ -250,7 +282,7 @@ class Agent:
         # (alarms first); the server drops what it already has.
         self._in_flight.clear()
         self._heartbeat.reset()
-        for alarm in self.outbox.pending_alarms():
+        for alarm in self._alarms.reconnected():
             self._send_alarm(alarm)
         pending = self.outbox.pending_batches()
         if pending:
@@ -270,5 +302,6 @@ class Agent:
             self.outbox.batch_acknowledged(key)
             self.batches_acknowledged += 1
         else:
+            # The broker has it, but may yet lose it: kept until the server confirms.
             assert isinstance(key, str)
-            self.outbox.alarm_acknowledged(key)
+            self._alarms.acknowledged(key, now=self._clock())

@@ -13,7 +13,7 @@ import queue
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -23,13 +23,15 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.agent.schedule import Backoff
 from edge.mqtt_url import broker_address
-from edge.protocol import config_topic
+from edge.protocol import alarm_ack_topic, config_topic
 
 __all__ = [
     "Acknowledged",
+    "AlarmAckReceived",
     "ConfigReceived",
     "Connected",
     "Disconnected",
+    "Link",
     "LinkEvent",
     "MqttLink",
     "MqttProtocol",
@@ -66,7 +68,29 @@ class ConfigReceived:
     payload: bytes
 
 
-LinkEvent = Connected | Disconnected | Acknowledged | ConfigReceived
+@dataclass(slots=True, frozen=True)
+class AlarmAckReceived:
+    """The server confirmed it stored alarms of this hub (raw payload, parsed by the agent)."""
+
+    payload: bytes
+
+
+LinkEvent = Connected | Disconnected | Acknowledged | ConfigReceived | AlarmAckReceived
+
+
+class Link(Protocol):
+    """What the agent needs of a session with the broker (a fake one in unit tests)."""
+
+    events: queue.Queue[LinkEvent]
+
+    @property
+    def connected(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None: ...
+
+    def stop(self, *, last_words: tuple[str, bytes] | None = None) -> None: ...
 
 
 class MqttLink:
@@ -127,6 +151,7 @@ class MqttLink:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
         self._config_topic = config_topic(hub)
+        self._alarm_ack_topic = alarm_ack_topic(hub)
         self._connected = False
         self._stopping = False
 
@@ -188,7 +213,9 @@ class MqttLink:
         self._connected = True
         self._backoff.reset()
         # Retained: the server's latest config arrives on every (re)connect.
-        client.subscribe(self._config_topic, qos=1)
+        # Subscribed on every connect, in case the broker lost the session; the
+        # session keeps confirmations sent while the hub was away.
+        client.subscribe([(self._config_topic, 1), (self._alarm_ack_topic, 1)])
         self.events.put(Connected())
 
     def _on_disconnect(
@@ -210,6 +237,8 @@ class MqttLink:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if message.topic == self._config_topic:
             self.events.put(ConfigReceived(bytes(message.payload)))
+        elif message.topic == self._alarm_ack_topic:
+            self.events.put(AlarmAckReceived(bytes(message.payload)))
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         delay = self._backoff.next_delay(self._rng)

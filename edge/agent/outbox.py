@@ -1,10 +1,13 @@
-"""The hub's durable outbox: readings and alarms wait here until the broker has them.
+"""The hub's durable outbox: readings wait here until the broker has them, alarms until the server has.
 
 SQLite in WAL mode with full sync, so a reading the agent has accepted survives
 a power cut. Readings are grouped into numbered batches *before* they are
 published, and the grouping is stored: after a restart the same batch goes out
 again with the same ``seq``, which is what lets the server de-duplicate it.
-A batch and an alarm leave the outbox only when the broker acknowledges them.
+A batch leaves the outbox when the broker acknowledges it (PUBACK). An alarm
+stays after its PUBACK, marked as with the broker, until the server confirms
+it has stored it (``alarm_ack``): Mosquitto acknowledges before it saves, so a
+broker killed in that moment loses a message the hub believes delivered.
 
 >>> from datetime import UTC, datetime
 >>> from edge.protocol import Reading, ReadingKind
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -36,7 +40,7 @@ from edge.protocol import (
     parse_timestamp,
 )
 
-__all__ = ["Outbox"]
+__all__ = ["KeptAlarm", "Outbox"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -55,9 +59,18 @@ CREATE TABLE IF NOT EXISTS alarms (
     id TEXT PRIMARY KEY,
     sensor TEXT NOT NULL,
     kind TEXT NOT NULL,
-    ts TEXT NOT NULL
+    ts TEXT NOT NULL,
+    acknowledged_at TEXT
 );
 """
+
+
+@dataclass(slots=True, frozen=True)
+class KeptAlarm:
+    """An alarm the server has not confirmed; ``acknowledged_at``: the broker's first PUBACK, if any."""
+
+    alarm: Alarm
+    acknowledged_at: datetime | None
 
 
 class Outbox:
@@ -86,6 +99,7 @@ class Outbox:
         # FULL: a committed reading is on disk before the driver is told so.
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
 
     def close(self) -> None:
         """Close the database; everything committed stays on disk."""
@@ -149,20 +163,38 @@ class Outbox:
             self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
 
     def pending_alarms(self) -> list[Alarm]:
-        """Alarms not yet acknowledged, oldest first."""
-        rows = self._db.execute("SELECT id, sensor, kind, ts FROM alarms ORDER BY ts").fetchall()
+        """Alarms the server has not confirmed, oldest first."""
+        return [kept.alarm for kept in self.kept_alarms()]
+
+    def kept_alarms(self) -> list[KeptAlarm]:
+        """Alarms the server has not confirmed, oldest first, with when the broker first had each."""
+        rows = self._db.execute(
+            "SELECT id, sensor, kind, ts, acknowledged_at FROM alarms ORDER BY ts, id"
+        ).fetchall()
         return [
-            Alarm(self.hub, alarm_id, sensor, AlarmKind(kind), parse_timestamp(ts))
-            for alarm_id, sensor, kind, ts in rows
+            KeptAlarm(
+                Alarm(self.hub, alarm_id, sensor, AlarmKind(kind), parse_timestamp(ts)),
+                None if acknowledged_at is None else parse_timestamp(acknowledged_at),
+            )
+            for alarm_id, sensor, kind, ts, acknowledged_at in rows
         ]
 
-    def alarm_acknowledged(self, alarm_id: str) -> None:
-        """The broker has the alarm: forget it."""
+    def alarm_acknowledged(self, alarm_id: str, *, at: datetime) -> None:
+        """The broker has the alarm (PUBACK): keep it, marked with when it first had it."""
         with self._transaction():
-            self._db.execute("DELETE FROM alarms WHERE id = ?", (alarm_id,))
+            self._db.execute(
+                "UPDATE alarms SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+                (format_timestamp(at), alarm_id),
+            )
+
+    def alarm_confirmed(self, alarm_id: str) -> bool:
+        """The server has stored the alarm: forget it. False if it was not kept (any more)."""
+        with self._transaction():
+            cursor = self._db.execute("DELETE FROM alarms WHERE id = ?", (alarm_id,))
+        return cursor.rowcount > 0
 
     def depth(self) -> int:
-        """Readings and alarms not yet acknowledged."""
+        """Readings not yet acknowledged and alarms not yet confirmed."""
         (readings,) = self._db.execute("SELECT count(*) FROM readings").fetchone()
         (alarms,) = self._db.execute("SELECT count(*) FROM alarms").fetchone()
         return int(readings) + int(alarms)
@@ -213,6 +245,15 @@ class Outbox:
             " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
             (cursor.rowcount,),
         )
+
+    def _migrate(self) -> None:
+        # Outboxes made before alarms waited for the server's confirmation have
+        # no acknowledged_at: every alarm in them is still unacknowledged (the
+        # old agent deleted an alarm at its PUBACK), which NULL says.
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(alarms)")}
+        if "acknowledged_at" not in columns:
+            with self._transaction():
+                self._db.execute("ALTER TABLE alarms ADD COLUMN acknowledged_at TEXT")
 
     def _batch(self, seq: int, sent_at: datetime) -> ReadingsBatch:
         rows = self._db.execute(

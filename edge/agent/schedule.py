@@ -1,4 +1,6 @@
-"""When the agent sends: batches by size or age, heartbeats by interval. Pure; time is passed in.
+"""When the agent sends: batches by size or age, heartbeats by interval, alarms again until confirmed.
+
+Pure; time is passed in.
 
 >>> policy = FlushPolicy(max_readings=3, max_delay_s=2.0)
 >>> policy.due(waiting=1, waiting_since=10.0, now=11.0), policy.due(waiting=1, waiting_since=10.0, now=12.0)
@@ -13,7 +15,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["Backoff", "FlushPolicy", "HeartbeatSchedule"]
+__all__ = ["AlarmResend", "Backoff", "FlushPolicy", "HeartbeatSchedule"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -87,3 +89,68 @@ class Backoff:
     def reset(self) -> None:
         """Connected again: start small next time."""
         self._attempt = 0
+
+
+class AlarmResend:
+    """When an alarm the server has not confirmed goes out again, and when the hub lets it go.
+
+    Sent again ``first_s`` after a send, the wait doubling up to ``cap_s``: a
+    broker that lost the alarm is covered within seconds of it being back
+    (a reconnect sends everything at once anyway), and a server away for
+    hours is not sent hundreds of copies. ``give_up_after`` of the broker's
+    PUBACKs without a confirmation (a server of a version that never
+    confirms), the alarm is left to the broker's word, as before confirmation
+    existed. Times are monotonic seconds for sending, the hub's clock for
+    giving up, which must survive a restart.
+
+    >>> resend = AlarmResend(first_s=30.0, cap_s=120.0)
+    >>> resend.sent("a-1", now=0.0)
+    >>> resend.due(["a-1"], now=29.0), resend.due(["a-1"], now=30.0)
+    ([], ['a-1'])
+    >>> resend.sent("a-1", now=30.0); resend.due(["a-1"], now=89.0), resend.due(["a-1"], now=90.0)
+    ([], ['a-1'])
+    >>> resend.due(["never-sent"], now=0.0)
+    ['never-sent']
+    """
+
+    def __init__(
+        self,
+        *,
+        first_s: float = 30.0,
+        cap_s: float = 5 * 60.0,
+        give_up_after: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.first_s = first_s
+        self.cap_s = cap_s
+        self.give_up_after = give_up_after
+        # alarm id -> (monotonic time of the last send, sends since the last reconnect)
+        self._sent: dict[str, tuple[float, int]] = {}
+
+    def sent(self, alarm_id: str, *, now: float) -> None:
+        """The alarm was published at ``now``."""
+        _, sends = self._sent.get(alarm_id, (now, 0))
+        self._sent[alarm_id] = (now, sends + 1)
+
+    def due(self, alarm_ids: list[str], *, now: float) -> list[str]:
+        """Which of the unconfirmed ``alarm_ids`` to send at ``now`` (an alarm never sent: at once)."""
+        due = []
+        for alarm_id in alarm_ids:
+            last = self._sent.get(alarm_id)
+            if last is None or now - last[0] >= self._wait(last[1]) or now < last[0]:
+                due.append(alarm_id)
+        return due
+
+    def expired(self, acknowledged_at: datetime | None, *, now: datetime) -> bool:
+        """Whether an alarm the broker acknowledged at ``acknowledged_at`` is to be let go."""
+        return acknowledged_at is not None and now - acknowledged_at >= self.give_up_after
+
+    def forget(self, alarm_id: str) -> None:
+        """The alarm is confirmed (or let go): no more sends."""
+        self._sent.pop(alarm_id, None)
+
+    def reset(self) -> None:
+        """A new session: everything goes at once, then waits start small again."""
+        self._sent.clear()
+
+    def _wait(self, sends: int) -> float:
+        return min(self.cap_s, self.first_s * 2.0 ** max(0, sends - 1))

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 
 from edge.mqtt_url import broker_address
 from edge.protocol import TOPIC_PREFIX
@@ -53,6 +54,7 @@ class MqttConsumer:
         self._transient = transient_errors
         self.connected = asyncio.Event()
         self.acknowledged = 0
+        self._client: aiomqtt.Client | None = None
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -77,10 +79,14 @@ class MqttConsumer:
                     for topic in self._topics:
                         await client.subscribe(topic, qos=1)
                     log.info("subscribed to %s on %s:%d", ", ".join(self._topics), host, port)
+                    self._client = client
                     self.connected.set()
                     self._on_connection(True)
                     delay = 0.5
-                    await self._consume(client)
+                    try:
+                        await self._consume(client)
+                    finally:
+                        self._client = None
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
                 self._on_connection(False)
@@ -89,6 +95,21 @@ class MqttConsumer:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+    def publish_nowait(self, topic: str, payload: bytes) -> bool:
+        """Publish at QoS 1 on this session's connection without waiting for the PUBACK.
+
+        False when there is no connection now; the message is not kept for a
+        later one (what is sent this way must be safe to lose: see
+        server/ingest/alarm_confirm.py).
+        """
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return False
+        # aiomqtt's publish() waits for the PUBACK; paho's own only queues the
+        # packet on this event loop's socket (aiomqtt ignores a PUBACK nobody awaits).
+        info = client._client.publish(topic, payload, qos=1)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         """Handle messages in order; a second task acknowledges each once it is durable."""

@@ -27,6 +27,7 @@ from server.db.pool import Pool
 from server.db.readings import ReceivedBatch
 from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.watch import HomeWatch
+from server.ingest.alarm_confirm import AlarmConfirmer
 from server.ingest.sensor_roster import MAX_SENSORS_PER_HUB, SensorRoster
 from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
@@ -60,8 +61,11 @@ class IngestService:
         detector: HomeWatch,
         writer: ReadingWriter,
         metrics: IngestMetrics | None = None,
+        confirmer: AlarmConfirmer | None = None,
     ) -> None:
         self._pool = pool
+        # None: no hub is told its alarm is stored (a server without a broker session to tell it on).
+        self._confirmer = confirmer
         self._metrics = metrics or IngestMetrics()
         self._alerts = alerts
         self._detector = detector
@@ -138,7 +142,10 @@ class IngestService:
                 return await self._writer.put(ReceivedBatch(message, received_at))
             case Alarm():
                 self._metrics.messages.labels("alarm").inc()
+                # Committed (or found stored already, for a redelivery) once this returns.
                 await self._alerts.raise_alarm(home, message)
+                if self._confirmer is not None:
+                    self._confirmer.stored(message)
             case HubStatus():
                 self._metrics.messages.labels("status").inc()
                 await self._status(home, message, received_at)

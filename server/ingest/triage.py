@@ -29,6 +29,7 @@ from typing import Final
 
 from edge.protocol import (
     Alarm,
+    AlarmAck,
     Channel,
     HubConfig,
     HubStatus,
@@ -54,12 +55,16 @@ CLOCK_TOLERANCE: Final = timedelta(minutes=5)
 # stamped before this came from a clock that was set.
 EARLIEST_PLAUSIBLE: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
+# What the server publishes to hubs: a subscription wide enough to see it (carewatch/v1/hubs/#)
+# reads it back, and it is neither a hub's message nor a dead letter.
+_SERVERS_OWN: Final = frozenset({Channel.CONFIG, Channel.ALARM_ACK})
+
 # Enough of the refused readings named in a reason for an installer to see the pattern.
 _NAMED_IN_REASON = 5
 
 
 class Ignored:
-    """Messages the server sends itself (hub config) and reads back on its subscription."""
+    """Messages the server sends itself (hub config, alarm confirmations) and may read back."""
 
 
 IGNORED = Ignored()
@@ -90,7 +95,7 @@ def triage(
         hub, channel = parse_topic(topic)
     except ProtocolError as exc:
         return DeadLetter(received_at, topic, exc.hub, exc.reason, payload)
-    if channel is Channel.CONFIG:
+    if channel in _SERVERS_OWN:
         return IGNORED
     if not is_provisioned(hub):
         reason = (
@@ -101,7 +106,7 @@ def triage(
         message = parse_message(topic, payload)
     except ProtocolError as exc:
         return DeadLetter(received_at, topic, hub, exc.reason, payload)
-    assert not isinstance(message, HubConfig)
+    assert not isinstance(message, HubConfig | AlarmAck)
     return _judge_clock(message, topic, received_at)
 
 

@@ -104,6 +104,45 @@ def test_a_hub_can_publish_only_on_its_own_topics(broker: Broker) -> None:
         server.close()
 
 
+def test_the_server_confirms_alarms_to_each_hub_and_only_that_hub_hears_it(
+    broker: Broker,
+) -> None:
+    # The hub keeps an alarm until it hears alarm_ack on its own topic; acl-hubs'
+    # %u pattern lets it subscribe there, and the server's acl lets it publish.
+    hub_a = _session(
+        connect(
+            broker.tls_port,
+            "hub-a",
+            "password-a",
+            tls=True,
+            ca_file=broker.ca_file,
+            subscribe="carewatch/v1/hubs/hub-a/alarm_ack",
+        )
+    )
+    nosy = _session(
+        connect(
+            broker.tls_port,
+            "hub-b",
+            "password-b",
+            tls=True,
+            ca_file=broker.ca_file,
+            subscribe="carewatch/v1/hubs/hub-a/alarm_ack",
+        )
+    )
+    server = _session(connect(broker.plain_port, SERVER_ACCOUNT, SERVER_PASSWORD))
+    try:
+        ack = b'{"v":1,"hub":"hub-a","ids":["a-1"]}'
+        assert server.publish("carewatch/v1/hubs/hub-a/alarm_ack", ack)
+        _wait_for(hub_a, 1)
+        time.sleep(0.5)  # time for it to reach hub-b too, were it let through
+        assert hub_a.received == [("carewatch/v1/hubs/hub-a/alarm_ack", ack)]
+        assert nosy.received == []
+    finally:
+        hub_a.close()
+        nosy.close()
+        server.close()
+
+
 def test_anonymous_and_wrong_passwords_are_refused(broker: Broker) -> None:
     assert connect(broker.plain_port, None, None) == "refused: Not authorized"
     anonymous = connect(broker.tls_port, None, None, tls=True, ca_file=broker.ca_file)

@@ -1,9 +1,11 @@
-"""The deployment's broker killed with SIGKILL keeps every alarm it acknowledged to a hub.
+"""The deployment's broker killed with SIGKILL keeps every message it acknowledged and saved.
 
-A hub's outbox forgets an alarm once the broker's PUBACK is in, so from then
-on the broker alone holds it for the server. Mosquitto 2.0 keeps messages in
-memory and saves its whole database now and then; the deployment's config
-saves it after every change.
+A hub's outbox forgets a reading batch once the broker's PUBACK is in, so from
+then on the broker alone holds it for the server (an alarm the hub keeps until
+the server confirms it: test_alarm_confirmed.py). Mosquitto 2.0 keeps messages
+in memory and saves its whole database now and then; the deployment's config
+saves it after every change. Alarms are what this test sends, as the most
+telling payload; the broker treats every message alike.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The outbox keeps readings and alarms on disk until the broker acknowledges them."""
+"""The outbox keeps readings on disk until the broker acknowledges them, alarms until the server confirms."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge.agent.outbox import Outbox
+from edge.agent.outbox import KeptAlarm, Outbox
 from edge.protocol import Alarm, AlarmKind, Reading, ReadingKind
 
 T0 = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
@@ -60,7 +61,7 @@ def test_seq_never_goes_back_even_when_the_outbox_empties(tmp_path: Path) -> Non
     assert again.seq == 1001
 
 
-def test_acknowledged_batches_and_alarms_leave_the_outbox(tmp_path: Path) -> None:
+def test_acknowledged_batches_and_confirmed_alarms_leave_the_outbox(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "outbox.sqlite3", hub="hub-1")
     box.add_readings(_readings(4))
     alarm = Alarm("hub-1", "a-1", "pendant", AlarmKind.PENDANT, T0)
@@ -74,9 +75,50 @@ def test_acknowledged_batches_and_alarms_leave_the_outbox(tmp_path: Path) -> Non
     assert box.depth() == 3
     assert box.oldest_reading() == T0 + timedelta(seconds=60)
     assert box.pending_alarms() == [alarm]
-    box.alarm_acknowledged(alarm.id)
+    # The broker's PUBACK is not enough: Mosquitto acknowledges before it saves.
+    box.alarm_acknowledged(alarm.id, at=T0)
+    assert box.kept_alarms() == [KeptAlarm(alarm, T0)]
+    assert box.depth() == 3
+    assert box.alarm_confirmed(alarm.id)
     assert box.pending_alarms() == []
+    assert not box.alarm_confirmed(alarm.id)
     assert box.unbatched() == 2
+
+
+def test_an_alarm_keeps_the_time_of_its_first_puback_across_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path, hub="hub-1")
+    alarm = Alarm("hub-1", "a-1", "pendant", AlarmKind.PENDANT, T0)
+    box.add_alarm(alarm)
+    box.alarm_acknowledged(alarm.id, at=T0 + timedelta(seconds=1))
+    box.alarm_acknowledged(alarm.id, at=T0 + timedelta(seconds=40))  # a re-send's PUBACK
+    box.close()
+
+    reopened = Outbox(path, hub="hub-1")
+    assert reopened.kept_alarms() == [KeptAlarm(alarm, T0 + timedelta(seconds=1))]
+
+
+def test_an_outbox_from_before_confirmations_opens_with_its_alarms_unacknowledged(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    # The alarms table as the previous version made it, with an alarm waiting.
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE alarms (id TEXT PRIMARY KEY, sensor TEXT NOT NULL,"
+            " kind TEXT NOT NULL, ts TEXT NOT NULL)"
+        )
+        old.execute(
+            "INSERT INTO alarms VALUES ('a-1', 'pull-cord', 'pull_cord', '2026-11-24T07:00:00.000Z')"
+        )
+    old.close()
+
+    box = Outbox(path, hub="hub-1")
+    alarm = Alarm("hub-1", "a-1", "pull-cord", AlarmKind.PULL_CORD, T0)
+    assert box.kept_alarms() == [KeptAlarm(alarm, None)]
+    box.alarm_acknowledged("a-1", at=T0)
+    box.close()
+    assert Outbox(path, hub="hub-1").kept_alarms() == [KeptAlarm(alarm, T0)]
 
 
 def test_an_alarm_is_kept_once_however_often_it_is_added(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import uuid
@@ -12,6 +13,7 @@ import psycopg
 
 from edge.protocol import (
     Alarm,
+    AlarmAck,
     AlarmKind,
     HubState,
     HubStatus,
@@ -25,7 +27,8 @@ from edge.protocol import (
     status_topic,
 )
 from server.runtime import CarewatchServer
-from tests.server.helpers import Publisher, provision, unique_hub, wait_for
+from tests.edge.helpers import Recorder
+from tests.server.helpers import Publisher, eventually, provision, unique_hub, wait_for
 
 
 def _count(database_url: str, query: str, *args: object) -> int:
@@ -197,6 +200,49 @@ async def test_pendant_raises_one_emergency_even_when_redelivered(
     assert alert["severity"] == "emergency"
     assert "pressed their pendant" in alert["reason"]
     assert _count(database_url, "SELECT count(*) FROM alarms WHERE hub_id = %s", hub) == 1
+
+
+async def test_a_stored_alarm_is_confirmed_to_its_hub_and_again_when_redelivered(
+    server: CarewatchServer, database_url: str, mqtt_url: str
+) -> None:
+    hub, stranger = unique_hub(), unique_hub("stranger")
+    provision(database_url, hub, f"Mr Confirmed {hub}")
+    alarm = Alarm(hub, str(uuid.uuid4()), "pull-cord", AlarmKind.PULL_CORD, datetime.now(UTC))
+    unknown = Alarm(stranger, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC))
+    # The hub's side: its own topics, the confirmations among them.
+    hub_side, stranger_side = Recorder(mqtt_url, hub), Recorder(mqtt_url, stranger)
+    publisher = Publisher(mqtt_url)
+    try:
+        publisher.publish(alarm_topic(hub), encode(alarm))
+        await eventually(lambda: hub_side.of_type(AlarmAck), "the alarm confirmed")
+        assert hub_side.of_type(AlarmAck) == [AlarmAck(hub, (alarm.id,))]
+        assert _count(database_url, "SELECT count(*) FROM alarms WHERE id = %s", alarm.id) == 1
+        # The hub missed that confirmation and sends the alarm again: stored once,
+        # confirmed again.
+        publisher.publish(alarm_topic(hub), encode(alarm))
+        await eventually(lambda: len(hub_side.of_type(AlarmAck)) == 2, "confirmed again")
+        # A hub the server does not know: dead-lettered, never confirmed.
+        publisher.publish(alarm_topic(stranger), encode(unknown))
+        await eventually(
+            lambda: _count(
+                database_url, "SELECT count(*) FROM dead_letters WHERE hub_id = %s", stranger
+            ),
+            "the stranger's alarm dead-lettered",
+        )
+        await asyncio.sleep(0.5)
+    finally:
+        publisher.close()
+        hub_side.close()
+        stranger_side.close()
+    assert stranger_side.of_type(AlarmAck) == []
+    assert _count(database_url, "SELECT count(*) FROM alarms WHERE hub_id = %s", hub) == 1
+    assert _count(database_url, "SELECT count(*) FROM alerts WHERE hub_id = %s", hub) == 1
+    # What the server sent its hubs is not mistaken for a hub's message.
+    assert _count(database_url, "SELECT count(*) FROM dead_letters WHERE hub_id = %s", hub) == 0
+    sent = server.metrics.registry.get_sample_value(
+        "carewatch_alarm_confirmations_total", {"outcome": "sent"}
+    )
+    assert sent == 2
 
 
 async def test_silence_at_home_raises_no_movement_but_a_hub_backlog_does_not(
