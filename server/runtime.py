@@ -63,7 +63,10 @@ class CarewatchServer:
         self.database_url = database_url
         self.mqtt_url = mqtt_url
         self.admin_password: str | None = None
+        # Two pools: ingest, alerts, detectors and escalation on one, the API on the
+        # other, so that nothing a web client does can make an alarm wait for a connection.
         self._pool: Pool | None = None
+        self._http_pool: Pool | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._http: _EmbeddedUvicorn | None = None
         self._feed: AlertFeed | None = None
@@ -79,9 +82,15 @@ class CarewatchServer:
 
     @property
     def pool(self) -> Pool:
-        """The database pool, once started."""
+        """The database pool of ingest, alerts, detectors and escalation, once started."""
         assert self._pool is not None, "server not started"
         return self._pool
+
+    @property
+    def http_pool(self) -> Pool:
+        """The API's database pool, once started."""
+        assert self._http_pool is not None, "server not started"
+        return self._http_pool
 
     @property
     def http_socket(self) -> socket.socket | None:
@@ -96,10 +105,19 @@ class CarewatchServer:
         return f"http://{host}:{port}"
 
     async def start(self) -> None:
-        """Migrate, open the pool, and start every part; returns when all accept work."""
+        """Migrate, open the pools, and start every part; returns when all accept work."""
         s = self.settings
         await asyncio.to_thread(migrate, self.database_url)
-        self._pool = pool = await open_pool(self.database_url)
+        self._pool = pool = await open_pool(
+            self.database_url, name="ingest", min_size=s.ingest_pool_min, max_size=s.ingest_pool_max
+        )
+        self._http_pool = http_pool = await open_pool(
+            self.database_url,
+            name="http",
+            min_size=s.http_pool_min,
+            max_size=s.http_pool_max,
+            wait_s=s.http_pool_timeout_s,
+        )
         self.admin_password = await self._bootstrap_admin(pool)
         async with pool.connection() as conn:
             self.storage = await configure_storage(
@@ -176,8 +194,8 @@ class CarewatchServer:
         app = create_app(
             Services(
                 settings=s,
-                pool=pool,
-                alerts=alerts,
+                pool=http_pool,
+                alerts=AlertService(http_pool, link_key=link_key),
                 feed=feed,
                 link_key=link_key,
                 push_public_key=application_server_key(push_key),
@@ -346,8 +364,9 @@ class CarewatchServer:
                 async with asyncio.timeout(5):
                     await self._tasks["http"]
         await self._cancel("http")
-        if self._pool is not None:
-            await self._pool.close()
+        for pool in (self._http_pool, self._pool):
+            if pool is not None:
+                await pool.close()
         if self._socket is not None:
             self._socket.close()
 

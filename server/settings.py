@@ -53,6 +53,17 @@ class ServerSettings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
 
+    # Database connections, in two pools so that no HTTP work (sign-in floods, live
+    # streams, slow reports) can make an alarm wait: one for ingest, alerts,
+    # detectors and escalation, one for the API. Each server process opens up to
+    # the two maxima plus one connection listening for alert changes.
+    ingest_pool_min: int = Field(default=2, ge=1)
+    ingest_pool_max: int = Field(default=6, ge=1)
+    http_pool_min: int = Field(default=1, ge=1)
+    http_pool_max: int = Field(default=6, ge=1)
+    # How long an API request waits for a connection before it is answered 503.
+    http_pool_timeout_s: float = Field(default=10.0, gt=0)
+
     # Readings are compressed after this many days (TimescaleDB) and deleted
     # after the retention period (both storages).
     readings_compress_after_days: float = Field(default=7.0, gt=0)

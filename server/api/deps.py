@@ -53,7 +53,9 @@ class Services:
     """Everything the API needs, opened by whoever runs the app."""
 
     settings: ServerSettings
+    # The API's own pool: ingest and alarms have another, so no request can starve them.
     pool: Pool
+    # Alert changes made from the API (acknowledge, resolve), on the API's pool.
     alerts: AlertService
     feed: AlertFeed
     # Signs and checks the one-tap acknowledge links in notifications.
