@@ -39,7 +39,7 @@ from server.ingest.hub_watch import HubWatch
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
 from server.metrics import IngestMetrics
-from server.passwords import generate_password, hash_password
+from server.passwords import PasswordWork, generate_password
 from server.settings import ServerSettings
 
 __all__ = ["CarewatchServer"]
@@ -67,6 +67,7 @@ class CarewatchServer:
         # other, so that nothing a web client does can make an alarm wait for a connection.
         self._pool: Pool | None = None
         self._http_pool: Pool | None = None
+        self._passwords: PasswordWork | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._http: _EmbeddedUvicorn | None = None
         self._feed: AlertFeed | None = None
@@ -118,7 +119,8 @@ class CarewatchServer:
             max_size=s.http_pool_max,
             wait_s=s.http_pool_timeout_s,
         )
-        self.admin_password = await self._bootstrap_admin(pool)
+        self._passwords = passwords = PasswordWork(threads=s.password_threads)
+        self.admin_password = await self._bootstrap_admin(pool, passwords)
         async with pool.connection() as conn:
             self.storage = await configure_storage(
                 conn,
@@ -203,6 +205,7 @@ class CarewatchServer:
                 login_limiter=LoginLimiter(
                     max_failures=s.login_max_failures, window_s=s.login_window_s
                 ),
+                passwords=passwords,
             )
         )
         self._http = _EmbeddedUvicorn(
@@ -325,12 +328,13 @@ class CarewatchServer:
                 "reachable?"
             ) from None
 
-    async def _bootstrap_admin(self, pool: Pool) -> str | None:
+    async def _bootstrap_admin(self, pool: Pool, passwords: PasswordWork) -> str | None:
         """Create ``admin`` on first start; returns the password if we made one up."""
         configured = self.settings.admin_password
         password = configured.get_secret_value() if configured else generate_password()
+        password_hash = await passwords.hash(password)
         async with pool.connection() as conn:
-            created = await people.add_user(conn, "admin", hash_password(password), "admin")
+            created = await people.add_user(conn, "admin", password_hash, "admin")
         if not created:
             return None
         if configured is None:
@@ -364,6 +368,8 @@ class CarewatchServer:
                 async with asyncio.timeout(5):
                     await self._tasks["http"]
         await self._cancel("http")
+        if self._passwords is not None:
+            self._passwords.close()
         for pool in (self._http_pool, self._pool):
             if pool is not None:
                 await pool.close()

@@ -52,6 +52,8 @@ class ServerSettings(BaseSettings):
     # Wrong passwords for one account within the window before sign-in waits.
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
+    # Threads that run argon2 (about 0.1 s of CPU a sign-in); more sign-ins wait their turn.
+    password_threads: int = Field(default=1, ge=1, le=16)
 
     # Database connections, in two pools so that no HTTP work (sign-in floods, live
     # streams, slow reports) can make an alarm wait: one for ingest, alerts,

@@ -19,6 +19,7 @@ from server.db import people, sessions
 from server.db import residents as residents_sql
 from server.db.pool import DbConn, Pool
 from server.metrics import IngestMetrics
+from server.passwords import PasswordWork
 from server.settings import ServerSettings
 
 __all__ = [
@@ -64,6 +65,8 @@ class Services:
     push_public_key: str
     metrics: IngestMetrics
     login_limiter: LoginLimiter
+    # Hashes and checks passwords off the event loop.
+    passwords: PasswordWork
 
 
 def get_services(request: Request) -> Services:

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 
 from server.runtime import CarewatchServer
 from tests.server.helpers import (
+    ADMIN_PASSWORD,
     press_pendant,
     provision,
     unique_hub,
@@ -77,6 +78,67 @@ def _provision_home(database_url: str) -> tuple[str, int]:
         row = conn.execute("SELECT resident_id FROM hubs WHERE id = %s", (hub,)).fetchone()
     assert row is not None
     return hub, int(row[0])
+
+
+async def test_a_flood_of_wrong_passwords_is_limited_before_hashing_and_stalls_no_alarm(
+    server: CarewatchServer, database_url: str, mqtt_url: str, argon2_checks: _Counter
+) -> None:
+    hub, resident_id = _provision_home(database_url)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=60, limits=limits) as client:
+
+        async def guess(i: int) -> int:
+            response = await client.post(
+                "/api/v1/auth/token", data={"username": "admin", "password": f"guess-{i}"}
+            )
+            return response.status_code
+
+        flood = asyncio.gather(*(guess(i) for i in range(150)))
+        await asyncio.sleep(0.2)  # the flood is under way
+        latency = await _alarm_latency(database_url, mqtt_url, hub, resident_id)
+        statuses = await flood
+
+    limit = server.settings.login_max_failures
+    assert set(statuses) <= {401, 429}, f"answers: {sorted(set(statuses))}"
+    assert statuses.count(401) <= limit
+    assert argon2_checks.value <= limit, f"{argon2_checks.value} passwords hashed"
+    assert latency < ALARM_WITHIN_S, f"alarm stored {latency:.1f} s after the press"
+
+
+async def test_signing_in_again_and_again_with_the_right_password_stalls_no_alarm(
+    server: CarewatchServer, database_url: str, mqtt_url: str
+) -> None:
+    hub, resident_id = _provision_home(database_url)
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as client:
+        stop = asyncio.Event()
+
+        async def sign_in_repeatedly() -> int:
+            done = 0
+            while not stop.is_set():
+                response = await client.post(
+                    "/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
+                )
+                assert response.status_code == 200, response.text
+                done += 1
+            return done
+
+        # Fewer at once than the limit: each try counts until its password proves right.
+        signing_in = asyncio.gather(*(sign_in_repeatedly() for _ in range(4)))
+        await asyncio.sleep(0.5)
+        latencies = []
+        for _ in range(5):
+            latencies.append(await _alarm_latency(database_url, mqtt_url, hub, resident_id))
+            # Resolved, so that the next press raises a new alert. (Async: the server
+            # shares this event loop and may hold the row for a moment.)
+            async with await psycopg.AsyncConnection.connect(database_url) as conn:
+                await conn.execute(
+                    "UPDATE alerts SET status = 'resolved' WHERE resident_id = %s", (resident_id,)
+                )
+        stop.set()
+        assert sum(await signing_in) > 4
+    print("alarm latencies while signing in:", [round(x, 3) for x in latencies])
+    # Hashing no longer runs on the event loop (up to 2.4 s before); a loose bound.
+    assert max(latencies) < 0.5, f"alarms stored {latencies} s after the press"
 
 
 async def test_ingest_stores_alarms_while_every_http_connection_is_stuck(
