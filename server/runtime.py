@@ -26,6 +26,7 @@ from server.api.app import create_app
 from server.api.deps import Services
 from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
+from server.api.routes.alerts import event_data
 from server.broker_accounts import BrokerAccounts
 from server.db import people
 from server.db.pool import Pool, migrate, open_pool
@@ -92,6 +93,12 @@ class CarewatchServer:
         """The API's database pool, once started."""
         assert self._http_pool is not None, "server not started"
         return self._http_pool
+
+    @property
+    def feed(self) -> AlertFeed:
+        """The live streams' shared feed of alert changes, once started."""
+        assert self._feed is not None, "server not started"
+        return self._feed
 
     @property
     def http_socket(self) -> socket.socket | None:
@@ -165,7 +172,9 @@ class CarewatchServer:
             pool, detector, interval_s=s.detector_checkpoint_s, on_findings=self.ingest.act
         )
         await keeper.start()
-        self._feed = feed = AlertFeed(self.database_url)
+        self._feed = feed = AlertFeed(
+            self.database_url, http_pool, render=event_data, backlog=s.live_stream_backlog
+        )
         # Alarms have a session of their own: they never queue behind a backlog
         # of readings, at the broker or here.
         self.consumer = MqttConsumer(

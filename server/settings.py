@@ -65,6 +65,8 @@ class ServerSettings(BaseSettings):
     http_pool_max: int = Field(default=6, ge=1)
     # How long an API request waits for a connection before it is answered 503.
     http_pool_timeout_s: float = Field(default=10.0, gt=0)
+    # Alert changes a slow live stream may fall behind by before it is told to reload.
+    live_stream_backlog: int = Field(default=100, ge=1)
 
     # Readings are compressed after this many days (TimescaleDB) and deleted
     # after the retention period (both storages).
