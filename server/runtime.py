@@ -26,6 +26,7 @@ from server.api.app import create_app
 from server.api.deps import Services
 from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
+from server.api.routes.alerts import event_data
 from server.broker_accounts import SERVER_ACCOUNTS, ensure_server_account
 from server.db import people
 from server.db.pool import Pool, migrate, open_pool
@@ -40,7 +41,7 @@ from server.jobs.checkin_watch import CheckinWatch
 from server.jobs.detector_keeper import DetectorKeeper
 from server.jobs.hub_watch import HubWatch
 from server.metrics import IngestMetrics
-from server.passwords import generate_password, hash_password
+from server.passwords import PasswordWork, generate_password
 from server.settings import ServerSettings
 
 __all__ = ["CarewatchServer"]
@@ -64,7 +65,11 @@ class CarewatchServer:
         self.database_url = database_url
         self.mqtt_url = mqtt_url
         self.admin_password: str | None = None
+        # Two pools: ingest, alerts, detectors and escalation on one, the API on the
+        # other, so that nothing a web client does can make an alarm wait for a connection.
         self._pool: Pool | None = None
+        self._http_pool: Pool | None = None
+        self._passwords: PasswordWork | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._http: _EmbeddedUvicorn | None = None
         self._feed: AlertFeed | None = None
@@ -80,9 +85,21 @@ class CarewatchServer:
 
     @property
     def pool(self) -> Pool:
-        """The database pool, once started."""
+        """The database pool of ingest, alerts, detectors and escalation, once started."""
         assert self._pool is not None, "server not started"
         return self._pool
+
+    @property
+    def http_pool(self) -> Pool:
+        """The API's database pool, once started."""
+        assert self._http_pool is not None, "server not started"
+        return self._http_pool
+
+    @property
+    def feed(self) -> AlertFeed:
+        """The live streams' shared feed of alert changes, once started."""
+        assert self._feed is not None, "server not started"
+        return self._feed
 
     @property
     def http_socket(self) -> socket.socket | None:
@@ -97,11 +114,21 @@ class CarewatchServer:
         return f"http://{host}:{port}"
 
     async def start(self) -> None:
-        """Migrate, open the pool, and start every part; returns when all accept work."""
+        """Migrate, open the pools, and start every part; returns when all accept work."""
         s = self.settings
         await asyncio.to_thread(migrate, self.database_url)
-        self._pool = pool = await open_pool(self.database_url)
-        self.admin_password = await self._bootstrap_admin(pool)
+        self._pool = pool = await open_pool(
+            self.database_url, name="ingest", min_size=s.ingest_pool_min, max_size=s.ingest_pool_max
+        )
+        self._http_pool = http_pool = await open_pool(
+            self.database_url,
+            name="http",
+            min_size=s.http_pool_min,
+            max_size=s.http_pool_max,
+            wait_s=s.http_pool_timeout_s,
+        )
+        self._passwords = passwords = PasswordWork(threads=s.password_threads)
+        self.admin_password = await self._bootstrap_admin(pool, passwords)
         async with pool.connection() as conn:
             self.storage = await configure_storage(
                 conn,
@@ -154,7 +181,9 @@ class CarewatchServer:
             pool, detector, interval_s=s.detector_checkpoint_s, on_findings=self.ingest.act
         )
         await keeper.start()
-        self._feed = feed = AlertFeed(self.database_url)
+        self._feed = feed = AlertFeed(
+            self.database_url, http_pool, render=event_data, backlog=s.live_stream_backlog
+        )
         # Alarms have a session of their own: they never queue behind a backlog
         # of readings, at the broker or here.
         self.consumer = MqttConsumer(
@@ -185,8 +214,8 @@ class CarewatchServer:
         app = create_app(
             Services(
                 settings=s,
-                pool=pool,
-                alerts=alerts,
+                pool=http_pool,
+                alerts=AlertService(http_pool, link_key=link_key),
                 feed=feed,
                 link_key=link_key,
                 push_public_key=application_server_key(push_key),
@@ -194,6 +223,7 @@ class CarewatchServer:
                 login_limiter=LoginLimiter(
                     max_failures=s.login_max_failures, window_s=s.login_window_s
                 ),
+                passwords=passwords,
                 ingest_problem=self.writer.problem,
                 hubs_changed=self.ingest.refresh_hubs,
             )
@@ -322,12 +352,13 @@ class CarewatchServer:
                 "reachable?"
             ) from None
 
-    async def _bootstrap_admin(self, pool: Pool) -> str | None:
+    async def _bootstrap_admin(self, pool: Pool, passwords: PasswordWork) -> str | None:
         """Create ``admin`` on first start; returns the password if we made one up."""
         configured = self.settings.admin_password
         password = configured.get_secret_value() if configured else generate_password()
+        password_hash = await passwords.hash(password)
         async with pool.connection() as conn:
-            created = await people.add_user(conn, "admin", hash_password(password), "admin")
+            created = await people.add_user(conn, "admin", password_hash, "admin")
         if not created:
             return None
         if configured is None:
@@ -361,8 +392,11 @@ class CarewatchServer:
                 async with asyncio.timeout(5):
                     await self._tasks["http"]
         await self._cancel("http")
-        if self._pool is not None:
-            await self._pool.close()
+        if self._passwords is not None:
+            self._passwords.close()
+        for pool in (self._http_pool, self._pool):
+            if pool is not None:
+                await pool.close()
         if self._socket is not None:
             self._socket.close()
 

@@ -58,6 +58,21 @@ class ServerSettings(BaseSettings):
     # Wrong passwords for one account within the window before sign-in waits.
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
+    # Threads that run argon2 (about 0.1 s of CPU a sign-in); more sign-ins wait their turn.
+    password_threads: int = Field(default=1, ge=1, le=16)
+
+    # Database connections, in two pools so that no HTTP work (sign-in floods, live
+    # streams, slow reports) can make an alarm wait: one for ingest, alerts,
+    # detectors and escalation, one for the API. Each server process opens up to
+    # the two maxima plus one connection listening for alert changes.
+    ingest_pool_min: int = Field(default=2, ge=1)
+    ingest_pool_max: int = Field(default=6, ge=1)
+    http_pool_min: int = Field(default=1, ge=1)
+    http_pool_max: int = Field(default=6, ge=1)
+    # How long an API request waits for a connection before it is answered 503.
+    http_pool_timeout_s: float = Field(default=10.0, gt=0)
+    # Alert changes a slow live stream may fall behind by before it is told to reload.
+    live_stream_backlog: int = Field(default=100, ge=1)
 
     # Readings are compressed after this many days (TimescaleDB) and deleted
     # after the retention period (both storages).

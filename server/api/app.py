@@ -8,6 +8,7 @@ import psycopg
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from psycopg_pool import PoolTimeout
 
 from server.api import pages
 from server.api.deps import Services
@@ -39,6 +40,17 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    # Every API connection is busy: say so and when to come back, rather than a 500.
+    # Alarms are not affected; they have a pool of their own.
+    log.warning("no database connection for %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "the server is busy; try again in a few seconds"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
+
+
 def create_app(services: Services) -> FastAPI:
     """The API and the console, served by one app."""
     app = FastAPI(
@@ -50,6 +62,7 @@ def create_app(services: Services) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(psycopg.DataError, _unstorable)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.include_router(auth.router)
     app.include_router(alerts.router)
     app.include_router(reports.router)

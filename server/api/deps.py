@@ -19,6 +19,7 @@ from server.db import people, sessions
 from server.db import residents as residents_sql
 from server.db.pool import DbConn, Pool
 from server.metrics import IngestMetrics
+from server.passwords import PasswordWork
 from server.settings import ServerSettings
 
 __all__ = [
@@ -53,7 +54,9 @@ class Services:
     """Everything the API needs, opened by whoever runs the app."""
 
     settings: ServerSettings
+    # The API's own pool: ingest and alarms have another, so no request can starve them.
     pool: Pool
+    # Alert changes made from the API (acknowledge, resolve), on the API's pool.
     alerts: AlertService
     feed: AlertFeed
     # Signs and checks the one-tap acknowledge links in notifications.
@@ -62,6 +65,8 @@ class Services:
     push_public_key: str
     metrics: IngestMetrics
     login_limiter: LoginLimiter
+    # Hashes and checks passwords off the event loop.
+    passwords: PasswordWork
     # Why ingest is not making progress (the reading writer stalled), or None.
     ingest_problem: Callable[[], str | None] = lambda: None
     # Tells ingest that hubs were removed or changed, so it re-reads them at once.

@@ -1,5 +1,7 @@
 """Slow down password guessing: a few failures per account and per address, then wait.
 
+A try is counted before its password is hashed (see :meth:`LoginLimiter.admit`).
+
 The failures are kept in PostgreSQL (:mod:`server.db.login_failures`), so the
 limit holds across server processes and restarts; the rule itself is pure.
 
@@ -53,15 +55,24 @@ class LoginLimiter:
         # Free again when the limit-th newest failure leaves the window.
         return self._window_s - recent[limit - 1]
 
-    async def retry_after(self, conn: DbConn, who: tuple[str, str]) -> float | None:
-        """Seconds to wait before trying again, or None if a try is allowed now."""
-        ages = await login_failures.ages(conn, self._keys(who), window_s=self._window_s)
-        return self.wait(who, ages)
+    async def admit(self, conn: DbConn, who: tuple[str, str]) -> float | None:
+        """Let one try through and count it as a failure now, or say how long to wait.
 
-    async def failed(self, conn: DbConn, who: tuple[str, str]) -> None:
-        """A wrong password."""
-        await login_failures.record(conn, self._keys(who), window_s=self._window_s)
+        The try is counted before the password is checked, in one locked step: a
+        flood of concurrent guesses gets exactly the limit's worth of tries, and
+        the ones refused cost no hashing. :meth:`succeeded` takes it back.
+        """
+        keys = self._keys(who)
+        async with conn.transaction():
+            await login_failures.lock(conn, keys)
+            wait = self.wait(who, await login_failures.ages(conn, keys, window_s=self._window_s))
+            if wait is None:
+                await login_failures.record(conn, keys, window_s=self._window_s)
+        return wait
 
     async def succeeded(self, conn: DbConn, who: tuple[str, str]) -> None:
-        """The right password: the account's slate is clean (the address's is not)."""
-        await login_failures.forget(conn, self._keys(who)[0])
+        """The right password: the account's slate is clean, and the address's try is taken back."""
+        user, address = self._keys(who)
+        async with conn.transaction():
+            await login_failures.forget(conn, user)
+            await login_failures.forget_one(conn, address)

@@ -28,10 +28,22 @@ def migrate(database_url: str) -> None:
         log.info("database schema is up to date")
 
 
-async def open_pool(database_url: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
-    """An open pool; the caller closes it."""
+async def open_pool(
+    database_url: str,
+    *,
+    name: str = "carewatch",
+    min_size: int = 2,
+    max_size: int = 10,
+    wait_s: float = 30.0,
+) -> Pool:
+    """An open pool; the caller closes it. ``wait_s``: how long a caller waits for a connection."""
     pool: Pool = AsyncConnectionPool(
-        database_url, min_size=min_size, max_size=max_size, open=False, name="carewatch"
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=wait_s,
+        open=False,
+        name=name,
     )
     await pool.open(wait=True, timeout=30.0)
     return pool

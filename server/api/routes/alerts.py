@@ -36,7 +36,7 @@ from server.db import escalation as escalation_sql
 from server.db import people
 from server.db.residents import visible_to
 
-__all__ = ["router"]
+__all__ = ["event_data", "router"]
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -160,6 +160,11 @@ async def list_alerts(
     return [Alert.of(r) for r in rows]
 
 
+def event_data(row: alerts_sql.AlertRow) -> str:
+    """An alert as a live stream's ``alert`` event carries it (the same as ``GET /alerts/{id}``)."""
+    return Alert.of(row).model_dump_json()
+
+
 @router.get("/stream", response_class=StreamingResponse)
 async def stream_alerts(
     services: ServicesDep, user: CurrentUser, request: Request
@@ -168,33 +173,27 @@ async def stream_alerts(
 
     ``reload`` means changes may have been missed: fetch the list again.
     """
-    viewer = viewer_of(user)
-    visible = visible_to(viewer)
     feed = services.feed
-    queue = feed.subscribe()
+    # Filtered by the access rules and logged as reads by the feed, for every stream at once.
+    subscription = feed.subscribe(viewer_of(user))
 
     async def events() -> AsyncIterator[str]:
         try:
             yield "retry: 2000\n\n"
             while not feed.closed and not await request.is_disconnected():
                 try:
-                    alert_id = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+                    alert = await asyncio.wait_for(subscription.next(), _KEEPALIVE_S)
                 except TimeoutError:
                     yield ": keepalive\n\n"
                     continue
                 if feed.closed:
                     return
-                if alert_id is None:
+                if alert is None:
                     yield "event: reload\ndata: {}\n\n"
-                    continue
-                async with services.pool.connection() as conn:
-                    row = await alerts_sql.get_visible_alert(conn, alert_id, visible)
-                    if row is not None:
-                        await log_list_reads(conn, viewer, [row.resident_id], "live alerts")
-                if row is not None:
-                    yield f"event: alert\ndata: {Alert.of(row).model_dump_json()}\n\n"
+                else:
+                    yield f"event: alert\ndata: {alert}\n\n"
         finally:
-            feed.unsubscribe(queue)
+            feed.unsubscribe(subscription)
 
     return StreamingResponse(
         events(),

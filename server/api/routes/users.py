@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, model_validator
 from server.access import Role
 from server.api.deps import MAX_ID, ServicesDep, require_role
 from server.db import people
-from server.passwords import hash_password
 
 __all__ = ["router"]
 
@@ -68,6 +67,8 @@ async def list_users(services: ServicesDep) -> list[UserOut]:
 @router.post("", status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
 async def add_user(services: ServicesDep, new: NewUser) -> UserOut:
     """Add someone who signs in."""
+    # Hashed first, off the event loop, and without a connection held meanwhile.
+    password_hash = await services.passwords.hash(new.password)
     async with services.pool.connection() as conn, conn.transaction():
         if new.resident_id is not None:
             cursor = await conn.execute(
@@ -84,9 +85,7 @@ async def add_user(services: ServicesDep, new: NewUser) -> UserOut:
                 raise HTTPException(
                     status.HTTP_409_CONFLICT, detail="that resident already has an account"
                 )
-        if not await people.add_user(
-            conn, new.username, hash_password(new.password), new.role.value
-        ):
+        if not await people.add_user(conn, new.username, password_hash, new.role.value):
             raise HTTPException(
                 status.HTTP_409_CONFLICT, detail=f"the username {new.username!r} is taken"
             )
