@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -31,10 +32,12 @@ __all__ = [
     "ResidentId",
     "Services",
     "ServicesDep",
+    "credential_of",
     "get_services",
     "log_list_reads",
     "require_role",
     "resident_in_reach",
+    "still_signed_in",
     "viewer_of",
 ]
 
@@ -89,6 +92,18 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 _session = APIKeyCookie(name=SESSION_COOKIE, auto_error=False)
 
 
+async def _user_of(
+    conn: DbConn, token: str | None, session_id: str | None
+) -> tuple[people.User | None, sessions.WebSession | None]:
+    """Who a bearer token (first) or a session cookie belongs to, and the session if any."""
+    if token:
+        return await people.user_by_token(conn, token), None
+    if session_id:
+        session = await sessions.session_user(conn, session_id)
+        return (session.user if session else None), session
+    return None, None
+
+
 async def current_user(
     services: ServicesDep,
     request: Request,
@@ -101,20 +116,14 @@ async def current_user(
     changes something must also carry the session's CSRF token in a header.
     """
     async with services.pool.connection() as conn:
-        if token:
-            user = await people.user_by_token(conn, token)
-        elif session_id:
-            session = await sessions.session_user(conn, session_id)
-            user = session.user if session else None
-            if session and request.method not in _SAFE_METHODS:
-                sent = request.headers.get(CSRF_HEADER, "")
-                if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
-                    raise HTTPException(
-                        status.HTTP_403_FORBIDDEN,
-                        detail=f"missing or wrong {CSRF_HEADER} header; reload the page",
-                    )
-        else:
-            user = None
+        user, session = await _user_of(conn, token, session_id)
+    if session and request.method not in _SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"missing or wrong {CSRF_HEADER} header; reload the page",
+            )
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -122,6 +131,22 @@ async def current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
+
+
+def credential_of(request: Request) -> str:
+    """A fingerprint of what the request signed in with (bearer token, else session cookie)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    secret = token if scheme.lower() == "bearer" and token else request.cookies.get(SESSION_COOKIE)
+    return hashlib.sha256(secret.encode()).hexdigest() if secret else ""
+
+
+async def still_signed_in(services: Services, request: Request) -> bool:
+    """Whether the request's token or session still works (for long-lived streams)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    bearer = token if scheme.lower() == "bearer" and token else None
+    async with services.pool.connection() as conn:
+        user, _ = await _user_of(conn, bearer, request.cookies.get(SESSION_COOKIE))
+    return user is not None
 
 
 CurrentUser = Annotated[people.User, Depends(current_user)]

@@ -35,11 +35,19 @@ _READ_EVERY = timedelta(minutes=10)
 class Subscription:
     """One live stream: whose it is, and its events (an alert's JSON, or ``None``: reload)."""
 
-    __slots__ = ("_queue", "viewer")
+    __slots__ = ("_queue", "credential", "ended", "viewer")
 
-    def __init__(self, viewer: Viewer, *, backlog: int) -> None:
+    def __init__(self, viewer: Viewer, *, backlog: int, credential: str = "") -> None:
         self.viewer = viewer
+        # The token or session the stream was opened with: signing it out ends the stream.
+        self.credential = credential
+        self.ended = False
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=backlog)
+
+    def end(self) -> None:
+        """The credential was signed out: wake the stream so that it ends."""
+        self.ended = True
+        self.offer(None)
 
     async def next(self) -> str | None:
         """The next event: an alert as JSON, or ``None`` when changes may have been missed."""
@@ -179,11 +187,17 @@ class AlertFeed:
         self.closed = True
         self._reload_all()
 
-    def subscribe(self, viewer: Viewer) -> Subscription:
-        """Start delivering to a new stream of ``viewer``'s."""
-        subscription = Subscription(viewer, backlog=self._backlog)
+    def subscribe(self, viewer: Viewer, *, credential: str = "") -> Subscription:
+        """Start delivering to a new stream of ``viewer``'s, opened with ``credential``."""
+        subscription = Subscription(viewer, backlog=self._backlog, credential=credential)
         self._subscribers.add(subscription)
         return subscription
+
+    def signed_out(self, credential: str) -> None:
+        """End every stream of this process opened with ``credential``."""
+        for subscription in list(self._subscribers):
+            if credential and subscription.credential == credential:
+                subscription.end()
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop delivering to ``subscription``."""

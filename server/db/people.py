@@ -25,6 +25,7 @@ __all__ = [
     "issue_token",
     "record_hub_status",
     "revoke_hub",
+    "revoke_token",
     "set_contact_details",
     "user_by_token",
     "user_by_username",
@@ -232,3 +233,11 @@ async def user_by_token(conn: DbConn, token: str) -> User | None:
     )
     row = await cursor.fetchone()
     return User(*row) if row else None
+
+
+async def revoke_token(conn: DbConn, token: str) -> bool:
+    """Sign a bearer token out: it stops working at once. False if it was not live."""
+    cursor = await conn.execute(
+        "DELETE FROM api_tokens WHERE token_hash = %s", (_token_hash(token),)
+    )
+    return cursor.rowcount == 1

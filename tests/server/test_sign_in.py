@@ -79,6 +79,30 @@ async def test_password_guessing_is_slowed_per_account(server: CarewatchServer) 
         assert other.status_code == 401
 
 
+async def test_guesses_at_made_up_names_do_not_lock_the_real_accounts_behind_one_address(
+    server: CarewatchServer, api: httpx.AsyncClient
+) -> None:
+    homes = await make_two_homes(api)
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+        # A whole ARC shift behind one address; someone tries 30 made-up names.
+        answers = [
+            (
+                await client.post(
+                    "/api/v1/auth/token", data={"username": f"made-up-{i}", "password": "x"}
+                )
+            ).status_code
+            for i in range(30)
+        ]
+        assert answers[:20] == [401] * 20
+        assert set(answers[20:]) == {429}  # more made-up names wait
+        for username in (homes.edith.responder, homes.arthur.responder, "admin"):
+            password = ADMIN_PASSWORD if username == "admin" else PASSWORD
+            signed_in = await client.post(
+                "/api/v1/auth/token", data={"username": username, "password": password}
+            )
+            assert signed_in.status_code == 200, (username, signed_in.text)
+
+
 async def test_the_guessing_limit_holds_across_a_restart_and_between_processes(
     database_url: str, mqtt_url: str
 ) -> None:

@@ -27,8 +27,10 @@ from server.api.deps import (
     IdQuery,
     Services,
     ServicesDep,
+    credential_of,
     log_list_reads,
     resident_in_reach,
+    still_signed_in,
     viewer_of,
 )
 from server.db import alerts as alerts_sql
@@ -42,6 +44,8 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 # A comment line now and then keeps proxies from closing an idle stream.
 _KEEPALIVE_S = 15.0
+# The last event of a stream whose token or session was signed out.
+_SIGNED_OUT = "event: signed_out\ndata: {}\n\n"
 
 
 class StatusFilter(StrEnum):
@@ -175,7 +179,7 @@ async def stream_alerts(
     """
     feed = services.feed
     # Filtered by the access rules and logged as reads by the feed, for every stream at once.
-    subscription = feed.subscribe(viewer_of(user))
+    subscription = feed.subscribe(viewer_of(user), credential=credential_of(request))
 
     async def events() -> AsyncIterator[str]:
         try:
@@ -184,8 +188,16 @@ async def stream_alerts(
                 try:
                     alert = await asyncio.wait_for(subscription.next(), _KEEPALIVE_S)
                 except TimeoutError:
+                    # Signed out elsewhere (another server process, an expired
+                    # session): looked at once per keepalive, not per event.
+                    if not await still_signed_in(services, request):
+                        yield _SIGNED_OUT
+                        return
                     yield ": keepalive\n\n"
                     continue
+                if subscription.ended:
+                    yield _SIGNED_OUT
+                    return
                 if feed.closed:
                     return
                 if alert is None:

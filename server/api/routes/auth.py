@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from server.api.deps import SESSION_COOKIE, CurrentUser, Services, ServicesDep
+from server.api.deps import SESSION_COOKIE, CurrentUser, Services, ServicesDep, credential_of
 from server.db import people, sessions
 from server.passwords import generate_token
 from server.settings import Environment
@@ -65,8 +65,8 @@ async def _check_password(
     async with services.pool.connection() as conn:
         # Counted (as a failure, until proved right) before any hashing: tries over
         # the limit cost one small query, not 0.1 s of argon2.
-        wait = await limiter.admit(conn, who)
-        user = None if wait is not None else await people.user_by_username(conn, username)
+        user = await people.user_by_username(conn, username)
+        wait = await limiter.admit(conn, who, known=user is not None)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -146,12 +146,17 @@ async def current_session(services: ServicesDep, request: Request) -> SessionOut
 
 @router.delete("/auth/session", status_code=status.HTTP_204_NO_CONTENT)
 async def close_session(services: ServicesDep, request: Request, user: CurrentUser) -> Response:
-    """Sign out: the session ends on the server, not just in this browser."""
+    """Sign out: the bearer token or the session ends on the server, with its live streams."""
     del user
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     session_id = request.cookies.get(SESSION_COOKIE)
-    if session_id:
-        async with services.pool.connection() as conn:
+    credential = credential_of(request)
+    async with services.pool.connection() as conn:
+        if scheme.lower() == "bearer" and token:
+            await people.revoke_token(conn, token)
+        elif session_id:
             await sessions.end_session(conn, session_id)
+    services.feed.signed_out(credential)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
