@@ -52,6 +52,11 @@ class ServerSettings(BaseSettings):
     # A writer that has stored nothing for this long while it had work makes
     # /readyz fail, so an orchestrator or a monitor notices.
     writer_stall_s: float = Field(default=30.0, gt=0)
+    # The largest request body the API reads (forms and JSON are small); larger
+    # ones are refused with 413 before they are read.
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A client must send a request's headers within this long, or is cut off.
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
     token_lifetime_s: float = Field(default=12 * 60 * 60.0, gt=0)
     # The session cookie's Secure flag; unset, it is set when the page came over https.
     cookie_secure: bool | None = None

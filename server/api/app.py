@@ -12,6 +12,7 @@ from psycopg_pool import PoolTimeout
 
 from server.api import pages
 from server.api.deps import Services
+from server.api.limits import BodyLimit
 from server.api.routes import (
     ack_links,
     alerts,
@@ -61,6 +62,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=services.settings.http_max_body_bytes)
     app.add_exception_handler(psycopg.DataError, _unstorable)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.include_router(auth.router)
