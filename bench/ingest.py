@@ -49,8 +49,8 @@ from edge.protocol import (
     encode,
     readings_topic,
 )
-from server.db.pool import migrate
 from server.embedded._broker import free_port
+from server.store.pool import migrate
 from tests.infra import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]

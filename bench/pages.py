@@ -30,9 +30,9 @@ from bench.simulator import _write
 from firmware_sim.offline import export_trial
 from firmware_sim.recording import RecordedReading, read_recording, read_stream
 from firmware_sim.scenario import Scenario
-from server.db.pool import migrate
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
+from server.store.pool import migrate
 from tests.infra import SYSTEM_MQTT, SYSTEM_POSTGRES_URL, fresh_database
 from tests.server.helpers import ADMIN_PASSWORD, forget_session, provision, token
 

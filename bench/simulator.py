@@ -39,7 +39,7 @@ from firmware_sim.fleet import LiveFleet
 from firmware_sim.offline import export_trial
 from firmware_sim.progress import Progress
 from firmware_sim.scenario import Scenario
-from server.db.pool import migrate
+from server.store.pool import migrate
 from tests.infra import fresh_database
 
 _PEAK_RSS = """

@@ -53,7 +53,7 @@ from edge.protocol import (
     readings_topic,
     status_topic,
 )
-from server.db.pool import migrate
+from server.store.pool import migrate
 from tests.infra import fresh_database
 
 ADMIN_PASSWORD = "bench-admin-password"

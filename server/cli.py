@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         case "migrate":
             from server import services
-            from server.db.pool import migrate
+            from server.store.pool import migrate
 
             with services.database(settings) as url:
                 migrate(url)
@@ -308,8 +308,8 @@ async def _serve(settings: ServerSettings) -> int:
 
 async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: str) -> int:
     from server import services
-    from server.db.pool import migrate, open_pool
     from server.provisioning import HubTaken, provision_hub
+    from server.store.pool import migrate, open_pool
 
     with services.database(settings) as url:
         migrate(url)
@@ -350,8 +350,8 @@ async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: 
 
 async def _hub_revoke(settings: ServerSettings, hub: str) -> int:
     from server import services
-    from server.db.pool import migrate, open_pool
     from server.provisioning import revoke_hub
+    from server.store.pool import migrate, open_pool
 
     with services.database(settings) as url:
         migrate(url)
@@ -374,9 +374,9 @@ async def _hub_revoke(settings: ServerSettings, hub: str) -> int:
 
 async def _resident_erase(settings: ServerSettings, name: str) -> int:
     from server import services
-    from server.db import residents
-    from server.db.pool import migrate, open_pool
     from server.erasure import erase_resident
+    from server.store import residents
+    from server.store.pool import migrate, open_pool
 
     with services.database(settings) as url:
         migrate(url)
@@ -416,9 +416,9 @@ async def _user_add(
     resident: str | None = None,
 ) -> int:
     from server import services
-    from server.db import people
-    from server.db.pool import migrate, open_pool
     from server.passwords import hash_password
+    from server.store import people
+    from server.store.pool import migrate, open_pool
 
     if len(password) < 8:
         print("carewatch: the password must be at least 8 characters", file=sys.stderr)
@@ -465,8 +465,8 @@ async def _user_add(
 
 async def _carer_add(settings: ServerSettings, username: str, resident: str) -> int:
     from server import services
-    from server.db import people
-    from server.db.pool import migrate, open_pool
+    from server.store import people
+    from server.store.pool import migrate, open_pool
 
     with services.database(settings) as url:
         migrate(url)

@@ -22,11 +22,11 @@ from firmware_sim.home import SimulatedHome
 from firmware_sim.incidents import Fall, Incident, PendantPress
 from firmware_sim.live import LiveHomes
 from server import services
-from server.db import people
-from server.db.pool import DbConn
 from server.passwords import generate_password, hash_password
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
+from server.store import people
+from server.store.pool import DbConn
 
 __all__ = ["DEMO_RESIDENTS", "run_demo"]
 

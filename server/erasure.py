@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from server.broker_accounts import BrokerAccounts
-from server.db import erasure as erasure_sql
-from server.db.erasure import ErasedResident
-from server.db.pool import DbConn
+from server.store import erasure as erasure_sql
+from server.store.erasure import ErasedResident
+from server.store.pool import DbConn
 
 __all__ = ["ErasedResident", "erase_resident"]
 

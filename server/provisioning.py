@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge.protocol import ProtocolError, validate_hub_id
 from server.broker_accounts import BrokerAccounts, reserved_name_reason
-from server.db import people
-from server.db.pool import DbConn
 from server.passwords import generate_password, hash_password
+from server.store import people
+from server.store.pool import DbConn
 
 __all__ = ["HubTaken", "ProvisionedHub", "RevokedHub", "provision_hub", "revoke_hub"]
 

@@ -29,9 +29,6 @@ from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
 from server.api.routes.alerts import event_data
 from server.broker_accounts import SERVER_ACCOUNTS, ensure_server_account
-from server.db import people
-from server.db.pool import Pool, migrate, open_pool
-from server.db.storage import StorageMode, configure_storage, prune_readings
 from server.detect.hub_health import HubHealth
 from server.detect.watch import HomeWatch, WatchSettings
 from server.ingest.alarm_confirm import AlarmConfirmer
@@ -44,6 +41,9 @@ from server.jobs.hub_watch import HubWatch
 from server.metrics import IngestMetrics
 from server.passwords import PasswordWork, generate_password
 from server.settings import ServerSettings
+from server.store import people
+from server.store.pool import Pool, migrate, open_pool
+from server.store.storage import StorageMode, configure_storage, prune_readings
 
 __all__ = ["CarewatchServer"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge.protocol import AlarmKind
-from server.alerts.model import (
+from server.domain.alerts import (
     Action,
     AlertKind,
     AlertStatus,

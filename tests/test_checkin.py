@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from server.alerts.model import AlertKind, Severity
 from server.detect.checkin import checkin_finding
-from server.detect.conditions import Cleared, Condition
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Cleared, Condition
 
 LONDON = ZoneInfo("Europe/London")
 YESTERDAY_MORNING = datetime(2026, 11, 30, 9, tzinfo=LONDON)

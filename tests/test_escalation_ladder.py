@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.alerts.figures import AlertTiming, service_figures
-from server.alerts.ladder import Channel, Contact, deadline_after, ladder
+from server.alerts.ladder import deadline_after, ladder
 from server.alerts.links import LinkRefused, make_link, read_link
-from server.alerts.model import Severity
+from server.domain.alerts import Severity
+from server.domain.contacts import Channel, Contact
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 AMY = Contact(1, "Amy", (Channel("email", "amy@example.org"),))

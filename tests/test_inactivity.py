@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Cleared, Condition
 from server.detect.hub_health import HubHealth
 from server.detect.inactivity import InactivityDetector
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Cleared, Condition
 
 HUB = "hub-1"
 DAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from server.access import ResidentScope, Role, Viewer
 from server.api.live import AlertFeed, Subscription
-from server.db.alerts import AlertRow
+from server.domain.access import ResidentScope, Role, Viewer
+from server.store.alerts import AlertRow
 
 
 def _alert(resident_id: int) -> AlertRow:

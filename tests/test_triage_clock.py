@@ -21,9 +21,9 @@ from edge.protocol import (
     readings_topic,
     status_topic,
 )
-from server.db.dead_letters import DeadLetter
 from server.ingest.triage import CLOCK_TOLERANCE, Accepted, triage
 from server.metrics import dead_letter_category
+from server.store.dead_letters import DeadLetter
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -26,8 +26,8 @@ from edge.protocol import (
     parse_message,
     readings_topic,
 )
-from server.db.dead_letters import DeadLetter
 from server.ingest.triage import CLOCK_TOLERANCE, Accepted, Ignored, triage
+from server.store.dead_letters import DeadLetter
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 HUBS = ("hub-1", "hub-2")

@@ -10,19 +10,11 @@ False
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
-__all__ = ["AdvisoryLine", "compose_digest", "digest_due"]
+from server.domain.contacts import AdvisoryLine
 
-
-@dataclass(slots=True, frozen=True)
-class AdvisoryLine:
-    """One advisory alert in a digest."""
-
-    resident: str
-    reason: str
-    raised_at: datetime
+__all__ = ["compose_digest", "digest_due"]
 
 
 def digest_due(now_local: datetime, *, hour: int, last_sent: date | None) -> bool:

@@ -33,20 +33,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.alerts.digest import compose_digest, digest_due
-from server.alerts.ladder import (
-    Channel,
-    Contact,
-    Rung,
-    deadline_after,
-    ladder,
-    realert_round,
-)
+from server.alerts.ladder import Rung, deadline_after, ladder, realert_round
 from server.alerts.links import make_link
-from server.alerts.model import UNANSWERED, Action, AlertStatus, Severity, next_status
 from server.alerts.notify import Delivery, Notifier
-from server.db import alerts as alerts_sql
-from server.db import escalation as escalation_sql
-from server.db.pool import DbConn, Pool
+from server.domain.alerts import UNANSWERED, Action, AlertStatus, Severity, next_status
+from server.domain.contacts import Channel, Contact
+from server.store import alerts as alerts_sql
+from server.store import escalation as escalation_sql
+from server.store.pool import DbConn, Pool
 
 __all__ = ["EscalationPolicy", "EscalationScheduler"]
 

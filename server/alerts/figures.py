@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from server.alerts.model import SEVERITY_RANK, Outcome, Severity
+from server.domain.alerts import SEVERITY_RANK, Outcome, Severity
 
 __all__ = ["AlertTiming", "Durations", "ServiceFigures", "SeverityFigures", "service_figures"]
 

@@ -21,26 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from server.alerts.model import Severity
+from server.domain.alerts import Severity
+from server.domain.contacts import Contact
 
-__all__ = ["Channel", "Contact", "Rung", "deadline_after", "ladder", "realert_round"]
-
-
-@dataclass(slots=True, frozen=True)
-class Channel:
-    """One way to reach a person: ``email`` or ``webhook``, and where."""
-
-    kind: str
-    address: str
-
-
-@dataclass(slots=True, frozen=True)
-class Contact:
-    """A carer, responder or installer and their channels, most preferred first."""
-
-    user_id: int
-    name: str
-    channels: tuple[Channel, ...]
+__all__ = ["Rung", "deadline_after", "ladder", "realert_round"]
 
 
 @dataclass(slots=True, frozen=True)

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import apprise
 
-from server.alerts.ladder import Channel
+from server.domain.contacts import Channel
 
 __all__ = [
     "AppriseNotifier",

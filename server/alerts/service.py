@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from edge.protocol import Alarm
 from server.alerts.links import LinkRefused, read_link
-from server.alerts.model import (
+from server.domain.alerts import (
     UNANSWERED,
     Action,
     AlertStatus,
@@ -21,11 +21,11 @@ from server.alerts.model import (
     next_status,
     on_repeat,
 )
-from server.db import alerts as alerts_sql
-from server.db import escalation as escalation_sql
-from server.db.people import HubHome
-from server.db.pool import Pool
-from server.detect.conditions import Cleared, Condition
+from server.domain.findings import Cleared, Condition
+from server.domain.homes import HubHome
+from server.store import alerts as alerts_sql
+from server.store import escalation as escalation_sql
+from server.store.pool import Pool
 
 __all__ = ["MAX_REASON_CHARS", "AlertNotFound", "AlertService", "LinkRefused", "clip_reason"]
 

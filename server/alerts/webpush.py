@@ -19,9 +19,9 @@ from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 from requests.adapters import BaseAdapter
 
-from server.alerts.ladder import Channel
 from server.alerts.notify import Delivery, run_blocking
 from server.alerts.push_services import PUBLIC_PUSH_SERVICES, endpoint_refusal
+from server.domain.contacts import Channel
 
 __all__ = [
     "MAX_PUSH_SUBSCRIPTIONS",

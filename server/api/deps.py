@@ -12,16 +12,16 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
-from server.access import ResidentScope, Role, Viewer, may_see
 from server.alerts.service import AlertService
 from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
-from server.db import people, sessions
-from server.db import residents as residents_sql
-from server.db.pool import DbConn, Pool
+from server.domain.access import ResidentScope, Role, Viewer, may_see
 from server.metrics import IngestMetrics
 from server.passwords import PasswordWork
 from server.settings import ServerSettings
+from server.store import people, sessions
+from server.store import residents as residents_sql
+from server.store.pool import DbConn, Pool
 
 __all__ = [
     "CSRF_HEADER",

@@ -2,8 +2,8 @@
 
 However many streams are open, the process has one LISTEN connection and, per
 batch of changes, one query for the changed alerts with their residents' access
-scopes (:func:`server.db.live.changed_alerts`). Each alert is rendered once and
-handed, in memory, to the streams whose viewer :func:`server.access.may_see` it.
+scopes (:func:`server.store.live.changed_alerts`). Each alert is rendered once and
+handed, in memory, to the streams whose viewer :func:`server.domain.access.may_see` it.
 A stream that falls behind is told to reload rather than queue without end.
 """
 
@@ -18,10 +18,10 @@ from datetime import timedelta
 
 import psycopg
 
-from server.access import ResidentScope, Role, Viewer, may_see
-from server.db import live as live_sql
-from server.db.alerts import ALERT_CHANNEL, AlertRow
-from server.db.pool import Pool
+from server.domain.access import ResidentScope, Role, Viewer, may_see
+from server.store import live as live_sql
+from server.store.alerts import ALERT_CHANNEL, AlertRow
+from server.store.pool import Pool
 
 __all__ = ["AlertFeed", "Subscription"]
 

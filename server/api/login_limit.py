@@ -2,7 +2,7 @@
 
 A try is counted before its password is hashed (see :meth:`LoginLimiter.admit`).
 
-The failures are kept in PostgreSQL (:mod:`server.db.login_failures`), so the
+The failures are kept in PostgreSQL (:mod:`server.store.login_failures`), so the
 limit holds across server processes and restarts; the rule itself is pure.
 
 Wrong passwords for made-up usernames are counted apart from those for real
@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from server.db import login_failures
-from server.db.pool import DbConn
+from server.store import login_failures
+from server.store.pool import DbConn
 
 __all__ = ["LoginLimiter"]
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Cookie, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from server.api.deps import SESSION_COOKIE, ResidentId, Services, ServicesDep, resident_in_reach
-from server.db import people, sessions
+from server.store import people, sessions
 
 __all__ = ["router"]
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Cleared, Condition, Finding
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["checkin_finding", "deadline_on"]
 

@@ -20,11 +20,11 @@ from collections import deque
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Condition
 from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Condition
 
 __all__ = ["MEALS", "activity_day", "kitchen_visit", "meal_deadlines", "missed_meal", "mostly_away"]
 

@@ -30,11 +30,11 @@ from datetime import date, datetime
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Condition
 from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.hours import clock
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Condition
 
 __all__ = ["MEASURES", "DayModel", "close_profile_day", "learn_recent_days"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.alerts.model import AlertKind
 from server.detect.home_state import HomeState
+from server.domain.alerts import AlertKind
 
 __all__ = ["Eagerness", "less_eager"]
 

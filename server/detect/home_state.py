@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from server.alerts.model import AlertKind
 from server.detect.gaps import UP, GapModel
+from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
 

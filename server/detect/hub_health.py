@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.inactivity import format_duration
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HubHealth"]
 

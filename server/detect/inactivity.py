@@ -27,8 +27,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Cleared, Condition, Finding
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = [
     "APPLIANCE_ROOMS",

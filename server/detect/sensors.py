@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.home_state import HomeState
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["ABSENCE", "check_sensors", "close_sensor_day", "resident_back", "sensor_reported"]
 

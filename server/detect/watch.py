@@ -38,8 +38,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
-from server.alerts.model import AlertKind, Outcome, Severity
-from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.daily import (
     activity_day,
     kitchen_visit,
@@ -61,6 +59,8 @@ from server.detect.sensors import (
     resident_back,
     sensor_reported,
 )
+from server.domain.alerts import AlertKind, Outcome, Severity
+from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
 

@@ -18,8 +18,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind
-from server.alerts.model import AlertKind, Severity
-from server.detect.conditions import Condition, Finding
+from server.domain.alerts import AlertKind, Severity
+from server.domain.findings import Condition, Finding
 
 __all__ = ["FixedTimer", "RuleSet"]
 

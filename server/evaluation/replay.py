@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading
 from firmware_sim.recording import Record, RecordedAlarm, RecordedReading, RecordedStatus
-from server.alerts.model import AlertKind, Severity, kind_for_alarm
-from server.detect.conditions import Condition, Finding
 from server.detect.hub_health import HubHealth
+from server.domain.alerts import AlertKind, Severity, kind_for_alarm
+from server.domain.findings import Condition, Finding
 
 __all__ = ["Detector", "RaisedAlert", "replay"]
 

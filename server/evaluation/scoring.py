@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from firmware_sim.incidents import CONTEXT_KINDS, IncidentLabel
-from server.alerts.model import AlertKind
+from server.domain.alerts import AlertKind
 from server.evaluation.replay import RaisedAlert
 
 __all__ = ["DETECTED_BY", "Score", "score"]

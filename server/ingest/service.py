@@ -21,17 +21,18 @@ from edge.protocol import (
     parse_topic,
 )
 from server.alerts.service import AlertService
-from server.db.dead_letters import DeadLetter, store_dead_letter
-from server.db.people import HubHome, hub_home, hub_homes, record_hub_status
-from server.db.pool import Pool
-from server.db.readings import ReceivedBatch
-from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.watch import HomeWatch
+from server.domain.findings import Cleared, Condition, Finding
+from server.domain.homes import HubHome
 from server.ingest.alarm_confirm import AlarmConfirmer
 from server.ingest.sensor_roster import MAX_SENSORS_PER_HUB, SensorRoster
 from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
 from server.metrics import IngestMetrics, dead_letter_category
+from server.store.dead_letters import DeadLetter, store_dead_letter
+from server.store.people import hub_home, hub_homes, record_hub_status
+from server.store.pool import Pool
+from server.store.readings import ReceivedBatch
 
 __all__ = ["IngestService"]
 

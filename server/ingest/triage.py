@@ -41,7 +41,7 @@ from edge.protocol import (
     parse_message,
     parse_topic,
 )
-from server.db.dead_letters import DeadLetter
+from server.store.dead_letters import DeadLetter
 
 __all__ = ["CLOCK_TOLERANCE", "EARLIEST_PLAUSIBLE", "Accepted", "Ignored", "triage"]
 

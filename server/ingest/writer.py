@@ -10,10 +10,10 @@ from collections.abc import Callable
 import psycopg
 
 from edge.protocol import encode, readings_topic
-from server.db.dead_letters import DeadLetter, store_dead_letter
-from server.db.pool import Pool
-from server.db.readings import ReceivedBatch, store_batches
 from server.metrics import IngestMetrics
+from server.store.dead_letters import DeadLetter, store_dead_letter
+from server.store.pool import Pool
+from server.store.readings import ReceivedBatch, store_batches
 
 __all__ = ["ReadingWriter"]
 

@@ -6,14 +6,14 @@ import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from server.alerts.model import AlertKind
 from server.alerts.service import AlertService
-from server.db.people import HubHome
-from server.db.pool import Pool
-from server.db.residents import LAST_CHECKIN
 from server.detect.checkin import checkin_finding
-from server.detect.conditions import Cleared, Condition
+from server.domain.alerts import AlertKind
+from server.domain.findings import Cleared, Condition
+from server.domain.homes import HubHome
 from server.jobs.periodic import every
+from server.store.pool import Pool
+from server.store.residents import LAST_CHECKIN
 
 __all__ = ["CheckinWatch"]
 

@@ -15,21 +15,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from server.alerts.model import AlertKind
-from server.db.detector_state import (
+from server.detect.home_state import CheckpointError
+from server.detect.inactivity import room_of
+from server.detect.watch import HomeWatch
+from server.domain.alerts import AlertKind
+from server.domain.findings import Finding
+from server.jobs.periodic import every
+from server.store.detector_state import (
     away_by_hub,
     feedback_since,
     load_checkpoints,
     readings_received_since,
     save_checkpoints,
 )
-from server.db.pool import Pool
-from server.db.readings import last_seen_by_hub
-from server.detect.conditions import Finding
-from server.detect.home_state import CheckpointError
-from server.detect.inactivity import room_of
-from server.detect.watch import HomeWatch
-from server.jobs.periodic import every
+from server.store.pool import Pool
+from server.store.readings import last_seen_by_hub
 
 __all__ = ["DetectorKeeper"]
 

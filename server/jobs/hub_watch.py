@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from server.alerts.model import AlertKind
 from server.alerts.service import AlertService
-from server.db.people import HubHome
-from server.db.pool import Pool
-from server.detect.conditions import Cleared, Condition
 from server.detect.hub_health import HubHealth
+from server.domain.alerts import AlertKind
+from server.domain.findings import Cleared, Condition
+from server.domain.homes import HubHome
 from server.jobs.periodic import every
+from server.store.pool import Pool
 
 __all__ = ["HubWatch"]
 

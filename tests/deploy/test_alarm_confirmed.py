@@ -25,9 +25,9 @@ from edge.agent.agent import Agent
 from edge.agent.drivers import AlarmTrigger, DriverEvent
 from edge.agent.schedule import AlarmResend
 from edge.protocol import AlarmKind, SensorHealth
-from server.db.pool import migrate
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
+from server.store.pool import migrate
 from tests.deploy.broker import (
     SERVER_ACCOUNT,
     Broker,

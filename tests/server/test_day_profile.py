@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.protocol import Reading, ReadingKind
-from server.alerts.model import AlertKind, Outcome, Severity
-from server.detect.conditions import Condition
 from server.detect.day_profile import MEASURES, DayModel, close_profile_day
 from server.detect.home_state import HomeState
 from server.detect.watch import HomeWatch
+from server.domain.alerts import AlertKind, Outcome, Severity
+from server.domain.findings import Condition
 
 HUB = "hub-1"
 DAY0 = date(2026, 11, 2)

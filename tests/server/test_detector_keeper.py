@@ -19,11 +19,11 @@ from edge.protocol import (
     alarm_topic,
     encode,
 )
-from server.alerts.model import AlertKind
-from server.db.pool import migrate
 from server.detect.home_state import HomeState
+from server.domain.alerts import AlertKind
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
+from server.store.pool import migrate
 from tests.server.helpers import (
     ADMIN_PASSWORD,
     Publisher,

@@ -25,9 +25,9 @@ from edge.protocol import (
     encode,
     readings_topic,
 )
-from server.db.pool import migrate
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
+from server.store.pool import migrate
 from tests.deploy.broker import mosquitto_missing, plain_broker
 from tests.edge.helpers import ScriptedDriver
 from tests.server.helpers import (

@@ -42,10 +42,10 @@ from edge.protocol import (
 )
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
 from server.alerts.notify import AppriseNotifier
-from server.db.pool import migrate, open_pool
 from server.embedded._broker import free_port
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
+from server.store.pool import migrate, open_pool
 from tests.server.helpers import (
     ADMIN_PASSWORD,
     Publisher,

@@ -11,7 +11,7 @@ import pytest
 from firmware_sim.offline import export_trial
 from firmware_sim.recording import read_labels, read_recording
 from firmware_sim.scenario import Scenario
-from server.alerts.model import AlertKind
+from server.domain.alerts import AlertKind
 from server.evaluation.cli import evaluate, main
 
 # Falls and outages, many of them, after a fortnight to learn the routine.

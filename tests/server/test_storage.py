@@ -8,9 +8,9 @@ import psycopg
 import pytest
 
 from edge.protocol import Reading, ReadingKind, ReadingsBatch
-from server.db.pool import migrate, open_pool
-from server.db.readings import ReceivedBatch, store_batches
-from server.db.storage import activity_by_hour, configure_storage, prune_readings
+from server.store.pool import migrate, open_pool
+from server.store.readings import ReceivedBatch, store_batches
+from server.store.storage import activity_by_hour, configure_storage, prune_readings
 from tests.server.helpers import provision
 
 HOUR = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
-from server.alerts.model import AlertKind, Outcome, Severity
-from server.detect.conditions import Cleared, Condition, Finding
 from server.detect.home_state import CheckpointError, HomeState
 from server.detect.watch import HomeWatch
+from server.domain.alerts import AlertKind, Outcome, Severity
+from server.domain.findings import Cleared, Condition, Finding
 
 ZONE = ZoneInfo("Europe/London")
 HUB = "hub-1"

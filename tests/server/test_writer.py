@@ -10,7 +10,7 @@ import httpx
 import psycopg
 
 from edge.protocol import Reading, ReadingKind, ReadingsBatch
-from server.db.readings import ReceivedBatch
+from server.store.readings import ReceivedBatch
 from tests.server.helpers import provision, running_server, unique_hub, wait_for
 
 

@@ -9,9 +9,9 @@ from edge.agent.drivers import AlarmTrigger, DriverEvent
 from edge.protocol import Reading, ReadingKind
 from firmware_sim.home import PIR_BLIND_TIME, SimulatedHome
 from firmware_sim.incidents import Fall, PendantPress
-from server.alerts.model import AlertKind
-from server.detect.conditions import Condition
 from server.detect.inactivity import InactivityDetector
+from server.domain.alerts import AlertKind
+from server.domain.findings import Condition
 
 ZONE = ZoneInfo("Europe/London")
 START = datetime.combine(date(2026, 10, 5), time(0, 0), ZONE).astimezone(UTC)

@@ -13,10 +13,10 @@ from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse
 
 from server.alerts.links import LinkRefused, read_link
-from server.alerts.model import IllegalTransition
 from server.alerts.service import AlertNotFound
 from server.api.deps import ServicesDep
-from server.db import alerts as alerts_sql
+from server.domain.alerts import IllegalTransition
+from server.store import alerts as alerts_sql
 
 __all__ = ["router"]
 

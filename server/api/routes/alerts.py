@@ -14,13 +14,6 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from server.access import (
-    address_shown,
-    failure_shown,
-    may_act_on_alerts,
-    may_see_contact_details,
-)
-from server.alerts.model import AlertStatus, IllegalTransition, Outcome
 from server.alerts.service import AlertNotFound
 from server.api.deps import (
     CurrentUser,
@@ -33,10 +26,17 @@ from server.api.deps import (
     still_signed_in,
     viewer_of,
 )
-from server.db import alerts as alerts_sql
-from server.db import escalation as escalation_sql
-from server.db import people
-from server.db.residents import visible_to
+from server.domain.access import (
+    address_shown,
+    failure_shown,
+    may_act_on_alerts,
+    may_see_contact_details,
+)
+from server.domain.alerts import AlertStatus, IllegalTransition, Outcome
+from server.store import alerts as alerts_sql
+from server.store import escalation as escalation_sql
+from server.store import people
+from server.store.residents import visible_to
 
 __all__ = ["event_data", "router"]
 

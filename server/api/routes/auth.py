@@ -10,9 +10,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from server.api.deps import SESSION_COOKIE, CurrentUser, Services, ServicesDep, credential_of
-from server.db import people, sessions
 from server.passwords import generate_token
 from server.settings import Environment
+from server.store import people, sessions
 
 __all__ = ["router"]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server.api.deps import MAX_ID, ServicesDep, require_role
-from server.db.dead_letters import StoredDeadLetter, list_dead_letters
+from server.store.dead_letters import StoredDeadLetter, list_dead_letters
 
 __all__ = ["router"]
 

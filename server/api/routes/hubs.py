@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from server import provisioning
 from server.api.deps import ServicesDep, require_role, viewer_of
-from server.db import people
-from server.db.residents import visible_to
 from server.provisioning import HubTaken, provision_hub
+from server.store import people
+from server.store.residents import visible_to
 
 __all__ = ["router"]
 

@@ -14,7 +14,7 @@ from server.alerts.webpush import (
     subscription_endpoint,
 )
 from server.api.deps import CurrentUser, ServicesDep
-from server.db import escalation as escalation_sql
+from server.store import escalation as escalation_sql
 
 __all__ = ["router"]
 

@@ -19,7 +19,7 @@ from server.api.deps import (
     resident_in_reach,
     viewer_of,
 )
-from server.db import alerts as alerts_sql
+from server.store import alerts as alerts_sql
 
 __all__ = ["router"]
 

@@ -11,17 +11,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, field_validator
 
-from server.access import (
-    ResidentScope,
-    Viewer,
-    may_change_choices,
-    may_check_in,
-    may_see_access_info,
-    may_see_activity,
-    may_see_health_notes,
-    may_see_who_read,
-    may_set_away,
-)
 from server.api.deps import (
     CurrentUser,
     ResidentId,
@@ -32,8 +21,17 @@ from server.api.deps import (
     resident_in_reach,
     viewer_of,
 )
-from server.db import people
-from server.db import residents as residents_sql
+from server.domain.access import (
+    ResidentScope,
+    Viewer,
+    may_change_choices,
+    may_check_in,
+    may_see_access_info,
+    may_see_activity,
+    may_see_health_notes,
+    may_see_who_read,
+    may_set_away,
+)
 from server.erasure import erase_resident
 from server.routine import (
     Activity,
@@ -43,6 +41,8 @@ from server.routine import (
     rooms_in_order,
     timeline,
 )
+from server.store import people
+from server.store import residents as residents_sql
 
 __all__ = ["router"]
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
-from server.access import Role
 from server.api.deps import MAX_ID, ServicesDep, require_role
-from server.db import people
+from server.domain.access import Role
+from server.store import people
 
 __all__ = ["router"]
 

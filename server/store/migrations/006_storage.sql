@@ -1,7 +1,7 @@
 -- Readings over time: a TimescaleDB hypertable with an hourly activity
 -- aggregate where the extension is available; the same names on plain
 -- PostgreSQL, as an indexed table and a view. Compression and retention
--- policies are set at server start from its settings (server/db/storage.py).
+-- policies are set at server start from its settings (server/store/storage.py).
 
 CREATE INDEX IF NOT EXISTS readings_kind_ts ON readings (hub_id, kind, ts);
 

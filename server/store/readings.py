@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from edge.protocol import ReadingsBatch
-from server.db.pool import DbConn
+from server.store.pool import DbConn
 
 __all__ = ["LastSeen", "ReceivedBatch", "last_seen_by_hub", "store_batches"]
 

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from server.db.people import User
-from server.db.pool import DbConn
+from server.store.people import User
+from server.store.pool import DbConn
 
 __all__ = ["WebSession", "end_session", "open_session", "session_user"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.db.pool import DbConn
+from server.store.pool import DbConn
 
 __all__ = ["ages", "forget", "forget_one", "lock", "record"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.db.pool import DbConn
+from server.store.pool import DbConn
 
 __all__ = ["ErasedResident", "erase_resident"]
 

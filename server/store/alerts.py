@@ -10,11 +10,11 @@ from typing import Any
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from server.access import Viewer, address_shown, failure_shown
-from server.alerts.model import AlertKind, AlertStatus, Outcome, Severity
-from server.db import escalation as escalation_sql
-from server.db.pool import DbConn
-from server.db.residents import visible_to
+from server.domain.access import Viewer, address_shown, failure_shown
+from server.domain.alerts import AlertKind, AlertStatus, Outcome, Severity
+from server.store import escalation as escalation_sql
+from server.store.pool import DbConn
+from server.store.residents import visible_to
 
 __all__ = [
     "ALERT_CHANNEL",

@@ -2,7 +2,7 @@
 
 One query serves every open live stream (see :mod:`server.api.live`), so the
 alert comes with its resident's access scope and the streams are filtered in
-memory by :func:`server.access.may_see`.
+memory by :func:`server.domain.access.may_see`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import fields
 from datetime import timedelta
 
-from server.access import ResidentScope, Viewer
-from server.db.alerts import AlertRow
-from server.db.pool import DbConn
+from server.domain.access import ResidentScope, Viewer
+from server.store.alerts import AlertRow
+from server.store.pool import DbConn
 
 __all__ = ["changed_alerts", "log_reads"]
 

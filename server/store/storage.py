@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from server.db.pool import DbConn
+from server.store.pool import DbConn
 
 __all__ = ["ActivityHour", "StorageMode", "activity_by_hour", "configure_storage", "prune_readings"]
 

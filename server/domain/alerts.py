@@ -178,7 +178,7 @@ def on_repeat(status: AlertStatus, *, new_alarm: bool) -> Repeat:
     >>> on_repeat(AlertStatus.RESOLVED, new_alarm=True)
     Traceback (most recent call last):
     ...
-    server.alerts.model.IllegalTransition: a resolved alert is not repeated: the condition raises a new one
+    server.domain.alerts.IllegalTransition: a resolved alert is not repeated: the condition raises a new one
     """
     try:
         return _REPEATS[(status, new_alarm)]

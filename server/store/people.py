@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from psycopg.types.json import Jsonb
 
 from edge.protocol import HubStatus
-from server.db.pool import DbConn
+from server.domain.homes import HubHome
+from server.store.pool import DbConn
 
 __all__ = [
-    "HubHome",
     "User",
     "add_first_channel",
     "add_hub",
@@ -30,16 +30,6 @@ __all__ = [
     "user_by_token",
     "user_by_username",
 ]
-
-
-@dataclass(slots=True, frozen=True)
-class HubHome:
-    """A provisioned hub and the resident whose home it is in."""
-
-    hub: str
-    resident_id: int
-    resident: str
-    timezone: str
 
 
 @dataclass(slots=True, frozen=True)

@@ -6,10 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from server.alerts.digest import AdvisoryLine
-from server.alerts.ladder import Channel, Contact
-from server.db import people
-from server.db.pool import DbConn
+from server.domain.contacts import AdvisoryLine, Channel, Contact
+from server.store import people
+from server.store.pool import DbConn
 
 __all__ = [
     "DueAlert",

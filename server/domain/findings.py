@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from server.alerts.model import AlertKind, Severity
+from server.domain.alerts import AlertKind, Severity
 
 __all__ = ["Cleared", "Condition", "Finding"]
 

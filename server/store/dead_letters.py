@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from server.db.pool import DbConn
+from server.store.pool import DbConn
 
 __all__ = [
     "EXCERPT_BYTES",

@@ -31,7 +31,7 @@ class Migration:
 def available_migrations() -> list[Migration]:
     """The migrations shipped with the package, oldest first."""
     found = []
-    for entry in resources.files("server.db").joinpath("migrations").iterdir():
+    for entry in resources.files("server.store").joinpath("migrations").iterdir():
         if match := _NAME.match(entry.name):
             found.append(Migration(int(match[1]), entry.name, entry.read_text("utf-8")))
     return sorted(found, key=lambda m: m.version)

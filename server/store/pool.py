@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from server.db.migrate import apply_migrations
+from server.store.migrate import apply_migrations
 
 __all__ = ["DbConn", "Pool", "migrate", "open_pool"]
 

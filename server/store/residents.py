@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from server.access import ResidentScope, Role, Viewer
-from server.db.pool import DbConn
+from server.domain.access import ResidentScope, Role, Viewer
+from server.store.pool import DbConn
 
 __all__ = [
     "LAST_CHECKIN",

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from edge.protocol import Reading, ReadingKind
-from server.alerts.model import AlertKind, Outcome
-from server.db.pool import DbConn
+from server.domain.alerts import AlertKind, Outcome
+from server.store.pool import DbConn
 
 __all__ = [
     "Feedback",
