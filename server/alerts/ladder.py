@@ -6,6 +6,7 @@ acknowledge timeout, then to the responders; an advisory to the carers in the
 app only, never waking anyone; a technical alert to the installers' queue.
 
 >>> from datetime import timedelta
+>>> from server.domain.contacts import Channel
 >>> amy = Contact(1, "Amy", (Channel("email", "amy@example.org"),))
 >>> ben = Contact(2, "Ben", ())
 >>> desk = Contact(9, "ARC desk", ())
