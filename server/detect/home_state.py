@@ -210,6 +210,9 @@ class HomeState:
     latest_wake_key: tuple[int, float, bool] | None = None
     wakes_learned: int = 0
     next_sensor_check: datetime | None = None
+    # Motion sensors whose last report was "on", since when, and those seen to clear.
+    motion_on: dict[str, datetime] = field(default_factory=dict)
+    motion_clears: set[str] = field(default_factory=set)
 
     def to_bytes(self) -> bytes:
         """The checkpoint form."""

@@ -35,6 +35,7 @@ is followed). Pure: the caller hands in each completed gap with its local day.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 
 from server.detect.gaps import BANDS, BATHROOM, IN_BED, IN_CHAIR, PLACES, UP
@@ -62,6 +63,10 @@ _EULER = 0.5772156649
 _GUMBEL_SCALE = math.sqrt(6) / math.pi
 
 
+def _empty() -> array[float]:
+    return array("f", bytes(4 * CELLS))
+
+
 def cell_of(*, band: int, place: int) -> int:
     """The index of a (band, place) cell."""
     return band * len(PLACES) + place
@@ -75,9 +80,10 @@ class Longest:
     def __init__(self) -> None:
         # The local day being collected (a date's ordinal) and its longest silences.
         self.day: int | None = None
-        self.today = [0.0] * CELLS
+        # Single-precision arrays: 28 days of 32 cells is 3.5 KiB, not 30 as Python floats.
+        self.today = _empty()
         # Closed days, oldest first: (ordinal, minutes per cell; 0 = not used that day).
-        self.days: deque[tuple[int, list[float]]] = deque(maxlen=DAYS)
+        self.days: deque[tuple[int, array[float]]] = deque(maxlen=DAYS)
         # Alerted silences waiting to be learned: [day, cell, minutes, learn after, began]
         # (times in epoch s).
         self.held: list[list[float]] = []
@@ -96,7 +102,7 @@ class Longest:
     def _close(self) -> None:
         if self.day is not None and any(self.today):
             self.days.append((self.day, self.today))
-        self.today = [0.0] * CELLS
+        self.today = _empty()
         self._active_sum = None
 
     def hold(
@@ -210,7 +216,7 @@ class Longest:
             raise ValueError("malformed daily longest silences")
         if len(today) != CELLS or any(len(cells) != CELLS for _, cells in days):
             raise ValueError("daily longest silences of another shape")
-        longest.today = [float(m) for m in today]
-        longest.days.extend((int(d), [float(m) for m in cells]) for d, cells in days)
+        longest.today = array("f", [float(m) for m in today])
+        longest.days.extend((int(d), array("f", [float(m) for m in cells])) for d, cells in days)
         longest.held = [[float(x) for x in item] for item in held]
         return longest

@@ -49,7 +49,7 @@ from server.detect.daily import (
 )
 from server.detect.day_profile import close_profile_day, learn_recent_days
 from server.detect.feedback import less_eager
-from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
+from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
@@ -71,10 +71,15 @@ _ENVIRONMENT = frozenset({ReadingKind.TEMPERATURE, ReadingKind.HUMIDITY})
 _BED, _BUTTON, _CHAIR = ReadingKind.BED, ReadingKind.BUTTON, ReadingKind.CHAIR
 _CONTACT, _HUMIDITY = ReadingKind.CONTACT, ReadingKind.HUMIDITY
 _MOTION, _TEMPERATURE = ReadingKind.MOTION, ReadingKind.TEMPERATURE
+_NOT_UP, _NO_MOVEMENT = AlertKind.NOT_UP, AlertKind.NO_MOVEMENT
+_PLACE_COUNT = len(PLACES)
 _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
 # A bed pad pressed this recently still has someone on it: pads pulse while they turn.
 _PAD_PULSE = timedelta(minutes=10)
+# A motion sensor "on" for longer than this is stuck, not seeing someone move: its
+# "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
+_MOTION_ON_HOLD = timedelta(hours=1)
 _LONGEST_OUT_H = 16.0
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
@@ -319,8 +324,19 @@ class HomeWatch:
                 home.bed_stay = True
             else:
                 home.bed_left = ts
-        elif kind is _MOTION and reading.value < 1:
+        elif kind is _MOTION and reading.value < 1 and reading.sensor not in home.motion_on:
             return []
+        if kind is _MOTION:
+            # A motion sensor that reports its "on" spell as well as each trigger (most
+            # Zigbee PIRs: occupancy true, then false when it clears) saw movement until it
+            # cleared, so the silence starts at the clear, not at the trigger: a resident
+            # busy in the bathroom for 40 minutes under one "on" is not still for 40.
+            # A sensor that only pulses sends no clears and is judged by its triggers.
+            if reading.value >= 1:
+                home.motion_on.setdefault(reading.sensor, ts)
+            else:
+                home.motion_on.pop(reading.sensor, None)
+                home.motion_clears.add(reading.sensor)
         last = home.last_activity
         if last is not None and ts <= last:
             return []  # late and older than what we know: nothing new about now
@@ -477,7 +493,8 @@ class HomeWatch:
         last = home.last_activity
         if home.longest.held:
             home.longest.mature(ts.timestamp())
-        if last is None or home.raised is AlertKind.NOT_UP or self._away(home, ts):
+        raised = home.raised
+        if last is None or raised is _NOT_UP or self._away(home, ts):
             return  # no history yet, not up, or away: not something to learn as normal
         if home.last_door is not None and home.last_door > last:
             return  # out of the house: not a silence at home
@@ -486,8 +503,9 @@ class HomeWatch:
             local = self._local(hub, last)
             band, day = band_of(hour_of(local)), local.date().toordinal()
         gap_s = (ts - last).total_seconds()
-        cell = cell_of(band=band, place=home.place)
-        if home.raised is AlertKind.NO_MOVEMENT:
+        place = home.place
+        cell = band * _PLACE_COUNT + place  # cell_of(), inlined: this runs for every reading
+        if raised is _NO_MOVEMENT:
             # The silence raised an alert and ended in movement: part of their routine
             # unless a person confirms an incident (see alerted_learn_after), so the same
             # long evening still spell does not raise every evening for ever.
@@ -504,10 +522,14 @@ class HomeWatch:
                 began=last.timestamp(),
             )
             return
-        if home.raised is not None:
+        if raised is not None:
             return
-        home.gaps.learn(band=band, place=home.place, gap_s=gap_s)
-        home.longest.learn(day=day, cell=cell, minutes=gap_s / 60)
+        home.gaps.learn(band=band, place=place, gap_s=gap_s)
+        longest, minutes = home.longest, gap_s / 60
+        if longest.day != day:
+            longest.learn(day=day, cell=cell, minutes=minutes)
+        elif minutes > longest.today[cell]:  # most gaps are not the day's longest
+            longest.today[cell] = minutes
 
     def _learn_wake(
         self, hub: str, home: HomeState, room: str, ts: datetime, this_hour: LocalHour
@@ -744,6 +766,11 @@ class HomeWatch:
         silence = watermark - last
         if silence <= self._floors[home.place]:
             return []  # no limit is shorter than its floor: nothing to work out yet
+        if home.motion_clears and any(
+            sensor in home.motion_clears and watermark - since < _MOTION_ON_HOLD
+            for sensor, since in home.motion_on.items()
+        ):
+            return []  # a sensor that reports its clears is still seeing movement
         # The limit only changes with the last activity (or feedback): worked out once for it.
         if home.limit_for != last or home.limit is None:
             home.limit, _ = self._limit(hub, home, last, explain=False)

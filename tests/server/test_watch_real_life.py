@@ -204,3 +204,23 @@ def test_a_checkpoint_from_before_the_daily_longest_silences_still_loads() -> No
     assert state.longest.days_seen() == 0
     assert state.bed_pressed is None
     assert HomeState.from_bytes(data).longest.days_seen() == 2
+
+
+def test_a_motion_sensor_that_is_still_on_is_still_seeing_movement() -> None:
+    watch = _watch()
+    for d in range(10):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    start = DAY0 + timedelta(days=10, hours=10)
+    pir = "bathroom-pir"
+    # This sensor reports its clears: on at 10:00 (busy in the bathroom), off at 10:40.
+    watch.observe(HUB, Reading(pir, ReadingKind.MOTION, start - timedelta(minutes=5), 1.0))
+    watch.observe(HUB, Reading(pir, ReadingKind.MOTION, start - timedelta(minutes=4), 0.0))
+    watch.observe(HUB, Reading(pir, ReadingKind.MOTION, start, 1.0))
+    raised = []
+    t = start
+    while t < start + timedelta(minutes=40):
+        t += timedelta(minutes=1)
+        raised += _conditions(watch.advance(HUB, t))
+    assert raised == [], "still on: still moving"
+    watch.observe(HUB, Reading(pir, ReadingKind.MOTION, t, 0.0))
+    assert watch._homes[HUB].last_activity == t, "the silence starts when it clears"
