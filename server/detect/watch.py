@@ -5,8 +5,9 @@ watermarks in, findings out) and per home:
 
 - **adaptive inactivity**: how long a silence is unusual for *this* resident at
   this time of day and in this place (up and about, in the bathroom, in bed),
-  learned from their own gaps (:mod:`server.detect.gaps`) with a population
-  prior for the first days, and floors and ceilings an operator can set. In
+  set from each day's longest silence there and a false-alarm budget
+  (:mod:`server.detect.longest`) with a population prior for the first days,
+  floors an operator can set, ceilings for the first week and maxima after. In
   bed at night, silence is sleep until they are later than their own latest
   usual getting-up time: "not up". Out of the front door with nothing since
   is "out", never "fallen"; a silence during a hub outage is never judged,
@@ -22,8 +23,9 @@ watermarks in, findings out) and per home:
   an advisory.
 - **batteries** running low: technical.
 
-Anomalous stretches are not learned from, so a fall does not teach the
-detector that long silences are normal. Each home's state checkpoints to bytes
+A silence that raised an alert is learned only once it has ended in movement
+and nobody confirmed an incident, and then as at most twice its limit, so a
+fall does not teach the detector that long silences are normal. Each home's state checkpoints to bytes
 (:mod:`server.detect.home_state`); the resident's "away" pauses inactivity;
 alerts closed as false alarms make that pattern less eager.
 """
