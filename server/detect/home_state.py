@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from server.detect.gaps import UP, GapModel
+from server.detect.longest import Longest
 from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
@@ -36,6 +37,7 @@ _TIMES = (
     "last_bathroom",
     "away_until",
     "feedback_until",
+    "bed_pressed",
 )
 _DAYS = (
     "not_up_on",
@@ -76,6 +78,7 @@ _PLAIN = (
     "profile_counts",
     "sensor_span",
     "advisory_slack",
+    "bed_stay",
 )
 _DEQUES = (
     "wakes",
@@ -103,6 +106,8 @@ _ADDED = frozenset(
         "profile_held",
         "sensor_span",
         "advisory_slack",
+        "bed_pressed",
+        "bed_stay",
     }
 )
 
@@ -116,6 +121,8 @@ class HomeState:
     """Per-home detector state; small (about 16 KiB as a checkpoint, most of it the gap histogram)."""
 
     gaps: GapModel = field(default_factory=GapModel)
+    # Each day's longest silence per place and band: what the no-movement limits come from.
+    longest: Longest = field(default_factory=Longest)
     last_activity: datetime | None = None
     place: int = UP
     room: str | None = None
@@ -124,6 +131,9 @@ class HomeState:
     in_chair: bool = False
     not_up_on: date | None = None
     bed_left: datetime | None = None
+    # The bed pad's last press, and whether they have stayed in the bedroom since.
+    bed_pressed: datetime | None = None
+    bed_stay: bool = False
     last_door: datetime | None = None
     watermark: datetime | None = None
     raised: AlertKind | None = None
@@ -191,6 +201,7 @@ class HomeState:
     limit: timedelta | None = None
     limit_for: datetime | None = None
     last_band: int | None = None
+    last_day: int | None = None
     # The next local 07:00 (the morning's reckoning) and today's meal checks.
     next_morning: datetime | None = None
     meal_checks: list[tuple[datetime, str]] = field(default_factory=list)
@@ -199,6 +210,9 @@ class HomeState:
     latest_wake_key: tuple[int, float, bool] | None = None
     wakes_learned: int = 0
     next_sensor_check: datetime | None = None
+    # Motion sensors whose last report was "on", since when, and those seen to clear.
+    motion_on: dict[str, datetime] = field(default_factory=dict)
+    motion_clears: set[str] = field(default_factory=set)
 
     def to_bytes(self) -> bytes:
         """The checkpoint form."""
@@ -218,6 +232,7 @@ class HomeState:
         header["cold_raised"] = sorted(self.cold_raised)
         header["low_batteries"] = sorted(self.low_batteries)
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
+        header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
         return _HEADER.pack(_MAGIC, len(encoded)) + encoded + self.gaps.state()
 
@@ -232,7 +247,7 @@ class HomeState:
             header = json.loads(data[start : start + length])
             state = cls(gaps=GapModel.restore(data[start + length :]))
             for name in _TIMES:
-                value = header[name]
+                value = header.get(name) if name in _ADDED else header[name]
                 setattr(state, name, datetime.fromisoformat(value) if value else None)
             for name in _DAYS:
                 value = header.get(name) if name in _ADDED else header[name]
@@ -251,6 +266,8 @@ class HomeState:
             state.cold_raised = set(header["cold_raised"])
             state.low_batteries = set(header["low_batteries"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
+            # Added later: an older checkpoint has none, and the days are collected afresh.
+            state.longest = Longest.restore(header.get("longest"))
         except CheckpointError:
             raise
         except (struct.error, ValueError, KeyError, TypeError) as exc:

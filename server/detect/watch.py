@@ -5,8 +5,9 @@ watermarks in, findings out) and per home:
 
 - **adaptive inactivity**: how long a silence is unusual for *this* resident at
   this time of day and in this place (up and about, in the bathroom, in bed),
-  learned from their own gaps (:mod:`server.detect.gaps`) with a population
-  prior for the first days, and floors and ceilings an operator can set. In
+  set from each day's longest silence there and a false-alarm budget
+  (:mod:`server.detect.longest`) with a population prior for the first days,
+  floors an operator can set, ceilings for the first week and maxima after. In
   bed at night, silence is sleep until they are later than their own latest
   usual getting-up time: "not up". Out of the front door with nothing since
   is "out", never "fallen"; a silence during a hub outage is never judged,
@@ -22,8 +23,9 @@ watermarks in, findings out) and per home:
   an advisory.
 - **batteries** running low: technical.
 
-Anomalous stretches are not learned from, so a fall does not teach the
-detector that long silences are normal. Each home's state checkpoints to bytes
+A silence that raised an alert is learned only once it has ended in movement
+and nobody confirmed an incident, and then as at most twice its limit, so a
+fall does not teach the detector that long silences are normal. Each home's state checkpoints to bytes
 (:mod:`server.detect.home_state`); the resident's "away" pauses inactivity;
 alerts closed as false alarms make that pattern less eager.
 """
@@ -47,11 +49,12 @@ from server.detect.daily import (
 )
 from server.detect.day_profile import close_profile_day, learn_recent_days
 from server.detect.feedback import less_eager
-from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
+from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
+from server.detect.longest import cell_of
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -70,11 +73,20 @@ _ENVIRONMENT = frozenset({ReadingKind.TEMPERATURE, ReadingKind.HUMIDITY})
 _BED, _BUTTON, _CHAIR = ReadingKind.BED, ReadingKind.BUTTON, ReadingKind.CHAIR
 _CONTACT, _HUMIDITY = ReadingKind.CONTACT, ReadingKind.HUMIDITY
 _MOTION, _TEMPERATURE = ReadingKind.MOTION, ReadingKind.TEMPERATURE
+_NOT_UP, _NO_MOVEMENT = AlertKind.NOT_UP, AlertKind.NO_MOVEMENT
+_PLACE_COUNT = len(PLACES)
 _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
+# A bed pad pressed this recently still has someone on it: pads pulse while they turn.
+_PAD_PULSE = timedelta(minutes=10)
+# A motion sensor "on" for longer than this is stuck, not seeing someone move: its
+# "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
+_MOTION_ON_HOLD = timedelta(hours=1)
 _LONGEST_OUT_H = 16.0
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
+# Outcomes that say a person found something wrong.
+_INCIDENT = frozenset({Outcome.CARER_VISITED, Outcome.EMERGENCY_SERVICES})
 _PLACE_WORDS = {
     UP: "up and about",
     BATHROOM: "in the bathroom",
@@ -95,9 +107,25 @@ class WatchSettings:
     chair_ceiling: timedelta = timedelta(hours=3)
     nap_floor: timedelta = timedelta(hours=2)
     nap_ceiling: timedelta = timedelta(hours=4)
-    # How rare a silence must be (share of the resident's own gaps that are shorter).
-    rarity: float = 0.999
-    margin: float = 1.25
+    # The ceilings above are a safety net for a home's first days, before its own silences
+    # are known: from this many days of its own on, the resident's own days rule, up to
+    # these maxima (what an operator allows at most, whatever the history says).
+    ceiling_days: int = 7
+    up_max: timedelta = timedelta(hours=8)
+    bathroom_max: timedelta = timedelta(hours=3)
+    chair_max: timedelta = timedelta(hours=8)
+    nap_max: timedelta = timedelta(hours=8)
+    # No-movement limits are set so that the home's expected false urgent alerts stay
+    # within this many per resident-month (server.detect.longest), plus this many
+    # standard errors for the uncertainty of a few days' history.
+    false_alarm_budget: float = 0.5
+    limit_spreads: float = 1.0
+    # A silence that raised an alert and ended in movement is routine unless a person
+    # confirms an incident within this time; it is learned as at most this many times
+    # the limit it passed, so one unconfirmed long silence (a fall nobody reported back
+    # on) can only widen a limit step by step, never to hours at once.
+    alerted_learn_after: timedelta = timedelta(hours=6)
+    alerted_learn_factor: float = 2.0
     # Before a home has a fortnight of mornings: the latest a resident is expected up.
     latest_wake_default: time = time(10, 0)
     wake_margin: timedelta = timedelta(minutes=60)
@@ -214,6 +242,12 @@ class HomeWatch:
         Returns whether it changed anything (each resolution counts once, in order).
         """
         home = self._home(hub)
+        if kind is AlertKind.NO_MOVEMENT and outcome in _INCIDENT:
+            # A person confirmed it: the silence was not their routine, so it is not learned.
+            began = details.get("last_activity")
+            if not isinstance(began, str):
+                return False
+            return home.longest.withdraw(datetime.fromisoformat(began).timestamp())
         if outcome not in (Outcome.FALSE_ALARM, Outcome.RESIDENT_AWAY):
             return False
         if home.feedback_until is not None and resolved_at <= home.feedback_until:
@@ -287,10 +321,24 @@ class HomeWatch:
         if kind is _BED:
             home.has_bed_pad = True
             home.in_bed = reading.value >= 0.5
-            if not home.in_bed:
+            if home.in_bed:
+                home.bed_pressed = ts
+                home.bed_stay = True
+            else:
                 home.bed_left = ts
-        elif kind is _MOTION and reading.value < 1:
+        elif kind is _MOTION and reading.value < 1 and reading.sensor not in home.motion_on:
             return []
+        if kind is _MOTION:
+            # A motion sensor that reports its "on" spell as well as each trigger (most
+            # Zigbee PIRs: occupancy true, then false when it clears) saw movement until it
+            # cleared, so the silence starts at the clear, not at the trigger: a resident
+            # busy in the bathroom for 40 minutes under one "on" is not still for 40.
+            # A sensor that only pulses sends no clears and is judged by its triggers.
+            if reading.value >= 1:
+                home.motion_on.setdefault(reading.sensor, ts)
+            else:
+                home.motion_on.pop(reading.sensor, None)
+                home.motion_clears.add(reading.sensor)
         last = home.last_activity
         if last is not None and ts <= last:
             return []  # late and older than what we know: nothing new about now
@@ -300,6 +348,7 @@ class HomeWatch:
         self._learn_gap(hub, home, ts)
         home.last_activity = ts
         home.last_band = this_hour.band
+        home.last_day = this_hour.day.toordinal()
         if kind is _BUTTON:
             # The "I'm OK" button is in the hand: the resident is fine and where they were.
             return self._clear_raised(hub, home, ts, home.room or "home")
@@ -311,6 +360,8 @@ class HomeWatch:
         home.activity_today += 1
         home.activity_total += 1
         room = self._rooms.get(reading.sensor) or self._room(reading)
+        if room != "bedroom":
+            home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
         home.room = room
         was = home.place
@@ -420,7 +471,15 @@ class HomeWatch:
         if room == "bedroom":
             if home.in_bed:
                 return IN_BED
-            if not home.has_bed_pad and self._is_sleep_time(hour):
+            # A pressure pad pulses (a press for each turn in bed, "empty" between them)
+            # rather than holding "occupied", so it is judged over minutes: pressed a
+            # moment ago is still in bed, and at sleep time, once they have lain on it,
+            # they are in bed until they are seen outside the bedroom.
+            pressed = home.bed_pressed
+            last = home.last_activity
+            if pressed is not None and last is not None and last - pressed <= _PAD_PULSE:
+                return IN_BED
+            if self._is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
                 return IN_BED
         return UP
 
@@ -434,19 +493,45 @@ class HomeWatch:
 
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
-        if last is None or home.raised or self._away(home, ts):
-            return  # no history yet, an anomaly, or away: not something to learn as normal
+        if home.longest.held:
+            home.longest.mature(ts.timestamp())
+        raised = home.raised
+        if last is None or raised is _NOT_UP or self._away(home, ts):
+            return  # no history yet, not up, or away: not something to learn as normal
         if home.last_door is not None and home.last_door > last:
             return  # out of the house: not a silence at home
-        band = home.last_band
-        if band is None:  # just restored
-            hour = self._local(hub, last)
-            band = band_of(hour_of(hour))
-        home.gaps.learn(
-            band=band,
-            place=home.place,
-            gap_s=(ts - last).total_seconds(),
-        )
+        band, day = home.last_band, home.last_day
+        if band is None or day is None:  # just restored
+            local = self._local(hub, last)
+            band, day = band_of(hour_of(local)), local.date().toordinal()
+        gap_s = (ts - last).total_seconds()
+        place = home.place
+        cell = band * _PLACE_COUNT + place  # cell_of(), inlined: this runs for every reading
+        if raised is _NO_MOVEMENT:
+            # The silence raised an alert and ended in movement: part of their routine
+            # unless a person confirms an incident (see alerted_learn_after), so the same
+            # long evening still spell does not raise every evening for ever.
+            s = self.settings
+            limit = home.limit if home.limit_for == last and home.limit else None
+            if limit is None:
+                limit, _ = self._limit(hub, home, last, explain=False)
+            minutes = min(gap_s, limit.total_seconds() * s.alerted_learn_factor) / 60
+            home.longest.hold(
+                day=day,
+                cell=cell,
+                minutes=minutes,
+                learn_after=(ts + s.alerted_learn_after).timestamp(),
+                began=last.timestamp(),
+            )
+            return
+        if raised is not None:
+            return
+        home.gaps.learn(band=band, place=place, gap_s=gap_s)
+        longest, minutes = home.longest, gap_s / 60
+        if longest.day != day:
+            longest.learn(day=day, cell=cell, minutes=minutes)
+        elif minutes > longest.today[cell]:  # most gaps are not the day's longest
+            longest.today[cell] = minutes
 
     def _learn_wake(
         self, hub: str, home: HomeState, room: str, ts: datetime, this_hour: LocalHour
@@ -462,10 +547,12 @@ class HomeWatch:
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
         home.profile_wake = hour_of(woke)
-        if not home.raised:
-            hour = hour_of(woke)
-            (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
-            home.wakes_learned += 1
+        # Learned even after a "not up" alert: a late morning that ended in their getting
+        # up as usual is part of their routine (the median and MAD it feeds are robust to
+        # an odd one); left out, a late riser would be called every late morning for ever.
+        hour = hour_of(woke)
+        (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
+        home.wakes_learned += 1
 
     # -- night toilet visits ----------------------------------------------------------
 
@@ -620,6 +707,8 @@ class HomeWatch:
         # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
         if not (latest.hour <= this_hour.hour < 14) or home.not_up_on == this_hour.day:
             return []
+        if home.woke_on == this_hour.day:
+            return []  # up already today: back in bed later is a lie-down, not "not up"
         local = self._local(hub, watermark)
         if local.time() < latest:
             return []
@@ -679,6 +768,11 @@ class HomeWatch:
         silence = watermark - last
         if silence <= self._floors[home.place]:
             return []  # no limit is shorter than its floor: nothing to work out yet
+        if home.motion_clears and any(
+            sensor in home.motion_clears and watermark - since < _MOTION_ON_HOLD
+            for sensor, since in home.motion_on.items()
+        ):
+            return []  # a sensor that reports its clears is still seeing movement
         # The limit only changes with the last activity (or feedback): worked out once for it.
         if home.limit_for != last or home.limit is None:
             home.limit, _ = self._limit(hub, home, last, explain=False)
@@ -737,22 +831,42 @@ class HomeWatch:
             )
             # In UTC: on a clock-change night local arithmetic is an hour out.
             return max(wake.astimezone(UTC) - local.astimezone(UTC), s.nap_floor), why
-        floor, ceiling = {
-            UP: (s.up_floor, s.up_ceiling),
-            BATHROOM: (s.bathroom_floor, s.bathroom_ceiling),
-            IN_CHAIR: (s.chair_floor, s.chair_ceiling),
-            IN_BED: (s.nap_floor, s.nap_ceiling),
+        floor, ceiling, most = {
+            UP: (s.up_floor, s.up_ceiling, s.up_max),
+            BATHROOM: (s.bathroom_floor, s.bathroom_ceiling, s.bathroom_max),
+            IN_CHAIR: (s.chair_floor, s.chair_ceiling, s.chair_max),
+            IN_BED: (s.nap_floor, s.nap_ceiling, s.nap_max),
         }[home.place]
-        rare = home.gaps.quantile(band=band, place=home.place, q=s.rarity)
+        cell = cell_of(band=band, place=home.place)
+        longest = home.longest
+        learned_min = longest.limit(
+            cell,
+            place=home.place,
+            per_day=s.false_alarm_budget / 30,
+            spreads=s.limit_spreads,
+        )
+        # The ceiling is a safety net while the home's own days are few; then their own
+        # history rules, up to what the operator allows at all (and feedback can move it).
+        days = longest.days_seen()
+        cap = ceiling if days < s.ceiling_days else max(most, ceiling)
         slack = home.slack.get((home.place, band), 1.0)
-        limit = min(max(timedelta(seconds=rare * s.margin), floor) * slack, ceiling)
+        limit = min(max(timedelta(minutes=learned_min), floor) * slack, cap)
         if not explain:
             return limit, ""
-        usual = home.gaps.quantile(band=band, place=home.place, q=0.5)
-        why = (
-            f"At this time of day they usually move every {format_duration(timedelta(seconds=max(usual, 60)))}; "
-            f"{s.rarity:.1%} of their gaps are under {format_duration(timedelta(seconds=max(rare, 60)))}."
-        )
+        usual = longest.usual(cell)
+        if usual is None:
+            why = "There is no history of silences here at this time of day yet."
+        else:
+            median, top, seen = usual
+            why = (
+                f"At this time of day their longest silence here is usually "
+                f"{format_duration(timedelta(minutes=median))} (at most "
+                f"{format_duration(timedelta(minutes=top))} on {seen} of their last {days} days); "
+                f"the limit, {format_duration(limit)}, is set for fewer than "
+                f"{s.false_alarm_budget:g} false alerts a month."
+            )
+        if days < s.ceiling_days and limit >= ceiling:
+            why += f" Capped at {format_duration(ceiling)} while their routine is new."
         if slack > 1:
             why += f" Allowing {slack:.2g} times as long here after earlier false alarms."
         return limit, why

@@ -1,7 +1,7 @@
 """``carewatch-eval``: carewatch's detectors and today's baselines, side by side on the same homes.
 
     carewatch-eval /tmp/trial                    # every detector, a table on stdout
-    carewatch-eval /tmp/trial --json result.json # and the figures as JSON
+    carewatch-eval /tmp/trial --json result.json # and the figures, and every alert, as JSON
 
 Reads a recording (docs/recording-format.md): simulated homes from
 ``carewatch-sim export``, or real homes converted to the format. With a
@@ -201,6 +201,18 @@ def _json(results: dict[str, tuple[Score, list[RaisedAlert]]]) -> dict[str, Any]
             },
             "silences_in_outages": s.silences_in_outages,
             "alerts": len(raised),
+            # Every alert with its reason, so a false one can be read and its cause found.
+            "raised": [
+                {
+                    "home": a.home,
+                    "kind": a.kind.value,
+                    "severity": a.severity.value,
+                    "raised_at": a.raised_at.isoformat(),
+                    "event_at": a.event_at.isoformat(),
+                    "reason": a.reason,
+                }
+                for a in sorted(raised, key=lambda a: (a.home, a.raised_at))
+            ],
         }
     return out
 

@@ -99,6 +99,9 @@ def test_the_command_prints_the_table_and_writes_json(
     figures = json.loads(out.read_text())
     assert set(figures) == {"carewatch", "rules"}
     assert figures["carewatch"]["incidents"]["fall"]["recall"] == 1.0
+    raised = figures["carewatch"]["raised"]
+    assert len(raised) == figures["carewatch"]["alerts"]
+    assert {"home", "kind", "severity", "raised_at", "event_at", "reason"} <= set(raised[0])
 
 
 def test_without_labels_it_counts_the_alerts_raised(
