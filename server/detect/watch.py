@@ -67,6 +67,10 @@ from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
 
+# The installer's word for the front door's contact sensor (DESIGN.md).
+FRONT_DOOR_ROOM = "front_door"
+# As many as ingest lets a hub name (server/ingest/sensor_roster.py).
+_MAX_MAPPED_SENSORS = 256
 _ENVIRONMENT = frozenset({ReadingKind.TEMPERATURE, ReadingKind.HUMIDITY})
 # Reading kinds as module names: on Python 3.11 looking a member up on its enum class
 # costs several times a comparison, and a reading goes past up to seven of them.
@@ -162,8 +166,10 @@ class HomeWatch:
             IN_CHAIR: min(s.chair_floor, s.chair_ceiling),
             IN_BED: min(s.nap_floor, s.nap_ceiling),
         }
-        # Sensor name → the room it says the resident is in.
-        self._rooms: dict[str, str] = {}
+        # Hub → its sensor map (sensor → room), from the installer via the hub's
+        # heartbeat or a recording's manifest. A sensor it lists is placed by it;
+        # only a hub that sends no map has its rooms read from sensor names.
+        self._maps: dict[str, dict[str, str]] = {}
         # Hub → the local hour its latest moment fell in (see _hour).
         self._hours: dict[str, LocalHour] = {}
         # Homes whose state moved since the last checkpoint.
@@ -173,6 +179,13 @@ class HomeWatch:
         """The resident's local time zone: nights, mornings and meal times are local."""
         self._zones[hub] = zone
         self._hours.pop(hub, None)
+
+    def set_sensor_map(self, hub: str, rooms: Mapping[str, str]) -> None:
+        """The installer's sensor map: the room of each sensor (``front_door`` for the door)."""
+        known = self._maps.setdefault(hub, {})
+        for sensor, room in rooms.items():
+            if room and (sensor in known or len(known) < _MAX_MAPPED_SENSORS):
+                known[sensor] = room
 
     def _local(self, hub: str, ts: datetime) -> datetime:
         zone = self._zones.get(hub)
@@ -310,7 +323,7 @@ class HomeWatch:
             return self._temperature(hub, home, reading)
         if kind is _HUMIDITY:
             return []
-        if kind is _CONTACT and reading.sensor == FRONT_DOOR_SENSOR:
+        if kind is _CONTACT and self._is_front_door(hub, reading.sensor):
             if home.last_door is None or ts > home.last_door:
                 home.last_door = ts
                 if self._is_night(self._local(hub, ts).time()):
@@ -359,7 +372,7 @@ class HomeWatch:
             home.profile_counts = [0.0, 0.0, 0.0, math.nan]
         home.activity_today += 1
         home.activity_total += 1
-        room = self._rooms.get(reading.sensor) or self._room(reading)
+        room = self._room(hub, reading)
         if room != "bedroom":
             home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
@@ -433,6 +446,7 @@ class HomeWatch:
     def health(self, hub: str, sensors: Sequence[SensorHealth], ts: datetime) -> list[Finding]:
         """A heartbeat's battery levels: a low battery is the installer's to change."""
         home = self._home(hub)
+        self.set_sensor_map(hub, {s.sensor: s.room for s in sensors if s.room})
         found: list[Finding] = []
         for sensor in sensors:
             if sensor.battery is None:
@@ -457,11 +471,20 @@ class HomeWatch:
                 home.low_batteries.discard(sensor.sensor)
         return found
 
-    def _room(self, reading: Reading) -> str:
-        room = room_for(reading.sensor, reading.kind)
-        if len(self._rooms) < 10_000:
-            self._rooms[reading.sensor] = room
-        return room
+    def _room(self, hub: str, reading: Reading) -> str:
+        """Where a reading puts the resident: a bed pad in the bedroom, else the sensor's room."""
+        if reading.kind is not _MOTION:
+            # Pads say where the resident is by what they are (in bed, in the chair). A
+            # contact's room is not where the resident is: a bathroom door opens as they
+            # come out, a cupboard is not a meal. Until the map says a sensor's role
+            # (door, cupboard, toilet flush), contacts keep their own places.
+            return room_for(reading.sensor, reading.kind)
+        mapped = self._maps.get(hub, {}).get(reading.sensor)
+        return mapped if mapped is not None else room_for(reading.sensor, reading.kind)
+
+    def _is_front_door(self, hub: str, sensor: str) -> bool:
+        mapped = self._maps.get(hub, {}).get(sensor)
+        return mapped == FRONT_DOOR_ROOM if mapped is not None else sensor == FRONT_DOOR_SENSOR
 
     def _place(self, home: HomeState, room: str, hour: int) -> int:
         if room == "bathroom":
@@ -618,7 +641,7 @@ class HomeWatch:
     # -- temperature ------------------------------------------------------------------
 
     def _temperature(self, hub: str, home: HomeState, reading: Reading) -> list[Finding]:
-        if "bedroom" in reading.sensor:
+        if "bedroom" in self._maps.get(hub, {}).get(reading.sensor, reading.sensor):
             return []  # the living room is what UK guidance is about
         s = self.settings
         if reading.value >= s.cold_limit_c:

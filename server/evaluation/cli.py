@@ -55,8 +55,11 @@ def _replay_home(job: tuple[Recording, HomeEntry, tuple[str, ...]]) -> dict[str,
     recording, home, detectors = job
     records = list(read_stream(home.stream))
     zone = ZoneInfo(home.timezone)
+    rooms = {s.sensor: s.room for s in home.sensors if s.room}
     return {
-        name: list(replay(home.home, zone, records, DETECTORS[name](), end=recording.end))
+        name: list(
+            replay(home.home, zone, records, DETECTORS[name](), end=recording.end, rooms=rooms)
+        )
         for name in detectors
     }
 

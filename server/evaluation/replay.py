@@ -10,7 +10,7 @@ hub is offline it does not move, and the hub-health check sees the outage.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -69,9 +69,16 @@ def replay(
     *,
     end: datetime,
     tick: timedelta = timedelta(minutes=1),
+    rooms: Mapping[str, str] | None = None,
 ) -> Iterator[RaisedAlert]:
-    """The alerts ``detector`` raises for ``home`` over its stream, in the order raised."""
+    """The alerts ``detector`` raises for ``home`` over its stream, in the order raised.
+
+    ``rooms`` is the home's sensor map (sensor → room), as its hub would send it.
+    """
     detector.set_timezone(home, zone)
+    set_sensor_map = getattr(detector, "set_sensor_map", None)
+    if rooms and set_sensor_map is not None:
+        set_sensor_map(home, rooms)
     hub_health = HubHealth()
     # Arrival order; the stream is in event order, so an outage's backlog moves later.
     arrivals = heapq.merge(

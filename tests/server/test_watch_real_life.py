@@ -9,7 +9,7 @@ import json
 import struct
 from datetime import datetime, timedelta
 
-from edge.protocol import Reading, ReadingKind
+from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.detect.home_state import HomeState
 from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.alerts import AlertKind, Outcome
@@ -224,3 +224,37 @@ def test_a_motion_sensor_that_is_still_on_is_still_seeing_movement() -> None:
     assert raised == [], "still on: still moving"
     watch.observe(HUB, Reading(pir, ReadingKind.MOTION, t, 0.0))
     assert watch._homes[HUB].last_activity == t, "the silence starts when it clears"
+
+
+def test_a_sensor_named_anything_is_placed_by_the_hubs_sensor_map() -> None:
+    # The installer called them what they liked; the map says where they are.
+    watch = _watch()
+    watch.set_sensor_map(HUB, {"motion-3": "bathroom", "door-1": "front_door"})
+    start = DAY0 + timedelta(hours=10)
+    watch.observe(HUB, Reading("motion-3", ReadingKind.MOTION, start, 1.0))
+    raised: list[Condition] = []
+    t = start
+    while not raised and t < start + timedelta(hours=4):
+        t += timedelta(minutes=1)
+        raised += _conditions(watch.advance(HUB, t))
+    (alert,) = raised
+    assert "in the bathroom" in alert.reason, alert.reason
+    # The same silence judged by the name alone is not a bathroom's.
+    unmapped = _watch()
+    unmapped.observe(HUB, Reading("motion-3", ReadingKind.MOTION, start, 1.0))
+    assert _conditions(unmapped.advance(HUB, t)) == []
+
+    # The front door, whatever its name: opened at night and not back, urgent.
+    night = DAY0 + timedelta(days=1, hours=2, minutes=30)
+    watch.observe(HUB, Reading("door-1", ReadingKind.CONTACT, night, 1.0))
+    door = _conditions(watch.advance(HUB, night + timedelta(minutes=11)))
+    assert [a.kind for a in door] == [AlertKind.DOOR_AT_NIGHT]
+
+
+def test_a_heartbeats_rooms_are_the_hubs_sensor_map() -> None:
+    watch = _watch()
+    watch.health(HUB, [SensorHealth("door-1", "contact", room="front_door")], DAY0)
+    night = DAY0 + timedelta(hours=2, minutes=30)
+    watch.observe(HUB, Reading("door-1", ReadingKind.CONTACT, night, 1.0))
+    door = _conditions(watch.advance(HUB, night + timedelta(minutes=11)))
+    assert [a.kind for a in door] == [AlertKind.DOOR_AT_NIGHT]
