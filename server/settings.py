@@ -90,6 +90,13 @@ class ServerSettings(BaseSettings):
     inactivity_ceiling_minutes: float = Field(default=180.0, gt=0)
     inactivity_bathroom_floor_minutes: float = Field(default=20.0, gt=0)
     inactivity_bathroom_ceiling_minutes: float = Field(default=90.0, gt=0)
+    # The ceilings are a safety net for a home's first days; after that the
+    # resident's own days set the limits, up to these maxima an operator allows.
+    inactivity_ceiling_days: int = Field(default=7, ge=0)
+    inactivity_max_minutes: float = Field(default=8 * 60.0, gt=0)
+    inactivity_bathroom_max_minutes: float = Field(default=3 * 60.0, gt=0)
+    # Expected false urgent no-movement alerts per resident-month the limits aim at.
+    false_alarm_budget: float = Field(default=0.5, gt=0)
     # Until a home has a week of mornings: the latest local hour a resident is expected up.
     latest_wake_hour: float = Field(default=10.0, ge=0, lt=24)
     # UK guidance: living rooms at least 18 °C; colder for this long is an advisory.
