@@ -53,6 +53,7 @@ class Zigbee2MqttDriver:
             self._client.tls_set()
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self.subscribed = threading.Event()
         self._client.connect_async(host, port)
         self._client.loop_start()
@@ -80,6 +81,11 @@ class Zigbee2MqttDriver:
             log.warning("local broker refused the zigbee2mqtt driver: %s", reason)
             return
         client.subscribe(f"{self._base_topic}/#", qos=1)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any
+    ) -> None:
+        # Only once the broker has the subscription: a message sent before is not ours.
         self.subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
