@@ -24,7 +24,7 @@ from server.alerts.service import AlertService
 from server.alerts.webpush import WebPushSender, application_server_key, vapid_key
 from server.api.app import create_app
 from server.api.deps import Services
-from server.api.limits import HeaderDeadline
+from server.api.limits import with_header_timeout
 from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
 from server.api.routes.alerts import event_data
@@ -235,13 +235,10 @@ class CarewatchServer:
                 hubs_changed=self.ingest.refresh_hubs,
             )
         )
-        header_deadline = type(
-            "CarewatchHttp", (HeaderDeadline,), {"header_timeout_s": s.http_header_timeout_s}
-        )
         self._http = _EmbeddedUvicorn(
             uvicorn.Config(
                 app,
-                http=header_deadline,
+                http=with_header_timeout(s.http_header_timeout_s),
                 log_level="warning",
                 access_log=False,
                 lifespan="off",

@@ -15,7 +15,7 @@ import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["BodyLimit", "HeaderDeadline"]
+__all__ = ["BodyLimit", "HeaderDeadline", "with_header_timeout"]
 
 
 class _TooLarge(Exception):
@@ -127,3 +127,8 @@ class HeaderDeadline(H11Protocol):
         self._header_deadline = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
+
+
+def with_header_timeout(timeout_s: float) -> type[HeaderDeadline]:
+    """The protocol class for uvicorn's ``http=``, with this header timeout."""
+    return type("HeaderDeadlineProtocol", (HeaderDeadline,), {"header_timeout_s": timeout_s})
