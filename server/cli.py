@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from server.store.pool import DbConn
 
 __all__ = ["main"]
 
@@ -306,9 +310,10 @@ async def _serve(settings: ServerSettings) -> int:
     return 0
 
 
-async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: str) -> int:
+@contextlib.asynccontextmanager
+async def _database(settings: ServerSettings) -> AsyncIterator[DbConn]:
+    """One connection to the configured (or the embedded) database, brought up to date."""
     from server import services
-    from server.provisioning import HubTaken, provision_hub
     from server.store.pool import migrate, open_pool
 
     with services.database(settings) as url:
@@ -316,23 +321,31 @@ async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: 
         pool = await open_pool(url, min_size=1, max_size=1)
         try:
             async with pool.connection() as conn:
-                made = await provision_hub(
-                    conn,
-                    hub,
-                    resident=resident,
-                    timezone=timezone,
-                    credentials_dir=settings.broker_credentials_dir,
-                    broker_url=settings.broker_public_url,
-                    server_names=settings.server_broker_names(),
-                )
-        except HubTaken as exc:
-            print(f"carewatch: {exc}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"carewatch: {exc}", file=sys.stderr)
-            return 2
+                yield conn
         finally:
             await pool.close()
+
+
+async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: str) -> int:
+    from server.provisioning import HubTaken, provision_hub
+
+    try:
+        async with _database(settings) as conn:
+            made = await provision_hub(
+                conn,
+                hub,
+                resident=resident,
+                timezone=timezone,
+                credentials_dir=settings.broker_credentials_dir,
+                broker_url=settings.broker_public_url,
+                server_names=settings.server_broker_names(),
+            )
+    except HubTaken as exc:
+        print(f"carewatch: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"carewatch: {exc}", file=sys.stderr)
+        return 2
     print(f"Hub {hub} provisioned in the home of {resident}.")
     print("MQTT credentials for the hub's agent (shown once; store them on the hub):")
     print(f"  username: {hub}")
@@ -349,20 +362,10 @@ async def _hub_add(settings: ServerSettings, hub: str, resident: str, timezone: 
 
 
 async def _hub_revoke(settings: ServerSettings, hub: str) -> int:
-    from server import services
     from server.provisioning import revoke_hub
-    from server.store.pool import migrate, open_pool
 
-    with services.database(settings) as url:
-        migrate(url)
-        pool = await open_pool(url, min_size=1, max_size=1)
-        try:
-            async with pool.connection() as conn:
-                revoked = await revoke_hub(
-                    conn, hub, credentials_dir=settings.broker_credentials_dir
-                )
-        finally:
-            await pool.close()
+    async with _database(settings) as conn:
+        revoked = await revoke_hub(conn, hub, credentials_dir=settings.broker_credentials_dir)
     if not revoked.in_database and not revoked.broker_account_removed:
         print(f"carewatch: no active hub {hub}", file=sys.stderr)
         return 1
@@ -373,26 +376,18 @@ async def _hub_revoke(settings: ServerSettings, hub: str) -> int:
 
 
 async def _resident_erase(settings: ServerSettings, name: str) -> int:
-    from server import services
     from server.erasure import erase_resident
     from server.store import residents
-    from server.store.pool import migrate, open_pool
 
-    with services.database(settings) as url:
-        migrate(url)
-        pool = await open_pool(url, min_size=1, max_size=1)
-        try:
-            async with pool.connection() as conn:
-                resident_id = await residents.id_by_name(conn, name)
-                erased = (
-                    None
-                    if resident_id is None
-                    else await erase_resident(
-                        conn, resident_id, credentials_dir=settings.broker_credentials_dir
-                    )
-                )
-        finally:
-            await pool.close()
+    async with _database(settings) as conn:
+        resident_id = await residents.id_by_name(conn, name)
+        erased = (
+            None
+            if resident_id is None
+            else await erase_resident(
+                conn, resident_id, credentials_dir=settings.broker_credentials_dir
+            )
+        )
     if erased is None:
         print(f"carewatch: no resident named {name!r}", file=sys.stderr)
         return 1
@@ -415,10 +410,8 @@ async def _user_add(
     service: str = "default",
     resident: str | None = None,
 ) -> int:
-    from server import services
     from server.passwords import hash_password
-    from server.store import people
-    from server.store.pool import migrate, open_pool
+    from server.store import people, residents
 
     if len(password) < 8:
         print("carewatch: the password must be at least 8 characters", file=sys.stderr)
@@ -429,33 +422,23 @@ async def _user_add(
             file=sys.stderr,
         )
         return 2
-    with services.database(settings) as url:
-        migrate(url)
-        pool = await open_pool(url, min_size=1, max_size=1)
-        try:
-            async with pool.connection() as conn, conn.transaction():
-                resident_id = None
-                if resident is not None:
-                    cursor = await conn.execute(
-                        "SELECT id FROM residents WHERE name = %s", (resident,)
-                    )
-                    row = await cursor.fetchone()
-                    if row is None:
-                        print(f"carewatch: no resident {resident!r}", file=sys.stderr)
-                        return 1
-                    resident_id = row[0]
-                added = await people.add_user(conn, username, hash_password(password), role)
-                user = await people.user_by_username(conn, username)
-                if added and user is not None:
-                    await people.set_contact_details(
-                        conn, user.id, display_name=display_name, on_duty=on_duty, channels=channels
-                    )
-                    await conn.execute(
-                        "UPDATE users SET service = %s, resident_id = %s WHERE id = %s",
-                        (service if role == "responder" else None, resident_id, user.id),
-                    )
-        finally:
-            await pool.close()
+    async with _database(settings) as conn, conn.transaction():
+        resident_id = None
+        if resident is not None:
+            resident_id = await residents.id_by_name(conn, resident)
+            if resident_id is None:
+                print(f"carewatch: no resident {resident!r}", file=sys.stderr)
+                return 1
+        added = await people.add_user(conn, username, hash_password(password), role)
+        user = await people.user_by_username(conn, username)
+        if added and user is not None:
+            await people.set_contact_details(
+                conn, user.id, display_name=display_name, on_duty=on_duty, channels=channels
+            )
+            await conn.execute(
+                "UPDATE users SET service = %s, resident_id = %s WHERE id = %s",
+                (service if role == "responder" else None, resident_id, user.id),
+            )
     if not added:
         print(f"carewatch: user {username} already exists", file=sys.stderr)
         return 1
@@ -464,28 +447,19 @@ async def _user_add(
 
 
 async def _carer_add(settings: ServerSettings, username: str, resident: str) -> int:
-    from server import services
-    from server.store import people
-    from server.store.pool import migrate, open_pool
+    from server.store import people, residents
 
-    with services.database(settings) as url:
-        migrate(url)
-        pool = await open_pool(url, min_size=1, max_size=1)
-        try:
-            async with pool.connection() as conn:
-                user = await people.user_by_username(conn, username)
-                cursor = await conn.execute("SELECT id FROM residents WHERE name = %s", (resident,))
-                row = await cursor.fetchone()
-                if user is None or row is None:
-                    missing = f"user {username}" if user is None else f"resident {resident!r}"
-                    print(f"carewatch: no {missing}", file=sys.stderr)
-                    return 1
-                if user.role != "carer":
-                    print(f"carewatch: {username} is a {user.role}, not a carer", file=sys.stderr)
-                    return 2
-                place = await people.assign_carer(conn, row[0], user.id)
-        finally:
-            await pool.close()
+    async with _database(settings) as conn:
+        user = await people.user_by_username(conn, username)
+        resident_id = await residents.id_by_name(conn, resident)
+        if user is None or resident_id is None:
+            missing = f"user {username}" if user is None else f"resident {resident!r}"
+            print(f"carewatch: no {missing}", file=sys.stderr)
+            return 1
+        if user.role != "carer":
+            print(f"carewatch: {username} is a {user.role}, not a carer", file=sys.stderr)
+            return 2
+        place = await people.assign_carer(conn, resident_id, user.id)
     print(f"{username} is carer number {place} on {resident}'s escalation ladder.")
     return 0
 

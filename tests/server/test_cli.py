@@ -74,6 +74,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         ["demo", "--help"],
         ["server", "--help"],
         ["hub", "add", "--help"],
+        ["resident", "erase", "--help"],
         ["user", "add", "--help"],
     ):
         with pytest.raises(SystemExit) as exited:
@@ -112,6 +113,33 @@ def test_hub_add_writes_the_broker_account_and_revoke_removes_it(
     assert row is not None
     assert row[0] is not None
     assert main(["hub", "revoke", "hub-0007"]) == 1
+
+
+def test_resident_erase_removes_her_and_her_hubs_broker_account(
+    env: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CAREWATCH_BROKER_CREDENTIALS_DIR", str(tmp_path))
+    assert main(["hub", "add", "hub-0009", "--resident", "Mrs Ivy Shaw"]) == 0
+    assert main(["hub", "add", "hub-0010", "--resident", "Mr Sam Ode"]) == 0
+    capsys.readouterr()
+    # Asked, and the name typed wrong: nothing happens.
+    monkeypatch.setattr("builtins.input", lambda prompt: "Mrs Ivy")
+    assert main(["resident", "erase", "Mrs Ivy Shaw"]) == 1
+    assert "not erased" in capsys.readouterr().err
+    assert main(["resident", "erase", "Mrs Ivy Shaw", "--yes"]) == 0
+    assert "Erased Mrs Ivy Shaw: hubs hub-0009" in capsys.readouterr().out
+    usernames = [line.split(":")[0] for line in (tmp_path / "passwords").read_text().splitlines()]
+    assert usernames == ["hub-0010"]
+    with psycopg.connect(env) as conn:
+        left = conn.execute("SELECT name FROM residents ORDER BY name").fetchall()
+        hubs = conn.execute("SELECT id FROM hubs ORDER BY id").fetchall()
+    assert left == [("Mr Sam Ode",)]
+    assert hubs == [("hub-0010",)]
+    assert main(["resident", "erase", "Mrs Ivy Shaw", "--yes"]) == 1
+    assert "no resident named" in capsys.readouterr().err
 
 
 def test_certs_makes_a_ca_and_a_broker_certificate(tmp_path: Path) -> None:
