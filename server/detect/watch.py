@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -231,6 +231,10 @@ class HomeWatch:
         """The state of every home that changed since last asked, to save."""
         changed, self._changed = self._changed, set()
         return {hub: self._homes[hub].to_bytes() for hub in changed if hub in self._homes}
+
+    def not_saved(self, hubs: Iterable[str]) -> None:
+        """Checkpoints taken but not saved (the save failed or was cancelled): take them again."""
+        self._changed.update(hub for hub in hubs if hub in self._homes)
 
     def set_away(self, hub: str, until: datetime | None) -> None:
         """The resident is away until ``until`` (None: at home): silences are not judged.

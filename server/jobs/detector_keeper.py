@@ -128,4 +128,11 @@ class DetectorKeeper:
                         item.outcome,
                     )
                 self._feedback_until = item.resolved_at
-            await save_checkpoints(conn, self._detector.take_checkpoints())
+            taken = self._detector.take_checkpoints()
+            try:
+                await save_checkpoints(conn, taken)
+            except BaseException:
+                # Cancelled at a stop, or the database went away: what was taken is
+                # not saved, so the next round (the stop's own, say) takes it again.
+                self._detector.not_saved(taken)
+                raise

@@ -467,3 +467,14 @@ def test_back_from_a_week_away_the_sensors_are_not_called_silent() -> None:
         found += _conditions(watch.advance(HUB, t))
         t += timedelta(minutes=2)
     assert [c for c in found if c.kind.value == "sensor_silent"] == []
+
+
+def test_a_checkpoint_taken_but_not_saved_is_taken_again() -> None:
+    # A stop cancels the keeper while it saves: what it took must go with the stop's own save.
+    watch = _watch()
+    watch.observe(HUB, _motion("hall", DAY0 + timedelta(hours=9)))
+    taken = watch.take_checkpoints()
+    assert set(taken) == {HUB}
+    assert watch.take_checkpoints() == {}
+    watch.not_saved(taken)
+    assert set(watch.take_checkpoints()) == {HUB}
