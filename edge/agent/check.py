@@ -65,7 +65,12 @@ def _client(
 
 
 def check_broker(settings: AgentSettings, *, timeout_s: float = 10.0) -> tuple[bool, str]:
-    """Connect to the service's broker as this hub (a separate client id, so the agent stays on)."""
+    """Connect to the service's broker as this hub.
+
+    The hubs' listener gives every session of the hub's account the hub id as its
+    client id (deploy/mosquitto/mosquitto.conf), so a running agent is pushed off
+    for the moment of the check and reconnects by itself, its outbox intact.
+    """
     client, address = _client(
         settings.mqtt_url,
         client_id=f"{settings.hub_id}-check-{uuid.uuid4().hex[:4]}",
@@ -151,6 +156,8 @@ def run_check(settings: AgentSettings, *, listen_s: float = 5.0) -> CheckReport:
     report.broker_ok, report.broker = check_broker(settings)
     if settings.driver == "zigbee2mqtt":
         report.zigbee2mqtt, report.heard = check_zigbee2mqtt(settings, listen_s=listen_s)
+    elif settings.driver is None:
+        report.zigbee2mqtt = 'no driver configured: set driver = "zigbee2mqtt" in agent.toml'
     else:
         report.zigbee2mqtt = f"not used (driver {settings.driver})"
     return report
