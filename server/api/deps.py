@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from server.alerts.service import AlertService
 from server.api.live import AlertFeed
@@ -32,6 +33,7 @@ __all__ = [
     "ResidentId",
     "Services",
     "ServicesDep",
+    "bearer_token",
     "credential_of",
     "get_services",
     "log_list_reads",
@@ -133,19 +135,22 @@ async def current_user(
     return user
 
 
+def bearer_token(request: Request) -> str | None:
+    """The request's bearer token, read as the sign-in dependency reads it, if it has one."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def credential_of(request: Request) -> str:
     """A fingerprint of what the request signed in with (bearer token, else session cookie)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    secret = token if scheme.lower() == "bearer" and token else request.cookies.get(SESSION_COOKIE)
+    secret = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
     return hashlib.sha256(secret.encode()).hexdigest() if secret else ""
 
 
 async def still_signed_in(services: Services, request: Request) -> bool:
     """Whether the request's token or session still works (for long-lived streams)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    bearer = token if scheme.lower() == "bearer" and token else None
     async with services.pool.connection() as conn:
-        user, _ = await _user_of(conn, bearer, request.cookies.get(SESSION_COOKIE))
+        user, _ = await _user_of(conn, bearer_token(request), request.cookies.get(SESSION_COOKIE))
     return user is not None
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import psycopg
 
 from edge.protocol import encode, readings_topic
 from server.metrics import IngestMetrics
 from server.store.dead_letters import DeadLetter, store_dead_letter
-from server.store.pool import Pool
+from server.store.pool import DbConn, Pool
 from server.store.readings import ReceivedBatch, store_batches
 
 __all__ = ["ReadingWriter"]
@@ -20,6 +21,7 @@ __all__ = ["ReadingWriter"]
 log = logging.getLogger(__name__)
 
 _Entry = tuple[ReceivedBatch, "asyncio.Future[None]"]
+_T = TypeVar("_T")
 
 
 class ReadingWriter:
@@ -164,22 +166,11 @@ class ReadingWriter:
 
     async def _store(self, items: list[ReceivedBatch]) -> list[ReceivedBatch]:
         """Commit the batches, waiting out a database that is away; other errors are raised."""
-        delay = 0.5
-        while True:
-            try:
-                async with self._pool.connection() as conn:
-                    return await store_batches(conn, items)
-            except psycopg.OperationalError as exc:
-                # Never drop readings because the database is away: keep them and retry.
-                self._last_error = _first_line(exc)
-                log.warning(
-                    "writing %d reading batches failed (%s); retrying in %.1f s",
-                    len(items),
-                    self._last_error,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+
+        async def store(conn: DbConn) -> list[ReceivedBatch]:
+            return await store_batches(conn, items)
+
+        return await self._through_outages(f"writing {len(items)} reading batches", store)
 
     async def _refuse(self, item: ReceivedBatch, error: Exception) -> None:
         """Keep a batch the database will not take as a dead letter, with the database's reason."""
@@ -187,17 +178,26 @@ class ReadingWriter:
         reason = f"readings batch seq {b.seq} refused by the database: {_first_line(error)}"
         log.error("dead letter from %s: %s", b.hub, reason)
         letter = DeadLetter(item.received_at, readings_topic(b.hub), b.hub, reason, encode(b))
+
+        async def store(conn: DbConn) -> None:
+            await store_dead_letter(conn, letter)
+
+        await self._through_outages("storing a dead letter", store)
+        self._metrics.dead_letters.labels("refused_by_database").inc()
+
+    async def _through_outages(self, what: str, work: Callable[[DbConn], Awaitable[_T]]) -> _T:
+        """Run ``work`` on a connection, again and again while the database is away."""
         delay = 0.5
         while True:
             try:
                 async with self._pool.connection() as conn:
-                    await store_dead_letter(conn, letter)
-                break
+                    return await work(conn)
             except psycopg.OperationalError as exc:
-                log.warning("storing a dead letter failed (%s); retrying in %.1f s", exc, delay)
+                # Never drop readings because the database is away: keep them and retry.
+                self._last_error = _first_line(exc)
+                log.warning("%s failed (%s); retrying in %.1f s", what, self._last_error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        self._metrics.dead_letters.labels("refused_by_database").inc()
 
 
 def _first_line(error: Exception) -> str:

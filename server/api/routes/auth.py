@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from server.api.deps import SESSION_COOKIE, CurrentUser, Services, ServicesDep, credential_of
+from server.api.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    Services,
+    ServicesDep,
+    bearer_token,
+    credential_of,
+)
 from server.passwords import generate_token
 from server.settings import Environment
 from server.store import people, sessions
@@ -148,11 +155,11 @@ async def current_session(services: ServicesDep, request: Request) -> SessionOut
 async def close_session(services: ServicesDep, request: Request, user: CurrentUser) -> Response:
     """Sign out: the bearer token or the session ends on the server, with its live streams."""
     del user
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = bearer_token(request)
     session_id = request.cookies.get(SESSION_COOKIE)
     credential = credential_of(request)
     async with services.pool.connection() as conn:
-        if scheme.lower() == "bearer" and token:
+        if token:
             await people.revoke_token(conn, token)
         elif session_id:
             await sessions.end_session(conn, session_id)
