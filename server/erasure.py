@@ -16,8 +16,7 @@ async def erase_resident(
     conn: DbConn, resident_id: int, *, credentials_dir: Path | None
 ) -> ErasedResident | None:
     """Remove the hubs' broker accounts, then everything held about the resident."""
-    cursor = await conn.execute("SELECT id FROM hubs WHERE resident_id = %s", (resident_id,))
-    hubs = [hub for (hub,) in await cursor.fetchall()]
+    hubs = await erasure_sql.hubs_of(conn, resident_id)
     # The broker first: from now on the home's hub cannot publish, so nothing new
     # about the resident arrives while (and after) the rows go.
     if credentials_dir is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from server.store.pool import DbConn
 
-__all__ = ["ErasedResident", "erase_resident"]
+__all__ = ["ErasedResident", "erase_resident", "hubs_of"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -23,6 +23,14 @@ class ErasedResident:
     resident: str
     hubs: tuple[str, ...]
     readings: int
+
+
+async def hubs_of(conn: DbConn, resident_id: int) -> list[str]:
+    """The ids of the resident's hubs."""
+    cursor = await conn.execute(
+        "SELECT id FROM hubs WHERE resident_id = %s ORDER BY id", (resident_id,)
+    )
+    return [hub for (hub,) in await cursor.fetchall()]
 
 
 async def erase_resident(conn: DbConn, resident_id: int) -> ErasedResident | None:
@@ -35,10 +43,7 @@ async def erase_resident(conn: DbConn, resident_id: int) -> ErasedResident | Non
         if row is None:
             return None
         name: str = row[0]
-        cursor = await conn.execute(
-            "SELECT id FROM hubs WHERE resident_id = %s ORDER BY id", (resident_id,)
-        )
-        hubs = [hub for (hub,) in await cursor.fetchall()]
+        hubs = await hubs_of(conn, resident_id)
         cursor = await conn.execute(
             "SELECT username FROM users WHERE resident_id = %s", (resident_id,)
         )
