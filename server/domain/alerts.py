@@ -78,6 +78,8 @@ class AlertKind(StrEnum):
     # The resident's daily "I'm OK" did not come by their own time.
     CHECKIN_MISSED = "checkin_missed"
     HUB_OFFLINE = "hub_offline"
+    # An alarm could not be handed to the service's alarm receiving centre (server/arc).
+    ARC_UNREACHABLE = "arc_unreachable"
 
 
 def kind_for_alarm(kind: AlarmKind) -> AlertKind:

@@ -1,0 +1,201 @@
+"""SQL for services' ARC accounts and the outbox of alerts to forward to them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from server.domain.alerts import AlertKind, Severity
+from server.domain.arc import ArcAccount, EventFormat, ReceiverPath, key_bytes
+from server.store.pool import DbConn
+
+__all__ = [
+    "Candidate",
+    "Delivery",
+    "accounts",
+    "claim_due",
+    "delete_account",
+    "mark_delivered",
+    "mark_not_forwarded",
+    "mark_refused",
+    "new_candidates",
+    "put_account",
+    "queue",
+    "reschedule",
+    "set_reported",
+]
+
+_ACCOUNT = (
+    "SELECT service, account, receiver, prefix, primary_host, primary_port, backup_host,"
+    " backup_port, encryption_key, event_format, urgent_kinds, supervision_s FROM arc_accounts"
+)
+
+
+def _account(row: tuple[Any, ...]) -> ArcAccount:
+    (service, account, receiver, prefix, host, port, b_host, b_port, key, fmt, urgent, sup) = row
+    return ArcAccount(
+        service=str(service),
+        account=str(account),
+        primary=ReceiverPath(str(host), int(port)),
+        backup=None if b_host is None else ReceiverPath(str(b_host), int(b_port)),
+        receiver=None if receiver is None else str(receiver),
+        prefix=str(prefix),
+        key=None if key is None else key_bytes(str(key)),
+        event_format=EventFormat(fmt),
+        urgent_kinds=frozenset(AlertKind(k) for k in urgent),
+        supervision_s=float(sup),
+    )
+
+
+async def put_account(conn: DbConn, account: ArcAccount, *, key_text: str | None) -> None:
+    """Create or replace a service's ARC account (``key_text`` as typed, checked by key_bytes)."""
+    await conn.execute(
+        "INSERT INTO arc_accounts (service, account, receiver, prefix, primary_host, primary_port,"
+        " backup_host, backup_port, encryption_key, event_format, urgent_kinds, supervision_s)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (service) DO UPDATE SET account = EXCLUDED.account,"
+        " receiver = EXCLUDED.receiver, prefix = EXCLUDED.prefix,"
+        " primary_host = EXCLUDED.primary_host, primary_port = EXCLUDED.primary_port,"
+        " backup_host = EXCLUDED.backup_host, backup_port = EXCLUDED.backup_port,"
+        " encryption_key = EXCLUDED.encryption_key, event_format = EXCLUDED.event_format,"
+        " urgent_kinds = EXCLUDED.urgent_kinds, supervision_s = EXCLUDED.supervision_s",
+        (
+            account.service,
+            account.account.upper(),
+            account.receiver.upper() if account.receiver else None,
+            account.prefix.upper(),
+            account.primary.host,
+            account.primary.port,
+            account.backup.host if account.backup else None,
+            account.backup.port if account.backup else None,
+            key_text,
+            account.event_format.value,
+            sorted(k.value for k in account.urgent_kinds),
+            account.supervision_s,
+        ),
+    )
+
+
+async def delete_account(conn: DbConn, service: str) -> bool:
+    """Stop forwarding a service's alerts; whether it had an account."""
+    cursor = await conn.execute("DELETE FROM arc_accounts WHERE service = %s", (service,))
+    return cursor.rowcount > 0
+
+
+async def accounts(conn: DbConn) -> list[ArcAccount]:
+    """Every service's ARC account."""
+    cursor = await conn.execute((_ACCOUNT + " ORDER BY service").encode())
+    return [_account(row) for row in await cursor.fetchall()]
+
+
+@dataclass(slots=True, frozen=True)
+class Candidate:
+    """An alert of a service with an ARC account that has not been considered yet."""
+
+    alert_id: uuid.UUID
+    service: str
+    kind: AlertKind
+    severity: Severity
+
+
+async def new_candidates(conn: DbConn) -> list[Candidate]:
+    """Alerts raised since their service's account was made, not yet in the outbox."""
+    cursor = await conn.execute(
+        "SELECT a.id, r.service, a.kind, a.severity FROM alerts a"
+        " JOIN residents r ON r.id = a.resident_id"
+        " JOIN arc_accounts s ON s.service = r.service"
+        " WHERE a.raised_at >= s.created_at AND a.raised_at > now() - interval '1 day'"
+        " AND NOT EXISTS (SELECT 1 FROM arc_deliveries d WHERE d.alert_id = a.id)"
+        " ORDER BY a.raised_at"
+    )
+    return [
+        Candidate(row[0], row[1], AlertKind(row[2]), Severity(row[3]))
+        for row in await cursor.fetchall()
+    ]
+
+
+async def queue(conn: DbConn, alert_id: uuid.UUID, service: str) -> bool:
+    """Put an alert in the outbox, due now; False if another process already did."""
+    cursor = await conn.execute(
+        "INSERT INTO arc_deliveries (alert_id, service, seq)"
+        " VALUES (%s, %s, nextval('arc_seq') %% 9999 + 1) ON CONFLICT DO NOTHING",
+        (alert_id, service),
+    )
+    return cursor.rowcount > 0
+
+
+async def mark_not_forwarded(conn: DbConn, alert_id: uuid.UUID, service: str) -> None:
+    """Remember that this alert is not for the ARC, so it is not looked at again."""
+    await conn.execute(
+        "INSERT INTO arc_deliveries (alert_id, service, seq, state) VALUES (%s, %s, 1,"
+        " 'not_forwarded') ON CONFLICT DO NOTHING",
+        (alert_id, service),
+    )
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """An alert due to be sent to its service's ARC, with what the event says."""
+
+    alert_id: uuid.UUID
+    service: str
+    seq: int
+    rounds: int
+    created_at: datetime
+    failing_since: datetime | None
+    reported: bool
+    resident_id: int
+    resident: str
+    timezone: str
+    hub: str | None
+    kind: AlertKind
+
+
+async def claim_due(conn: DbConn, *, lease_s: float, limit: int = 50) -> list[Delivery]:
+    """Pending deliveries that are due, leased for ``lease_s`` so no other process sends them."""
+    cursor = await conn.execute(
+        "WITH due AS (SELECT alert_id FROM arc_deliveries WHERE state = 'pending'"
+        " AND next_at <= now() ORDER BY next_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+        " UPDATE arc_deliveries d SET next_at = now() + make_interval(secs => %s)"
+        " FROM due, alerts a JOIN residents r ON r.id = a.resident_id"
+        " WHERE d.alert_id = due.alert_id AND a.id = d.alert_id"
+        " RETURNING d.alert_id, d.service, d.seq, d.rounds, d.created_at, d.failing_since,"
+        " d.reported, a.resident_id, r.name, r.timezone, a.hub_id, a.kind",
+        (limit, lease_s),
+    )
+    return [Delivery(*row[:11], kind=AlertKind(row[11])) for row in await cursor.fetchall()]
+
+
+async def mark_delivered(conn: DbConn, alert_id: uuid.UUID) -> None:
+    """The ARC acknowledged the event."""
+    await conn.execute(
+        "UPDATE arc_deliveries SET state = 'delivered', delivered_at = now(), failing_since = NULL"
+        " WHERE alert_id = %s",
+        (alert_id,),
+    )
+
+
+async def mark_refused(conn: DbConn, alert_id: uuid.UUID) -> None:
+    """Every receiver answered DUH: sending it again would change nothing."""
+    await conn.execute(
+        "UPDATE arc_deliveries SET state = 'refused' WHERE alert_id = %s", (alert_id,)
+    )
+
+
+async def reschedule(
+    conn: DbConn, alert_id: uuid.UUID, *, delay_s: float, failing_since: datetime
+) -> None:
+    """A round failed on every path: try again after ``delay_s``."""
+    await conn.execute(
+        "UPDATE arc_deliveries SET rounds = rounds + 1,"
+        " next_at = now() + make_interval(secs => %s),"
+        " failing_since = coalesce(failing_since, %s) WHERE alert_id = %s",
+        (delay_s, failing_since, alert_id),
+    )
+
+
+async def set_reported(conn: DbConn, alert_id: uuid.UUID) -> None:
+    """A technical alert now says this delivery is failing."""
+    await conn.execute("UPDATE arc_deliveries SET reported = true WHERE alert_id = %s", (alert_id,))
