@@ -165,7 +165,23 @@ async def claim_due(conn: DbConn, *, lease_s: float, limit: int = 50) -> list[De
         " d.reported, a.resident_id, r.name, r.timezone, a.hub_id, a.kind",
         (limit, lease_s),
     )
-    return [Delivery(*row[:11], kind=AlertKind(row[11])) for row in await cursor.fetchall()]
+    return [
+        Delivery(
+            alert_id=row[0],
+            service=row[1],
+            seq=row[2],
+            rounds=row[3],
+            created_at=row[4],
+            failing_since=row[5],
+            reported=row[6],
+            resident_id=row[7],
+            resident=row[8],
+            timezone=row[9],
+            hub=row[10],
+            kind=AlertKind(row[11]),
+        )
+        for row in await cursor.fetchall()
+    ]
 
 
 async def mark_delivered(conn: DbConn, alert_id: uuid.UUID) -> None:
