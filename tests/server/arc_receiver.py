@@ -7,8 +7,9 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from pysiaalarm import SIAAccount, SIAEvent
-from pysiaalarm.aio import SIAClient
+from pysiaalarm.account import SIAAccount
+from pysiaalarm.aio.client import SIAClientTCP
+from pysiaalarm.event import SIAEvent
 
 
 def free_port() -> int:
@@ -40,7 +41,7 @@ class ArcReceiver:
         self.port = port or free_port()
         self.heard: list[Heard] = []
         self.arrived = asyncio.Event()
-        self._client: SIAClient | None = None
+        self._client: SIAClientTCP | None = None
 
     async def _on_event(self, event: SIAEvent) -> None:
         self.heard.append(
@@ -59,7 +60,7 @@ class ArcReceiver:
         return [h for h in self.heard if code is None or h.code == code]
 
     async def start(self) -> None:
-        self._client = SIAClient(
+        self._client = SIAClientTCP(
             "127.0.0.1", self.port, [SIAAccount(self.account, self.key)], self._on_event
         )
         await self._client.async_start(reuse_address=True)
