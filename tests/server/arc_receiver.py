@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from pysiaalarm.account import SIAAccount
-from pysiaalarm.aio.client import SIAClientTCP
+from pysiaalarm.aio.client import SIAClient
 from pysiaalarm.event import SIAEvent
 
 
@@ -41,7 +41,7 @@ class ArcReceiver:
         self.port = port or free_port()
         self.heard: list[Heard] = []
         self.arrived = asyncio.Event()
-        self._client: SIAClientTCP | None = None
+        self._client: SIAClient | None = None
 
     async def _on_event(self, event: SIAEvent) -> None:
         self.heard.append(
@@ -60,7 +60,8 @@ class ArcReceiver:
         return [h for h in self.heard if code is None or h.code == code]
 
     async def start(self) -> None:
-        self._client = SIAClientTCP(
+        # SIAClient picks its TCP subclass in __new__; mypy sees only the abstract base.
+        self._client = SIAClient(  # type: ignore[abstract]
             "127.0.0.1", self.port, [SIAAccount(self.account, self.key)], self._on_event
         )
         await self._client.async_start(reuse_address=True)
