@@ -104,7 +104,8 @@ class ArcForwarder:
             while True:
                 try:
                     await self.tick()
-                except (psycopg.Error, OSError):
+                except Exception:
+                    # A bad account row or a database blip must not stop forwarding for good.
                     log.exception("ARC forwarding round failed; trying again")
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.policy.poll_s):
@@ -171,7 +172,7 @@ class ArcForwarder:
         """One round over the account's paths, primary first, until one acknowledges."""
         try:
             await self._round(delivery, account)
-        except (psycopg.Error, OSError):
+        except Exception:
             # The lease runs out and the next round takes it again.
             log.exception("ARC delivery of alert %s failed; trying again", delivery.alert_id)
 

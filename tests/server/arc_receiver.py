@@ -35,9 +35,18 @@ class Heard:
 class ArcReceiver:
     """``async with ArcReceiver(account, key=...)``; ``stop()``/``start()`` to take it down and up."""
 
-    def __init__(self, account: str, *, key: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        account: str,
+        *,
+        key: str | None = None,
+        port: int | None = None,
+        timeband: tuple[int, int] = (40, 20),
+    ) -> None:
         self.account = account
         self.key = key
+        # Seconds before and after its own clock that the receiver accepts a timestamp in.
+        self.timeband = timeband
         self.port = port or free_port()
         self.heard: list[Heard] = []
         self.arrived = asyncio.Event()
@@ -62,7 +71,10 @@ class ArcReceiver:
     async def start(self) -> None:
         # SIAClient picks its TCP subclass in __new__; mypy sees only the abstract base.
         self._client = SIAClient(  # type: ignore[abstract]
-            "127.0.0.1", self.port, [SIAAccount(self.account, self.key)], self._on_event
+            "127.0.0.1",
+            self.port,
+            [SIAAccount(self.account, self.key, allowed_timeband=self.timeband)],
+            self._on_event,
         )
         await self._client.async_start(reuse_address=True)
 

@@ -181,6 +181,41 @@ async def test_the_backup_path_is_used_when_the_primary_is_down(
     assert [(d["path"], d["outcome"]) for d in lines] == [("primary", "failed"), ("backup", "ack")]
 
 
+async def test_a_receiver_that_naks_is_sent_the_frame_again_then_the_backup_is_tried(
+    database_url: str, mqtt_url: str
+) -> None:
+    hub, _ = _home(database_url)
+    # This receiver's window ends 5 s before its own clock: it NAKs every timestamp.
+    async with (
+        ArcReceiver(ACCOUNT, timeband=(-5, 20)) as naks,
+        ArcReceiver(ACCOUNT) as backup,
+        running_server(database_url, mqtt_url, **QUICK) as server,
+    ):
+        await _configure(
+            server,
+            ArcAccount(
+                service="default",
+                account=ACCOUNT,
+                primary=_receiver(naks.port),
+                backup=_receiver(backup.port),
+            ),
+        )
+        press_pendant(mqtt_url, hub)
+        await eventually(lambda: backup.events("QA"), "the alarm at the backup receiver")
+        lines = await eventually(
+            lambda: (
+                [d for d in _arc_lines(database_url) if d["outcome"] == "ack"]
+                and _arc_lines(database_url)
+            ),
+            "the trail",
+        )
+    assert [(d["path"], d["outcome"]) for d in lines] == [("primary", "nak"), ("backup", "ack")]
+    notes = [note for action, note, _ in _trail(database_url) if action == "arc_attempt"]
+    assert "NAK" in notes[0]
+    assert "twice" in notes[0]
+    assert naks.heard == []  # a NAKed event is not the receiver's
+
+
 async def test_both_paths_down_past_the_limit_raise_a_technical_alert_that_clears_on_delivery(
     database_url: str, mqtt_url: str
 ) -> None:
