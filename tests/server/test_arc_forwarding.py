@@ -237,8 +237,9 @@ async def test_both_paths_down_past_the_limit_raise_a_technical_alert_that_clear
             "a technical alert about the ARC",
         )
         assert _alerts(database_url, AlertKind.ARC_UNREACHABLE) == [("technical", "open")]
-        # The alarm itself was raised and is still open for carewatch's responders.
+        # The alarm itself was raised, before any attempt, and is still open for the responders.
         assert _alerts(database_url, AlertKind.PENDANT) == [("emergency", "open")]
+        assert _trail(database_url)[0][0] == "raised"
         async with backup:
             await eventually(lambda: backup.events("QA"), "the alarm once the backup is up")
             await eventually(
