@@ -86,6 +86,7 @@ class CarewatchServer:
         self.consumer: MqttConsumer | None = None
         self.alarm_consumer: MqttConsumer | None = None
         self.arc: ArcForwarder | None = None
+        self._arc_pool: Pool | None = None
 
     @property
     def pool(self) -> Pool:
@@ -294,9 +295,13 @@ class CarewatchServer:
         self._spawn("hub-refresh", self._refresh_hubs(self.ingest, s.hub_check_interval_s))
         self._spawn("escalation", self.escalation.run())
         # Forwarding to ARCs runs apart: raising and notifying never wait for it.
+        # Its own small pool too: a slow or failing ARC never holds a connection an alarm needs.
+        self._arc_pool = arc_pool = await open_pool(
+            self.database_url, name="arc", min_size=1, max_size=2
+        )
         self.arc = ArcForwarder(
-            pool,
-            alerts,
+            arc_pool,
+            AlertService(arc_pool, link_key=link_key),
             database_url=self.database_url,
             policy=ForwarderPolicy(
                 attempt_timeout_s=s.arc_attempt_timeout_s,
@@ -419,7 +424,7 @@ class CarewatchServer:
         await self._cancel("http")
         if self._passwords is not None:
             self._passwords.close()
-        for pool in (self._http_pool, self._pool):
+        for pool in (self._arc_pool, self._http_pool, self._pool):
             if pool is not None:
                 await pool.close()
         if self._socket is not None:

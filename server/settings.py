@@ -136,6 +136,8 @@ class ServerSettings(BaseSettings):
     service_timezone: str = "Europe/London"
 
     # Forwarding to alarm receiving centres over SIA DC-09 (accounts: `carewatch arc set`).
+    # The forwarder has its own database connections (a pool of two and one listening),
+    # so a slow ARC never holds one an alarm needs.
     # One attempt on one receiver path: connect, send, wait for ACK/NAK/DUH.
     arc_attempt_timeout_s: float = Field(default=5.0, gt=0)
     # Rounds over primary then backup wait this long after the first failed round,
