@@ -309,6 +309,7 @@ class CarewatchServer:
                 down_limit=timedelta(seconds=s.arc_down_limit_s),
                 poll_s=s.arc_poll_s,
             ),
+            registry=metrics.registry,
         )
         self._spawn("arc", self.arc.run())
         self._spawn("alert-feed", feed.run())

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from server.alerts.service import AlertService
 from server.arc.dc09 import event_frame, null_frame, read_reply
@@ -81,6 +82,7 @@ class ArcForwarder:
         policy: ForwarderPolicy | None = None,
         send: Exchange = exchange,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self._pool = pool
         self._alerts = alerts
@@ -95,6 +97,20 @@ class ArcForwarder:
         self._last_null: dict[str, datetime] = {}
         # (service, "primary" or "backup") → the path's last known state.
         self.links: dict[tuple[str, str], LinkState] = {}
+        # On /metrics, so a monitor sees a dead link even while no alarm waits on it.
+        registry = registry or CollectorRegistry()
+        self._link_up = Gauge(
+            "carewatch_arc_link_up",
+            "Whether the last DC-09 exchange (event or link test) on an ARC path was answered",
+            ["service", "path"],
+            registry=registry,
+        )
+        self._attempts = Counter(
+            "carewatch_arc_attempts",
+            "DC-09 event attempts to ARCs, by outcome (ack, nak, duh, failed)",
+            ["service", "path", "outcome"],
+            registry=registry,
+        )
 
     async def run(self) -> None:
         """Forward for ever: listen for alert changes, work the outbox, supervise the links."""
@@ -184,6 +200,7 @@ class ArcForwarder:
         for name, path in zip(("primary", "backup"), account.paths, strict=False):
             outcome, detail = await self._attempt(account, path, delivery, code=code)
             self._note_link(account.service, name, ok=outcome is not Outcome.FAILED, detail=detail)
+            self._attempts.labels(account.service, name, outcome.value).inc()
             await self._trail(
                 delivery.alert_id,
                 "arc_attempt" if outcome is not Outcome.ACK else "arc_delivered",
@@ -242,7 +259,7 @@ class ArcForwarder:
                 now,
                 f"no receiver of the {account.service} ARC has taken the alarm for"
                 f" {int(down.total_seconds())} s ({attempt} rounds); still trying every"
-                f" {delay:.0f} s",
+                f" {delay:g} s",
             )
 
     async def _attempt(
@@ -302,6 +319,7 @@ class ArcForwarder:
     def _note_link(self, service: str, name: str, *, ok: bool, detail: str) -> None:
         state = self.links.setdefault((service, name), LinkState())
         state.ok, state.detail = ok, detail
+        self._link_up.labels(service, name).set(1 if ok else 0)
         if ok:
             state.last_ok_at = self._clock()
 

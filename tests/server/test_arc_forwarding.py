@@ -11,6 +11,7 @@ import itertools
 import uuid
 from typing import Any
 
+import httpx
 import psycopg
 
 from server.domain.alerts import AlertKind
@@ -19,7 +20,14 @@ from server.runtime import CarewatchServer
 from server.store import arc as arc_sql
 from server.store.pool import migrate
 from tests.server.arc_receiver import ArcReceiver, free_port
-from tests.server.helpers import eventually, press_pendant, provision, running_server, unique_hub
+from tests.server.helpers import (
+    eventually,
+    press_pendant,
+    provision,
+    running_server,
+    unique_hub,
+    wait_for,
+)
 
 ACCOUNT = "0A12"
 KEY = "ABCDEF0123456789"
@@ -62,6 +70,11 @@ def _alerts(database_url: str, kind: AlertKind) -> list[tuple[str, str]]:
             "SELECT severity, status FROM alerts WHERE kind = %s", (kind.value,)
         ).fetchall()
     return [(r[0], r[1]) for r in rows]
+
+
+async def _metrics(server: CarewatchServer) -> str:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as client:
+        return (await client.get("/metrics")).text
 
 
 def _home(database_url: str) -> tuple[str, int]:
@@ -248,8 +261,13 @@ async def test_both_paths_down_past_the_limit_raise_a_technical_alert_that_clear
                 ),
                 "the technical alert to clear itself",
             )
+        metrics = await _metrics(server)
     paths = {d["path"] for d in _arc_lines(database_url) if d["outcome"] == "failed"}
     assert paths == {"primary", "backup"}
+    assert 'carewatch_arc_attempts_total{outcome="ack",path="backup",service="default"} 1.0' in (
+        metrics
+    )
+    assert 'carewatch_arc_link_up{path="primary",service="default"} 0.0' in metrics
 
 
 async def test_the_receiver_gets_a_link_test_on_its_supervision_interval(
@@ -272,6 +290,17 @@ async def test_the_receiver_gets_a_link_test_on_its_supervision_interval(
         await eventually(lambda: arc.events("RP")[2:], "three link tests")
         assert server.arc is not None
         assert server.arc.links[("default", "primary")].ok is True
+        assert 'carewatch_arc_link_up{path="primary",service="default"} 1.0' in await _metrics(
+            server
+        )
+        await arc.stop()
+
+        # A monitor sees the link go down although no alarm waits on it.
+        async def link_down() -> bool:
+            up = 'carewatch_arc_link_up{path="primary",service="default"} 0.0'
+            return up in await _metrics(server)
+
+        await wait_for(link_down, what="the link test to fail on /metrics")
     times = [h.at for h in arc.events("RP")]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(0.4 <= gap <= 1.6 for gap in gaps), gaps
