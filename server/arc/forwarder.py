@@ -91,7 +91,8 @@ class ArcForwarder:
         self._send = send
         self._clock = clock
         self._wake = asyncio.Event()
-        self._in_flight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        # (alert, press) being sent now.
+        self._in_flight: dict[tuple[uuid.UUID, int], asyncio.Task[None]] = {}
         self._null_seq = 0
         self._accounts: dict[str, ArcAccount] = {}
         self._last_null: dict[str, datetime] = {}
@@ -146,19 +147,23 @@ class ArcForwarder:
                     await arc_sql.queue(conn, candidate.alert_id, candidate.service)
                 else:
                     await arc_sql.mark_not_forwarded(conn, candidate.alert_id, candidate.service)
+            # The person pressed again on an alert the ARC has: it hears of each press.
+            for alert_id, service, press in await arc_sql.new_presses(conn):
+                await arc_sql.queue(conn, alert_id, service, press=press)
             # Long enough for every path to time out, so no other process takes it meanwhile.
             lease = self.policy.attempt_timeout_s * 4 + 5
             due = await arc_sql.claim_due(conn, lease_s=lease)
         for delivery in due:
             account = accounts.get(delivery.service)
-            if account is None or delivery.alert_id in self._in_flight:
+            key = (delivery.alert_id, delivery.press)
+            if account is None or key in self._in_flight:
                 continue
             task = asyncio.create_task(self._deliver(delivery, account), name="arc-deliver")
-            self._in_flight[delivery.alert_id] = task
-            task.add_done_callback(functools.partial(self._done, delivery.alert_id))
+            self._in_flight[key] = task
+            task.add_done_callback(functools.partial(self._done, key))
 
-    def _done(self, alert_id: uuid.UUID, _: asyncio.Task[None]) -> None:
-        self._in_flight.pop(alert_id, None)
+    def _done(self, key: tuple[uuid.UUID, int], _: asyncio.Task[None]) -> None:
+        self._in_flight.pop(key, None)
 
     async def _supervision(self) -> None:
         """Link tests on their own task: a receiver that does not answer never holds up an alarm."""
@@ -197,6 +202,7 @@ class ArcForwarder:
         attempt = delivery.rounds + 1
         started = self._clock()
         refused = 0
+        press = "" if delivery.press == 1 else f", press {delivery.press}"
         for name, path in zip(("primary", "backup"), account.paths, strict=False):
             outcome, detail = await self._attempt(account, path, delivery, code=code)
             self._note_link(account.service, name, ok=outcome is not Outcome.FAILED, detail=detail)
@@ -205,12 +211,13 @@ class ArcForwarder:
                 delivery.alert_id,
                 "arc_attempt" if outcome is not Outcome.ACK else "arc_delivered",
                 f"DC-09 to the {account.service} ARC, {name} path {path}: {detail}"
-                f" (round {attempt}).",
+                f" (round {attempt}{press}).",
                 {
                     "path": name,
                     "receiver": str(path),
                     "outcome": outcome.value,
                     "round": attempt,
+                    "press": delivery.press,
                     "seq": delivery.seq,
                     "account": account.account,
                     "code": code.sia if account.event_format.value == "SIA-DCS" else code.cid,
@@ -219,7 +226,7 @@ class ArcForwarder:
             )
             if outcome is Outcome.ACK:
                 async with self._pool.connection() as conn, conn.transaction():
-                    await arc_sql.mark_delivered(conn, delivery.alert_id)
+                    await arc_sql.mark_delivered(conn, delivery.alert_id, delivery.press)
                 if delivery.reported:
                     await self._alerts.clear_condition(
                         _home(delivery),
@@ -236,7 +243,7 @@ class ArcForwarder:
         now = self._clock()
         if refused == len(account.paths):
             async with self._pool.connection() as conn, conn.transaction():
-                await arc_sql.mark_refused(conn, delivery.alert_id)
+                await arc_sql.mark_refused(conn, delivery.alert_id, delivery.press)
             await self._report(
                 delivery,
                 account,
@@ -249,7 +256,7 @@ class ArcForwarder:
         delay = self.policy.retry.delay_s(attempt)
         async with self._pool.connection() as conn, conn.transaction():
             await arc_sql.reschedule(
-                conn, delivery.alert_id, delay_s=delay, failing_since=failing_since
+                conn, delivery.alert_id, delivery.press, delay_s=delay, failing_since=failing_since
             )
         down = path_down_for(failing_since, now=now)
         if down >= self.policy.down_limit and not delivery.reported:
@@ -351,7 +358,7 @@ class ArcForwarder:
             ),
         )
         async with self._pool.connection() as conn, conn.transaction():
-            await arc_sql.set_reported(conn, delivery.alert_id)
+            await arc_sql.set_reported(conn, delivery.alert_id, delivery.press)
 
 
 def _home(delivery: arc_sql.Delivery) -> HubHome:

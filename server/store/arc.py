@@ -21,6 +21,7 @@ __all__ = [
     "mark_not_forwarded",
     "mark_refused",
     "new_candidates",
+    "new_presses",
     "put_account",
     "queue",
     "reschedule",
@@ -116,14 +117,27 @@ async def new_candidates(conn: DbConn) -> list[Candidate]:
     ]
 
 
-async def queue(conn: DbConn, alert_id: uuid.UUID, service: str) -> bool:
-    """Put an alert in the outbox, due now; False if another process already did."""
+async def queue(conn: DbConn, alert_id: uuid.UUID, service: str, *, press: int = 1) -> bool:
+    """Put an alert (or a further press on it) in the outbox, due now; False if already there."""
     cursor = await conn.execute(
-        "INSERT INTO arc_deliveries (alert_id, service, seq)"
-        " VALUES (%s, %s, nextval('arc_seq') %% 9999 + 1) ON CONFLICT DO NOTHING",
-        (alert_id, service),
+        "INSERT INTO arc_deliveries (alert_id, press, service, seq)"
+        " VALUES (%s, %s, %s, nextval('arc_seq') %% 9999 + 1) ON CONFLICT DO NOTHING",
+        (alert_id, press, service),
     )
     return cursor.rowcount > 0
+
+
+async def new_presses(conn: DbConn) -> list[tuple[uuid.UUID, str, int]]:
+    """(alert, service, press) for each press on an open forwarded alert not yet in the outbox."""
+    cursor = await conn.execute(
+        "SELECT a.id, d.service, p.press FROM alerts a"
+        " JOIN arc_deliveries d ON d.alert_id = a.id AND d.press = 1"
+        " AND d.state <> 'not_forwarded'"
+        " CROSS JOIN LATERAL generate_series(2, coalesce((a.details->>'presses')::int, 1)) p(press)"
+        " WHERE a.status <> 'resolved' AND NOT EXISTS (SELECT 1 FROM arc_deliveries e"
+        " WHERE e.alert_id = a.id AND e.press = p.press) ORDER BY a.id, p.press"
+    )
+    return [(row[0], row[1], int(row[2])) for row in await cursor.fetchall()]
 
 
 async def mark_not_forwarded(conn: DbConn, alert_id: uuid.UUID, service: str) -> None:
@@ -140,6 +154,7 @@ class Delivery:
     """An alert due to be sent to its service's ARC, with what the event says."""
 
     alert_id: uuid.UUID
+    press: int
     service: str
     seq: int
     rounds: int
@@ -156,62 +171,67 @@ class Delivery:
 async def claim_due(conn: DbConn, *, lease_s: float, limit: int = 50) -> list[Delivery]:
     """Pending deliveries that are due, leased for ``lease_s`` so no other process sends them."""
     cursor = await conn.execute(
-        "WITH due AS (SELECT alert_id FROM arc_deliveries WHERE state = 'pending'"
+        "WITH due AS (SELECT alert_id, press FROM arc_deliveries WHERE state = 'pending'"
         " AND next_at <= now() ORDER BY next_at LIMIT %s FOR UPDATE SKIP LOCKED)"
         " UPDATE arc_deliveries d SET next_at = now() + make_interval(secs => %s)"
         " FROM due, alerts a JOIN residents r ON r.id = a.resident_id"
-        " WHERE d.alert_id = due.alert_id AND a.id = d.alert_id"
-        " RETURNING d.alert_id, d.service, d.seq, d.rounds, d.created_at, d.failing_since,"
+        " WHERE d.alert_id = due.alert_id AND d.press = due.press AND a.id = d.alert_id"
+        " RETURNING d.alert_id, d.press, d.service, d.seq, d.rounds, d.created_at, d.failing_since,"
         " d.reported, a.resident_id, r.name, r.timezone, a.hub_id, a.kind",
         (limit, lease_s),
     )
     return [
         Delivery(
             alert_id=row[0],
-            service=row[1],
-            seq=row[2],
-            rounds=row[3],
-            created_at=row[4],
-            failing_since=row[5],
-            reported=row[6],
-            resident_id=row[7],
-            resident=row[8],
-            timezone=row[9],
-            hub=row[10],
-            kind=AlertKind(row[11]),
+            press=row[1],
+            service=row[2],
+            seq=row[3],
+            rounds=row[4],
+            created_at=row[5],
+            failing_since=row[6],
+            reported=row[7],
+            resident_id=row[8],
+            resident=row[9],
+            timezone=row[10],
+            hub=row[11],
+            kind=AlertKind(row[12]),
         )
         for row in await cursor.fetchall()
     ]
 
 
-async def mark_delivered(conn: DbConn, alert_id: uuid.UUID) -> None:
+async def mark_delivered(conn: DbConn, alert_id: uuid.UUID, press: int) -> None:
     """The ARC acknowledged the event."""
     await conn.execute(
         "UPDATE arc_deliveries SET state = 'delivered', delivered_at = now(), failing_since = NULL"
-        " WHERE alert_id = %s",
-        (alert_id,),
+        " WHERE alert_id = %s AND press = %s",
+        (alert_id, press),
     )
 
 
-async def mark_refused(conn: DbConn, alert_id: uuid.UUID) -> None:
+async def mark_refused(conn: DbConn, alert_id: uuid.UUID, press: int) -> None:
     """Every receiver answered DUH: sending it again would change nothing."""
     await conn.execute(
-        "UPDATE arc_deliveries SET state = 'refused' WHERE alert_id = %s", (alert_id,)
+        "UPDATE arc_deliveries SET state = 'refused' WHERE alert_id = %s AND press = %s",
+        (alert_id, press),
     )
 
 
 async def reschedule(
-    conn: DbConn, alert_id: uuid.UUID, *, delay_s: float, failing_since: datetime
+    conn: DbConn, alert_id: uuid.UUID, press: int, *, delay_s: float, failing_since: datetime
 ) -> None:
     """A round failed on every path: try again after ``delay_s``."""
     await conn.execute(
         "UPDATE arc_deliveries SET rounds = rounds + 1,"
         " next_at = now() + make_interval(secs => %s),"
-        " failing_since = coalesce(failing_since, %s) WHERE alert_id = %s",
-        (delay_s, failing_since, alert_id),
+        " failing_since = coalesce(failing_since, %s) WHERE alert_id = %s AND press = %s",
+        (delay_s, failing_since, alert_id, press),
     )
 
 
-async def set_reported(conn: DbConn, alert_id: uuid.UUID) -> None:
+async def set_reported(conn: DbConn, alert_id: uuid.UUID, press: int) -> None:
     """A technical alert now says this delivery is failing."""
-    await conn.execute("UPDATE arc_deliveries SET reported = true WHERE alert_id = %s", (alert_id,))
+    await conn.execute(
+        "UPDATE arc_deliveries SET reported = true WHERE alert_id = %s AND press = %s",
+        (alert_id, press),
+    )

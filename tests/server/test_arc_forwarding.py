@@ -115,6 +115,35 @@ async def test_a_pendant_press_reaches_the_arc_with_its_account_code_and_zone(
     assert len(arc.events("QA")) == 1
 
 
+async def test_a_second_press_on_the_open_alert_is_a_second_event_at_the_arc(
+    database_url: str, mqtt_url: str
+) -> None:
+    hub, _ = _home(database_url)
+    async with (
+        ArcReceiver(ACCOUNT) as arc,
+        running_server(database_url, mqtt_url, **QUICK) as server,
+    ):
+        await _configure(
+            server,
+            ArcAccount(service="default", account=ACCOUNT, primary=_receiver(arc.port)),
+        )
+        press_pendant(mqtt_url, hub)
+        await eventually(lambda: arc.events("QA"), "the first press at the ARC")
+        press_pendant(mqtt_url, hub)
+        await eventually(lambda: arc.events("QA")[1:], "the second press at the ARC")
+        acks = await eventually(
+            lambda: (
+                [d for d in _arc_lines(database_url) if d["outcome"] == "ack"][1:]
+                and [d for d in _arc_lines(database_url) if d["outcome"] == "ack"]
+            ),
+            "both deliveries on the trail",
+        )
+    assert [d["press"] for d in acks] == [1, 2]
+    assert acks[0]["seq"] != acks[1]["seq"]  # two events, not a repeat of one
+    assert _alerts(database_url, AlertKind.PENDANT) == [("emergency", "open")]
+    assert len(arc.events("QA")) == 2
+
+
 async def test_an_encrypted_account_is_understood_by_the_receiver(
     database_url: str, mqtt_url: str
 ) -> None:

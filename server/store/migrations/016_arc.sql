@@ -19,10 +19,13 @@ CREATE TABLE arc_accounts (
     CHECK ((backup_host IS NULL) = (backup_port IS NULL))
 );
 
--- One row per alert considered for an ARC: the outbox the forwarder works from,
--- so a restart loses no alarm and sends none twice once acknowledged.
+-- One row per alert (and per further press of a pendant on an open alert)
+-- considered for an ARC: the outbox the forwarder works from, so a restart
+-- loses no alarm and sends none twice once acknowledged.
 CREATE TABLE arc_deliveries (
-    alert_id      uuid PRIMARY KEY REFERENCES alerts (id) ON DELETE CASCADE,
+    alert_id      uuid NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    -- 1 for the alert; 2, 3… for the person pressing again while it is open.
+    press         integer NOT NULL DEFAULT 1 CHECK (press >= 1),
     service       text NOT NULL,
     -- DC-09 sequence number: the same for every attempt of one event.
     seq           integer NOT NULL CHECK (seq BETWEEN 1 AND 9999),
@@ -35,7 +38,8 @@ CREATE TABLE arc_deliveries (
     -- Every path failed since this instant (NULL while the last round reached one).
     failing_since timestamptz,
     -- The technical alert raised for this delivery, cleared when it is delivered.
-    reported      boolean NOT NULL DEFAULT false
+    reported      boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (alert_id, press)
 );
 CREATE INDEX arc_deliveries_pending ON arc_deliveries (next_at) WHERE state = 'pending';
 CREATE SEQUENCE arc_seq;
