@@ -40,7 +40,6 @@ from server.domain.findings import Cleared, Condition
 from server.domain.homes import HubHome
 from server.store import alerts as alerts_sql
 from server.store import arc as arc_sql
-from server.store.alerts import ALERT_CHANNEL
 from server.store.pool import Pool
 
 __all__ = ["ArcForwarder", "ForwarderPolicy", "LinkState"]
@@ -181,7 +180,7 @@ class ArcForwarder:
             try:
                 conn = await psycopg.AsyncConnection.connect(self._database_url, autocommit=True)
                 async with conn:
-                    await conn.execute(f"LISTEN {ALERT_CHANNEL}")
+                    await arc_sql.listen_to_alerts(conn)
                     self._wake.set()  # anything raised while we were not listening
                     async for _ in conn.notifies():
                         self._wake.set()
@@ -258,6 +257,8 @@ class ArcForwarder:
             await arc_sql.reschedule(
                 conn, delivery.alert_id, delivery.press, delay_s=delay, failing_since=failing_since
             )
+        # Wake for the retry itself, not at the next poll.
+        asyncio.get_running_loop().call_later(delay, self._wake.set)
         down = path_down_for(failing_since, now=now)
         if down >= self.policy.down_limit and not delivery.reported:
             await self._report(

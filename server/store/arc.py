@@ -9,6 +9,7 @@ from typing import Any
 
 from server.domain.alerts import AlertKind, Severity
 from server.domain.arc import ArcAccount, EventFormat, ReceiverPath, key_bytes
+from server.store.alerts import ALERT_CHANNEL
 from server.store.pool import DbConn
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "accounts",
     "claim_due",
     "delete_account",
+    "listen_to_alerts",
     "mark_delivered",
     "mark_not_forwarded",
     "mark_refused",
@@ -89,6 +91,11 @@ async def accounts(conn: DbConn) -> list[ArcAccount]:
     """Every service's ARC account."""
     cursor = await conn.execute((_ACCOUNT + " ORDER BY service").encode())
     return [_account(row) for row in await cursor.fetchall()]
+
+
+async def listen_to_alerts(conn: DbConn) -> None:
+    """Have ``conn`` (autocommit) hear of every alert change: the channel alerts announce on."""
+    await conn.execute(f"LISTEN {ALERT_CHANNEL}")
 
 
 @dataclass(slots=True, frozen=True)
