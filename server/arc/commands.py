@@ -21,6 +21,7 @@ Database = Callable[[], AbstractAsyncContextManager["DbConn"]]
 
 
 def _path(text: str) -> ReceiverPath:
+    """HOST:PORT as a receiver path, for argparse."""
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
@@ -28,6 +29,8 @@ def _path(text: str) -> ReceiverPath:
 
 
 def _hex(digits: tuple[int, int]) -> Callable[[str], str]:
+    """An argparse type: hexadecimal, between the two numbers of digits long, upper case."""
+
     def check(text: str) -> str:
         low, high = digits
         try:

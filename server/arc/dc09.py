@@ -57,12 +57,14 @@ class _Frame(dc09_message.Message):  # type: ignore[misc]
         self._account_text = account.account.upper()
 
     def pack_header(self, encrypted: bool = False) -> bytes:
+        """siadc09's header with the account's own digits after ``#``."""
         header: bytes = super().pack_header(encrypted)
         cut = header.rindex(b"#")
         return header[:cut] + b"#" + self._account_text.encode("ascii")
 
 
 def _dc09_account(account: ArcAccount) -> Dc09Account:
+    """siadc09's account context: numbers, and the key."""
     return Dc09Account(
         acct=int(account.account, 16),
         pref=int(account.prefix, 16) if account.prefix != "0" else None,
@@ -72,6 +74,7 @@ def _dc09_account(account: ArcAccount) -> Dc09Account:
 
 
 def _data(account: ArcAccount, code: EventCode, resident_id: int) -> bytes:
+    """The event's data block, without brackets, in the account's format."""
     acct = account.account.upper()
     if account.event_format is EventFormat.ADM_CID:
         # Q=1 a new event, group 00, the zone: Contact ID has no room for the resident.
@@ -122,6 +125,7 @@ def _token(frame: bytes) -> str | None:
 
 
 def _seq(frame: bytes) -> int | None:
+    """The sequence number after the ID token, if there are four digits."""
     body = frame[9:-1]
     start = body.find(b'"', 1) + 1
     digits = body[start : start + 4]

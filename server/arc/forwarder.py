@@ -162,6 +162,7 @@ class ArcForwarder:
             task.add_done_callback(functools.partial(self._done, key))
 
     def _done(self, key: tuple[uuid.UUID, int], _: asyncio.Task[None]) -> None:
+        """A delivery round ended: the next claim may take it again."""
         self._in_flight.pop(key, None)
 
     async def _supervision(self) -> None:
@@ -197,6 +198,7 @@ class ArcForwarder:
             log.exception("ARC delivery of alert %s failed; trying again", delivery.alert_id)
 
     async def _round(self, delivery: arc_sql.Delivery, account: ArcAccount) -> None:
+        """Primary then backup; delivered, refused, or rescheduled (and reported past the limit)."""
         code = EVENT_CODES[delivery.kind]
         attempt = delivery.rounds + 1
         started = self._clock()
@@ -325,6 +327,7 @@ class ArcForwarder:
                 )
 
     def _note_link(self, service: str, name: str, *, ok: bool, detail: str) -> None:
+        """Remember (and show on /metrics) whether a path answered."""
         state = self.links.setdefault((service, name), LinkState())
         state.ok, state.detail = ok, detail
         self._link_up.labels(service, name).set(1 if ok else 0)
@@ -334,6 +337,7 @@ class ArcForwarder:
     async def _trail(
         self, alert_id: uuid.UUID, action: str, note: str, details: dict[str, Any]
     ) -> None:
+        """A line on the alert's audit trail."""
         async with self._pool.connection() as conn, conn.transaction():
             await alerts_sql.add_event(
                 conn, alert_id, actor="system", action=action, note=note, details=details
@@ -363,4 +367,5 @@ class ArcForwarder:
 
 
 def _home(delivery: arc_sql.Delivery) -> HubHome:
+    """The home the delivery's alert is about, as AlertService takes it."""
     return HubHome(delivery.hub or "", delivery.resident_id, delivery.resident, delivery.timezone)

@@ -37,6 +37,7 @@ _ACCOUNT = (
 
 
 def _account(row: tuple[Any, ...]) -> ArcAccount:
+    """An ``arc_accounts`` row as the domain's account."""
     (service, account, receiver, prefix, host, port, b_host, b_port, key, fmt, urgent, sup) = row
     return ArcAccount(
         service=str(service),

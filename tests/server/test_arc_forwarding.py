@@ -332,4 +332,4 @@ async def test_the_receiver_gets_a_link_test_on_its_supervision_interval(
         await wait_for(link_down, what="the link test to fail on /metrics")
     times = [h.at for h in arc.events("RP")]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(0.4 <= gap <= 1.6 for gap in gaps), gaps
+    assert all(0.45 <= gap <= 2.5 for gap in gaps), gaps
