@@ -16,6 +16,7 @@ from server.api.limits import BodyLimit
 from server.api.routes import (
     ack_links,
     alerts,
+    arc,
     auth,
     dead_letters,
     health,
@@ -75,6 +76,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(residents.router)
     app.include_router(users.router)
+    app.include_router(arc.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

@@ -103,6 +103,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/residents/{resident_id}/timeline"): Rule(ALL, per_resident=True),
     ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
     ("GET", "/api/v1/users"): Rule(ADMIN),
+    ("GET", "/api/v1/arc-accounts"): Rule(ADMIN),
+    ("PUT", "/api/v1/arc-accounts/{service}"): Rule(
+        ADMIN, params={"service": "nowhere"}, json={"account": "x"}
+    ),
+    ("DELETE", "/api/v1/arc-accounts/{service}"): Rule(ADMIN, params={"service": "nowhere"}),
     ("POST", "/api/v1/users"): Rule(ADMIN, json={"username": "", "password": "", "role": "x"}),
 }
 
