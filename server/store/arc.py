@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,8 @@ __all__ = [
     "reschedule",
     "set_reported",
 ]
+
+log = logging.getLogger(__name__)
 
 _ACCOUNT = (
     "SELECT service, account, receiver, prefix, primary_host, primary_port, backup_host,"
@@ -89,9 +92,18 @@ async def delete_account(conn: DbConn, service: str) -> bool:
 
 
 async def accounts(conn: DbConn) -> list[ArcAccount]:
-    """Every service's ARC account."""
+    """Every service's ARC account that can be used; a row that cannot is logged and left out.
+
+    One service's bad row (a key edited by hand) must not stop the others' forwarding.
+    """
     cursor = await conn.execute((_ACCOUNT + " ORDER BY service").encode())
-    return [_account(row) for row in await cursor.fetchall()]
+    found = []
+    for row in await cursor.fetchall():
+        try:
+            found.append(_account(row))
+        except ValueError as exc:
+            log.error("the ARC account of service %s cannot be used: %s", row[0], exc)
+    return found
 
 
 async def listen_to_alerts(conn: DbConn) -> None:
