@@ -30,9 +30,12 @@ from server.domain.arc import (
     EVENT_CODES,
     ArcAccount,
     EventCode,
+    EventFormat,
     Outcome,
     ReceiverPath,
     RetryPolicy,
+    Verdict,
+    after_round,
     forwards,
     path_down_for,
 )
@@ -202,10 +205,11 @@ class ArcForwarder:
         code = EVENT_CODES[delivery.kind]
         attempt = delivery.rounds + 1
         started = self._clock()
-        refused = 0
         press = "" if delivery.press == 1 else f", press {delivery.press}"
+        outcomes: list[Outcome] = []
         for name, path in zip(("primary", "backup"), account.paths, strict=False):
             outcome, detail = await self._attempt(account, path, delivery, code=code)
+            outcomes.append(outcome)
             self._note_link(account.service, name, ok=outcome is not Outcome.FAILED, detail=detail)
             self._attempts.labels(account.service, name, outcome.value).inc()
             await self._trail(
@@ -221,56 +225,65 @@ class ArcForwarder:
                     "press": delivery.press,
                     "seq": delivery.seq,
                     "account": account.account,
-                    "code": code.sia if account.event_format.value == "SIA-DCS" else code.cid,
+                    "code": code.sia if account.event_format is EventFormat.SIA_DCS else code.cid,
                     "zone": code.zone,
                 },
             )
             if outcome is Outcome.ACK:
-                async with self._pool.connection() as conn, conn.transaction():
-                    await arc_sql.mark_delivered(conn, delivery.alert_id, delivery.press)
-                if delivery.reported:
-                    await self._alerts.clear_condition(
-                        _home(delivery),
-                        Cleared(
-                            delivery.hub or "",
-                            AlertKind.ARC_UNREACHABLE,
-                            self._clock(),
-                            f"The {account.service} ARC acknowledged the alarm at round {attempt}.",
-                        ),
-                    )
-                return
-            if outcome is Outcome.DUH:
-                refused += 1
+                break
         now = self._clock()
-        if refused == len(account.paths):
-            async with self._pool.connection() as conn, conn.transaction():
-                await arc_sql.mark_refused(conn, delivery.alert_id, delivery.press)
-            await self._report(
-                delivery,
-                account,
-                now,
-                f"the {account.service} ARC's receivers refused the alarm (DUH): check the"
-                f" account {account.account} and the event codes on the ARC's side",
-            )
-            return
-        failing_since = delivery.failing_since or started
-        delay = self.policy.retry.delay_s(attempt)
+        decision = after_round(
+            tuple(outcomes),
+            rounds=attempt,
+            failing_since=delivery.failing_since,
+            started=started,
+            now=now,
+            reported=delivery.reported,
+            retry=self.policy.retry,
+            down_limit=self.policy.down_limit,
+        )
         async with self._pool.connection() as conn, conn.transaction():
-            await arc_sql.reschedule(
-                conn, delivery.alert_id, delivery.press, delay_s=delay, failing_since=failing_since
+            if decision.verdict is Verdict.DELIVERED:
+                await arc_sql.mark_delivered(conn, delivery.alert_id, delivery.press)
+            elif decision.verdict is Verdict.REFUSED:
+                await arc_sql.mark_refused(conn, delivery.alert_id, delivery.press)
+            else:
+                assert decision.failing_since is not None
+                await arc_sql.reschedule(
+                    conn,
+                    delivery.alert_id,
+                    delivery.press,
+                    delay_s=decision.retry_in_s,
+                    failing_since=decision.failing_since,
+                )
+        if decision.verdict is Verdict.DELIVERED and delivery.reported:
+            await self._alerts.clear_condition(
+                _home(delivery),
+                Cleared(
+                    delivery.hub or "",
+                    AlertKind.ARC_UNREACHABLE,
+                    now,
+                    f"The {account.service} ARC acknowledged the alarm at round {attempt}.",
+                ),
             )
-        # Wake for the retry itself, not at the next poll.
-        asyncio.get_running_loop().call_later(delay, self._wake.set)
-        down = path_down_for(failing_since, now=now)
-        if down >= self.policy.down_limit and not delivery.reported:
-            await self._report(
-                delivery,
-                account,
-                now,
+        if decision.verdict is Verdict.RETRY:
+            # Wake for the retry itself, not at the next poll.
+            asyncio.get_running_loop().call_later(decision.retry_in_s, self._wake.set)
+        if not decision.report:
+            return
+        if decision.verdict is Verdict.REFUSED:
+            why = (
+                f"the {account.service} ARC's receivers refused the alarm (DUH): check the"
+                f" account {account.account} and the event codes on the ARC's side"
+            )
+        else:
+            down = path_down_for(decision.failing_since, now=now)
+            why = (
                 f"no receiver of the {account.service} ARC has taken the alarm for"
                 f" {int(down.total_seconds())} s ({attempt} rounds); still trying every"
-                f" {delay:g} s",
+                f" {decision.retry_in_s:g} s"
             )
+        await self._report(delivery, account, now, why)
 
     async def _attempt(
         self,

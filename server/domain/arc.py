@@ -24,12 +24,15 @@ from server.domain.alerts import AlertKind, Severity
 
 __all__ = [
     "EVENT_CODES",
+    "AfterRound",
     "ArcAccount",
     "EventCode",
     "EventFormat",
     "Outcome",
     "ReceiverPath",
     "RetryPolicy",
+    "Verdict",
+    "after_round",
     "forwards",
     "key_bytes",
     "path_down_for",
@@ -178,3 +181,63 @@ def key_bytes(text: str) -> bytes:
             "an AES key is 16, 24 or 32 characters (or hex: and 32, 48 or 64 hex digits)"
         )
     return key
+
+
+class Verdict(StrEnum):
+    """Where a delivery stands after one round over the paths."""
+
+    DELIVERED = "delivered"
+    # Every path answered DUH: sending the same event again would change nothing.
+    REFUSED = "refused"
+    RETRY = "retry"
+
+
+@dataclass(slots=True, frozen=True)
+class AfterRound:
+    """What to do after a round: the verdict, when to try again, whether to raise the technical alert."""
+
+    verdict: Verdict
+    retry_in_s: float = 0.0
+    report: bool = False
+    # Since when every path has failed (kept across rounds), for the outbox.
+    failing_since: datetime | None = None
+
+
+def after_round(
+    outcomes: tuple[Outcome, ...],
+    *,
+    rounds: int,
+    failing_since: datetime | None,
+    started: datetime,
+    now: datetime,
+    reported: bool,
+    retry: RetryPolicy,
+    down_limit: timedelta,
+) -> AfterRound:
+    """Decide after round number ``rounds`` (1 for the first) with one outcome per path tried.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    >>> limit, policy = timedelta(seconds=60), RetryPolicy(first_s=1.0, max_s=30.0)
+    >>> ask = dict(started=t, reported=False, retry=policy, down_limit=limit)
+    >>> after_round((Outcome.FAILED, Outcome.ACK), rounds=1, failing_since=None, now=t, **ask).verdict
+    <Verdict.DELIVERED: 'delivered'>
+    >>> after_round((Outcome.DUH, Outcome.DUH), rounds=1, failing_since=None, now=t, **ask)
+    AfterRound(verdict=<Verdict.REFUSED: 'refused'>, retry_in_s=0.0, report=True, failing_since=None)
+    >>> after_round((Outcome.FAILED, Outcome.NAK), rounds=3, failing_since=t, now=t + timedelta(seconds=5), **ask)
+    AfterRound(verdict=<Verdict.RETRY: 'retry'>, retry_in_s=4.0, report=False, failing_since=datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.timezone.utc))
+    >>> after_round((Outcome.FAILED,), rounds=9, failing_since=t, now=t + timedelta(seconds=61), **ask).report
+    True
+    """
+    if Outcome.ACK in outcomes:
+        return AfterRound(Verdict.DELIVERED)
+    if outcomes and all(o is Outcome.DUH for o in outcomes):
+        return AfterRound(Verdict.REFUSED, report=not reported)
+    since = failing_since or started
+    late = path_down_for(since, now=now) >= down_limit
+    return AfterRound(
+        Verdict.RETRY,
+        retry_in_s=retry.delay_s(rounds),
+        report=late and not reported,
+        failing_since=since,
+    )

@@ -17,6 +17,9 @@ from server.domain.arc import (
     EventFormat,
     Outcome,
     ReceiverPath,
+    RetryPolicy,
+    Verdict,
+    after_round,
     forwards,
     key_bytes,
 )
@@ -147,3 +150,23 @@ def test_urgent_kinds_go_only_where_the_service_chose_them() -> None:
     # Advisories and carewatch's own technical alerts never go, whatever is chosen.
     assert not forwards(chosen, AlertKind.BATTERY_LOW, Severity.ADVISORY)
     assert not forwards(chosen, AlertKind.ARC_UNREACHABLE, Severity.TECHNICAL)
+
+
+def test_a_round_that_mixes_answers_is_retried_and_reported_only_once_past_the_limit() -> None:
+    t = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    policy, limit = RetryPolicy(first_s=1.0, max_s=8.0), timedelta(seconds=30)
+    ask = {"started": t, "retry": policy, "down_limit": limit}
+    # One receiver refusing and the other down is not a refusal: the down one may come back.
+    mixed = after_round(
+        (Outcome.DUH, Outcome.FAILED), rounds=1, failing_since=None, now=t, reported=False, **ask
+    )
+    assert (mixed.verdict, mixed.retry_in_s, mixed.failing_since) == (Verdict.RETRY, 1.0, t)
+    later = t + timedelta(seconds=31)
+    first = after_round(
+        (Outcome.FAILED,), rounds=6, failing_since=t, now=later, reported=False, **ask
+    )
+    again = after_round(
+        (Outcome.FAILED,), rounds=7, failing_since=t, now=later, reported=True, **ask
+    )
+    assert (first.report, first.retry_in_s) == (True, 8.0)
+    assert again.report is False
