@@ -12,6 +12,7 @@ from server.arc.dc09 import event_frame, null_frame, read_reply
 from server.domain.alerts import AlertKind, Severity
 from server.domain.arc import (
     EVENT_CODES,
+    AfterRound,
     ArcAccount,
     EventCode,
     EventFormat,
@@ -155,18 +156,26 @@ def test_urgent_kinds_go_only_where_the_service_chose_them() -> None:
 def test_a_round_that_mixes_answers_is_retried_and_reported_only_once_past_the_limit() -> None:
     t = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
     policy, limit = RetryPolicy(first_s=1.0, max_s=8.0), timedelta(seconds=30)
-    ask = {"started": t, "retry": policy, "down_limit": limit}
+
+    def decide(
+        outcomes: tuple[Outcome, ...], rounds: int, now: datetime, *, reported: bool
+    ) -> AfterRound:
+        return after_round(
+            outcomes,
+            rounds=rounds,
+            failing_since=None if rounds == 1 else t,
+            started=t,
+            now=now,
+            reported=reported,
+            retry=policy,
+            down_limit=limit,
+        )
+
     # One receiver refusing and the other down is not a refusal: the down one may come back.
-    mixed = after_round(
-        (Outcome.DUH, Outcome.FAILED), rounds=1, failing_since=None, now=t, reported=False, **ask
-    )
+    mixed = decide((Outcome.DUH, Outcome.FAILED), 1, t, reported=False)
     assert (mixed.verdict, mixed.retry_in_s, mixed.failing_since) == (Verdict.RETRY, 1.0, t)
     later = t + timedelta(seconds=31)
-    first = after_round(
-        (Outcome.FAILED,), rounds=6, failing_since=t, now=later, reported=False, **ask
-    )
-    again = after_round(
-        (Outcome.FAILED,), rounds=7, failing_since=t, now=later, reported=True, **ask
-    )
+    first = decide((Outcome.FAILED,), 6, later, reported=False)
+    again = decide((Outcome.FAILED,), 7, later, reported=True)
     assert (first.report, first.retry_in_s) == (True, 8.0)
     assert again.report is False
