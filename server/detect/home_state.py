@@ -38,6 +38,8 @@ _TIMES = (
     "away_until",
     "feedback_until",
     "bed_pressed",
+    "stirred_at",
+    "in_bed_at",
 )
 _DAYS = (
     "not_up_on",
@@ -79,6 +81,7 @@ _PLAIN = (
     "sensor_span",
     "advisory_slack",
     "bed_stay",
+    "stirred_by",
 )
 _DEQUES = (
     "wakes",
@@ -108,6 +111,9 @@ _ADDED = frozenset(
         "advisory_slack",
         "bed_pressed",
         "bed_stay",
+        "stirred_at",
+        "stirred_by",
+        "in_bed_at",
     }
 )
 
@@ -134,9 +140,15 @@ class HomeState:
     # The bed pad's last press, and whether they have stayed in the bedroom since.
     bed_pressed: datetime | None = None
     bed_stay: bool = False
+    # The last time they were in bed (pad or bedroom at sleep time): the door at night.
+    in_bed_at: datetime | None = None
     last_door: datetime | None = None
     watermark: datetime | None = None
     raised: AlertKind | None = None
+    # After a no-movement alert: the first reading since, and its sensor. The alert ends
+    # when the resident is seen moving about again, not at a lone blip (see watch.py).
+    stirred_at: datetime | None = None
+    stirred_by: str | None = None
     wakes: deque[float] = field(default_factory=lambda: deque(maxlen=28))
     weekend_wakes: deque[float] = field(default_factory=lambda: deque(maxlen=12))
     woke_on: date | None = None
