@@ -82,6 +82,7 @@ _PLAIN = (
     "advisory_slack",
     "bed_stay",
     "stirred_by",
+    "coverage_told",
 )
 _DEQUES = (
     "wakes",
@@ -114,6 +115,7 @@ _ADDED = frozenset(
         "stirred_at",
         "stirred_by",
         "in_bed_at",
+        "coverage_told",
     }
 )
 
@@ -165,6 +167,8 @@ class HomeState:
     toilet_cusum: float = 0.0
     recent_nights: deque[int] = field(default_factory=lambda: deque(maxlen=3))
     low_batteries: set[str] = field(default_factory=set)
+    # What the installer was last told the sensors cannot see (server.detect.coverage).
+    coverage_told: list[str] = field(default_factory=list)
     # The resident said they are away: no inactivity judgements until then.
     away_until: datetime | None = None
     # Feedback: per place and band, how much longer than learned a silence must be.

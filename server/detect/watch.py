@@ -40,6 +40,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
+from server.detect.coverage import coverage_gaps
 from server.detect.daily import (
     activity_day,
     kitchen_visit,
@@ -491,7 +492,7 @@ class HomeWatch:
         """A heartbeat's battery levels: a low battery is the installer's to change."""
         home = self._home(hub)
         self.set_sensor_map(hub, {s.sensor: s.room for s in sensors if s.room})
-        found: list[Finding] = []
+        found: list[Finding] = self._coverage(hub, home, sensors, ts)
         for sensor in sensors:
             if sensor.battery is None:
                 continue
@@ -514,6 +515,29 @@ class HomeWatch:
             elif sensor.battery >= 50:
                 home.low_batteries.discard(sensor.sensor)
         return found
+
+    def _coverage(
+        self, hub: str, home: HomeState, sensors: Sequence[SensorHealth], ts: datetime
+    ) -> list[Finding]:
+        """Told once, and again when the map changes: what the sensors cannot see."""
+        if not sensors:
+            return []  # a heartbeat without its map says nothing about the map
+        gaps = coverage_gaps(sensors)
+        if gaps == home.coverage_told:
+            return []
+        was, home.coverage_told = home.coverage_told, gaps
+        if not gaps:
+            return [self._cleared(hub, AlertKind.SENSOR_COVERAGE, ts, home.room or "home")]
+        return [
+            Condition(
+                hub=hub,
+                kind=AlertKind.SENSOR_COVERAGE,
+                severity=Severity.TECHNICAL,
+                event_at=ts,
+                reason=" ".join(gaps),
+                details={"gaps": gaps, "was": was},
+            )
+        ]
 
     def _room(self, hub: str, reading: Reading) -> str:
         """Where a reading puts the resident: a bed pad in the bedroom, else the sensor's room."""

@@ -75,6 +75,8 @@ class AlertKind(StrEnum):
     # Several daily measures off together for several days (server.detect.day_profile).
     ROUTINE_CHANGE = "routine_change"
     SENSOR_SILENT = "sensor_silent"
+    # What the home's sensors cannot see (no front-door sensor, a room without motion).
+    SENSOR_COVERAGE = "sensor_coverage"
     # The resident's daily "I'm OK" did not come by their own time.
     CHECKIN_MISSED = "checkin_missed"
     HUB_OFFLINE = "hub_offline"

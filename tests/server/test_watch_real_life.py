@@ -340,3 +340,28 @@ def test_a_weekend_lie_in_is_not_judged_by_working_mornings_while_weekends_are_f
     assert found == []
     late = _advance_to(watch, saturday + timedelta(hours=10), saturday + timedelta(hours=12))
     assert [a.kind for a in late] == [AlertKind.NOT_UP]
+
+
+def test_what_the_sensors_cannot_see_is_told_to_the_installer_once() -> None:
+    watch = _watch()
+    partial = [
+        SensorHealth("sensor-7", "motion", "kitchen"),
+        SensorHealth("sofa", "chair", "lounge"),
+        SensorHealth("thermo", "temperature", "lounge"),
+    ]
+    (told,) = _conditions(watch.health(HUB, partial, DAY0))
+    assert told.kind is AlertKind.SENSOR_COVERAGE
+    assert told.severity.value == "technical"
+    assert "No front-door sensor" in told.reason
+    assert "The lounge has no motion sensor" in told.reason
+    assert "kitchen" not in told.reason
+    assert watch.health(HUB, partial, DAY0 + timedelta(minutes=1)) == [], "told once"
+    assert watch.health(HUB, [], DAY0 + timedelta(minutes=2)) == [], "a heartbeat without a map"
+    fitted = [
+        *partial,
+        SensorHealth("door-1", "contact", "front_door"),
+        SensorHealth("lounge-motion", "motion", "lounge"),
+    ]
+    (cleared,) = watch.health(HUB, fitted, DAY0 + timedelta(hours=1))
+    assert isinstance(cleared, Cleared)
+    assert cleared.kind is AlertKind.SENSOR_COVERAGE
