@@ -63,7 +63,7 @@ from server.detect.sensors import (
     resident_back,
     sensor_reported,
 )
-from server.domain.alerts import AlertKind, Outcome, Severity
+from server.domain.alerts import AlertKind, Outcome
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
@@ -505,7 +505,6 @@ class HomeWatch:
                     Condition(
                         hub=hub,
                         kind=AlertKind.BATTERY_LOW,
-                        severity=Severity.TECHNICAL,
                         event_at=ts,
                         reason=f"The battery of {sensor.sensor} is at {sensor.battery:.0f} %: "
                         "change it within a week, or the sensor will stop.",
@@ -532,7 +531,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.SENSOR_COVERAGE,
-                severity=Severity.TECHNICAL,
                 event_at=ts,
                 reason=" ".join(gaps),
                 details={"gaps": gaps, "was": was},
@@ -721,7 +719,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.NIGHT_TOILET_VISITS,
-                severity=Severity.ADVISORY,
                 event_at=local,
                 reason=(
                     f"Night toilet visits {', '.join(str(n) for n in recent)} in the last "
@@ -759,7 +756,6 @@ class HomeWatch:
                 Condition(
                     hub=hub,
                     kind=AlertKind.COLD_HOME,
-                    severity=Severity.ADVISORY,
                     event_at=reading.ts,
                     reason=(
                         f"The living room has been below {s.cold_limit_c:g} °C since "
@@ -845,7 +841,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.NOT_UP,
-                severity=Severity.URGENT,
                 event_at=deadline,
                 reason=f"Still in bed at {local:%H:%M}. {usual} Call to check they are well.",
                 details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(home.wakes)},
@@ -865,7 +860,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.DOOR_AT_NIGHT,
-                severity=Severity.URGENT,
                 event_at=opened + quiet,
                 reason=(
                     f"The front door was used at {local:%H:%M} and there has been no movement "
@@ -905,7 +899,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.NO_MOVEMENT,
-                severity=Severity.URGENT,
                 event_at=last + limit,
                 reason=(
                     f"No movement for {format_duration(silence)} since {since:%H:%M} "
