@@ -143,8 +143,8 @@ def routine_of(readings: Sequence[Reading], rooms: Mapping[str, str], zone: Zone
         if local.date() in ups or not (_MORNING[0] <= local.time() < _MORNING[1]):
             continue
         later = bisect.bisect_left(day_rooms, ts + _STILL_UP[0])
-        door = bisect.bisect_right(doors, ts)
-        went_out = door < len(doors) and doors[door] <= ts + _STILL_UP[1]
+        k = bisect.bisect_right(doors, ts)
+        went_out = k < len(doors) and doors[k] <= ts + _STILL_UP[1]
         if not went_out and (later == len(day_rooms) or day_rooms[later] > ts + _STILL_UP[1]):
             continue  # back to bed: not up for the day
         j = bisect.bisect_right(in_bed, ts)
