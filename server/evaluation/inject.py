@@ -11,7 +11,8 @@ recording itself shows the resident's days (:func:`routine_of`):
   hub stays online; 8 hours later (someone came) the stream goes on.
 - ``not_up``: the stream stops in the night, 5 to 90 minutes before both that
   day's getting-up and their usual one (the median of the recording's own
-  mornings), for 8 hours; the label starts when they would have got up.
+  mornings), for 8 hours; the label starts at the earlier of those two, when
+  they would have been up on an ordinary day.
 - ``wander_out``: a front-door opening (and closing) between 02:00 and 04:00
   on a night they were in bed, then nothing for 1 to 3 hours (they are out).
 
@@ -68,6 +69,7 @@ _NOT_UP_BEFORE = (timedelta(minutes=90), timedelta(minutes=5))
 _WANDER_HOURS = (time(2, 0), time(4, 0))
 _WANDER_OUT = (timedelta(hours=1), timedelta(hours=3))
 _DOOR_OPEN = timedelta(seconds=30)
+_STUCK = timedelta(hours=1)
 # Draws tried per injection wanted before giving up (a home with few usable days).
 _TRIES = 50
 
@@ -88,6 +90,20 @@ class Routine:
     days: tuple[Day, ...]
     out: tuple[tuple[datetime, datetime], ...]
     moved: tuple[datetime, ...]
+    # Motion sensors' "on" spells: (sensor, on, cleared or None), in time order.
+    motion_on: tuple[tuple[str, datetime, datetime | None], ...] = ()
+
+    def clears_at(self, at: datetime) -> tuple[Reading, ...]:
+        """A clear at ``at`` from each motion sensor on then: once nobody moves, it clears.
+
+        Without it a fall would leave a PIR "on" that never clears (its recorded
+        clear is cut away). One on for longer than an hour is stuck: left alone.
+        """
+        return tuple(
+            Reading(sensor, ReadingKind.MOTION, at, 0.0)
+            for sensor, on, off in self.motion_on
+            if on < at and (off is None or off >= at) and at - on <= _STUCK
+        )
 
     def usual_up(self) -> time | None:
         """The median local time of getting up, or None without a morning."""
@@ -163,7 +179,16 @@ def routine_of(readings: Sequence[Reading], rooms: Mapping[str, str], zone: Zone
         back = moved[i] if i < len(moved) else None
         if back is None or back - door >= _OUT_QUIET:
             out.append((door, back or datetime.max.replace(tzinfo=door.tzinfo)))
-    return Routine(tuple(days), tuple(out), tuple(moved))
+    spells: list[tuple[str, datetime, datetime | None]] = []
+    on: dict[str, datetime] = {}
+    for r in sorted((r for r in readings if r.kind is ReadingKind.MOTION), key=lambda r: r.ts):
+        if r.value >= 1:
+            on.setdefault(r.sensor, r.ts)
+        elif r.sensor in on:
+            spells.append((r.sensor, on.pop(r.sensor), r.ts))
+    spells += [(sensor, since, None) for sensor, since in on.items()]
+    spells.sort(key=lambda spell: spell[1])
+    return Routine(tuple(days), tuple(out), tuple(moved), tuple(spells))
 
 
 def _draw(rng: random.Random, spans: Sequence[tuple[datetime, datetime]]) -> datetime | None:
@@ -236,7 +261,7 @@ def inject(
             if last is None or at - last > _LAST_MOVED or routine.is_out(at):
                 continue
             label = IncidentLabel("fall", home, at, at + _LYING, "injected")
-            found.append(Injection(label, at, at + _LYING))
+            found.append(Injection(label, at, at + _LYING, routine.clears_at(at)))
     elif kind == "not_up" and usual is not None:
         windows: list[tuple[datetime, datetime]] = []
         ups: list[datetime] = []
@@ -248,7 +273,7 @@ def inject(
             a, b = by - _NOT_UP_BEFORE[0], by - _NOT_UP_BEFORE[1]
             clipped = _clip([(max(a, before.bed), b)], earliest, end - _LYING)
             windows += clipped
-            ups += [d.up] * len(clipped)
+            ups += [by] * len(clipped)
         for _ in range(count * _TRIES):
             if len(found) == count:
                 break
@@ -259,7 +284,7 @@ def inject(
                 continue
             up = next(u for (a, b), u in zip(windows, ups, strict=True) if a <= at <= b)
             label = IncidentLabel("not_up", home, up, at + _LYING, "injected")
-            found.append(Injection(label, at, at + _LYING))
+            found.append(Injection(label, at, at + _LYING, routine.clears_at(at)))
     elif kind == "wander_out":
         doors = sorted(s for s, room in rooms.items() if room == FRONT_DOOR)
         if not doors:
@@ -287,6 +312,7 @@ def inject(
             )
             door = doors[0]
             inserted = (
+                *routine.clears_at(at),
                 Reading(door, ReadingKind.CONTACT, at, 1.0),
                 Reading(door, ReadingKind.CONTACT, at + _DOOR_OPEN, 0.0),
             )

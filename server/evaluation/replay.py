@@ -29,7 +29,7 @@ from server.detect.hub_health import HubHealth
 from server.domain.alerts import AlertKind, Outcome, Severity, kind_for_alarm
 from server.domain.findings import Condition, Finding
 
-__all__ = ["Detector", "RaisedAlert", "Replay", "received", "replay"]
+__all__ = ["Detector", "RaisedAlert", "Replay", "every_alert_false", "received", "replay"]
 
 
 class Detector(Protocol):
@@ -71,7 +71,8 @@ def received(record: Record) -> datetime:
             return ts
 
 
-def _everything_false(alert: RaisedAlert) -> bool:
+def every_alert_false(alert: RaisedAlert) -> bool:
+    """Every alert was a false alarm: so in a recording of normal life."""
     return True
 
 
@@ -93,7 +94,7 @@ class Replay:
         tick: timedelta = timedelta(minutes=1),
         rooms: Mapping[str, str] | None = None,
         feedback_after: timedelta | None = None,
-        is_false: Callable[[RaisedAlert], bool] = _everything_false,
+        is_false: Callable[[RaisedAlert], bool] = every_alert_false,
     ) -> None:
         self.home = home
         self.detector = detector
@@ -207,7 +208,7 @@ def replay(
     tick: timedelta = timedelta(minutes=1),
     rooms: Mapping[str, str] | None = None,
     feedback_after: timedelta | None = None,
-    is_false: Callable[[RaisedAlert], bool] = _everything_false,
+    is_false: Callable[[RaisedAlert], bool] = every_alert_false,
 ) -> Iterator[RaisedAlert]:
     """The alerts ``detector`` raises for ``home`` over its stream, in the order raised.
 
