@@ -6,7 +6,8 @@ is replayed once (the untouched recording: its alerts are the false alarms),
 and at each injection's cut the whole replay (detector, hub health, the
 carers' pending feedback) is copied and the copy plays the injected future:
 nothing from the cut to the resume (a fall, a resident not up, a resident out)
-but the hub's minute heartbeats, with any inserted reading (the front door),
+but the hub's minute heartbeats (and its recorded statuses: an outage in a
+simulated recording still happens), with any inserted reading (the front door),
 then the recorded stream again until the incident is over. So the detector at
 the incident has learned from every day before it, exactly as it would have
 live, and each incident costs only its own hours.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from firmware_sim.recording import Record, RecordedReading
+from firmware_sim.recording import Record, RecordedReading, RecordedStatus
 from server.evaluation.inject import Injection
 from server.evaluation.replay import Detector, RaisedAlert, Replay, every_alert_false, received
 
@@ -61,7 +62,8 @@ def _play_fork(
             continue
         if at is None or at >= stop:
             break
-        if not (injection.cut <= at < injection.resume):
+        # The resident's readings and alarms stop; the hub's own statuses do not.
+        if not (injection.cut <= at < injection.resume) or isinstance(records[i], RecordedStatus):
             out += fork.feed(at, records[i])
         i += 1
     out += fork.run_until(stop)

@@ -16,17 +16,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.protocol import ReadingKind
+from edge.protocol import Reading, ReadingKind
 from firmware_sim.incidents import IncidentLabel
 from firmware_sim.recording import (
     FORMAT,
+    Record,
     RecordedReading,
+    RecordedStatus,
     StreamWriter,
     read_recording,
     read_stream,
 )
 from server.detect.watch import HomeWatch
 from server.domain.alerts import AlertKind
+from server.evaluation.baselines import FixedTimer
 from server.evaluation.cli import evaluate_homes, main
 from server.evaluation.forks import replay_with_forks
 from server.evaluation.inject import Injection, inject, routine_of
@@ -335,3 +338,32 @@ def test_the_command_injects_and_writes_a_summary_per_home(
 
     assert main([*argv, "--inject", "earthquake"]) == 2
     assert "cannot inject 'earthquake'" in capsys.readouterr().err
+
+
+def test_an_injected_silence_keeps_the_hubs_own_statuses() -> None:
+    # The resident stops; the hub's broadband does not care: its outage is still replayed.
+    day = DAY0 + timedelta(days=1)
+    records: list[Record] = [RecordedStatus(DAY0, True)]
+    t = DAY0
+    while t < day + timedelta(hours=10):
+        records.append(RecordedReading(Reading("kitchen-pir", ReadingKind.MOTION, t, 1.0), t))
+        t += timedelta(minutes=10)
+    cut = day + timedelta(hours=10)
+    records += [
+        RecordedStatus(cut + timedelta(hours=1), False),
+        RecordedStatus(cut + timedelta(hours=2), True),
+    ]
+    label = IncidentLabel("fall", HOME, cut, cut + timedelta(hours=8), "test")
+    forked = replay_with_forks(
+        HOME,
+        ZONE,
+        records,
+        FixedTimer(),
+        [Injection(label, cut, cut + timedelta(hours=8))],
+        end=day + timedelta(days=1),
+        rooms=ROOMS,
+    )
+    ((_, raised),) = forked.injected
+    kinds = [a.kind for a in raised]
+    assert AlertKind.HUB_OFFLINE in kinds
+    assert AlertKind.NO_MOVEMENT in kinds
