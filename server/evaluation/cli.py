@@ -136,6 +136,7 @@ def _replay_home(job: _Job) -> tuple[str, dict[str, Forked], list[str]]:
             injections,
             end=recording.end,
             rooms=rooms,
+            sensors=home.sensors,
             feedback_after=job.feedback if with_feedback else None,
             is_false=is_false,
         )

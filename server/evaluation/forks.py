@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from edge.protocol import SensorHealth
 from firmware_sim.recording import Record, RecordedReading, RecordedStatus
 from server.evaluation.inject import Injection
 from server.evaluation.replay import Detector, RaisedAlert, Replay, every_alert_false, received
@@ -79,6 +80,7 @@ def replay_with_forks(
     *,
     end: datetime,
     rooms: Mapping[str, str] | None = None,
+    sensors: Sequence[SensorHealth] = (),
     feedback_after: timedelta | None = None,
     is_false: Callable[[RaisedAlert], bool] = every_alert_false,
 ) -> Forked:
@@ -92,6 +94,7 @@ def replay_with_forks(
         zone,
         detector,
         rooms=rooms,
+        sensors=sensors,
         feedback_after=feedback_after,
         is_false=is_false,
     )

@@ -17,13 +17,13 @@ feedback is measured.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from edge.protocol import Reading
+from edge.protocol import Reading, SensorHealth
 from firmware_sim.recording import Record, RecordedAlarm, RecordedReading, RecordedStatus
 from server.detect.hub_health import HubHealth
 from server.domain.alerts import AlertKind, Outcome, Severity, kind_for_alarm
@@ -93,6 +93,7 @@ class Replay:
         *,
         tick: timedelta = timedelta(minutes=1),
         rooms: Mapping[str, str] | None = None,
+        sensors: Sequence[SensorHealth] = (),
         feedback_after: timedelta | None = None,
         is_false: Callable[[RaisedAlert], bool] = every_alert_false,
     ) -> None:
@@ -105,6 +106,9 @@ class Replay:
         set_sensor_map = getattr(detector, "set_sensor_map", None)
         if rooms and set_sensor_map is not None:
             set_sensor_map(home, rooms)
+        # The hub's sensor map (kind and room of each), handed over with the first record
+        # as its first heartbeat would: what the home's sensors cannot see is said then.
+        self._sensor_map = tuple(sensors)
         self._feedback: Callable[..., bool] | None = getattr(detector, "feedback", None)
         self._hub_health = HubHealth()
         self._online = True
@@ -170,10 +174,14 @@ class Replay:
     def feed(self, at: datetime, record: Record) -> list[RaisedAlert]:
         """``record``, received at ``at`` (after the minutes before it)."""
         out = self.run_until(at)
+        home, detector = self.home, self.detector
+        if self.clock is None and self._sensor_map:
+            health = getattr(detector, "health", None)
+            if health is not None:
+                out += self._raised(health(home, self._sensor_map, at), at)
         self.clock = at if self.clock is None else max(self.clock, at)
         if self._closings:
             self._close_due(at)
-        home, detector = self.home, self.detector
         match record:
             case RecordedReading(reading=reading):
                 self._last_seen = at
@@ -207,12 +215,14 @@ def replay(
     end: datetime,
     tick: timedelta = timedelta(minutes=1),
     rooms: Mapping[str, str] | None = None,
+    sensors: Sequence[SensorHealth] = (),
     feedback_after: timedelta | None = None,
     is_false: Callable[[RaisedAlert], bool] = every_alert_false,
 ) -> Iterator[RaisedAlert]:
     """The alerts ``detector`` raises for ``home`` over its stream, in the order raised.
 
     ``rooms`` is the home's sensor map (sensor → room), as its hub would send it;
+    ``sensors`` the same map with each sensor's kind (the recording's manifest);
     ``feedback_after`` and ``is_false`` as for :class:`Replay`.
     """
     run = Replay(
@@ -221,6 +231,7 @@ def replay(
         detector,
         tick=tick,
         rooms=rooms,
+        sensors=sensors,
         feedback_after=feedback_after,
         is_false=is_false,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.protocol import Reading, ReadingKind
+from edge.protocol import Reading, ReadingKind, SensorHealth
 from firmware_sim.incidents import IncidentLabel
 from firmware_sim.recording import (
     FORMAT,
@@ -29,6 +30,7 @@ from firmware_sim.recording import (
 )
 from server.detect.watch import HomeWatch
 from server.domain.alerts import AlertKind
+from server.domain.findings import Finding
 from server.evaluation.baselines import FixedTimer
 from server.evaluation.cli import evaluate_homes, main
 from server.evaluation.forks import replay_with_forks
@@ -367,3 +369,30 @@ def test_an_injected_silence_keeps_the_hubs_own_statuses() -> None:
     kinds = [a.kind for a in raised]
     assert AlertKind.HUB_OFFLINE in kinds
     assert AlertKind.NO_MOVEMENT in kinds
+
+
+class _Listener(FixedTimer):
+    """The fixed timer, remembering the sensor maps it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maps: list[tuple[datetime, tuple[SensorHealth, ...]]] = []
+
+    def health(self, hub: str, sensors: Sequence[SensorHealth], ts: datetime) -> list[Finding]:
+        self.maps.append((ts, tuple(sensors)))
+        return []
+
+
+def test_the_replay_hands_the_recordings_sensor_map_over_once_at_the_start(
+    home: tuple[Path, Truth],
+) -> None:
+    # As the hub's first heartbeat would: kinds and rooms, so coverage can be judged.
+    folder, _ = home
+    recording = read_recording(folder)
+    entry = recording.homes[0]
+    records = list(read_stream(entry.stream))
+    listener = _Listener()
+    end = recording.start + timedelta(days=1)
+    list(replay(HOME, ZONE, records, listener, end=end, rooms=ROOMS, sensors=entry.sensors))
+    assert listener.maps == [(recording.start, entry.sensors)]
+    assert {(s.sensor, s.kind, s.room) for s in entry.sensors} == set(SENSORS)
