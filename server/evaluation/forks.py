@@ -46,10 +46,11 @@ def _play_fork(
     records: Sequence[Record],
     arrivals: Sequence[datetime],
     first: int,
+    end: datetime,
 ) -> list[RaisedAlert]:
     """The injected future from the cut, until the incident is over (plus the grace)."""
     label = injection.label
-    stop = max(label.end or injection.resume, label.start) + FORK_GRACE
+    stop = min(max(label.end or injection.resume, label.start) + FORK_GRACE, end)
     inserted = [(r.ts, RecordedReading(r, r.ts)) for r in injection.inserted]
     out: list[RaisedAlert] = []
     i = first
@@ -110,7 +111,7 @@ def replay_with_forks(
         untouched = fork.is_false
         cut = injection.cut
         fork.is_false = lambda a: a.raised_at < cut and untouched(a)
-        injected.append((injection, _play_fork(fork, injection, records, arrivals, first)))
+        injected.append((injection, _play_fork(fork, injection, records, arrivals, first, end)))
 
     for i, record in enumerate(records):
         at = arrivals[i]
