@@ -24,14 +24,16 @@ from edge.protocol import SensorHealth
 __all__ = ["coverage_gaps"]
 
 _FRONT_DOOR = "front_door"
-# Sensors the resident does not move: they say nothing about where someone is.
-_ENVIRONMENT = frozenset({"temperature", "humidity"})
+# The kinds the detectors place the resident by. Thermometers say nothing about where
+# someone is; a pendant, a fall detector or an "I'm OK" button goes where they go; alarms
+# are raised whatever their room.
+_PLACING = frozenset({"motion", "contact", "bed", "chair", "power"})
 # How an installer would name what a room has instead of a motion sensor.
 _WORDS = {
     "bed": "bed pad",
     "chair": "chair pad",
     "contact": "door and cupboard contacts",
-    "button": "button",
+    "power": "appliance plugs",
 }
 
 
@@ -40,7 +42,7 @@ def coverage_gaps(sensors: Iterable[SensorHealth]) -> list[str]:
     rooms: dict[str, set[str]] = {}
     unplaced: list[str] = []
     for sensor in sensors:
-        if sensor.kind in _ENVIRONMENT:
+        if sensor.kind not in _PLACING:
             continue
         if not sensor.room:
             unplaced.append(sensor.sensor)

@@ -348,6 +348,7 @@ def test_what_the_sensors_cannot_see_is_told_to_the_installer_once() -> None:
         SensorHealth("sensor-7", "motion", "kitchen"),
         SensorHealth("sofa", "chair", "lounge"),
         SensorHealth("thermo", "temperature", "lounge"),
+        SensorHealth("pendant", "pendant"),  # worn: it has no room, and needs none
     ]
     (told,) = _conditions(watch.health(HUB, partial, DAY0))
     assert told.kind is AlertKind.SENSOR_COVERAGE
@@ -355,6 +356,7 @@ def test_what_the_sensors_cannot_see_is_told_to_the_installer_once() -> None:
     assert "No front-door sensor" in told.reason
     assert "The lounge has no motion sensor" in told.reason
     assert "kitchen" not in told.reason
+    assert "pendant" not in told.reason
     assert watch.health(HUB, partial, DAY0 + timedelta(minutes=1)) == [], "told once"
     assert watch.health(HUB, [], DAY0 + timedelta(minutes=2)) == [], "a heartbeat without a map"
     fitted = [
