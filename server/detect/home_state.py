@@ -40,6 +40,7 @@ _TIMES = (
     "bed_pressed",
     "stirred_at",
     "in_bed_at",
+    "chair_pressed",
 )
 _DAYS = (
     "not_up_on",
@@ -116,6 +117,7 @@ _ADDED = frozenset(
         "stirred_by",
         "in_bed_at",
         "coverage_told",
+        "chair_pressed",
     }
 )
 
@@ -137,6 +139,8 @@ class HomeState:
     in_bed: bool = False
     has_bed_pad: bool = False
     in_chair: bool = False
+    # The chair pad's last press: pads pulse, so pressed a moment ago is still in the chair.
+    chair_pressed: datetime | None = None
     not_up_on: date | None = None
     bed_left: datetime | None = None
     # The bed pad's last press, and whether they have stayed in the bedroom since.

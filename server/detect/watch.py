@@ -356,6 +356,8 @@ class HomeWatch:
             return []
         if kind is _CHAIR:
             home.in_chair = reading.value >= 0.5
+            if home.in_chair:
+                home.chair_pressed = ts
         if kind is _BED:
             home.has_bed_pad = True
             home.in_bed = reading.value >= 0.5
@@ -555,8 +557,14 @@ class HomeWatch:
     def _place(self, home: HomeState, room: str, hour: int) -> int:
         if room == "bathroom":
             return BATHROOM
-        if room == "lounge" and home.in_chair:
-            return IN_CHAIR
+        if room == "lounge":
+            # Chair pads pulse like bed pads (a press as they shift, "empty" between): pressed
+            # a moment ago, they are still in the chair, and a still spell there is a chair's.
+            pressed, last = home.chair_pressed, home.last_activity
+            if home.in_chair or (
+                pressed is not None and last is not None and last - pressed <= _PAD_PULSE
+            ):
+                return IN_CHAIR
         if room == "bedroom":
             if home.in_bed:
                 return IN_BED

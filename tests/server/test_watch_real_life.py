@@ -367,3 +367,17 @@ def test_what_the_sensors_cannot_see_is_told_to_the_installer_once() -> None:
     (cleared,) = watch.health(HUB, fitted, DAY0 + timedelta(hours=1))
     assert isinstance(cleared, Cleared)
     assert cleared.kind is AlertKind.SENSOR_COVERAGE
+
+
+def test_a_pulsing_chair_pad_is_in_the_chair_not_up_and_about() -> None:
+    watch = _watch()
+    for d in range(10):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    sat = DAY0 + timedelta(days=10, hours=15)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, sat - timedelta(hours=8), 0.0))
+    # They sit down: the pad presses and releases as they settle, then nothing.
+    watch.observe(HUB, _motion("lounge", sat - timedelta(minutes=1)))
+    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat, 1.0))
+    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat + timedelta(seconds=2), 0.0))
+    (alert,) = _advance_to(watch, sat, sat + timedelta(hours=5))
+    assert "in the chair" in alert.reason, alert.reason
