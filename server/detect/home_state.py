@@ -82,6 +82,7 @@ _PLAIN = (
     "sensor_span",
     "advisory_slack",
     "bed_stay",
+    "chair_pulsing",
     "stirred_by",
     "coverage_told",
 )
@@ -118,6 +119,7 @@ _ADDED = frozenset(
         "in_bed_at",
         "coverage_told",
         "chair_pressed",
+        "chair_pulsing",
     }
 )
 
@@ -141,6 +143,8 @@ class HomeState:
     in_chair: bool = False
     # The chair pad's last press: pads pulse, so pressed a moment ago is still in the chair.
     chair_pressed: datetime | None = None
+    # The share of the chair pad's recent presses that were pulses (0: it holds "occupied").
+    chair_pulsing: float = 0.0
     not_up_on: date | None = None
     bed_left: datetime | None = None
     # The bed pad's last press, and whether they have stayed in the bedroom since.

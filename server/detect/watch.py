@@ -84,6 +84,9 @@ _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
 # A bed pad pressed this recently still has someone on it: pads pulse while they turn.
 _PAD_PULSE = timedelta(minutes=10)
+# A press shorter than this is a pulse; how much each press moves the share of pulses.
+_PAD_HELD = timedelta(minutes=1)
+_PAD_LEARNING = 0.1
 # A motion sensor "on" for longer than this is stuck, not seeing someone move: its
 # "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
 _MOTION_ON_HOLD = timedelta(hours=1)
@@ -358,6 +361,14 @@ class HomeWatch:
             home.in_chair = reading.value >= 0.5
             if home.in_chair:
                 home.chair_pressed = ts
+            elif home.chair_pressed is not None:
+                # Learn what kind of pad this is: one that pulses (a press for each shift,
+                # seconds long) or one that holds "occupied" while they sit. A holding pad's
+                # release is them getting up, and is believed at once.
+                pulse = ts - home.chair_pressed < _PAD_HELD
+                home.chair_pulsing += _PAD_LEARNING * (float(pulse) - home.chair_pulsing)
+                if home.chair_pulsing < 0.5:
+                    home.chair_pressed = None
         if kind is _BED:
             home.has_bed_pad = True
             home.in_bed = reading.value >= 0.5

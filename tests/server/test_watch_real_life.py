@@ -375,9 +375,25 @@ def test_a_pulsing_chair_pad_is_in_the_chair_not_up_and_about() -> None:
         _live_day(watch, DAY0 + timedelta(days=d))
     sat = DAY0 + timedelta(days=10, hours=15)
     watch.observe(HUB, Reading("bed", ReadingKind.BED, sat - timedelta(hours=8), 0.0))
-    # They sit down: the pad presses and releases as they settle, then nothing.
-    watch.observe(HUB, _motion("lounge", sat - timedelta(minutes=1)))
-    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat, 1.0))
-    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat + timedelta(seconds=2), 0.0))
-    (alert,) = _advance_to(watch, sat, sat + timedelta(hours=5))
+    # A pad that pulses: a press of a second or two each time they shift.
+    t = sat - timedelta(hours=1)
+    while t <= sat:
+        watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, t, 1.0))
+        watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, t + timedelta(seconds=2), 0.0))
+        watch.advance(HUB, t + timedelta(seconds=2))
+        t += timedelta(minutes=6)
+    (alert,) = _advance_to(watch, t, t + timedelta(hours=5))
     assert "in the chair" in alert.reason, alert.reason
+
+
+def test_a_chair_pad_that_holds_says_when_they_got_up() -> None:
+    watch = _watch()
+    for d in range(10):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    sat = DAY0 + timedelta(days=10, hours=15)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, sat - timedelta(hours=8), 0.0))
+    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat, 1.0))
+    # Up after three minutes, then nothing: a fall on the way, not a rest in the chair.
+    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat + timedelta(minutes=3), 0.0))
+    (alert,) = _advance_to(watch, sat, sat + timedelta(hours=5))
+    assert "up and about" in alert.reason, alert.reason
