@@ -411,12 +411,16 @@ class HomeWatch:
         home.activity_today += 1
         home.activity_total += 1
         room = self._room(hub, reading)
-        if room != "bedroom":
+        # A mapped contact says they are up and about in its room: a bathroom door opens as
+        # they come out as often as when they go in, a bedroom door as they get up, so it
+        # neither starts a bathroom stay nor keeps them in bed.
+        fixture = kind is _CONTACT and self._maps.get(hub, {}).get(reading.sensor) is not None
+        if room != "bedroom" or fixture:
             home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
         home.room = room
         was = home.place
-        home.place = self._place(home, room, this_hour.hour)
+        home.place = UP if fixture else self._place(home, room, this_hour.hour)
         if home.place == IN_BED:
             home.in_bed_at = ts
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= 18:
@@ -552,11 +556,15 @@ class HomeWatch:
 
     def _room(self, hub: str, reading: Reading) -> str:
         """Where a reading puts the resident: a bed pad in the bedroom, else the sensor's room."""
+        if reading.kind is _CONTACT:
+            # A door, a cupboard or a flush is used by someone up and in (or at the door
+            # of) its room: the map's room, but never a place of its own (see _observe).
+            mapped = self._maps.get(hub, {}).get(reading.sensor)
+            if mapped is not None:
+                return mapped
         if reading.kind is not _MOTION:
-            # Pads say where the resident is by what they are (in bed, in the chair). A
-            # contact's room is not where the resident is: a bathroom door opens as they
-            # come out, a cupboard is not a meal. Until the map says a sensor's role
-            # (door, cupboard, toilet flush), contacts keep their own places.
+            # Pads say where the resident is by what they are (in bed, in the chair). An
+            # unmapped contact keeps a place of its own name: nothing says where it is.
             return room_for(reading.sensor, reading.kind)
         mapped = self._maps.get(hub, {}).get(reading.sensor)
         return mapped if mapped is not None else room_for(reading.sensor, reading.kind)

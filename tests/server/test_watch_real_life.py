@@ -397,3 +397,21 @@ def test_a_chair_pad_that_holds_says_when_they_got_up() -> None:
     watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat + timedelta(minutes=3), 0.0))
     (alert,) = _advance_to(watch, sat, sat + timedelta(hours=5))
     assert "up and about" in alert.reason, alert.reason
+
+
+def test_a_contact_is_placed_by_the_map_not_its_name_and_says_they_are_up() -> None:
+    watch = _watch()
+    watch.set_sensor_map(HUB, {"reed-4": "kitchen", "bedroom-door": "hall"})
+    night = DAY0 + timedelta(days=1)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, night - timedelta(hours=2), 1.0))
+    # A cupboard in the kitchen, whatever its name: up, and in the kitchen (breakfast).
+    watch.observe(HUB, Reading("reed-4", ReadingKind.CONTACT, night + timedelta(hours=7), 1.0))
+    home = watch._homes[HUB]
+    assert home.room == "kitchen"
+    assert home.place == 0  # up and about
+    assert home.woke_on == (night + timedelta(hours=7)).date()
+    # A sensor named like a bedroom's is where the map says: the hall.
+    watch.observe(
+        HUB, Reading("bedroom-door", ReadingKind.CONTACT, night + timedelta(hours=8), 1.0)
+    )
+    assert home.room == "hall"
