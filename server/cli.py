@@ -443,9 +443,11 @@ async def _user_add(
             await people.set_contact_details(
                 conn, user.id, display_name=display_name, on_duty=on_duty, channels=channels
             )
-            await conn.execute(
-                "UPDATE users SET service = %s, resident_id = %s WHERE id = %s",
-                (service if role == "responder" else None, resident_id, user.id),
+            await people.place_user(
+                conn,
+                user.id,
+                service=service if role == "responder" else None,
+                resident_id=resident_id,
             )
     if not added:
         print(f"carewatch: user {username} already exists", file=sys.stderr)

@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from server.alerts.service import AlertService
 from server.arc.dc09 import event_frame, null_frame, read_reply
 from server.arc.link import Exchange, exchange
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.arc import (
     EVENT_CODES,
     ArcAccount,
@@ -368,7 +368,6 @@ class ArcForwarder:
             Condition(
                 hub=delivery.hub or "",
                 kind=AlertKind.ARC_UNREACHABLE,
-                severity=Severity.TECHNICAL,
                 event_at=now,
                 reason=f"{delivery.resident}'s {delivery.kind.value} alarm has not reached the"
                 f" alarm receiving centre: {why}. The alarm is still with carewatch's responders.",

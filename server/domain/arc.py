@@ -73,8 +73,8 @@ EVENT_CODES: dict[AlertKind, EventCode] = {
     AlertKind.NOT_UP: EventCode("MA", "100", 11),
     AlertKind.DOOR_AT_NIGHT: EventCode("UA", "150", 12),
     AlertKind.OUT_OF_BED: EventCode("UA", "150", 13),
-    AlertKind.COLD_HOME: EventCode("ZA", "159", 14),
     AlertKind.CHECKIN_MISSED: EventCode("UA", "102", 15),
+    # Zone 14 is kept for a cold home, should it become urgent: advisories are never sent.
 }
 
 
