@@ -12,6 +12,7 @@ from psycopg_pool import PoolTimeout
 
 from server.api import api_docs, pages
 from server.api.deps import Services
+from server.api.error_pages import install_error_pages
 from server.api.limits import BodyLimit
 from server.api.routes import (
     ack_links,
@@ -68,6 +69,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=services.settings.http_max_body_bytes)
     app.add_exception_handler(psycopg.DataError, _unstorable)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    install_error_pages(app)
     app.include_router(auth.router)
     app.include_router(alerts.router)
     app.include_router(reports.router)
