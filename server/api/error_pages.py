@@ -9,7 +9,6 @@ handed HTML to parse.
 
 from __future__ import annotations
 
-import html
 import logging
 
 from fastapi import FastAPI, Request, status
@@ -17,7 +16,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.api.pages import STATIC
+from server.api.render import render
 
 __all__ = ["install_error_pages", "wants_page"]
 
@@ -50,13 +49,11 @@ def wants_page(path: str, accept: str) -> bool:
 
 def _page(code: int) -> HTMLResponse:
     title, message = _WORDS[code]
-    body = (
-        (STATIC / "error.html")
-        .read_text()
-        .replace("{{title}}", html.escape(title))
-        .replace("{{message}}", html.escape(message))
+    return HTMLResponse(
+        render("error.html", title=title, message=message),
+        status_code=code,
+        headers={"Cache-Control": "no-store"},
     )
-    return HTMLResponse(body, status_code=code, headers={"Cache-Control": "no-store"})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
