@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from edge.protocol import Reading
+from edge.protocol import AlarmKind, Reading
 from firmware_sim.recording import Record, RecordedAlarm, RecordedReading, RecordedStatus
 from server.detect.hub_health import HubHealth
 from server.domain.alerts import AlertKind, Severity, kind_for_alarm
@@ -111,6 +111,8 @@ def replay(
             case RecordedReading(reading=reading):
                 last_seen = at
                 yield from raised(detector.observe(home, reading), at)
+            case RecordedAlarm(kind=AlarmKind.TEST):
+                last_seen = at  # an installer's `carewatch-agent check --test`: no alert
             case RecordedAlarm(kind=kind, ts=ts):
                 last_seen = at
                 yield RaisedAlert(
