@@ -32,6 +32,7 @@ from edge.agent.check_rules import (
     ZigbeeSeen,
     all_good,
     clock_answers,
+    gpio_answers,
     placeholder_answers,
     sensor_answers,
 )
@@ -393,6 +394,8 @@ def run_check(
         answers += broker
     else:
         answers.append(Answer(Verdict.NO, "service broker", "not tried: fix the lines above"))
+    if test and outcome is None:
+        answers.append(Answer(Verdict.NO, "test", "not sent: the hub is not on the broker"))
     if settings.driver == "zigbee2mqtt":
         seen = listen_zigbee2mqtt(settings, listen_s=listen_s)
         if isinstance(seen, Answer):
@@ -426,6 +429,7 @@ def run_check(
         )
     else:
         answers.append(Answer(Verdict.NOTE, "zigbee2mqtt", f"not used (driver {settings.driver})"))
+    answers += gpio_answers(settings.gpio)
     answers += clock_answers(
         offset_s=outcome.offset_s if outcome else None,
         round_trip_s=outcome.round_trip_s if outcome else None,

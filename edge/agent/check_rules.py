@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import urlsplit
 
-from edge.agent.settings import SensorEntry
+from edge.agent.settings import GpioEntry, SensorEntry
 from edge.protocol import AlarmKind, ReadingKind
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "ZigbeeSeen",
     "all_good",
     "clock_answers",
+    "gpio_answers",
     "placeholder_answers",
     "sensor_answers",
 ]
@@ -177,6 +178,24 @@ def sensor_answers(sensors: Sequence[SensorEntry], seen: ZigbeeSeen) -> list[Ans
                 )
             )
     return answers
+
+
+def gpio_answers(wired: Sequence[GpioEntry]) -> list[Answer]:
+    """Wired sensors on the hub's pins: each needs a room as much as a Zigbee one.
+
+    >>> [a.line()[:46] for a in gpio_answers([GpioEntry(pin=17, sensor="hall-pir", kind="motion")])]
+    ['NO  hall-pir (motion, GPIO 17): no room, so th']
+    """
+    return [
+        Answer(
+            Verdict.NO,
+            f"{entry.sensor} ({entry.kind}, GPIO {entry.pin})",
+            'no room, so the detectors cannot place it: set room = "hall" (or another room) '
+            "in its [[gpio]] entry",
+        )
+        for entry in wired
+        if entry.room is None
+    ]
 
 
 def clock_answers(

@@ -20,11 +20,12 @@ from edge.agent.check_rules import (
     Verdict,
     ZigbeeSeen,
     clock_answers,
+    gpio_answers,
     placeholder_answers,
     sensor_answers,
 )
 from edge.agent.cli import main
-from edge.agent.settings import AgentSettings, SensorEntry, load_settings
+from edge.agent.settings import AgentSettings, GpioEntry, SensorEntry, load_settings
 from edge.mqtt_url import broker_address
 from server.certs import write_trial_certificates
 from server.runtime import CarewatchServer
@@ -72,6 +73,16 @@ def test_a_sensor_without_a_room_and_a_paired_device_not_in_the_map_are_named() 
     assert "signal not reported" in pendant.words
     assert lines["spare_plug"].verdict is Verdict.NO
     assert "not in the sensor map" in lines["spare_plug"].words
+
+
+def test_a_wired_sensor_without_a_room_is_named_too() -> None:
+    wired = [
+        GpioEntry(pin=17, sensor="hall-pir", kind="motion", room="hall"),
+        GpioEntry(pin=27, sensor="back-door", kind="contact"),
+    ]
+    [answer] = gpio_answers(wired)
+    assert answer.subject == "back-door (contact, GPIO 27)"
+    assert "cannot place" in answer.words
 
 
 def test_an_unknown_kind_and_the_examples_placeholder_are_refused() -> None:
@@ -134,10 +145,11 @@ def test_a_missing_config_file_and_a_missing_ca_file_are_named_with_what_to_do(
         f'hub_id = "hub-0001"\nmqtt_url = "mqtts://hub-0001:pw@127.0.0.1:8883"\n'
         f'ca_file = "{ca}"\ndriver = "sim"\n',
     )
-    assert main(["check", "--config", str(config), "--listen-s", "0"]) == 1
+    assert main(["check", "--test", "--config", str(config), "--listen-s", "0"]) == 1
     out = capsys.readouterr().out
     assert f"NO  ca_file: {ca} does not exist: copy the service's ca.crt there" in out
     assert "service broker: not tried" in out
+    assert "NO  test: not sent: the hub is not on the broker" in out
     # `run` says the same, not a FileNotFoundError from deep in TLS.
     assert main(["run", "--config", str(config)]) == 2
     assert f"ca_file: {ca} does not exist" in capsys.readouterr().err
