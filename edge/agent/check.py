@@ -169,8 +169,23 @@ def check_broker(
             Answer(Verdict.NO, "service broker", "mqtt_url must start with mqtt:// or mqtts://")
         ], None
     except (OSError, ssl.SSLError) as exc:
+        files = ", ".join(
+            f"{name} {path}"
+            for name, path in (
+                ("ca_file", settings.ca_file),
+                ("client_cert_file", settings.client_cert_file),
+                ("client_key_file", settings.client_key_file),
+            )
+            if path is not None
+        )
+        reason = getattr(exc, "reason", None) or exc
         return [
-            Answer(Verdict.NO, "service broker", f"cannot set up TLS: {exc}; check ca_file")
+            Answer(
+                Verdict.NO,
+                "service broker",
+                f"cannot load the TLS files ({files or 'the system CAs'}): {reason}; each must "
+                "be a PEM file, as `carewatch certs` writes them",
+            )
         ], None
     where = f"{host}:{port}"
     connected: list[str] = []
@@ -213,12 +228,19 @@ def check_broker(
             )
         ], None
     except OSError as exc:
+        # A TLS hello to a plain listener is cut off: the port, not the network.
+        tls_hint = (
+            "; with mqtts:// the port must be the broker's TLS port (8883)"
+            if settings.mqtt_url.startswith("mqtts://")
+            and isinstance(exc, ConnectionResetError | ssl.SSLEOFError)
+            else ""
+        )
         return [
             Answer(
                 Verdict.NO,
                 "service broker",
                 f"cannot reach {where} ({exc.strerror or exc}): check the address, "
-                "the port and the hub's network",
+                f"the port and the hub's network{tls_hint}",
             )
         ], None
     client.loop_start()

@@ -190,6 +190,32 @@ def test_a_wrong_password_and_an_untrusted_broker_against_the_deployments_mosqui
     assert "cannot reach 127.0.0.1:1" in answer.words
 
 
+def test_a_ca_file_that_is_no_certificate_and_tls_to_a_plain_port_are_named(
+    tmp_path: Path, mqtt_url: str
+) -> None:
+    host, port, *_ = broker_address(mqtt_url)
+    not_pem = tmp_path / "ca.crt"
+    not_pem.write_text("this is not a certificate\n")
+    wrong_file = run_check(
+        AgentSettings(
+            hub_id="hub-1", driver="sim", ca_file=not_pem, mqtt_url=f"mqtts://h:p@{host}:{port}"
+        ),
+        listen_s=0,
+    )
+    [answer] = [a for a in wrong_file.answers if a.subject == "service broker"]
+    assert f"cannot load the TLS files (ca_file {not_pem})" in answer.words
+    assert "PEM" in answer.words
+    # mqtts:// to the machine's plain listener: the broker cuts the TLS hello off.
+    plain = run_check(
+        AgentSettings(hub_id="hub-1", driver="sim", mqtt_url=f"mqtts://h:p@{host}:{port}"),
+        listen_s=0,
+        timeout_s=3,
+    )
+    [answer] = [a for a in plain.answers if a.subject == "service broker"]
+    assert answer.verdict is Verdict.NO
+    assert "TLS" in answer.words
+
+
 @pytest.fixture
 def zigbee2mqtt(mqtt_url: str) -> Iterator[tuple[str, mqtt.Client]]:
     """A zigbee2mqtt's retained topics on the machine's broker, under a base of its own."""
