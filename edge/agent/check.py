@@ -323,7 +323,12 @@ def _send_test(
 
 def listen_zigbee2mqtt(settings: AgentSettings, *, listen_s: float) -> ZigbeeSeen | Answer:
     """Listen to the hub's own zigbee2mqtt: its bridge, its paired devices, who speaks."""
-    host, port, username, password, _ = broker_address(settings.local_mqtt_url)
+    try:
+        host, port, username, password, _ = broker_address(settings.local_mqtt_url)
+    except ValueError:
+        return Answer(
+            Verdict.NO, "zigbee2mqtt", "local_mqtt_url must start with mqtt:// or mqtts://"
+        )
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=f"carewatch-check-{uuid.uuid4().hex[:6]}",
@@ -422,6 +427,8 @@ def run_check(
         seen = listen_zigbee2mqtt(settings, listen_s=listen_s)
         if isinstance(seen, Answer):
             answers.append(seen)
+            # Still worth saying which sensors the detectors could not place.
+            answers += sensor_answers(settings.sensors, ZigbeeSeen(bridge=None))
         else:
             if seen.bridge is None:
                 answers.append(
