@@ -12,6 +12,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from server.domain.alerts import KINDS
+
 __all__ = ["render"]
 
 _PAGES = Environment(
@@ -23,6 +25,13 @@ _PAGES = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+
+
+# Every page's words for alert kinds, from the one table (common.js reads them).
+_PAGES.globals["alert_kinds"] = {
+    kind.value: {"title": words.title, "severity": words.severity.value}
+    for kind, words in KINDS.items()
+}
 
 
 def render(page: str, **values: Any) -> str:

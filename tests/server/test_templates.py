@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 
 import pytest
 
 from server.api.render import render
+from server.domain.alerts import AlertKind
 
 PAGES = sorted(
     entry.name
@@ -32,8 +34,14 @@ def test_each_page_has_the_layouts_head_once_and_no_inline_script(page: str) -> 
     assert html.count('<link rel="stylesheet" href="/static/carewatch.css">') == 1
     assert re.search(r"<title>[^<]+ — carewatch</title>", html)
     assert html.count('<p class="brand">carewatch') == 1
-    # The content security policy allows scripts from files only.
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    # The content security policy allows scripts from files only (a JSON data block is
+    # not run: the alert kinds' words from the domain's one table).
+    assert not re.search(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", html)
+    kinds = re.search(
+        r'<script type="application/json" id="carewatch-kinds">([^<]*)</script>', html
+    )
+    assert kinds is not None
+    assert set(json.loads(kinds.group(1))) == {kind.value for kind in AlertKind}
     assert " style=" not in html
 
 

@@ -2,14 +2,10 @@
 "use strict";
 
 const carewatch = (() => {
-  const KIND_WORDS = {
-    pendant: "Pendant pressed", pull_cord: "Pull cord", fall: "Fall detected", smoke: "Smoke",
-    co: "Carbon monoxide", flood: "Flood", no_movement: "No movement", not_up: "Not up yet",
-    door_at_night: "Front door at night", out_of_bed: "Out of bed", cold_home: "Cold home",
-    night_toilet_visits: "Night toilet visits", battery_low: "Battery low", missed_meal: "Missed meal",
-    activity_decline: "Less active", routine_change: "Routine changed", sensor_silent: "Sensor silent", sensor_coverage: "Sensors miss a room", hub_offline: "Hub offline",
-    checkin_missed: "\u201cI\u2019m OK\u201d missed",
-  };
+  // The one table of alert kinds (server/domain/alerts.py KINDS), put in every page's head.
+  const KIND_WORDS = Object.fromEntries(
+    Object.entries(JSON.parse(document.getElementById("carewatch-kinds")?.textContent || "{}"))
+      .map(([kind, words]) => [kind, words.title]));
   const OUTCOMES = [
     ["resolved_ok", "Resolved: all well"], ["carer_visited", "Carer visited"],
     ["emergency_services", "Emergency services called"], ["false_alarm", "False alarm"],
