@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
@@ -241,3 +242,76 @@ async def revoke_token(conn: DbConn, token: str) -> bool:
         "DELETE FROM api_tokens WHERE token_hash = %s", (_token_hash(token),)
     )
     return cursor.rowcount == 1
+
+
+@dataclass(slots=True, frozen=True)
+class Account:
+    """A user as the admin page lists them (never their password)."""
+
+    id: int
+    username: str
+    role: str
+    display_name: str | None
+    service: str | None
+    resident_id: int | None
+
+
+_ACCOUNT = "SELECT id, username, role, display_name, service, resident_id FROM users"
+
+
+async def accounts(conn: DbConn) -> list[Account]:
+    """Everyone who signs in, by name."""
+    cursor = await conn.execute(_ACCOUNT + " ORDER BY username")
+    return [Account(*row) for row in await cursor.fetchall()]
+
+
+async def resident_login_state(conn: DbConn, resident_id: int) -> tuple[bool, bool]:
+    """Whether the resident exists, and whether they already have an account of their own."""
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM residents WHERE id = %s),"
+        " EXISTS (SELECT 1 FROM users WHERE resident_id = %s)",
+        (resident_id, resident_id),
+    )
+    row = await cursor.fetchone()
+    assert row is not None  # EXISTS always answers
+    return bool(row[0]), bool(row[1])
+
+
+async def describe_user(
+    conn: DbConn,
+    username: str,
+    *,
+    display_name: str | None,
+    service: str | None,
+    resident_id: int | None,
+) -> Account | None:
+    """Set a new user's name, service and resident; the account as it now is."""
+    cursor = await conn.execute(
+        "UPDATE users SET display_name = %s, service = %s, resident_id = %s"
+        " WHERE username = %s RETURNING id, username, role, display_name, service, resident_id",
+        (display_name, service, resident_id, username),
+    )
+    row = await cursor.fetchone()
+    return Account(*row) if row is not None else None
+
+
+@dataclass(slots=True, frozen=True)
+class HubRow:
+    """A hub as the hubs page lists it: its resident, state and last heartbeat's status."""
+
+    hub: str
+    resident: str
+    state: str | None
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+    last_status: dict[str, Any] | None
+
+
+async def hubs_where(conn: DbConn, condition: str, params: Sequence[Any]) -> list[HubRow]:
+    """The hubs of the residents ``condition`` (a ``visible_to`` clause on ``r``) lets through."""
+    cursor = await conn.execute(
+        "SELECT h.id, r.name, h.state, h.last_seen_at, h.revoked_at, h.last_status FROM hubs h"
+        f" JOIN residents r ON r.id = h.resident_id WHERE {condition} ORDER BY h.id",
+        params,
+    )
+    return [HubRow(*row) for row in await cursor.fetchall()]

@@ -220,6 +220,14 @@ async def create_resident(
     return int(row[0]) if row else None
 
 
+async def name_taken(conn: DbConn, name: str, *, other_than: int) -> bool:
+    """Whether another resident than ``other_than`` has this name."""
+    cursor = await conn.execute(
+        "SELECT 1 FROM residents WHERE name = %s AND id <> %s", (name, other_than)
+    )
+    return await cursor.fetchone() is not None
+
+
 async def update_profile(conn: DbConn, resident_id: int, changes: dict[str, Any]) -> None:
     """Change profile fields (names from PROFILE_FIELDS only)."""
     columns = [c for c in changes if c in PROFILE_FIELDS]

@@ -96,23 +96,18 @@ async def list_hubs(
     """The hubs of your service's residents (every hub, for admins), with their last state."""
     condition, params = visible_to(viewer_of(user))
     async with services.pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT h.id, r.name, h.state, h.last_seen_at, h.revoked_at, h.last_status FROM hubs h"
-            f" JOIN residents r ON r.id = h.resident_id WHERE {condition} ORDER BY h.id",
-            params,
-        )
-        rows = await cursor.fetchall()
+        rows = await people.hubs_where(conn, condition, params)
     return [
         HubOut(
-            hub=hub,
-            resident=resident,
-            state=state,
-            last_seen_at=seen,
-            revoked_at=revoked,
-            firmware=(status or {}).get("firmware"),
-            sensors=[SensorOut(**sensor) for sensor in (status or {}).get("sensors", [])],
+            hub=row.hub,
+            resident=row.resident,
+            state=row.state,
+            last_seen_at=row.last_seen_at,
+            revoked_at=row.revoked_at,
+            firmware=(row.last_status or {}).get("firmware"),
+            sensors=[SensorOut(**sensor) for sensor in (row.last_status or {}).get("sensors", [])],
         )
-        for hub, resident, state, seen, revoked, status in rows
+        for row in rows
     ]
 
 

@@ -316,15 +316,12 @@ async def change_resident(
     home = await resident_in_reach(services, user, resident_id, "record (change)")
     changes = change.model_dump(exclude_none=True)
     async with services.pool.connection() as conn:
-        if "name" in changes:
-            cursor = await conn.execute(
-                "SELECT 1 FROM residents WHERE name = %s AND id <> %s",
-                (changes["name"], resident_id),
+        if "name" in changes and await residents_sql.name_taken(
+            conn, changes["name"], other_than=resident_id
+        ):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, detail=f"{changes['name']!r} is another resident"
             )
-            if await cursor.fetchone() is not None:
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT, detail=f"{changes['name']!r} is another resident"
-                )
         await residents_sql.update_profile(conn, resident_id, changes)
     return await _resident_out(services, user, home)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
@@ -52,16 +52,12 @@ class UserOut(BaseModel):
     resident_id: int | None
 
 
-_SELECT = "SELECT id, username, role, display_name, service, resident_id FROM users"
-
-
 @router.get("")
 async def list_users(services: ServicesDep) -> list[UserOut]:
     """Everyone who signs in, by name."""
     async with services.pool.connection() as conn:
-        cursor = await conn.execute(_SELECT + " ORDER BY username")
-        rows = await cursor.fetchall()
-    return [UserOut(**dict(zip(UserOut.model_fields, row, strict=True))) for row in rows]
+        found = await people.accounts(conn)
+    return [UserOut(**asdict(account)) for account in found]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
@@ -71,12 +67,7 @@ async def add_user(services: ServicesDep, new: NewUser) -> UserOut:
     password_hash = await services.passwords.hash(new.password)
     async with services.pool.connection() as conn, conn.transaction():
         if new.resident_id is not None:
-            cursor = await conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM residents WHERE id = %s),"
-                " EXISTS (SELECT 1 FROM users WHERE resident_id = %s)",
-                (new.resident_id, new.resident_id),
-            )
-            exists, taken = await _row(cursor)
+            exists, taken = await people.resident_login_state(conn, new.resident_id)
             if not exists:
                 raise HTTPException(
                     status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no resident {new.resident_id}"
@@ -89,16 +80,12 @@ async def add_user(services: ServicesDep, new: NewUser) -> UserOut:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, detail=f"the username {new.username!r} is taken"
             )
-        cursor = await conn.execute(
-            "UPDATE users SET display_name = %s, service = %s, resident_id = %s"
-            " WHERE username = %s RETURNING id, username, role, display_name, service, resident_id",
-            (new.display_name, new.service, new.resident_id, new.username),
+        account = await people.describe_user(
+            conn,
+            new.username,
+            display_name=new.display_name,
+            service=new.service,
+            resident_id=new.resident_id,
         )
-        row = await _row(cursor)
-    return UserOut(**dict(zip(UserOut.model_fields, row, strict=True)))
-
-
-async def _row(cursor: Any) -> tuple[Any, ...]:
-    row: tuple[Any, ...] | None = await cursor.fetchone()
-    assert row is not None
-    return row
+    assert account is not None  # added just now, in this transaction
+    return UserOut(**asdict(account))
