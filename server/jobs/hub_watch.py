@@ -9,8 +9,9 @@ from server.alerts.service import AlertService
 from server.detect.hub_health import HubHealth
 from server.domain.alerts import AlertKind
 from server.domain.findings import Cleared, Condition
-from server.domain.homes import HubHome
 from server.jobs.periodic import every
+from server.store import alerts as alerts_sql
+from server.store import people
 from server.store.pool import Pool
 
 __all__ = ["HubWatch"]
@@ -32,11 +33,8 @@ class HubWatch:
     async def start(self) -> None:
         """Remember the outages already reported, so a restart does not report them again."""
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT hub_id FROM alerts WHERE kind = %s AND status <> 'resolved'",
-                (AlertKind.HUB_OFFLINE.value,),
-            )
-            self._health.restore(row[0] for row in await cursor.fetchall() if row[0])
+            reported = await alerts_sql.open_alerts_by_hub(conn, [AlertKind.HUB_OFFLINE.value])
+        self._health.restore(hub for hub, _ in reported)
 
     async def run(self) -> None:
         """Check every hub, for ever."""
@@ -50,14 +48,9 @@ class HubWatch:
     async def check_all(self, now: datetime) -> None:
         """One round over every provisioned hub."""
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT h.id, r.id, r.name, r.timezone, h.state, h.last_seen_at"
-                " FROM hubs h JOIN residents r ON r.id = h.resident_id"
-            )
-            rows = await cursor.fetchall()
-        for hub, resident_id, resident, timezone, state, last_seen in rows:
-            home = HubHome(hub, resident_id, resident, timezone)
-            for finding in self._health.check(hub, state=state, last_seen=last_seen, now=now):
+            hubs = await people.hub_states(conn)
+        for home, state, last_seen in hubs:
+            for finding in self._health.check(home.hub, state=state, last_seen=last_seen, now=now):
                 match finding:
                     case Condition():
                         await self._alerts.raise_condition(home, finding)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -338,3 +339,13 @@ async def timings_since(conn: DbConn, since: datetime, viewer: Viewer) -> list[t
         (since, *params),
     )
     return await cursor.fetchall()
+
+
+async def open_alerts_by_hub(conn: DbConn, kinds: Sequence[str]) -> list[tuple[str, str]]:
+    """(hub, kind) of every alert of ``kinds`` not yet resolved: what a restart must not raise again."""
+    cursor = await conn.execute(
+        "SELECT hub_id, kind FROM alerts WHERE kind = ANY(%s) AND status <> 'resolved'"
+        " AND hub_id IS NOT NULL",
+        (list(kinds),),
+    )
+    return [(hub, kind) for hub, kind in await cursor.fetchall()]

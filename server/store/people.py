@@ -315,3 +315,17 @@ async def hubs_where(conn: DbConn, condition: str, params: Sequence[Any]) -> lis
         params,
     )
     return [HubRow(*row) for row in await cursor.fetchall()]
+
+
+async def hub_states(
+    conn: DbConn,
+) -> list[tuple[HubHome, str | None, datetime | None]]:
+    """Every provisioned hub's home, with its last state and when it was last seen."""
+    cursor = await conn.execute(
+        "SELECT h.id, r.id, r.name, r.timezone, h.state, h.last_seen_at"
+        " FROM hubs h JOIN residents r ON r.id = h.resident_id"
+    )
+    return [
+        (HubHome(hub, resident_id, name, timezone), state, seen)
+        for hub, resident_id, name, timezone, state, seen in await cursor.fetchall()
+    ]
