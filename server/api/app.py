@@ -26,6 +26,7 @@ from server.api.routes import (
     reports,
     residents,
     users,
+    vocabulary,
 )
 from server.api.security import SecurityHeaders
 
@@ -82,6 +83,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(residents.router)
     app.include_router(users.router)
     app.include_router(arc.router)
+    app.include_router(vocabulary.router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
     # Before /static, which would otherwise take these paths and find nothing.

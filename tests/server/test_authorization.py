@@ -68,6 +68,7 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "responder"}), per_resident=True
     ),
     ("GET", "/api/v1/push/key"): Rule(PUBLIC),
+    ("GET", "/api/v1/vocabulary"): Rule(PUBLIC),
     ("POST", "/api/v1/me/push-subscriptions"): Rule(ALL, json={"endpoint": "not a url"}),
     ("GET", "/api/v1/dead-letters"): Rule(ADMIN),
     ("POST", "/api/v1/hubs"): Rule(ADMIN, json={"hub": "", "resident": ""}),

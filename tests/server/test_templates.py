@@ -6,6 +6,7 @@ import json
 import re
 from importlib import resources
 
+import httpx
 import pytest
 
 from server.api.render import render
@@ -49,3 +50,15 @@ def test_a_message_is_escaped() -> None:
     html = render("refused.html", message="<script>alert(1)</script> & more")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
     assert "<script>alert" not in html
+
+
+async def test_the_vocabulary_is_the_domains_table(api: httpx.AsyncClient) -> None:
+    body = (await api.get("/api/v1/vocabulary")).json()
+    kinds = {k["kind"]: k for k in body["kinds"]}
+    assert set(kinds) == {kind.value for kind in AlertKind}
+    assert kinds["no_movement"] == {
+        "kind": "no_movement",
+        "severity": "urgent",
+        "title": "No movement",
+    }
+    assert body["severities"] == ["emergency", "urgent", "advisory", "technical"]
