@@ -147,14 +147,14 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     )
     assert scope == f"{quick_server.http_url}/static/"
 
-    # One tap.
+    # One tap: recorded and shown, but a pendant press stays the alarm centre's.
     await card.get_by_role(
         "button", name=f"I'm dealing with it: {homes.edith.name}, Pendant pressed"
     ).tap()
     await expect(page.locator(".card", has_text=homes.edith.name)).to_contain_text(
-        f"Acknowledged by {homes.edith.carer}"
+        f"Dealing with it: {homes.edith.carer}"
     )
-    assert alerts_of(database_url, homes.edith) == [("pendant", "acknowledged")]
+    assert alerts_of(database_url, homes.edith) == [("pendant", "open")]
 
     # Arthur's record by URL: refused, and the attempt is in the log.
     response = await page.goto(f"{quick_server.http_url}/residents/{homes.arthur.resident_id}")
