@@ -12,7 +12,9 @@ from server.alerts.links import LinkRefused, read_link
 from server.domain.alerts import (
     Action,
     AfterClearing,
+    AlertKind,
     AlertStatus,
+    IllegalTransition,
     Outcome,
     Repeat,
     Severity,
@@ -26,6 +28,7 @@ from server.domain.alerts import (
 )
 from server.domain.findings import Cleared, Condition
 from server.domain.homes import HubHome
+from server.domain.plans import plan_for, step_in_plan
 from server.store import alerts as alerts_sql
 from server.store import escalation as escalation_sql
 from server.store import people
@@ -37,6 +40,7 @@ __all__ = [
     "AlertService",
     "LinkRefused",
     "ResolutionRefused",
+    "StepNotInPlan",
     "clip_reason",
 ]
 
@@ -75,6 +79,10 @@ class AlertNotFound(LookupError):
 
 class ResolutionRefused(ValueError):
     """The alert may not be closed that way (an emergency without a note, say)."""
+
+
+class StepNotInPlan(ValueError):
+    """The step is not one of the response plan's for the alert's kind."""
 
 
 class AlertService:
@@ -228,6 +236,33 @@ class AlertService:
             if await alerts_sql.get_alert(conn, alert_id, for_update=True) is None:
                 raise AlertNotFound(f"no alert {alert_id}")
             await alerts_sql.add_event(conn, alert_id, actor=by, action="note", note=note)
+            updated = await alerts_sql.get_alert(conn, alert_id)
+        assert updated is not None
+        return updated
+
+    async def tick_step(
+        self, alert_id: uuid.UUID, *, by: str, step: str, done: bool = True
+    ) -> alerts_sql.AlertRow:
+        """A step of the alert's response plan done (or undone), on its audit trail."""
+        async with self._pool.connection() as conn, conn.transaction():
+            alert = await alerts_sql.get_alert(conn, alert_id, for_update=True)
+            if alert is None:
+                raise AlertNotFound(f"no alert {alert_id}")
+            if alert.status == AlertStatus.RESOLVED:
+                raise IllegalTransition("the alert is already closed")
+            kind = AlertKind(alert.kind)
+            if not step_in_plan(kind, step):
+                raise StepNotInPlan(f"{step!r} is not a step of the {kind.value} plan")
+            await alerts_sql.set_plan_step(conn, alert_id, step=step, done=done)
+            words = next(s.words for s in plan_for(kind) if s.id == step)
+            await alerts_sql.add_event(
+                conn,
+                alert_id,
+                actor=by,
+                action="step_done" if done else "step_undone",
+                note=words,
+                details={"step": step},
+            )
             updated = await alerts_sql.get_alert(conn, alert_id)
         assert updated is not None
         return updated

@@ -23,6 +23,7 @@ from server.api.routes import (
     push,
     reports,
     residents,
+    shift,
     users,
 )
 from server.api.security import SecurityHeaders
@@ -75,6 +76,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(residents.router)
     app.include_router(users.router)
+    app.include_router(shift.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

@@ -34,6 +34,7 @@ __all__ = [
     "set_carer_responding",
     "set_escalated",
     "set_needs_review",
+    "set_plan_step",
     "set_resolved",
     "timings_since",
 ]
@@ -271,6 +272,17 @@ async def set_needs_review(conn: DbConn, alert_id: uuid.UUID, *, reason: str) ->
         "UPDATE alerts SET escalation_due_at = NULL, details = details || jsonb_build_object("
         " 'needs_review', true, 'cleared_at', now(), 'cleared_reason', %s::text) WHERE id = %s",
         (reason, alert_id),
+    )
+
+
+async def set_plan_step(conn: DbConn, alert_id: uuid.UUID, *, step: str, done: bool) -> None:
+    """Tick (or untick) a step of the alert's response plan, kept in ``details.steps_done``."""
+    await conn.execute(
+        "UPDATE alerts SET details = jsonb_set(details, '{steps_done}', coalesce(("
+        " SELECT jsonb_agg(s) FROM jsonb_array_elements_text("
+        "  coalesce(details->'steps_done', '[]'::jsonb)) AS s WHERE s <> %s), '[]'::jsonb)"
+        " || CASE WHEN %s THEN jsonb_build_array(%s::text) ELSE '[]'::jsonb END) WHERE id = %s",
+        (step, done, step, alert_id),
     )
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from server.alerts.service import AlertNotFound, ResolutionRefused
+from server.alerts.service import AlertNotFound, ResolutionRefused, StepNotInPlan
 from server.api.deps import (
     CurrentUser,
     IdQuery,
@@ -116,6 +116,13 @@ class Resolution(BaseModel):
 
     outcome: Outcome
     note: str | None = Field(default=None, max_length=2_000)
+
+
+class PlanStep(BaseModel):
+    """A step of the alert's response plan, done or undone."""
+
+    step: str = Field(min_length=1, max_length=64, description="the step's id, from /plans")
+    done: bool = True
 
 
 class Note(BaseModel):
@@ -345,6 +352,19 @@ async def add_note(
     return Alert.of(row)
 
 
+@router.post("/{alert_id}/steps", responses={**_REFUSED, 409: {}, 422: {}})
+async def tick_step(
+    services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID, step: PlanStep
+) -> Alert:
+    """Tick a step of the alert's response plan (``details.steps_done``); on the trail."""
+    await _in_reach(services, user, alert_id, act=True)
+    with _as_http_errors():
+        row = await services.alerts.tick_step(
+            alert_id, by=user.username, step=step.step, done=step.done
+        )
+    return Alert.of(row)
+
+
 @contextlib.contextmanager
 def _as_http_errors() -> Any:
     try:
@@ -353,5 +373,5 @@ def _as_http_errors() -> Any:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
     except IllegalTransition as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    except ResolutionRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    except (ResolutionRefused, StepNotInPlan) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
