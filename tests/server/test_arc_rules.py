@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
 from edge.protocol import Alarm, AlarmKind
+from server.alerts.links import make_link
 from server.alerts.service import AlertService, ResolutionRefused
 from server.domain.alerts import AlertKind, Outcome, Severity
 from server.domain.findings import Cleared, Condition
 from server.domain.homes import HubHome
+from server.store import escalation as escalation_sql
 from server.store.pool import Pool, migrate, open_pool
 from tests.server.helpers import provision
 
@@ -118,3 +120,25 @@ async def test_a_smoke_alarm_needs_a_note_to_close(pool: Pool, home: HubHome) ->
         alert_id, by="desk", outcome=Outcome.FALSE_ALARM, note="Burnt toast; alarm reset."
     )
     assert closed.status == "resolved"
+
+
+async def test_a_carers_one_tap_link_on_an_emergency_leaves_it_open(
+    pool: Pool, home: HubHome, database_url: str
+) -> None:
+    key = b"k" * 32
+    service = AlertService(pool, link_key=key)
+    alert_id = await service.raise_alarm(home, _alarm(AlarmKind.FALL))
+    assert alert_id is not None
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "INSERT INTO users (username, password_hash, role) VALUES ('amy', 'x', 'carer')"
+            " RETURNING id"
+        ).fetchone()
+    assert row is not None
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    async with pool.connection() as conn:
+        await escalation_sql.store_link(conn, "n1", alert_id, user_id=row[0], expires_at=expires)
+    token = make_link(key, alert_id, user_id=row[0], expires_at=expires, nonce="n1")
+    tapped = await service.acknowledge_by_link(token)
+    assert tapped.status == "open"
+    assert [r["by"] for r in tapped.details["responding"]] == ["amy"]
