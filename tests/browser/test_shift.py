@@ -134,7 +134,8 @@ async def test_a_shift(
     await expect(page.locator("#shift-on-duty a[href='tel:01632960142']")).to_have_text(DESK_PHONE)
     await expect(page.get_by_role("button", name="Go off duty")).to_be_visible()
 
-    # Three alarms arrive.
+    # Three alarms arrive (nothing has sounded before them).
+    assert await page.evaluate("document.body.dataset.alarmsSounded") is None
     publish_day_then_silence(mqtt_url, mary.hub, silent_for=timedelta(hours=4))
     press_pendant(mqtt_url, edith.hub)
     smoke_alarm(mqtt_url, fred.hub)
@@ -143,7 +144,7 @@ async def test_a_shift(
     silence = page.locator(".alert", has_text=mary.name)
     for row in (pendant, smoke, silence):
         await expect(row).to_be_visible(timeout=20_000)
-    await page.wait_for_function("Number(document.body.dataset.alarmsSounded || 0) >= 1")
+    await sounded_more_than(page, 0)
     await expect(page).to_have_title("(3) Triage console — carewatch")
     await expect(page.locator("#shift-unanswered")).to_have_text("3")
     # Emergencies first, oldest first; the urgent silence after them.
@@ -164,6 +165,7 @@ async def test_a_shift(
     await expect(pendant.locator(".status")).to_contain_text(f"carer on the way: {edith.carer}")
     assert pendant_status(database_url, edith) == "open"
     await expect(page.locator(".alert").nth(0)).to_contain_text(edith.name)
+    await pendant.click()  # the chosen row shows its buttons
     await expect(
         pendant.get_by_role("button", name=f"Acknowledge alert for {edith.name}")
     ).to_be_enabled()
@@ -265,6 +267,38 @@ async def test_a_shift(
             assert mine["alert_to_acknowledgement"][q] == pytest.approx(want, abs=0.001)
         assert mine["acknowledged_within_60s"] == figures.acknowledged_within_60s
     assert got["emergency"]["alert_to_acknowledgement"]["count"] == 2
+
+    # Muted in this browser, Mrs Clarke pressing again is seen but not heard; unmuted, it is.
+    await page.get_by_role("button", name="Mute sound").click()
+    await expect(page.locator("#sound-toggle")).to_have_attribute("aria-pressed", "true")
+    sounded = await sounds(page)
+    press_pendant(mqtt_url, edith.hub)
+    await eventually(lambda: presses(database_url, edith) == 2, "the second press")
+    await page.wait_for_timeout(1_500)
+    assert await sounds(page) == sounded
+    await page.get_by_role("button", name="Sound muted: turn on").click()
+    press_pendant(mqtt_url, edith.hub)
+    await sounded_more_than(page, sounded)
+
+
+async def sounds(page: Page) -> int:
+    """How many times the console's alarm sound has started playing."""
+    return int(await page.evaluate("Number(document.body.dataset.alarmsSounded || 0)"))
+
+
+async def sounded_more_than(page: Page, count: int) -> None:
+    """Wait until the alarm has started more than ``count`` times (polled: the CSP forbids
+    the string predicates of wait_for_function)."""
+    for _ in range(100):
+        if await sounds(page) > count:
+            return
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"the alarm sound did not start again (still {count})")
+
+
+def presses(database_url: str, home: Home) -> int:
+    found = alert_of(database_url, home, "pendant")
+    return 0 if found is None else int(found["details"].get("presses", 1))
 
 
 def pendant_status(database_url: str, home: Home) -> str | None:

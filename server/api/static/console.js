@@ -62,15 +62,18 @@ function setConnection(live) {
 const soundKey = (alert) => `${alert.status}:${alert.details.presses || 1}`;
 const muted = () => localStorage.getItem(MUTE_KEY) === "yes";
 
-// A new unanswered alarm, a new press, or an alert escalated to the centre sounds once.
+// A new unanswered alarm, a new press (even on an answered alert: the person asked
+// again), or an alert escalated to the centre sounds once.
 function soundForNew(alerts) {
   let fresh = false;
   for (const alert of alerts) {
     if (alert.status === "resolved") { state.heard.delete(alert.id); continue; }
     const key = soundKey(alert);
-    if (state.heard.get(alert.id) === key) continue;
+    const before = state.heard.get(alert.id);
+    if (before === key) continue;
     state.heard.set(alert.id, key);
-    if (UNANSWERED.includes(alert.status) && SOUNDED.includes(alert.severity)) fresh = true;
+    const pressedAgain = before !== undefined && before.split(":")[1] !== key.split(":")[1];
+    if (SOUNDED.includes(alert.severity) && (UNANSWERED.includes(alert.status) || pressedAgain)) fresh = true;
   }
   if (fresh) sound();
 }
