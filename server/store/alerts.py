@@ -34,6 +34,7 @@ __all__ = [
     "set_carer_responding",
     "set_escalated",
     "set_needs_review",
+    "set_nobody_notified",
     "set_plan_step",
     "set_resolved",
     "timings_since",
@@ -272,6 +273,14 @@ async def set_needs_review(conn: DbConn, alert_id: uuid.UUID, *, reason: str) ->
         "UPDATE alerts SET escalation_due_at = NULL, details = details || jsonb_build_object("
         " 'needs_review', true, 'cleared_at', now(), 'cleared_reason', %s::text) WHERE id = %s",
         (reason, alert_id),
+    )
+
+
+async def set_nobody_notified(conn: DbConn, alert_id: uuid.UUID) -> None:
+    """The ladder's last rung had nobody to call: the console must say so on the alert."""
+    await conn.execute(
+        "UPDATE alerts SET details = details || '{\"nobody_notified\": true}'::jsonb WHERE id = %s",
+        (alert_id,),
     )
 
 

@@ -63,6 +63,10 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     row = page.locator(".alert", has_text=homes.edith.name).filter(has_text="Pendant pressed")
     await expect(row).to_be_visible(timeout=10_000)  # no reload: over the live stream
     await expect(row.locator(".severity")).to_have_text("emergency")
+    # Nobody on duty in the north service: the row and the panel say nobody was told.
+    await expect(row.locator(".status")).to_contain_text("nobody notified")
+    await expect(page.locator("#panel-nobody")).to_be_visible()
+    await expect(page.locator("#nobody")).to_be_visible()
     await expect(row.locator(".kind")).to_have_text("Pendant pressed")
     await expect(page.locator(".alert", has_text=homes.arthur.name)).to_have_count(0)
 

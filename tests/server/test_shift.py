@@ -68,3 +68,35 @@ async def test_a_responder_goes_on_and_off_duty_and_works_a_plan(
             carer.headers["Authorization"] = f"Bearer {await bearer(api, homes.edith.carer)}"
             refused = await carer.put("/api/v1/me/duty", json={"on_duty": True})
             assert refused.status_code == 403
+
+
+async def test_an_emergency_nobody_could_be_told_of_says_so(
+    server: CarewatchServer, api: httpx.AsyncClient, mqtt_url: str
+) -> None:
+    homes = await make_two_homes(api)  # their responders are off duty
+    press_pendant(mqtt_url, homes.edith.hub)
+
+    async def flagged() -> list[dict[str, object]]:
+        alerts = await api.get("/api/v1/alerts", params={"resident_id": homes.edith.resident_id})
+        return [a for a in alerts.json() if a["details"].get("nobody_notified")]
+
+    (alert,) = await wait_for(flagged, what="the pendant alert marked as told to nobody")
+    history = (await api.get(f"/api/v1/alerts/{alert['id']}/history")).json()
+    assert "nobody_to_notify" in [e["action"] for e in history["events"]]
+
+    # With the south desk on duty, Arthur's press reaches someone and is not marked.
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as desk:
+        desk.headers["Authorization"] = f"Bearer {await bearer(api, homes.arthur.responder)}"
+        assert (await desk.put("/api/v1/me/duty", json={"on_duty": True})).status_code == 200
+    press_pendant(mqtt_url, homes.arthur.hub)
+
+    async def told() -> list[dict[str, object]]:
+        answer = await api.get(f"/api/v1/alerts?resident_id={homes.arthur.resident_id}")
+        alerts = answer.json()
+        if not alerts:
+            return []
+        trail = (await api.get(f"/api/v1/alerts/{alerts[0]['id']}/history")).json()
+        return alerts if trail["notifications"] or len(trail["events"]) > 1 else []
+
+    (arthur,) = await wait_for(told, what="Arthur's press handled by the ladder")
+    assert "nobody_notified" not in arthur["details"]

@@ -145,7 +145,8 @@ function fill(item, alert) {
   item.querySelector(".resident").textContent = alert.resident;
   item.querySelector(".kind").textContent = kindWords(alert.kind);
   item.querySelector(".status").textContent = statusWords(alert)
-    + (responding.length ? ` · carer on the way: ${responding.join(", ")}` : "");
+    + (responding.length ? ` · carer on the way: ${responding.join(", ")}` : "")
+    + (alert.details.nobody_notified && UNANSWERED.includes(alert.status) ? " · nobody notified" : "");
   item.querySelector(".reason").textContent = alert.reason;
   const buttons = {
     ack: [`Acknowledge alert for ${alert.resident}`, () => act(alert.id, "ack"), !UNANSWERED.includes(alert.status)],
@@ -303,6 +304,7 @@ async function showPanel(alert) {
   $("panel-responding").hidden = !responding.length;
   $("panel-responding").textContent = responding.length
     ? `${responding.map((r) => r.by).join(", ")} said they are dealing with it. The alert stays with the centre until a responder closes it.` : "";
+  $("panel-nobody").hidden = !(alert.details.nobody_notified && UNANSWERED.includes(alert.status));
   showPlan(alert);
   if (state.panelFor === alert.resident_id) return;
   state.panelFor = alert.resident_id;
