@@ -440,9 +440,11 @@ async def _user_add(
             )
             if phone:
                 await shift.set_phone(conn, user.id, phone)
-            await conn.execute(
-                "UPDATE users SET service = %s, resident_id = %s WHERE id = %s",
-                (service if role == "responder" else None, resident_id, user.id),
+            await people.place_user(
+                conn,
+                user.id,
+                service=service if role == "responder" else None,
+                resident_id=resident_id,
             )
     if not added:
         print(f"carewatch: user {username} already exists", file=sys.stderr)

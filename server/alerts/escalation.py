@@ -36,7 +36,7 @@ from server.alerts.digest import compose_digest, digest_due
 from server.alerts.ladder import Rung, deadline_after, ladder, realert_round
 from server.alerts.links import make_link
 from server.alerts.notify import Delivery, Notifier
-from server.domain.alerts import UNANSWERED, Action, AlertStatus, Severity, next_status
+from server.domain.alerts import UNANSWERED, Action, AlertStatus, Severity, next_status, title_of
 from server.domain.contacts import Channel, Contact
 from server.store import alerts as alerts_sql
 from server.store import escalation as escalation_sql
@@ -226,7 +226,7 @@ class EscalationScheduler:
                 next_due = deadline_after(rungs, index, datetime.now(UTC), reached=reached)
                 await escalation_sql.schedule_rung(conn, due.id, rung=index + 1, due_at=next_due)
                 return True, None
-            title = f"[{due.severity.upper()}] {due.resident}: {due.kind.replace('_', ' ')}"
+            title = f"[{due.severity.upper()}] {due.resident}: {title_of(due.kind)}"
             messages = []
             for contact in rung.contacts:
                 link = await self._link(conn, due.id, contact)
@@ -293,7 +293,7 @@ class EscalationScheduler:
                 await escalation_sql.lease_realert(conn, due.id, until=None)
                 return True, None
             title = (
-                f"[{due.severity.upper()}] {due.resident}: {due.kind.replace('_', ' ')}"
+                f"[{due.severity.upper()}] {due.resident}: {title_of(due.kind)}"
                 f" AGAIN (press {due.press})"
             )
             intro = f"{due.note}\nPress {due.press} on this alert: {due.reason}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["checkin_finding", "deadline_on"]
@@ -71,7 +71,6 @@ def checkin_finding(
     return Condition(
         hub=hub,
         kind=AlertKind.CHECKIN_MISSED,
-        severity=Severity.URGENT,
         event_at=deadline,
         reason=f'{resident} has not said "I\'m OK" today; the check-in is due by '
         f"{checkin_by:%H:%M}.",

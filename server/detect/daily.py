@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.findings import Condition
 
 __all__ = ["MEALS", "activity_day", "kitchen_visit", "meal_deadlines", "missed_meal", "mostly_away"]
@@ -109,7 +109,6 @@ def missed_meal(
     return Condition(
         hub=hub,
         kind=AlertKind.MISSED_MEAL,
-        severity=Severity.ADVISORY,
         event_at=local,
         reason=(
             f"No {meal} in the kitchen by {local:%H:%M}: they are at home and up, but "
@@ -159,7 +158,6 @@ def activity_day(
     return Condition(
         hub=hub,
         kind=AlertKind.ACTIVITY_DECLINE,
-        severity=Severity.ADVISORY,
         event_at=closed_at,
         reason=(
             f"Moving about less: {count} movements at home on {day:%a %d %b} against a usual "

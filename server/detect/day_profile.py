@@ -33,7 +33,7 @@ from sklearn.covariance import LedoitWolf
 from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.hours import clock
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.findings import Condition
 
 __all__ = ["MEASURES", "DayModel", "close_profile_day", "learn_recent_days"]
@@ -163,7 +163,6 @@ def close_profile_day(
     return Condition(
         hub=hub,
         kind=AlertKind.ROUTINE_CHANGE,
-        severity=Severity.ADVISORY,
         event_at=closed_at,
         reason=(
             f"{len(days)} of the last {len(recent)} days were unlike their usual days in several "

@@ -38,6 +38,9 @@ _TIMES = (
     "away_until",
     "feedback_until",
     "bed_pressed",
+    "stirred_at",
+    "in_bed_at",
+    "chair_pressed",
 )
 _DAYS = (
     "not_up_on",
@@ -79,6 +82,9 @@ _PLAIN = (
     "sensor_span",
     "advisory_slack",
     "bed_stay",
+    "chair_pulsing",
+    "stirred_by",
+    "coverage_told",
 )
 _DEQUES = (
     "wakes",
@@ -108,6 +114,12 @@ _ADDED = frozenset(
         "advisory_slack",
         "bed_pressed",
         "bed_stay",
+        "stirred_at",
+        "stirred_by",
+        "in_bed_at",
+        "coverage_told",
+        "chair_pressed",
+        "chair_pulsing",
     }
 )
 
@@ -129,14 +141,24 @@ class HomeState:
     in_bed: bool = False
     has_bed_pad: bool = False
     in_chair: bool = False
+    # The chair pad's last press: pads pulse, so pressed a moment ago is still in the chair.
+    chair_pressed: datetime | None = None
+    # The share of the chair pad's recent presses that were pulses (0: it holds "occupied").
+    chair_pulsing: float = 0.0
     not_up_on: date | None = None
     bed_left: datetime | None = None
     # The bed pad's last press, and whether they have stayed in the bedroom since.
     bed_pressed: datetime | None = None
     bed_stay: bool = False
+    # The last time they were in bed (pad or bedroom at sleep time): the door at night.
+    in_bed_at: datetime | None = None
     last_door: datetime | None = None
     watermark: datetime | None = None
     raised: AlertKind | None = None
+    # After a no-movement alert: the first reading since, and its sensor. The alert ends
+    # when the resident is seen moving about again, not at a lone blip (see watch.py).
+    stirred_at: datetime | None = None
+    stirred_by: str | None = None
     wakes: deque[float] = field(default_factory=lambda: deque(maxlen=28))
     weekend_wakes: deque[float] = field(default_factory=lambda: deque(maxlen=12))
     woke_on: date | None = None
@@ -153,6 +175,8 @@ class HomeState:
     toilet_cusum: float = 0.0
     recent_nights: deque[int] = field(default_factory=lambda: deque(maxlen=3))
     low_batteries: set[str] = field(default_factory=set)
+    # What the installer was last told the sensors cannot see (server.detect.coverage).
+    coverage_told: list[str] = field(default_factory=list)
     # The resident said they are away: no inactivity judgements until then.
     away_until: datetime | None = None
     # Feedback: per place and band, how much longer than learned a silence must be.

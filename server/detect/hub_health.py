@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from server.detect.inactivity import format_duration
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HubHealth"]
@@ -62,7 +62,6 @@ class HubHealth:
                 Condition(
                     hub=hub,
                     kind=AlertKind.HUB_OFFLINE,
-                    severity=Severity.TECHNICAL,
                     event_at=last_seen,
                     reason=(
                         f"Hub {hub} has been offline for {format_duration(quiet)}: it {why}. "

@@ -27,7 +27,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = [
@@ -182,7 +182,6 @@ class InactivityDetector:
             Condition(
                 hub=hub,
                 kind=AlertKind.NO_MOVEMENT,
-                severity=Severity.URGENT,
                 event_at=home.last_motion + limit,
                 reason=(
                     f"No movement for {format_duration(silence)} since {since:%H:%M} "

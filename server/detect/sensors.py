@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from server.detect.home_state import HomeState
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["ABSENCE", "check_sensors", "close_sensor_day", "resident_back", "sensor_reported"]
@@ -164,7 +164,6 @@ def check_sensors(hub: str, home: HomeState, watermark: datetime) -> list[Findin
         Condition(
             hub=hub,
             kind=AlertKind.SENSOR_SILENT,
-            severity=Severity.TECHNICAL,
             event_at=watermark,
             reason=(
                 f"{', '.join(newly)} {'has' if len(newly) == 1 else 'have'} not reported for "

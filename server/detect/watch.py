@@ -40,6 +40,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
+from server.detect.coverage import coverage_gaps
 from server.detect.daily import (
     activity_day,
     kitchen_visit,
@@ -62,7 +63,7 @@ from server.detect.sensors import (
     resident_back,
     sensor_reported,
 )
-from server.domain.alerts import AlertKind, Outcome, Severity
+from server.domain.alerts import AlertKind, Outcome
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
@@ -83,10 +84,21 @@ _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
 # A bed pad pressed this recently still has someone on it: pads pulse while they turn.
 _PAD_PULSE = timedelta(minutes=10)
+# A press shorter than this is a pulse; how much each press moves the share of pulses.
+_PAD_HELD = timedelta(minutes=1)
+_PAD_LEARNING = 0.1
 # A motion sensor "on" for longer than this is stuck, not seeing someone move: its
 # "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
 _MOTION_ON_HOLD = timedelta(hours=1)
 _LONGEST_OUT_H = 16.0
+# After a no-movement alert the resident is moving about again when a second sensor
+# reports within this time of the first reading, or the same one for at least _BACK_SPAN.
+_BACK_WITHIN = timedelta(minutes=15)
+_BACK_SPAN = timedelta(minutes=2)
+# The front door at night: from this hour on, a leaving is at night whatever the
+# evening; before it, from night_starts, only after going to bed since _EVENING.
+_SMALL_HOURS_START = 1.0
+_EVENING = time(18, 0)
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -259,6 +271,11 @@ class HomeWatch:
         Returns whether it changed anything (each resolution counts once, in order).
         """
         home = self._home(hub)
+        if kind is _NO_MOVEMENT and home.raised is _NO_MOVEMENT and home.stirred_at is not None:
+            # A person closed it after the resident stirred: whoever closed it knows how they
+            # are, so the next silence is judged afresh rather than waiting for more movement.
+            home.raised, home.stirred_at, home.stirred_by = None, None, None
+            self._changed.add(hub)
         if kind is AlertKind.NO_MOVEMENT and outcome in _INCIDENT:
             # A person confirmed it: the silence was not their routine, so it is not learned.
             began = details.get("last_activity")
@@ -329,12 +346,29 @@ class HomeWatch:
             return []
         if kind is _CONTACT and self._is_front_door(hub, reading.sensor):
             if home.last_door is None or ts > home.last_door:
+                # Seen inside since the door was last used: this use can be a leaving. If
+                # not (out, or still at the door), it is a coming home or the same use.
+                was_in = home.last_activity is not None and (
+                    home.last_door is None or home.last_activity > home.last_door
+                )
                 home.last_door = ts
-                if self._is_night(self._local(hub, ts).time()):
+                if home.door_at_night is not None and not home.door_raised:
+                    home.door_at_night = ts  # still at the door: quiet from its last use
+                elif was_in and self._is_door_night(home, self._local(hub, ts)):
                     home.door_at_night = ts
             return []
         if kind is _CHAIR:
             home.in_chair = reading.value >= 0.5
+            if home.in_chair:
+                home.chair_pressed = ts
+            elif home.chair_pressed is not None:
+                # Learn what kind of pad this is: one that pulses (a press for each shift,
+                # seconds long) or one that holds "occupied" while they sit. A holding pad's
+                # release is them getting up, and is believed at once.
+                pulse = ts - home.chair_pressed < _PAD_HELD
+                home.chair_pulsing += _PAD_LEARNING * (float(pulse) - home.chair_pulsing)
+                if home.chair_pulsing < 0.5:
+                    home.chair_pressed = None
         if kind is _BED:
             home.has_bed_pad = True
             home.in_bed = reading.value >= 0.5
@@ -377,12 +411,18 @@ class HomeWatch:
         home.activity_today += 1
         home.activity_total += 1
         room = self._room(hub, reading)
-        if room != "bedroom":
+        # A mapped contact says they are up and about in its room: a bathroom door opens as
+        # they come out as often as when they go in, a bedroom door as they get up, so it
+        # neither starts a bathroom stay nor keeps them in bed.
+        fixture = kind is _CONTACT and self._maps.get(hub, {}).get(reading.sensor) is not None
+        if room != "bedroom" or fixture:
             home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
         home.room = room
         was = home.place
-        home.place = self._place(home, room, this_hour.hour)
+        home.place = UP if fixture else self._place(home, room, this_hour.hour)
+        if home.place == IN_BED:
+            home.in_bed_at = ts
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= 18:
             home.profile_counts[3] = hour_of(self._local(hub, ts))  # the last time to bed
         if room == "bathroom":
@@ -396,9 +436,26 @@ class HomeWatch:
             if home.door_raised:
                 found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, ts, room))
             home.door_at_night, home.door_raised = None, False
+        if home.raised is _NO_MOVEMENT and not self._moving_again(home, reading.sensor, ts):
+            return found
         if home.raised is not None:
             found += self._clear_raised(hub, home, ts, room)
         return found
+
+    @staticmethod
+    def _moving_again(home: HomeState, sensor: str, ts: datetime) -> bool:
+        """After a no-movement alert, whether the resident is seen moving about again.
+
+        A lone blip (one sensor for a few seconds: a PIR's false trigger in an empty home,
+        a reading from a failing network, an arm moved on the floor) is not a resident
+        back to their routine: ending the alert there raised a new one for each blip of a
+        home gone dark. Two sensors within a few minutes, or one for longer, are.
+        """
+        first, by = home.stirred_at, home.stirred_by
+        if first is None or ts - first > _BACK_WITHIN:
+            home.stirred_at, home.stirred_by = ts, sensor
+            return False
+        return sensor != by or ts - first >= _BACK_SPAN
 
     def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
         day = home.activity_day
@@ -445,13 +502,14 @@ class HomeWatch:
             return []
         cleared = self._cleared(hub, home.raised, ts, room)
         home.raised = None
+        home.stirred_at = home.stirred_by = None
         return [cleared]
 
     def health(self, hub: str, sensors: Sequence[SensorHealth], ts: datetime) -> list[Finding]:
         """A heartbeat's battery levels: a low battery is the installer's to change."""
         home = self._home(hub)
         self.set_sensor_map(hub, {s.sensor: s.room for s in sensors if s.room})
-        found: list[Finding] = []
+        found: list[Finding] = self._coverage(hub, home, sensors, ts)
         for sensor in sensors:
             if sensor.battery is None:
                 continue
@@ -464,7 +522,6 @@ class HomeWatch:
                     Condition(
                         hub=hub,
                         kind=AlertKind.BATTERY_LOW,
-                        severity=Severity.TECHNICAL,
                         event_at=ts,
                         reason=f"The battery of {sensor.sensor} is at {sensor.battery:.0f} %: "
                         "change it within a week, or the sensor will stop.",
@@ -475,13 +532,39 @@ class HomeWatch:
                 home.low_batteries.discard(sensor.sensor)
         return found
 
+    def _coverage(
+        self, hub: str, home: HomeState, sensors: Sequence[SensorHealth], ts: datetime
+    ) -> list[Finding]:
+        """Told once, and again when the map changes: what the sensors cannot see."""
+        if not sensors:
+            return []  # a heartbeat without its map says nothing about the map
+        gaps = coverage_gaps(sensors)
+        if gaps == home.coverage_told:
+            return []
+        was, home.coverage_told = home.coverage_told, gaps
+        if not gaps:
+            return [self._cleared(hub, AlertKind.SENSOR_COVERAGE, ts, home.room or "home")]
+        return [
+            Condition(
+                hub=hub,
+                kind=AlertKind.SENSOR_COVERAGE,
+                event_at=ts,
+                reason=" ".join(gaps),
+                details={"gaps": gaps, "was": was},
+            )
+        ]
+
     def _room(self, hub: str, reading: Reading) -> str:
         """Where a reading puts the resident: a bed pad in the bedroom, else the sensor's room."""
+        if reading.kind is _CONTACT:
+            # A door, a cupboard or a flush is used by someone up and in (or at the door
+            # of) its room: the map's room, but never a place of its own (see _observe).
+            mapped = self._maps.get(hub, {}).get(reading.sensor)
+            if mapped is not None:
+                return mapped
         if reading.kind is not _MOTION:
-            # Pads say where the resident is by what they are (in bed, in the chair). A
-            # contact's room is not where the resident is: a bathroom door opens as they
-            # come out, a cupboard is not a meal. Until the map says a sensor's role
-            # (door, cupboard, toilet flush), contacts keep their own places.
+            # Pads say where the resident is by what they are (in bed, in the chair). An
+            # unmapped contact keeps a place of its own name: nothing says where it is.
             return room_for(reading.sensor, reading.kind)
         mapped = self._maps.get(hub, {}).get(reading.sensor)
         return mapped if mapped is not None else room_for(reading.sensor, reading.kind)
@@ -493,8 +576,14 @@ class HomeWatch:
     def _place(self, home: HomeState, room: str, hour: int) -> int:
         if room == "bathroom":
             return BATHROOM
-        if room == "lounge" and home.in_chair:
-            return IN_CHAIR
+        if room == "lounge":
+            # Chair pads pulse like bed pads (a press as they shift, "empty" between): pressed
+            # a moment ago, they are still in the chair, and a still spell there is a chair's.
+            pressed, last = home.chair_pressed, home.last_activity
+            if home.in_chair or (
+                pressed is not None and last is not None and last - pressed <= _PAD_PULSE
+            ):
+                return IN_CHAIR
         if room == "bedroom":
             if home.in_bed:
                 return IN_BED
@@ -512,6 +601,30 @@ class HomeWatch:
 
     def _is_night(self, t: time) -> bool:
         return t >= self.settings.night_starts or t < self.settings.night_ends
+
+    def _is_door_night(self, home: HomeState, local: datetime) -> bool:
+        """Whether a leaving by the front door now is a leaving at night.
+
+        In the small hours it always is. In the late evening (from ``night_starts``) only
+        once they had gone to bed this evening: someone who goes out at 22:50 without
+        having been to bed is going out, as they may on any evening (a door alert every
+        late evening out was most of a real home's false door alerts); someone who went to
+        bed and is out of the door at 23:30 may be wandering.
+        """
+        s = self.settings
+        hour = hour_of(local)
+        if hour < 12:
+            hour += 24  # the small hours belong to the evening before
+        if not (hour_of(s.night_starts) <= hour < 24 + hour_of(s.night_ends)):
+            return False
+        if hour >= 24 + _SMALL_HOURS_START:
+            return True
+        evening = datetime.combine(
+            local.date() - timedelta(days=1) if local.hour < 12 else local.date(),
+            _EVENING,
+            local.tzinfo,
+        )
+        return home.in_bed_at is not None and home.in_bed_at >= evening
 
     @staticmethod
     def _is_sleep_time(hour: int) -> bool:
@@ -534,6 +647,8 @@ class HomeWatch:
         gap_s = (ts - last).total_seconds()
         place = home.place
         cell = band * _PLACE_COUNT + place  # cell_of(), inlined: this runs for every reading
+        if raised is _NO_MOVEMENT and home.stirred_at is not None:
+            return  # stirring after the alert: the silence was held at its first reading
         if raised is _NO_MOVEMENT:
             # The silence raised an alert and ended in movement: part of their routine
             # unless a person confirms an incident (see alerted_learn_after), so the same
@@ -631,7 +746,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.NIGHT_TOILET_VISITS,
-                severity=Severity.ADVISORY,
                 event_at=local,
                 reason=(
                     f"Night toilet visits {', '.join(str(n) for n in recent)} in the last "
@@ -669,7 +783,6 @@ class HomeWatch:
                 Condition(
                     hub=hub,
                     kind=AlertKind.COLD_HOME,
-                    severity=Severity.ADVISORY,
                     event_at=reading.ts,
                     reason=(
                         f"The living room has been below {s.cold_limit_c:g} °C since "
@@ -755,7 +868,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.NOT_UP,
-                severity=Severity.URGENT,
                 event_at=deadline,
                 reason=f"Still in bed at {local:%H:%M}. {usual} Call to check they are well.",
                 details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(home.wakes)},
@@ -775,7 +887,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.DOOR_AT_NIGHT,
-                severity=Severity.URGENT,
                 event_at=opened + quiet,
                 reason=(
                     f"The front door was used at {local:%H:%M} and there has been no movement "
@@ -815,7 +926,6 @@ class HomeWatch:
             Condition(
                 hub=hub,
                 kind=AlertKind.NO_MOVEMENT,
-                severity=Severity.URGENT,
                 event_at=last + limit,
                 reason=(
                     f"No movement for {format_duration(silence)} since {since:%H:%M} "
@@ -842,13 +952,13 @@ class HomeWatch:
         hour = hour_of(local)
         band = band_of(hour)
         if home.place == IN_BED and self._is_sleep_time(local.hour):
-            latest = self._latest_wake(home, local.date())
-            wake = datetime.combine(local.date(), latest, local.tzinfo)
+            # Gone to bed for the night: judged by the next morning's usual (a Friday night
+            # ends in a Saturday morning, which may be a weekend lie-in).
+            morning = local.date() + timedelta(days=1) if local.hour >= 14 else local.date()
+            latest = self._latest_wake(home, morning)
+            wake = datetime.combine(morning, latest, local.tzinfo)
             if wake <= local:
-                if local.hour >= 14:
-                    wake += timedelta(days=1)  # gone to bed for the night
-                else:
-                    return s.nap_ceiling, "A long silence in bed in the morning."
+                return s.nap_ceiling, "A long silence in bed in the morning."
             learned = len(home.wakes) >= 7
             why = (
                 f"Usually up by {clock(statistics.median(home.wakes))}; later than "
@@ -909,15 +1019,20 @@ class HomeWatch:
 
     def _work_out_latest_wake(self, home: HomeState, day: date | None) -> time:
         s = self.settings
-        wakes = home.wakes
-        if day is not None and day.weekday() >= 5 and len(home.weekend_wakes) >= 7:
+        wakes, weekend = home.wakes, day is not None and day.weekday() >= 5
+        if weekend and len(home.weekend_wakes) >= 7:
             wakes = home.weekend_wakes
         slack = home.wake_slack_min / 60
         if len(wakes) < 7:
             return time_of(min(hour_of(s.latest_wake_default) + slack, 13.0))
         margin = s.wake_margin.total_seconds() / 3600
-        latest = latest_usual(wakes, margin=margin, spreads=s.wake_spreads) + slack
-        return time_of(min(latest, 13.0))
+        latest = latest_usual(wakes, margin=margin, spreads=s.wake_spreads)
+        if weekend and wakes is home.wakes and home.weekend_wakes:
+            # Too few weekend mornings to judge them on their own, and a working week's
+            # mornings say little about a Sunday lie-in: until there are enough, a weekend
+            # morning may be as late as the latest weekend morning seen, plus the margin.
+            latest = max(latest, max(home.weekend_wakes) + margin)
+        return time_of(min(latest + slack, 13.0))
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(

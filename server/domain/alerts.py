@@ -17,11 +17,15 @@ False
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from edge.protocol import AlarmKind
 
 __all__ = [
+    "KINDS",
     "SEVERITY_RANK",
     "UNANSWERED",
     "Action",
@@ -29,6 +33,7 @@ __all__ = [
     "AlertKind",
     "AlertStatus",
     "IllegalTransition",
+    "KindWords",
     "Outcome",
     "Repeat",
     "Severity",
@@ -40,6 +45,7 @@ __all__ = [
     "on_cleared",
     "on_repeat",
     "resolution_refused",
+    "title_of",
 ]
 
 
@@ -84,9 +90,59 @@ class AlertKind(StrEnum):
     # Several daily measures off together for several days (server.detect.day_profile).
     ROUTINE_CHANGE = "routine_change"
     SENSOR_SILENT = "sensor_silent"
+    # What the home's sensors cannot see (no front-door sensor, a room without motion).
+    SENSOR_COVERAGE = "sensor_coverage"
     # The resident's daily "I'm OK" did not come by their own time.
     CHECKIN_MISSED = "checkin_missed"
     HUB_OFFLINE = "hub_offline"
+
+
+@dataclass(slots=True, frozen=True)
+class KindWords:
+    """What every alert of a kind is: its severity, and its title on a card or a message."""
+
+    severity: Severity
+    title: str
+
+
+_E, _U, _A, _T = Severity.EMERGENCY, Severity.URGENT, Severity.ADVISORY, Severity.TECHNICAL
+# The one table of alert kinds: a new kind is added here (and its detector), nowhere else.
+KINDS: Mapping[AlertKind, KindWords] = MappingProxyType(
+    {
+        AlertKind.PENDANT: KindWords(_E, "Pendant pressed"),
+        AlertKind.PULL_CORD: KindWords(_E, "Pull cord"),
+        AlertKind.FALL: KindWords(_E, "Fall detected"),
+        AlertKind.SMOKE: KindWords(_E, "Smoke"),
+        AlertKind.CO: KindWords(_E, "Carbon monoxide"),
+        AlertKind.FLOOD: KindWords(_E, "Flood"),
+        AlertKind.NO_MOVEMENT: KindWords(_U, "No movement"),
+        AlertKind.NOT_UP: KindWords(_U, "Not up yet"),
+        AlertKind.DOOR_AT_NIGHT: KindWords(_U, "Front door at night"),
+        AlertKind.OUT_OF_BED: KindWords(_U, "Out of bed"),
+        AlertKind.COLD_HOME: KindWords(_A, "Cold home"),
+        AlertKind.NIGHT_TOILET_VISITS: KindWords(_A, "Night toilet visits"),
+        AlertKind.BATTERY_LOW: KindWords(_T, "Battery low"),
+        AlertKind.MISSED_MEAL: KindWords(_A, "Missed meal"),
+        AlertKind.ACTIVITY_DECLINE: KindWords(_A, "Less active"),
+        AlertKind.ROUTINE_CHANGE: KindWords(_A, "Routine changed"),
+        AlertKind.SENSOR_SILENT: KindWords(_T, "Sensor silent"),
+        AlertKind.SENSOR_COVERAGE: KindWords(_T, "Sensors miss a room"),
+        AlertKind.CHECKIN_MISSED: KindWords(_U, "\u201cI\u2019m OK\u201d missed"),
+        AlertKind.HUB_OFFLINE: KindWords(_T, "Hub offline"),
+    }
+)
+
+
+def title_of(kind: str) -> str:
+    """A kind's title, for a kind read back from the database (or one this version lacks).
+
+    >>> title_of("not_up"), title_of("gone_fishing")
+    ('Not up yet', 'gone fishing')
+    """
+    try:
+        return KINDS[AlertKind(kind)].title
+    except ValueError:
+        return kind.replace("_", " ")
 
 
 def kind_for_alarm(kind: AlarmKind) -> AlertKind:

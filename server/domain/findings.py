@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import KINDS, AlertKind, Severity
 
 __all__ = ["Cleared", "Condition", "Finding"]
 
@@ -17,10 +17,14 @@ class Condition:
 
     hub: str
     kind: AlertKind
-    severity: Severity
     event_at: datetime
     reason: str
     details: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> Severity:
+        """The kind's, from the one table (server.domain.alerts.KINDS)."""
+        return KINDS[self.kind].severity
 
 
 @dataclass(slots=True, frozen=True)

@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind
-from server.domain.alerts import AlertKind, Severity
+from server.domain.alerts import AlertKind
 from server.domain.findings import Condition, Finding
 
 __all__ = ["FixedTimer", "RuleSet"]
@@ -76,7 +76,6 @@ class FixedTimer:
             Condition(
                 hub=hub,
                 kind=AlertKind.NO_MOVEMENT,
-                severity=Severity.URGENT,
                 event_at=since + self.limit,
                 reason=f"No movement for {self.limit.total_seconds() / 3600:g} h (fixed timer).",
             )
@@ -121,7 +120,6 @@ class RuleSet:
                 Condition(
                     hub=hub,
                     kind=AlertKind.DOOR_AT_NIGHT,
-                    severity=Severity.URGENT,
                     event_at=reading.ts,
                     reason=f"Front door opened at {local:%H:%M} (rule: door 22:00-06:00).",
                 )
@@ -146,7 +144,6 @@ class RuleSet:
                     Condition(
                         hub=hub,
                         kind=AlertKind.NO_MOVEMENT,
-                        severity=Severity.URGENT,
                         event_at=watermark,
                         reason="No kitchen movement between 08:00 and noon (rule).",
                     )
@@ -161,7 +158,6 @@ class RuleSet:
                 Condition(
                     hub=hub,
                     kind=AlertKind.OUT_OF_BED,
-                    severity=Severity.URGENT,
                     event_at=home.bed_left + timedelta(minutes=45),
                     reason="Out of bed for more than 45 minutes at night (rule).",
                 )

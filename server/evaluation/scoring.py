@@ -21,7 +21,7 @@ from firmware_sim.incidents import CONTEXT_KINDS, IncidentLabel
 from server.domain.alerts import AlertKind
 from server.evaluation.replay import RaisedAlert
 
-__all__ = ["DETECTED_BY", "Score", "score"]
+__all__ = ["DETECTED_BY", "Score", "is_false_alarm", "score"]
 
 # Which alerts count as catching each kind of incident.
 DETECTED_BY: dict[str, frozenset[AlertKind]] = {
@@ -41,6 +41,8 @@ DETECTED_BY: dict[str, frozenset[AlertKind]] = {
 _SILENCES = frozenset({AlertKind.NO_MOVEMENT, AlertKind.NOT_UP})
 _SLACK = timedelta(hours=2)
 _GRACE = timedelta(hours=1)
+# Incidents during which an alert of another kind is not explained by them.
+_NOT_EXPLAINING = frozenset({"hub_offline", "battery_flat", "decline", "sensor_dropout"})
 
 
 @dataclass(slots=True)
@@ -119,7 +121,7 @@ def score(
             explained.update(
                 i
                 for i, a in home_alerts
-                if label.kind not in ("hub_offline", "battery_flat", "decline", "sensor_dropout")
+                if label.kind not in _NOT_EXPLAINING
                 and label.start - _SLACK <= a.raised_at <= until
             )
     for i, alert in enumerate(alerts):
@@ -133,3 +135,20 @@ def score(
             ):
                 result.silences_in_outages += 1
     return result
+
+
+def is_false_alarm(alert: RaisedAlert, labels: Iterable[IncidentLabel], *, end: datetime) -> bool:
+    """Whether :func:`score` would count ``alert`` as false, as a carer would find it.
+
+    Said at the time, so a replayed carer can close it as a false alarm. A battery's
+    early warning (up to 14 days before it is flat) is taken as false here.
+    """
+    for label in labels:
+        if label.home != alert.home or label.kind not in DETECTED_BY:
+            continue
+        until = max(label.end or end, label.start + _GRACE)
+        if not (label.start - _SLACK <= alert.raised_at <= until):
+            continue
+        if alert.kind in DETECTED_BY[label.kind] or label.kind not in _NOT_EXPLAINING:
+            return False
+    return True

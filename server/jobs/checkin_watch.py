@@ -13,27 +13,11 @@ from server.domain.findings import Cleared, Condition
 from server.domain.homes import HubHome
 from server.jobs.periodic import every
 from server.store.pool import Pool
-from server.store.residents import LAST_CHECKIN
+from server.store.residents import checkins_due
 
 __all__ = ["CheckinWatch"]
 
 log = logging.getLogger(__name__)
-
-# Each resident with a check-in time: their first hub, their latest check-in
-# (page or hub button) and their latest checkin_missed alert. All from the
-# database, so a restarted server carries on where it was.
-_RESIDENTS = f"""
-SELECT r.id, r.name, r.timezone, r.checkin_by,
-       (SELECT min(h.id) FROM hubs h WHERE h.resident_id = r.id AND h.revoked_at IS NULL),
-       {LAST_CHECKIN},
-       a.event_at, a.status, coalesce(r.away_until > now(), false)
-FROM residents r
-LEFT JOIN LATERAL (
-  SELECT event_at, status FROM alerts
-  WHERE resident_id = r.id AND kind = %s ORDER BY event_at DESC LIMIT 1
-) a ON TRUE
-WHERE r.checkin_by IS NOT NULL
-"""
 
 
 class CheckinWatch:
@@ -56,21 +40,20 @@ class CheckinWatch:
     async def check_all(self, now: datetime) -> None:
         """One round over every resident with a check-in time."""
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(_RESIDENTS, (AlertKind.CHECKIN_MISSED.value,))
-            rows = await cursor.fetchall()
-        for resident_id, name, timezone, checkin_by, hub, last, raised, alert_status, away in rows:
+            residents = await checkins_due(conn, AlertKind.CHECKIN_MISSED)
+        for r in residents:
             finding = checkin_finding(
-                hub=hub or "",
-                resident=name,
-                checkin_by=checkin_by,
-                zone=ZoneInfo(timezone),
+                hub=r.hub or "",
+                resident=r.name,
+                checkin_by=r.checkin_by,
+                zone=ZoneInfo(r.timezone),
                 now=now,
-                last_checkin=last,
-                last_raised=raised,
-                active=alert_status is not None and alert_status != "resolved",
-                away=away,
+                last_checkin=r.last_checkin,
+                last_raised=r.last_raised,
+                active=r.alert_status is not None and r.alert_status != "resolved",
+                away=r.away,
             )
-            home = HubHome(hub or "", resident_id, name, timezone)
+            home = HubHome(r.hub or "", r.resident_id, r.name, r.timezone)
             match finding:
                 case Condition():
                     await self._alerts.raise_condition(home, finding)

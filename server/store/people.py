@@ -177,6 +177,16 @@ async def add_first_channel(conn: DbConn, user_id: int, kind: str, address: str)
     )
 
 
+async def place_user(
+    conn: DbConn, user_id: int, *, service: str | None, resident_id: int | None
+) -> None:
+    """Where a user belongs: a responder's service, or the resident a resident's login is."""
+    await conn.execute(
+        "UPDATE users SET service = %s, resident_id = %s WHERE id = %s",
+        (service, resident_id, user_id),
+    )
+
+
 async def assign_carer(conn: DbConn, resident_id: int, user_id: int) -> int:
     """Put a carer at the end of the resident's escalation ladder; returns their place (1 = first)."""
     cursor = await conn.execute(

@@ -12,12 +12,14 @@ from server.store.pool import DbConn
 
 __all__ = [
     "LAST_CHECKIN",
+    "CheckinDue",
     "Contact",
     "RecordRead",
     "ResidentRecord",
     "ResidentSummary",
     "activity",
     "add_checkin",
+    "checkins_due",
     "create_resident",
     "hubs_heard_until",
     "id_by_name",
@@ -285,6 +287,44 @@ LAST_CHECKIN = (
     "   SELECT ts FROM readings WHERE hub_id = h.id AND kind = 'button' AND value > 0"
     "   ORDER BY ts DESC LIMIT 1) g WHERE h.resident_id = r.id))"
 )
+
+
+# Each resident with a check-in time: their first hub, their latest check-in
+# (page or hub button) and their latest checkin_missed alert. All from the
+# database, so a restarted server carries on where it was.
+_CHECKINS_DUE = f"""
+SELECT r.id, r.name, r.timezone, r.checkin_by,
+       (SELECT min(h.id) FROM hubs h WHERE h.resident_id = r.id AND h.revoked_at IS NULL),
+       {LAST_CHECKIN},
+       a.event_at, a.status, coalesce(r.away_until > now(), false)
+FROM residents r
+LEFT JOIN LATERAL (
+  SELECT event_at, status FROM alerts
+  WHERE resident_id = r.id AND kind = %s ORDER BY event_at DESC LIMIT 1
+) a ON TRUE
+WHERE r.checkin_by IS NOT NULL
+"""
+
+
+@dataclass(slots=True, frozen=True)
+class CheckinDue:
+    """A resident who checks in daily, with what the check-in watch judges them by."""
+
+    resident_id: int
+    name: str
+    timezone: str
+    checkin_by: time
+    hub: str | None
+    last_checkin: datetime | None
+    last_raised: datetime | None
+    alert_status: str | None
+    away: bool
+
+
+async def checkins_due(conn: DbConn, kind: str) -> list[CheckinDue]:
+    """Every resident with a daily check-in time, and their latest alert of ``kind``."""
+    cursor = await conn.execute(_CHECKINS_DUE, (kind,))
+    return [CheckinDue(*row) for row in await cursor.fetchall()]
 
 
 async def last_checkin(conn: DbConn, resident_id: int) -> datetime | None:

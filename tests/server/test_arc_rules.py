@@ -12,7 +12,7 @@ import pytest
 from edge.protocol import Alarm, AlarmKind
 from server.alerts.links import make_link
 from server.alerts.service import AlertService, ResolutionRefused
-from server.domain.alerts import AlertKind, Outcome, Severity
+from server.domain.alerts import AlertKind, Outcome
 from server.domain.findings import Cleared, Condition
 from server.domain.homes import HubHome
 from server.store import escalation as escalation_sql
@@ -45,9 +45,7 @@ def _alarm(kind: AlarmKind) -> Alarm:
 
 
 def _no_movement() -> Condition:
-    return Condition(
-        "hub-arc", AlertKind.NO_MOVEMENT, Severity.URGENT, datetime.now(UTC), "No movement for 3 h."
-    )
+    return Condition("hub-arc", AlertKind.NO_MOVEMENT, datetime.now(UTC), "No movement for 3 h.")
 
 
 async def test_a_carers_tap_on_an_emergency_leaves_it_open(pool: Pool, home: HubHome) -> None:

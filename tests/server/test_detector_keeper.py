@@ -223,12 +223,15 @@ async def test_movement_stored_after_the_last_checkpoint_clears_the_silence_at_r
         await eventually(
             lambda: _alerts(database_url, hub) == [("no_movement", "open", None)], "no_movement"
         )
-    # Stored while the server was going down, after its last checkpoint.
+    # Stored while the server was going down, after its last checkpoint: moving about
+    # again (two sensors; a lone blip would not end the alert).
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "INSERT INTO readings (hub_id, seq, sensor, kind, ts, value, received_at)"
-            " VALUES (%s, 99, 'kitchen-pir', 'motion', now(), 1.0, now() + interval '1 second')",
-            (hub,),
+            " VALUES (%s, 99, 'hall-pir', 'motion', now() - interval '1 minute', 1.0,"
+            " now() + interval '1 second'),"
+            " (%s, 100, 'kitchen-pir', 'motion', now(), 1.0, now() + interval '1 second')",
+            (hub, hub),
         )
     async with start_server():
         await eventually(

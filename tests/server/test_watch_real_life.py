@@ -13,7 +13,7 @@ from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.detect.home_state import HomeState
 from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.alerts import AlertKind, Outcome
-from server.domain.findings import Condition
+from server.domain.findings import Cleared, Condition
 from tests.server.test_watch import DAY0, HUB, ZONE, _conditions, _live_day, _motion
 
 
@@ -255,6 +255,163 @@ def test_a_heartbeats_rooms_are_the_hubs_sensor_map() -> None:
     watch = _watch()
     watch.health(HUB, [SensorHealth("door-1", "contact", room="front_door")], DAY0)
     night = DAY0 + timedelta(hours=2, minutes=30)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, night - timedelta(hours=3), 1.0))
     watch.observe(HUB, Reading("door-1", ReadingKind.CONTACT, night, 1.0))
     door = _conditions(watch.advance(HUB, night + timedelta(minutes=11)))
     assert [a.kind for a in door] == [AlertKind.DOOR_AT_NIGHT]
+
+
+def _advance_to(watch: HomeWatch, start: datetime, end: datetime) -> list[Condition]:
+    raised: list[Condition] = []
+    t = start
+    while t < end:
+        t += timedelta(minutes=1)
+        raised += _conditions(watch.advance(HUB, t))
+    return raised
+
+
+def test_a_lone_blip_does_not_end_a_no_movement_alert_nor_raise_a_new_one() -> None:
+    watch = _watch()
+    for d in range(14):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    start = DAY0 + timedelta(days=14, hours=15)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, start - timedelta(hours=8), 0.0))
+    watch.observe(HUB, _motion("lounge", start))
+    (first,) = _advance_to(watch, start, start + timedelta(hours=4))
+    assert first.kind is AlertKind.NO_MOVEMENT
+    # The home gone dark: now and then one sensor reports for a second (a false trigger,
+    # a failing network). None of it is the resident moving about again.
+    t = start + timedelta(hours=4)
+    for _ in range(3):
+        blip = [_motion("kitchen", t), _motion("kitchen", t + timedelta(seconds=2))]
+        assert [f for r in blip for f in watch.observe(HUB, r)] == []
+        assert _advance_to(watch, t, t + timedelta(hours=4)) == [], "raised again at a blip"
+        t += timedelta(hours=4)
+    # Back: two sensors within minutes.
+    assert watch.observe(HUB, _motion("hall", t)) == []
+    back = watch.observe(HUB, _motion("kitchen", t + timedelta(minutes=1)))
+    assert [(type(f), f.kind) for f in back] == [(Cleared, AlertKind.NO_MOVEMENT)]
+
+
+def test_coming_home_at_night_or_going_out_late_is_not_a_door_alert_but_leaving_after_bed_is() -> (
+    None
+):
+    watch = _watch()
+    watch.set_sensor_map(HUB, {"door-1": "front_door"})
+    day = DAY0
+
+    def door(at: datetime) -> list[Condition]:
+        watch.observe(HUB, Reading("door-1", ReadingKind.CONTACT, at, 1.0))
+        watch.observe(HUB, Reading("door-1", ReadingKind.CONTACT, at + timedelta(seconds=20), 0.0))
+        return _advance_to(watch, at, at + timedelta(minutes=30))
+
+    # Out at 19:00 and home at 22:40: the door at night is them coming in.
+    watch.observe(HUB, _motion("hall", day + timedelta(hours=18, minutes=59)))
+    assert door(day + timedelta(hours=19)) == []
+    assert door(day + timedelta(hours=22, minutes=40)) == []
+    # In, up (not yet to bed), and out again at 23:20: an evening out.
+    watch.observe(HUB, _motion("lounge", day + timedelta(hours=23, minutes=15)))
+    assert door(day + timedelta(hours=23, minutes=20)) == []
+    # The next evening: to bed at 22:30, then out of the door at 23:30: urgent.
+    night = day + timedelta(days=1)
+    watch.observe(HUB, _motion("lounge", night + timedelta(hours=22)))
+    watch.observe(
+        HUB, Reading("bed", ReadingKind.BED, night + timedelta(hours=22, minutes=30), 1.0)
+    )
+    (alert,) = door(night + timedelta(hours=23, minutes=30))
+    assert alert.kind is AlertKind.DOOR_AT_NIGHT
+    # In the small hours any leaving is at night, bed or not.
+    watch.observe(HUB, _motion("hall", night + timedelta(hours=26)))
+    (small_hours,) = door(night + timedelta(hours=26, minutes=30))
+    assert small_hours.kind is AlertKind.DOOR_AT_NIGHT
+
+
+def test_a_weekend_lie_in_is_not_judged_by_working_mornings_while_weekends_are_few() -> None:
+    watch = _watch()
+    for d in range(14):  # DAY0 is a Monday: weekdays up at 07:00, weekends at 09:30
+        day = DAY0 + timedelta(days=d)
+        _live_day(watch, day, wake_h=9.5 if day.weekday() >= 5 else 7.0)
+    saturday = DAY0 + timedelta(days=19)
+    assert saturday.weekday() == 5
+    for d in range(14, 19):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    # Still in bed at 10:00 on a Saturday: later than any weekday, not than their weekends.
+    found = _advance_to(watch, saturday + timedelta(hours=8), saturday + timedelta(hours=10))
+    assert found == []
+    late = _advance_to(watch, saturday + timedelta(hours=10), saturday + timedelta(hours=12))
+    assert [a.kind for a in late] == [AlertKind.NOT_UP]
+
+
+def test_what_the_sensors_cannot_see_is_told_to_the_installer_once() -> None:
+    watch = _watch()
+    partial = [
+        SensorHealth("sensor-7", "motion", "kitchen"),
+        SensorHealth("sofa", "chair", "lounge"),
+        SensorHealth("thermo", "temperature", "lounge"),
+        SensorHealth("pendant", "pendant"),  # worn: it has no room, and needs none
+    ]
+    (told,) = _conditions(watch.health(HUB, partial, DAY0))
+    assert told.kind is AlertKind.SENSOR_COVERAGE
+    assert told.severity.value == "technical"
+    assert "No front-door sensor" in told.reason
+    assert "The lounge has no motion sensor" in told.reason
+    assert "kitchen" not in told.reason
+    assert "pendant" not in told.reason
+    assert watch.health(HUB, partial, DAY0 + timedelta(minutes=1)) == [], "told once"
+    assert watch.health(HUB, [], DAY0 + timedelta(minutes=2)) == [], "a heartbeat without a map"
+    fitted = [
+        *partial,
+        SensorHealth("door-1", "contact", "front_door"),
+        SensorHealth("lounge-motion", "motion", "lounge"),
+    ]
+    (cleared,) = watch.health(HUB, fitted, DAY0 + timedelta(hours=1))
+    assert isinstance(cleared, Cleared)
+    assert cleared.kind is AlertKind.SENSOR_COVERAGE
+
+
+def test_a_pulsing_chair_pad_is_in_the_chair_not_up_and_about() -> None:
+    watch = _watch()
+    for d in range(10):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    sat = DAY0 + timedelta(days=10, hours=15)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, sat - timedelta(hours=8), 0.0))
+    # A pad that pulses: a press of a second or two each time they shift.
+    t = sat - timedelta(hours=1)
+    while t <= sat:
+        watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, t, 1.0))
+        watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, t + timedelta(seconds=2), 0.0))
+        watch.advance(HUB, t + timedelta(seconds=2))
+        t += timedelta(minutes=6)
+    (alert,) = _advance_to(watch, t, t + timedelta(hours=5))
+    assert "in the chair" in alert.reason, alert.reason
+
+
+def test_a_chair_pad_that_holds_says_when_they_got_up() -> None:
+    watch = _watch()
+    for d in range(10):
+        _live_day(watch, DAY0 + timedelta(days=d))
+    sat = DAY0 + timedelta(days=10, hours=15)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, sat - timedelta(hours=8), 0.0))
+    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat, 1.0))
+    # Up after three minutes, then nothing: a fall on the way, not a rest in the chair.
+    watch.observe(HUB, Reading("sofa", ReadingKind.CHAIR, sat + timedelta(minutes=3), 0.0))
+    (alert,) = _advance_to(watch, sat, sat + timedelta(hours=5))
+    assert "up and about" in alert.reason, alert.reason
+
+
+def test_a_contact_is_placed_by_the_map_not_its_name_and_says_they_are_up() -> None:
+    watch = _watch()
+    watch.set_sensor_map(HUB, {"reed-4": "kitchen", "bedroom-door": "hall"})
+    night = DAY0 + timedelta(days=1)
+    watch.observe(HUB, Reading("bed", ReadingKind.BED, night - timedelta(hours=2), 1.0))
+    # A cupboard in the kitchen, whatever its name: up, and in the kitchen (breakfast).
+    watch.observe(HUB, Reading("reed-4", ReadingKind.CONTACT, night + timedelta(hours=7), 1.0))
+    home = watch._homes[HUB]
+    assert home.room == "kitchen"
+    assert home.place == 0  # up and about
+    assert home.woke_on == (night + timedelta(hours=7)).date()
+    # A sensor named like a bedroom's is where the map says: the hall.
+    watch.observe(
+        HUB, Reading("bedroom-door", ReadingKind.CONTACT, night + timedelta(hours=8), 1.0)
+    )
+    assert home.room == "hall"

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from server.alerts.links import LinkRefused, read_link
 from server.alerts.service import AlertNotFound
 from server.api.deps import ServicesDep
-from server.domain.alerts import IllegalTransition
+from server.domain.alerts import IllegalTransition, title_of
 from server.store import alerts as alerts_sql
 
 __all__ = ["router"]
@@ -46,7 +46,7 @@ async def confirm(services: ServicesDep, token: str) -> HTMLResponse:
     if alert is None:
         return _page("Alert not found", "<p>This alert no longer exists.</p>", code=404)
     return _page(
-        f"{alert.resident}: {alert.kind.replace('_', ' ')}",
+        f"{alert.resident}: {title_of(alert.kind)}",
         f"<p>{escape(alert.reason)}</p><p>Status: <strong>{escape(alert.status)}</strong></p>"
         f"<form method='post'><button type='submit' class='primary'>"
         "I am dealing with this: acknowledge</button></form>",

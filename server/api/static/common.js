@@ -7,7 +7,7 @@ const carewatch = (() => {
     co: "Carbon monoxide", flood: "Flood", no_movement: "No movement", not_up: "Not up yet",
     door_at_night: "Front door at night", out_of_bed: "Out of bed", cold_home: "Cold home",
     night_toilet_visits: "Night toilet visits", battery_low: "Battery low", missed_meal: "Missed meal",
-    activity_decline: "Less active", routine_change: "Routine changed", sensor_silent: "Sensor silent", hub_offline: "Hub offline",
+    activity_decline: "Less active", routine_change: "Routine changed", sensor_silent: "Sensor silent", sensor_coverage: "Sensors miss a room", hub_offline: "Hub offline",
     checkin_missed: "\u201cI\u2019m OK\u201d missed",
   };
   const OUTCOMES = [
