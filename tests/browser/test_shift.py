@@ -39,6 +39,7 @@ from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import (
     Publisher,
     eventually,
+    heartbeat,
     press_pendant,
     publish_day_then_silence,
     running_server,
@@ -72,14 +73,19 @@ def smoke_alarm(mqtt_url: str, hub: str) -> None:
 
 
 def movement_now(mqtt_url: str, hub: str) -> None:
-    """Someone moves in the lounge: the carer arriving, hours later."""
+    """Someone moves about the house: the carer arriving, hours later (two sensors: a lone
+    blip does not end a silence)."""
     now = datetime.now(UTC)
     publisher = Publisher(mqtt_url)
     try:
-        reading = Reading("lounge-pir", ReadingKind.MOTION, now, 1.0)
-        publisher.publish(readings_topic(hub), encode(ReadingsBatch(hub, 2, now, (reading,))))
+        readings = (
+            Reading("hall-pir", ReadingKind.MOTION, now - timedelta(seconds=30), 1.0),
+            Reading("lounge-pir", ReadingKind.MOTION, now, 1.0),
+        )
+        publisher.publish(readings_topic(hub), encode(ReadingsBatch(hub, 2, now, readings)))
     finally:
         publisher.close()
+    heartbeat(mqtt_url, hub)  # the hub's watermark past the movement: the detectors judge it
 
 
 def alert_of(database_url: str, home: Home, kind: str) -> dict[str, Any] | None:
