@@ -127,6 +127,9 @@ class AlarmKind(StrEnum):
     SMOKE = "smoke"
     CO = "co"
     FLOOD = "flood"
+    # ``carewatch-agent check --test``: stored and confirmed like any alarm, so the
+    # installer knows the whole path works, but it raises no alert and tells nobody.
+    TEST = "test"
 
 
 class HubState(StrEnum):
@@ -197,6 +200,8 @@ class AlarmAck:
 
     hub: str
     ids: tuple[str, ...]
+    # The server's clock when it confirmed: the hub's check compares its own with it.
+    ts: datetime | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -386,7 +391,14 @@ def _to_json(message: Message) -> dict[str, Any]:
                 ]
             return body
         case AlarmAck():
-            return {"v": PROTOCOL_VERSION, "hub": message.hub, "ids": list(message.ids)}
+            ack: dict[str, Any] = {
+                "v": PROTOCOL_VERSION,
+                "hub": message.hub,
+                "ids": list(message.ids),
+            }
+            if message.ts is not None:
+                ack["ts"] = format_timestamp(message.ts)
+            return ack
         case HubConfig():
             return {
                 "v": PROTOCOL_VERSION,
@@ -621,7 +633,7 @@ def _parse_alarm_ack(f: _Fields, hub: str) -> AlarmAck:
         if not _ALARM_ID.fullmatch(value):
             raise ProtocolError(f"alarm_ack: ids[{i}] has invalid value {_show(value)}")
         checked.append(value)
-    return AlarmAck(hub=hub, ids=tuple(checked))
+    return AlarmAck(hub=hub, ids=tuple(checked), ts=f.timestamp("ts") if f.has("ts") else None)
 
 
 def _load_json(payload: bytes) -> object:

@@ -14,11 +14,11 @@ from types import FrameType
 from pydantic import ValidationError
 
 from edge.agent.agent import Agent
-from edge.agent.check import run_check
+from edge.agent.check import file_answers, run_check
 from edge.agent.drivers import Combined, Driver
 from edge.agent.registry import installed_drivers, load_driver
 from edge.agent.schedule import FlushPolicy
-from edge.agent.settings import AgentSettings, read_config
+from edge.agent.settings import AgentSettings, load_settings
 
 __all__ = ["main"]
 
@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="carewatch-agent",
         description="The carewatch hub agent: reads the home's sensors, keeps every reading "
         "on disk until the server's broker has it, and sends alarms at once. Settings come "
-        "from options, then --config agent.toml, then CAREWATCH_AGENT_* variables.",
+        "from options, then CAREWATCH_AGENT_* variables (agent.env), then --config agent.toml.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -50,11 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sim-seed", type=int, help="the simulated home's seed (default 1)")
     check = commands.add_parser(
         "check",
-        help="before leaving a home: broker reachable? zigbee2mqtt running? sensors heard?",
+        help="before leaving a home: files, broker, zigbee2mqtt, each sensor's battery, "
+        "signal and room, unmapped devices, the clock; exits 0 only if all is well",
     )
     check.add_argument("--config", type=Path, help="agent.toml")
     check.add_argument(
         "--listen-s", type=float, default=10.0, help="how long to listen for sensors (default 10)"
+    )
+    check.add_argument(
+        "--test",
+        action="store_true",
+        help="also send a test alarm and wait for the server to confirm it stored it "
+        "(it raises no alert and notifies nobody); compares the hub's clock with the server's",
     )
     return parser
 
@@ -68,6 +75,25 @@ def _driver(settings: AgentSettings) -> Driver:
     wired = [GpioSensor(g.pin, g.sensor, g.kind, g.room, g.closed_when_low) for g in settings.gpio]
     log.info("%d wired sensors on GPIO", len(wired))
     return Combined([main_driver, GpioDriver(wired)])
+
+
+def _settings(config: Path | None, overrides: dict[str, object]) -> AgentSettings | None:
+    """The hub's settings, or None after saying on stderr what is wrong and where to fix it."""
+    try:
+        return load_settings(config, overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors()
+        )
+        print(
+            f"carewatch-agent: configuration is not valid: {problems}\n"
+            "Set it with options (see --help), CAREWATCH_AGENT_* variables in "
+            "/etc/carewatch/agent.env, or agent.toml (docs/hub-install.md).",
+            file=sys.stderr,
+        )
+    except ValueError as exc:
+        print(f"carewatch-agent: {exc}", file=sys.stderr)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,29 +116,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if (value := getattr(args, key, None)) is not None
     }
+    settings = _settings(args.config, overrides)
+    if settings is None:
+        return 2
     if args.command == "check":
-        try:
-            from_file = read_config(args.config) if args.config else {}
-            report = run_check(AgentSettings(**from_file), listen_s=args.listen_s)
-        except ValueError as exc:
-            print(f"carewatch-agent: {exc}", file=sys.stderr)
-            return 2
+        report = run_check(settings, listen_s=args.listen_s, test=args.test)
         print("\n".join(report.lines()))
         return 0 if report.ok else 1
-    try:
-        from_file = read_config(args.config) if args.config else {}
-        settings = AgentSettings(**{**from_file, **overrides})
-        driver = _driver(settings)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+    if missing := file_answers(settings):
+        # The same words as `check`: a missing CA file is no reason for a traceback.
         print(
-            f"carewatch-agent: configuration is not valid: {problems}\n"
-            "Set it with options (see --help) or CAREWATCH_AGENT_* variables.",
-            file=sys.stderr,
+            "\n".join(f"carewatch-agent: {a.subject}: {a.words}" for a in missing), file=sys.stderr
         )
         return 2
+    try:
+        driver = _driver(settings)
     except ValueError as exc:
         print(f"carewatch-agent: {exc}", file=sys.stderr)
         return 2

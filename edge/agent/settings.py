@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from edge.protocol import validate_hub_id
 
-__all__ = ["AgentSettings", "GpioEntry", "SensorEntry", "read_config"]
+__all__ = ["AgentSettings", "GpioEntry", "SensorEntry", "load_settings", "read_config"]
 
 
 class GpioEntry(BaseModel):
@@ -34,7 +35,7 @@ class SensorEntry(BaseModel):
 
 
 class AgentSettings(BaseSettings):
-    """What an installer sets on a hub; command-line options override the environment."""
+    """What an installer sets on a hub; :func:`load_settings` layers options, env and file."""
 
     model_config = SettingsConfigDict(env_prefix="CAREWATCH_AGENT_", extra="ignore")
 
@@ -76,7 +77,27 @@ def read_config(path: Path) -> dict[str, Any]:
     """The settings in an agent.toml; ValueError says what is wrong with the file."""
     try:
         return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(
+            f"no config file at {path}: copy deploy/agent/agent.example.toml there "
+            "(docs/hub-install.md, step 3) or give the right --config"
+        ) from None
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path} is not valid TOML: {exc}") from None
+
+
+def load_settings(config: Path | None, options: Mapping[str, Any] | None = None) -> AgentSettings:
+    """Options, then ``CAREWATCH_AGENT_*`` variables (agent.env), then agent.toml.
+
+    The file is the shared, copied template (sensor map, driver); agent.env holds
+    the one hub's id and password from ``carewatch hub add``. So the environment
+    beats the file: a placeholder left in a copied agent.toml cannot hide the
+    real credentials. Raises ValueError (pydantic's ValidationError is one) with
+    what is wrong.
+    """
+    from_file = read_config(config) if config is not None else {}
+    # pydantic-settings' own reader of the variables, so they parse as they always have.
+    from_env = EnvSettingsSource(AgentSettings)()
+    return AgentSettings(**{**from_file, **from_env, **(options or {})})

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from edge.protocol import Alarm
+from edge.protocol import Alarm, AlarmKind
 from server.alerts.links import LinkRefused, read_link
 from server.domain.alerts import (
     Action,
@@ -29,6 +29,7 @@ from server.domain.alerts import (
 from server.domain.findings import Cleared, Condition
 from server.domain.homes import HubHome
 from server.domain.plans import plan_for, step_in_plan
+from server.store import alarms as alarms_sql
 from server.store import alerts as alerts_sql
 from server.store import escalation as escalation_sql
 from server.store import people
@@ -143,19 +144,22 @@ class AlertService:
 
         A new alarm on an emergency already being worked (open, escalated or
         acknowledged) is counted on it and sends a round of notifications to
-        everyone working it: the person asked again, and may be worse.
+        everyone working it: the person asked again, and may be worse. A test
+        alarm (``carewatch-agent check --test``) is stored and raises nothing.
         """
+        if alarm.kind is AlarmKind.TEST:
+            # An installer's `carewatch-agent check --test`: stored (so the hub is told
+            # it arrived) and logged, but no alert: nobody is woken for a test.
+            async with self._pool.connection() as conn:
+                if await alarms_sql.insert_alarm(conn, alarm):
+                    log.info("test alarm %s from hub %s stored; no alert", alarm.id, alarm.hub)
+            return None
         zone = ZoneInfo(home.timezone)
         words = _ALARM_WORDS.get(alarm.kind.value, f"{alarm.kind.value} alarm")
         local = alarm.ts.astimezone(zone)
         reason = f"{home.resident} {words} at {local:%H:%M} ({alarm.sensor})."
         async with self._pool.connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "INSERT INTO alarms (hub_id, id, sensor, kind, ts, received_at)"
-                " VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT DO NOTHING",
-                (alarm.hub, alarm.id, alarm.sensor, alarm.kind.value, alarm.ts),
-            )
-            if cursor.rowcount == 0:
+            if not await alarms_sql.insert_alarm(conn, alarm):
                 return None
             alert_id, new = await alerts_sql.insert_alert(
                 conn,

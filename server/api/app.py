@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import PoolTimeout
 
-from server.api import pages
+from server.api import api_docs, pages
 from server.api.deps import Services
+from server.api.error_pages import install_error_pages
 from server.api.limits import BodyLimit
 from server.api.routes import (
     ack_links,
@@ -59,6 +60,9 @@ def create_app(services: Services) -> FastAPI:
         title="carewatch",
         summary="Telecare alerts for carers and responders",
         version="0.1.0",
+        # Served by api_docs instead, without a CDN and within the pages' CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
 
@@ -66,6 +70,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=services.settings.http_max_body_bytes)
     app.add_exception_handler(psycopg.DataError, _unstorable)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    install_error_pages(app)
     app.include_router(auth.router)
     app.include_router(alerts.router)
     app.include_router(reports.router)
@@ -78,5 +83,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(users.router)
     app.include_router(shift.router)
     app.include_router(pages.router)
+    app.include_router(api_docs.router)
+    # Before /static, which would otherwise take these paths and find nothing.
+    app.mount("/static/api-tools", StaticFiles(directory=api_docs.ASSETS), name="api-tools")
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

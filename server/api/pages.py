@@ -1,23 +1,23 @@
 """The pages: sign-in, the responders' console, the carer's view, the resident's page, a record,
 administration.
 
-Each page is a static HTML file with a small script that reads the API with
-the session cookie. The server checks who may open a page before sending it,
+Each page is a Jinja2 template on the shared layout (server/api/render.py)
+with a small script that reads the API with the session cookie. The server checks who may open a page before sending it,
 so a record opened by URL is refused (and logged) here, not only by its data.
 """
 
 from __future__ import annotations
 
-import html
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.api.deps import SESSION_COOKIE, ResidentId, Services, ServicesDep, resident_in_reach
+from server.api.render import render
 from server.store import people, sessions
 
 __all__ = ["router"]
@@ -51,14 +51,15 @@ def _sign_in_first(path: str) -> RedirectResponse:
 
 
 def _refused(message: str, *, status_code: int = 403) -> HTMLResponse:
-    body = (STATIC / "refused.html").read_text().replace("{{message}}", html.escape(message))
-    return HTMLResponse(body, status_code=status_code, headers=_NO_STORE)
+    return HTMLResponse(
+        render("refused.html", message=message), status_code=status_code, headers=_NO_STORE
+    )
 
 
 @router.get("/")
-async def sign_in_page() -> FileResponse:
+async def sign_in_page() -> HTMLResponse:
     """Sign in; the page sends each role on to its own page."""
-    return FileResponse(STATIC / "login.html", headers=_NO_STORE)
+    return HTMLResponse(render("login.html"), headers=_NO_STORE)
 
 
 async def _page(services: Services, session_id: str | None, path: str) -> Response:
@@ -70,7 +71,7 @@ async def _page(services: Services, session_id: str | None, path: str) -> Respon
         return _refused(
             f"This page is for {' and '.join(roles)} accounts; you are signed in as a {user.role}."
         )
-    return FileResponse(STATIC / name, headers=_NO_STORE)
+    return HTMLResponse(render(name), headers=_NO_STORE)
 
 
 @router.get("/console")
@@ -114,4 +115,4 @@ async def record_page(
             "You are not one of this resident's carers or responders, so their record "
             "stays closed to you. This attempt has been logged."
         )
-    return FileResponse(STATIC / "record.html", headers=_NO_STORE)
+    return HTMLResponse(render("record.html"), headers=_NO_STORE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from edge.protocol import Alarm, AlarmAck, alarm_ack_topic, encode
 from server.metrics import IngestMetrics
@@ -28,14 +29,21 @@ Send = Callable[[str, bytes], bool]
 class AlarmConfirmer:
     """Publishes ``alarm_ack`` for each stored alarm through ``send``."""
 
-    def __init__(self, send: Send, *, metrics: IngestMetrics | None = None) -> None:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        metrics: IngestMetrics | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._send = send
+        self._clock = clock
         self._metrics = metrics or IngestMetrics()
 
     def stored(self, alarm: Alarm) -> None:
         """``alarm`` is in the database (now or before): tell its hub."""
         topic = alarm_ack_topic(alarm.hub)
-        if self._send(topic, encode(AlarmAck(alarm.hub, (alarm.id,)))):
+        if self._send(topic, encode(AlarmAck(alarm.hub, (alarm.id,), ts=self._clock()))):
             self._metrics.alarm_confirmations.labels("sent").inc()
             return
         self._metrics.alarm_confirmations.labels("not_sent").inc()

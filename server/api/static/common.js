@@ -2,24 +2,18 @@
 "use strict";
 
 const carewatch = (() => {
-  const KIND_WORDS = {
-    pendant: "Pendant pressed", pull_cord: "Pull cord", fall: "Fall detected", smoke: "Smoke",
-    co: "Carbon monoxide", flood: "Flood", no_movement: "No movement", not_up: "Not up yet",
-    door_at_night: "Front door at night", out_of_bed: "Out of bed", cold_home: "Cold home",
-    night_toilet_visits: "Night toilet visits", battery_low: "Battery low", missed_meal: "Missed meal",
-    activity_decline: "Less active", routine_change: "Routine changed", sensor_silent: "Sensor silent", sensor_coverage: "Sensors miss a room", hub_offline: "Hub offline",
-    checkin_missed: "\u201cI\u2019m OK\u201d missed",
-  };
+  // The one table of alert kinds (server/domain/alerts.py KINDS), put in every page's head.
+  const KIND_WORDS = Object.fromEntries(
+    Object.entries(JSON.parse(document.getElementById("carewatch-kinds")?.textContent || "{}"))
+      .map(([kind, words]) => [kind, words.title]));
   const OUTCOMES = [
     ["resolved_ok", "Resolved: all well"], ["carer_visited", "Carer visited"],
     ["emergency_services", "Emergency services called"], ["false_alarm", "False alarm"],
     ["resident_away", "Resident away"],
   ];
-  // Room rows of the timeline, and their colours (each passes 3:1 against white).
-  const ROOM_COLOURS = {
-    bedroom: "#3b4b9a", bathroom: "#00727a", kitchen: "#8a4b00", lounge: "#6a2c91",
-    hall: "#4a4a4a", out: "#1d6b2f",
-  };
+  // Rooms of the timeline with a colour of their own in carewatch.css (.room-…), in
+  // both themes (each passes 3:1 against its lane); any other room is drawn in grey.
+  const COLOURED_ROOMS = new Set(["bedroom", "bathroom", "kitchen", "lounge", "hall", "out"]);
   const session = { csrf: null, me: null };
 
   const $ = (id) => document.getElementById(id);
@@ -130,7 +124,7 @@ const carewatch = (() => {
       const from = x(Date.parse(span.start)); const to = x(Date.parse(span.end));
       const bar = svgEl("rect", {
         x: from, y: top + i * rowHeight + 3, width: Math.max(2, to - from), height: rowHeight - 6,
-        fill: ROOM_COLOURS[span.room] || "#4a4a4a",
+        class: COLOURED_ROOMS.has(span.room) ? `room room-${span.room}` : "room",
       });
       bar.append(svgEl("title", {}, `${span.room}: ${clock(span.start, timeZone)}–${clock(span.end, timeZone)}`));
       svg.append(bar);
