@@ -172,6 +172,10 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("migrate", help="bring the database schema up to date")
+
+    from server.arc.commands import add_arc_commands
+
+    add_arc_commands(commands)
     return parser
 
 
@@ -251,6 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "keep ca.key offline."
             )
             return 0
+        case "arc":
+            from server.arc.commands import run_arc
+
+            return asyncio.run(run_arc(args, lambda: _database(settings)))
         case "migrate":
             from server import services
             from server.store.pool import migrate

@@ -28,9 +28,11 @@ from server.api.limits import with_header_timeout
 from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
 from server.api.routes.alerts import event_data
+from server.arc.forwarder import ArcForwarder, ForwarderPolicy
 from server.broker_accounts import SERVER_ACCOUNTS, ensure_server_account
 from server.detect.hub_health import HubHealth
 from server.detect.watch import HomeWatch, WatchSettings
+from server.domain.arc import RetryPolicy
 from server.ingest.alarm_confirm import AlarmConfirmer
 from server.ingest.consumer import MqttConsumer
 from server.ingest.service import IngestService
@@ -83,6 +85,8 @@ class CarewatchServer:
         self.storage = StorageMode(timescaledb=None)
         self.consumer: MqttConsumer | None = None
         self.alarm_consumer: MqttConsumer | None = None
+        self.arc: ArcForwarder | None = None
+        self._arc_pool: Pool | None = None
 
     @property
     def pool(self) -> Pool:
@@ -290,6 +294,24 @@ class CarewatchServer:
             self._spawn("prune", self._prune(timedelta(days=s.readings_retention_days)))
         self._spawn("hub-refresh", self._refresh_hubs(self.ingest, s.hub_check_interval_s))
         self._spawn("escalation", self.escalation.run())
+        # Forwarding to ARCs runs apart: raising and notifying never wait for it.
+        # Its own small pool too: a slow or failing ARC never holds a connection an alarm needs.
+        self._arc_pool = arc_pool = await open_pool(
+            self.database_url, name="arc", min_size=1, max_size=2
+        )
+        self.arc = ArcForwarder(
+            arc_pool,
+            AlertService(arc_pool, link_key=link_key),
+            database_url=self.database_url,
+            policy=ForwarderPolicy(
+                attempt_timeout_s=s.arc_attempt_timeout_s,
+                retry=RetryPolicy(first_s=s.arc_retry_first_s, max_s=s.arc_retry_max_s),
+                down_limit=timedelta(seconds=s.arc_down_limit_s),
+                poll_s=s.arc_poll_s,
+            ),
+            registry=metrics.registry,
+        )
+        self._spawn("arc", self.arc.run())
         self._spawn("alert-feed", feed.run())
         self._spawn("mqtt", self.consumer.run())
         self._spawn("mqtt-alarms", self.alarm_consumer.run())
@@ -376,6 +398,7 @@ class CarewatchServer:
     async def stop(self) -> None:
         """Stop taking messages, flush what was taken, then close the API and the pool."""
         for name in (
+            "arc",
             "escalation",
             "hub-watch",
             "hub-refresh",
@@ -402,7 +425,7 @@ class CarewatchServer:
         await self._cancel("http")
         if self._passwords is not None:
             self._passwords.close()
-        for pool in (self._http_pool, self._pool):
+        for pool in (self._arc_pool, self._http_pool, self._pool):
             if pool is not None:
                 await pool.close()
         if self._socket is not None:

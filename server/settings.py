@@ -135,6 +135,20 @@ class ServerSettings(BaseSettings):
     digest_hour: int = Field(default=8, ge=0, le=23)
     service_timezone: str = "Europe/London"
 
+    # Forwarding to alarm receiving centres over SIA DC-09 (accounts: `carewatch arc set`).
+    # The forwarder has its own database connections (a pool of two and one listening),
+    # so a slow ARC never holds one an alarm needs.
+    # One attempt on one receiver path: connect, send, wait for ACK/NAK/DUH.
+    arc_attempt_timeout_s: float = Field(default=5.0, gt=0)
+    # Rounds over primary then backup wait this long after the first failed round,
+    # doubling up to the maximum, until a receiver acknowledges.
+    arc_retry_first_s: float = Field(default=1.0, gt=0)
+    arc_retry_max_s: float = Field(default=30.0, gt=0)
+    # Every path failing this long raises a technical arc_unreachable alert.
+    arc_down_limit_s: float = Field(default=120.0, gt=0)
+    # New alerts are seen at once (database notices); this poll is the safety net.
+    arc_poll_s: float = Field(default=2.0, gt=0)
+
     def server_broker_names(self) -> frozenset[str]:
         """The server's broker account and its sessions' client ids: names no hub may have.
 

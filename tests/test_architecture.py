@@ -83,6 +83,7 @@ BELOW_THE_API = (
     "server/store",
     "server/alerts",
     "server/jobs",
+    "server/arc",
     "server/ingest",
     "server/routine",
     "server/evaluation",

@@ -17,6 +17,7 @@ from server.api.limits import BodyLimit
 from server.api.routes import (
     ack_links,
     alerts,
+    arc,
     auth,
     dead_letters,
     health,
@@ -82,6 +83,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(residents.router)
     app.include_router(users.router)
     app.include_router(shift.router)
+    app.include_router(arc.router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
     # Before /static, which would otherwise take these paths and find nothing.

@@ -95,6 +95,8 @@ class AlertKind(StrEnum):
     # The resident's daily "I'm OK" did not come by their own time.
     CHECKIN_MISSED = "checkin_missed"
     HUB_OFFLINE = "hub_offline"
+    # An alarm could not be handed to the service's alarm receiving centre (server/arc).
+    ARC_UNREACHABLE = "arc_unreachable"
 
 
 @dataclass(slots=True, frozen=True)
@@ -129,6 +131,7 @@ KINDS: Mapping[AlertKind, KindWords] = MappingProxyType(
         AlertKind.SENSOR_COVERAGE: KindWords(_T, "Sensors miss a room"),
         AlertKind.CHECKIN_MISSED: KindWords(_U, "\u201cI\u2019m OK\u201d missed"),
         AlertKind.HUB_OFFLINE: KindWords(_T, "Hub offline"),
+        AlertKind.ARC_UNREACHABLE: KindWords(_T, "ARC unreachable"),
     }
 )
 

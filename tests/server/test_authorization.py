@@ -109,6 +109,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/me/duty"): Rule(frozenset({"responder"}), json={"on_duty": True}),
     ("GET", "/api/v1/plans"): Rule(ALL),
     ("GET", "/api/v1/users"): Rule(ADMIN),
+    ("GET", "/api/v1/arc-accounts"): Rule(ADMIN),
+    ("PUT", "/api/v1/arc-accounts/{service}"): Rule(
+        ADMIN, params={"service": "nowhere"}, json={"account": "x"}
+    ),
+    ("DELETE", "/api/v1/arc-accounts/{service}"): Rule(ADMIN, params={"service": "nowhere"}),
     ("POST", "/api/v1/users"): Rule(ADMIN, json={"username": "", "password": "", "role": "x"}),
 }
 
