@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook", action="append", default=[], help="a webhook URL for notifications"
     )
     user_add.add_argument("--on-duty", action="store_true", help="a responder who is on duty now")
+    user_add.add_argument("--phone", help="their own phone number (a responder's direct line)")
     user_add.add_argument(
         "--service",
         default="default",
@@ -235,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     password,
                     display_name=args.name,
                     on_duty=args.on_duty,
+                    phone=args.phone,
                     channels=channels,
                     service=args.service,
                     resident=args.resident,
@@ -414,12 +416,13 @@ async def _user_add(
     *,
     display_name: str | None = None,
     on_duty: bool = False,
+    phone: str | None = None,
     channels: Sequence[tuple[str, str]] = (),
     service: str = "default",
     resident: str | None = None,
 ) -> int:
     from server.passwords import hash_password
-    from server.store import people, residents
+    from server.store import people, residents, shift
 
     if len(password) < 8:
         print("carewatch: the password must be at least 8 characters", file=sys.stderr)
@@ -443,6 +446,8 @@ async def _user_add(
             await people.set_contact_details(
                 conn, user.id, display_name=display_name, on_duty=on_duty, channels=channels
             )
+            if phone:
+                await shift.set_phone(conn, user.id, phone)
             await people.place_user(
                 conn,
                 user.id,

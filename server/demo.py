@@ -26,6 +26,7 @@ from server.passwords import generate_password, hash_password
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
 from server.store import people
+from server.store import shift as shift_sql
 from server.store.pool import DbConn
 
 __all__ = ["DEMO_RESIDENTS", "run_demo"]
@@ -81,6 +82,8 @@ DEMO_PEOPLE = (
     ("edith", "resident", None),
 )
 
+DEMO_DESK_PHONE = "01632 960142"
+
 
 # What responders need on a call, for the first homes: address, access, health notes.
 DEMO_RECORDS = (
@@ -124,6 +127,12 @@ async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> 
                 resident_ids[0] if role == "resident" else None,
             ),
         )
+    # The desk is on duty with its direct line, so the demo's alarms reach someone
+    # (Ofcom's drama range: a number that rings nobody).
+    desk = await people.user_by_username(conn, "desk")
+    assert desk is not None
+    await shift_sql.set_on_duty(conn, desk.id, on_duty=True)
+    await shift_sql.set_phone(conn, desk.id, DEMO_DESK_PHONE)
     cursor = await conn.execute("SELECT id FROM users WHERE username = 'carer'")
     carer = await cursor.fetchone()
     assert carer is not None

@@ -249,6 +249,9 @@ class EscalationScheduler:
                 "The alert waits on the console.",
                 details={"rung": due.rung + 1},
             )
+            if rung.wait is None and rung.notify:
+                # The last rung: nobody at all will hear of it unless the console shows it.
+                await alerts_sql.set_nobody_notified(conn, due.id)
             return False
         names = ", ".join(c.name for c in rung.contacts)
         await alerts_sql.add_event(

@@ -10,25 +10,40 @@ from zoneinfo import ZoneInfo
 from edge.protocol import Alarm, AlarmKind
 from server.alerts.links import LinkRefused, read_link
 from server.domain.alerts import (
-    UNANSWERED,
     Action,
+    AfterClearing,
+    AlertKind,
     AlertStatus,
+    IllegalTransition,
     Outcome,
     Repeat,
     Severity,
-    can_self_clear,
+    Taking,
     kind_for_alarm,
     next_status,
+    on_acknowledge,
+    on_cleared,
     on_repeat,
+    resolution_refused,
 )
 from server.domain.findings import Cleared, Condition
 from server.domain.homes import HubHome
+from server.domain.plans import plan_for, step_in_plan
 from server.store import alarms as alarms_sql
 from server.store import alerts as alerts_sql
 from server.store import escalation as escalation_sql
+from server.store import people
 from server.store.pool import Pool
 
-__all__ = ["MAX_REASON_CHARS", "AlertNotFound", "AlertService", "LinkRefused", "clip_reason"]
+__all__ = [
+    "MAX_REASON_CHARS",
+    "AlertNotFound",
+    "AlertService",
+    "LinkRefused",
+    "ResolutionRefused",
+    "StepNotInPlan",
+    "clip_reason",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +78,14 @@ class AlertNotFound(LookupError):
     """No alert with that id."""
 
 
+class ResolutionRefused(ValueError):
+    """The alert may not be closed that way (an emergency without a note, say)."""
+
+
+class StepNotInPlan(ValueError):
+    """The step is not one of the response plan's for the alert's kind."""
+
+
 class AlertService:
     """The only way alerts change; the console's live stream hears of every change."""
 
@@ -90,36 +113,30 @@ class AlertService:
         return alert_id
 
     async def clear_condition(self, home: HubHome, cleared: Cleared) -> None:
-        """The condition ended by itself: close an unacknowledged alert, note it on others."""
+        """The condition ended by itself: close, keep for review, or note it (see on_cleared)."""
+        note = clip_reason(cleared.reason)
         async with self._pool.connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "SELECT id, status, severity FROM alerts WHERE resident_id = %s AND kind = %s"
-                " AND status <> 'resolved' FOR UPDATE",
-                (home.resident_id, cleared.kind.value),
-            )
-            row = await cursor.fetchone()
-            if row is None:
+            active = await alerts_sql.active_for_update(conn, home.resident_id, cleared.kind.value)
+            if active is None:
                 return
-            alert_id, status, severity = row
-            if status in UNANSWERED and can_self_clear(Severity(severity)):
+            alert_id, status, severity = active
+            after = on_cleared(AlertStatus(status), Severity(severity))
+            if after is AfterClearing.CLOSE:
                 await alerts_sql.set_resolved(
                     conn, alert_id, by="system", outcome=Outcome.SELF_CLEARED
                 )
                 await alerts_sql.add_event(
-                    conn,
-                    alert_id,
-                    actor="system",
-                    action="self_cleared",
-                    note=clip_reason(cleared.reason),
+                    conn, alert_id, actor="system", action="self_cleared", note=note
+                )
+            elif after is AfterClearing.NEEDS_REVIEW:
+                await alerts_sql.set_needs_review(conn, alert_id, reason=note)
+                await alerts_sql.add_event(
+                    conn, alert_id, actor="system", action="cleared_needs_review", note=note
                 )
             else:
                 # Someone is already dealing with it: tell them, let them close it.
                 await alerts_sql.add_event(
-                    conn,
-                    alert_id,
-                    actor="system",
-                    action="condition_cleared",
-                    note=clip_reason(cleared.reason),
+                    conn, alert_id, actor="system", action="condition_cleared", note=note
                 )
 
     async def raise_alarm(self, home: HubHome, alarm: Alarm) -> uuid.UUID | None:
@@ -173,8 +190,27 @@ class AlertService:
             log.warning("alert %s: %s %s again (press %d)", alert_id, home.resident, words, press)
         return alert_id
 
-    async def acknowledge(self, alert_id: uuid.UUID, *, by: str) -> alerts_sql.AlertRow:
-        """A person has taken the alert on."""
+    async def acknowledge(
+        self, alert_id: uuid.UUID, *, by: str, by_carer: bool = False
+    ) -> alerts_sql.AlertRow:
+        """A person has taken the alert on; a carer on an emergency only says they respond."""
+        async with self._pool.connection() as conn, conn.transaction():
+            alert = await alerts_sql.get_alert(conn, alert_id, for_update=True)
+            if alert is None:
+                raise AlertNotFound(f"no alert {alert_id}")
+            taking = on_acknowledge(Severity(alert.severity), by_carer=by_carer)
+            if taking is Taking.CARER_RESPONDING and alert.status != AlertStatus.RESOLVED:
+                await alerts_sql.set_carer_responding(conn, alert_id, by=by)
+                await alerts_sql.add_event(
+                    conn,
+                    alert_id,
+                    actor=by,
+                    action="carer_responding",
+                    note="A carer said they are dealing with it; the alarm centre keeps the alert.",
+                )
+                updated = await alerts_sql.get_alert(conn, alert_id)
+                assert updated is not None
+                return updated
         return await self._step(alert_id, Action.ACKNOWLEDGE, by=by)
 
     async def escalate(self, alert_id: uuid.UUID, *, by: str) -> alerts_sql.AlertRow:
@@ -186,9 +222,11 @@ class AlertService:
         link = read_link(self._link_key, token, now=datetime.now(UTC))
         async with self._pool.connection() as conn, conn.transaction():
             username = await escalation_sql.use_link(conn, link.nonce)
+            user = None if username is None else await people.user_by_username(conn, username)
         if username is None:
             raise LinkRefused("this link has already been used")
-        return await self.acknowledge(link.alert_id, by=username)
+        by_carer = user is not None and user.role == "carer"
+        return await self.acknowledge(link.alert_id, by=username, by_carer=by_carer)
 
     async def resolve(
         self, alert_id: uuid.UUID, *, by: str, outcome: Outcome, note: str | None = None
@@ -202,6 +240,33 @@ class AlertService:
             if await alerts_sql.get_alert(conn, alert_id, for_update=True) is None:
                 raise AlertNotFound(f"no alert {alert_id}")
             await alerts_sql.add_event(conn, alert_id, actor=by, action="note", note=note)
+            updated = await alerts_sql.get_alert(conn, alert_id)
+        assert updated is not None
+        return updated
+
+    async def tick_step(
+        self, alert_id: uuid.UUID, *, by: str, step: str, done: bool = True
+    ) -> alerts_sql.AlertRow:
+        """A step of the alert's response plan done (or undone), on its audit trail."""
+        async with self._pool.connection() as conn, conn.transaction():
+            alert = await alerts_sql.get_alert(conn, alert_id, for_update=True)
+            if alert is None:
+                raise AlertNotFound(f"no alert {alert_id}")
+            if alert.status == AlertStatus.RESOLVED:
+                raise IllegalTransition("the alert is already closed")
+            kind = AlertKind(alert.kind)
+            if not step_in_plan(kind, step):
+                raise StepNotInPlan(f"{step!r} is not a step of the {kind.value} plan")
+            await alerts_sql.set_plan_step(conn, alert_id, step=step, done=done)
+            words = next(s.words for s in plan_for(kind) if s.id == step)
+            await alerts_sql.add_event(
+                conn,
+                alert_id,
+                actor=by,
+                action="step_done" if done else "step_undone",
+                note=words,
+                details={"step": step},
+            )
             updated = await alerts_sql.get_alert(conn, alert_id)
         assert updated is not None
         return updated
@@ -220,6 +285,11 @@ class AlertService:
             if alert is None:
                 raise AlertNotFound(f"no alert {alert_id}")
             next_status(AlertStatus(alert.status), action)  # raises IllegalTransition
+            if action is Action.RESOLVE:
+                assert outcome is not None
+                refused = resolution_refused(Severity(alert.severity), outcome, note)
+                if refused is not None and by != "system":
+                    raise ResolutionRefused(refused)
             if action is Action.ACKNOWLEDGE:
                 await alerts_sql.set_acknowledged(conn, alert_id, by=by)
             elif action is Action.ESCALATE:

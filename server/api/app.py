@@ -25,6 +25,7 @@ from server.api.routes import (
     push,
     reports,
     residents,
+    shift,
     users,
     vocabulary,
 )
@@ -82,6 +83,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(residents.router)
     app.include_router(users.router)
+    app.include_router(shift.router)
     app.include_router(arc.router)
     app.include_router(vocabulary.router)
     app.include_router(pages.router)

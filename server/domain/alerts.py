@@ -9,6 +9,10 @@ allowed and records what it says.
 False
 >>> on_repeat(AlertStatus.ACKNOWLEDGED, new_alarm=True)
 <Repeat.REALERT: 'realert'>
+>>> on_acknowledge(Severity.EMERGENCY, by_carer=True)
+<Taking.CARER_RESPONDING: 'carer_responding'>
+>>> on_cleared(AlertStatus.ESCALATED, Severity.URGENT)
+<AfterClearing.NEEDS_REVIEW: 'needs_review'>
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = [
     "SEVERITY_RANK",
     "UNANSWERED",
     "Action",
+    "AfterClearing",
     "AlertKind",
     "AlertStatus",
     "IllegalTransition",
@@ -32,10 +37,14 @@ __all__ = [
     "Outcome",
     "Repeat",
     "Severity",
+    "Taking",
     "can_self_clear",
     "kind_for_alarm",
     "next_status",
+    "on_acknowledge",
+    "on_cleared",
     "on_repeat",
+    "resolution_refused",
     "title_of",
 ]
 
@@ -245,3 +254,81 @@ def on_repeat(status: AlertStatus, *, new_alarm: bool) -> Repeat:
         raise IllegalTransition(
             f"a {status.value} alert is not repeated: the condition raises a new one"
         ) from None
+
+
+class Taking(StrEnum):
+    """What a person's acknowledgement does to an alert."""
+
+    # They take it on: the status moves to acknowledged, the ladder stops.
+    TAKEN = "taken"
+    # A carer on the way to an emergency: recorded and shown, but the alarm
+    # receiving centre keeps it (its clock, its Acknowledge) until a responder answers.
+    CARER_RESPONDING = "carer_responding"
+
+
+def on_acknowledge(severity: Severity, *, by_carer: bool) -> Taking:
+    """Whether an acknowledgement takes the alert, or only says someone is responding.
+
+    An emergency (a pendant, a pull cord, a fall, smoke) is the alarm receiving
+    centre's until a responder answers it: a relative's "I'm dealing with it"
+    from across town must not stop the call handlers' clock.
+
+    >>> on_acknowledge(Severity.URGENT, by_carer=True)
+    <Taking.TAKEN: 'taken'>
+    >>> on_acknowledge(Severity.EMERGENCY, by_carer=False)
+    <Taking.TAKEN: 'taken'>
+    """
+    if severity is Severity.EMERGENCY and by_carer:
+        return Taking.CARER_RESPONDING
+    return Taking.TAKEN
+
+
+class AfterClearing(StrEnum):
+    """What the condition ending by itself does to the active alert."""
+
+    # Nobody was waiting for an answer yet: it closes as self_cleared.
+    CLOSE = "close"
+    # It reached the responders and nobody answered: a person must look at why
+    # before it goes (the carer arriving 8 hours later is movement too).
+    NEEDS_REVIEW = "needs_review"
+    # Someone has it: a line on the trail tells them, they close it.
+    NOTE = "note"
+
+
+def on_cleared(status: AlertStatus, severity: Severity) -> AfterClearing:
+    """What the condition ending does to an alert in ``status``.
+
+    >>> on_cleared(AlertStatus.OPEN, Severity.URGENT)
+    <AfterClearing.CLOSE: 'close'>
+    >>> on_cleared(AlertStatus.OPEN, Severity.EMERGENCY)
+    <AfterClearing.NOTE: 'note'>
+    >>> on_cleared(AlertStatus.ACKNOWLEDGED, Severity.URGENT)
+    <AfterClearing.NOTE: 'note'>
+    """
+    if status is AlertStatus.RESOLVED:
+        raise IllegalTransition("a resolved alert does not clear again")
+    if not can_self_clear(severity) or status is AlertStatus.ACKNOWLEDGED:
+        return AfterClearing.NOTE
+    if status is AlertStatus.ESCALATED:
+        return AfterClearing.NEEDS_REVIEW
+    return AfterClearing.CLOSE
+
+
+def resolution_refused(severity: Severity, outcome: Outcome, note: str | None) -> str | None:
+    """Why a person may not close an alert this way, or None if they may.
+
+    Only the system records ``self_cleared``; an emergency is closed with a
+    note saying what happened, because the next shift and the audit read it.
+
+    >>> resolution_refused(Severity.EMERGENCY, Outcome.FALSE_ALARM, None)
+    'an emergency alert needs a note to close: what happened, who was called'
+    >>> resolution_refused(Severity.EMERGENCY, Outcome.FALSE_ALARM, "Pressed by accident.") is None
+    True
+    >>> resolution_refused(Severity.URGENT, Outcome.RESOLVED_OK, None) is None
+    True
+    """
+    if outcome is Outcome.SELF_CLEARED:
+        return "self_cleared is recorded by the system; choose what happened"
+    if severity is Severity.EMERGENCY and not (note and note.strip()):
+        return "an emergency alert needs a note to close: what happened, who was called"
+    return None

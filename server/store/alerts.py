@@ -22,6 +22,7 @@ __all__ = [
     "AlertEvent",
     "AlertRow",
     "NewAlert",
+    "active_for_update",
     "add_event",
     "add_press",
     "audit_for_resident",
@@ -31,7 +32,11 @@ __all__ = [
     "insert_alert",
     "list_alerts",
     "set_acknowledged",
+    "set_carer_responding",
     "set_escalated",
+    "set_needs_review",
+    "set_nobody_notified",
+    "set_plan_step",
     "set_resolved",
     "timings_since",
 ]
@@ -231,9 +236,14 @@ async def list_alerts(
 
 
 async def set_acknowledged(conn: DbConn, alert_id: uuid.UUID, *, by: str) -> None:
-    """Mark acknowledged by ``by`` now."""
+    """Mark acknowledged by ``by``; the time stays the first acknowledgement's.
+
+    An alert acknowledged, escalated and acknowledged again was answered the
+    first time: the service's answer times are measured to that moment.
+    """
     await conn.execute(
-        "UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = %s,"
+        "UPDATE alerts SET status = 'acknowledged', acknowledged_at = coalesce(acknowledged_at,"
+        " now()), acknowledged_by = %s,"
         " escalation_due_at = NULL WHERE id = %s",
         (by, alert_id),
     )
@@ -246,6 +256,57 @@ async def set_resolved(conn: DbConn, alert_id: uuid.UUID, *, by: str, outcome: O
         " escalation_due_at = NULL WHERE id = %s",
         (by, outcome.value, alert_id),
     )
+
+
+async def set_carer_responding(conn: DbConn, alert_id: uuid.UUID, *, by: str) -> None:
+    """A carer is on the way to an emergency: shown on the alert, the status unchanged."""
+    await conn.execute(
+        "UPDATE alerts SET details = jsonb_set(details, '{responding}',"
+        " coalesce(details->'responding', '[]'::jsonb)"
+        " || jsonb_build_array(jsonb_build_object('by', %s::text, 'at', now()))) WHERE id = %s",
+        (by, alert_id),
+    )
+
+
+async def set_needs_review(conn: DbConn, alert_id: uuid.UUID, *, reason: str) -> None:
+    """The condition ended on an alert nobody answered: keep it for a person, stop the ladder."""
+    await conn.execute(
+        "UPDATE alerts SET escalation_due_at = NULL, details = details || jsonb_build_object("
+        " 'needs_review', true, 'cleared_at', now(), 'cleared_reason', %s::text) WHERE id = %s",
+        (reason, alert_id),
+    )
+
+
+async def set_nobody_notified(conn: DbConn, alert_id: uuid.UUID) -> None:
+    """The ladder's last rung had nobody to call: the console must say so on the alert."""
+    await conn.execute(
+        "UPDATE alerts SET details = details || '{\"nobody_notified\": true}'::jsonb WHERE id = %s",
+        (alert_id,),
+    )
+
+
+async def set_plan_step(conn: DbConn, alert_id: uuid.UUID, *, step: str, done: bool) -> None:
+    """Tick (or untick) a step of the alert's response plan, kept in ``details.steps_done``."""
+    await conn.execute(
+        "UPDATE alerts SET details = jsonb_set(details, '{steps_done}', coalesce(("
+        " SELECT jsonb_agg(s) FROM jsonb_array_elements_text("
+        "  coalesce(details->'steps_done', '[]'::jsonb)) AS s WHERE s <> %s), '[]'::jsonb)"
+        " || CASE WHEN %s THEN jsonb_build_array(%s::text) ELSE '[]'::jsonb END) WHERE id = %s",
+        (step, done, step, alert_id),
+    )
+
+
+async def active_for_update(
+    conn: DbConn, resident_id: int, kind: str
+) -> tuple[uuid.UUID, str, str] | None:
+    """(id, status, severity) of the resident's active alert of ``kind``, locked."""
+    cursor = await conn.execute(
+        "SELECT id, status, severity FROM alerts WHERE resident_id = %s AND kind = %s"
+        " AND status <> 'resolved' FOR UPDATE",
+        (resident_id, kind),
+    )
+    row = await cursor.fetchone()
+    return None if row is None else (row[0], str(row[1]), str(row[2]))
 
 
 async def set_escalated(conn: DbConn, alert_id: uuid.UUID) -> None:

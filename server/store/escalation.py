@@ -177,7 +177,8 @@ async def finish_realert(conn: DbConn, realert_id: int, *, lease: datetime) -> b
 async def realert_contacts(
     conn: DbConn, alert_id: uuid.UUID, *, acknowledged_by: str | None
 ) -> tuple[Contact | None, list[Contact]]:
-    """The person who acknowledged the alert, and everyone notified of it so far, first first."""
+    """The person who acknowledged the alert, and the carers dealing with it and everyone
+    notified of it so far, first first (realert_round tells each once)."""
     cursor = await conn.execute(
         "SELECT u.id, coalesce(u.display_name, u.username) FROM users u"
         " JOIN (SELECT user_id, min(at) AS first_at FROM notifications"
@@ -186,6 +187,16 @@ async def realert_contacts(
         (alert_id,),
     )
     notified = await cursor.fetchall()
+    # Carers who said they are dealing with an emergency the centre keeps: they hear a
+    # new press as the acknowledger would, before everyone else told of it.
+    cursor = await conn.execute(
+        "SELECT u.id, coalesce(u.display_name, u.username) FROM alerts a,"
+        " jsonb_array_elements(coalesce(a.details->'responding', '[]'::jsonb))"
+        "  WITH ORDINALITY AS r(said, n) JOIN users u ON u.username = r.said->>'by'"
+        " WHERE a.id = %s ORDER BY r.n",
+        (alert_id,),
+    )
+    notified = [*await cursor.fetchall(), *notified]
     acknowledger = None
     if acknowledged_by is not None:
         cursor = await conn.execute(

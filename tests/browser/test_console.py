@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import httpx
@@ -62,6 +63,10 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     row = page.locator(".alert", has_text=homes.edith.name).filter(has_text="Pendant pressed")
     await expect(row).to_be_visible(timeout=10_000)  # no reload: over the live stream
     await expect(row.locator(".severity")).to_have_text("emergency")
+    # Nobody on duty in the north service: the row and the panel say nobody was told.
+    await expect(row.locator(".status")).to_contain_text("nobody notified")
+    await expect(page.locator("#panel-nobody")).to_be_visible()
+    await expect(page.locator("#nobody")).to_be_visible()
     await expect(row.locator(".kind")).to_have_text("Pendant pressed")
     await expect(page.locator(".alert", has_text=homes.arthur.name)).to_have_count(0)
 
@@ -73,20 +78,29 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     await expect(page.locator("#panel-timeline svg")).to_be_visible()
     await expect(page.locator("#panel-timeline")).to_contain_text("lounge")
 
-    # An urgent alert waiting for 90 s already: past the 60 s mark, and listed after the emergency.
+    # Urgent alerts waiting 90 s: the carers' window (5 min) has not passed, so one still
+    # open is not red; one the ladder escalated to the responders is. Both after the emergency.
     with psycopg.connect(database_url) as conn:
+        for kind, status, reason in (
+            ("no_movement", "open", "No movement for 3 h."),
+            ("not_up", "escalated", "Not up by 10:40."),
+        ):
+            conn.execute(
+                "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, raised_at,"
+                " event_at, reason) VALUES (%s, %s, %s, 'urgent', %s, now() - interval '90 s',"
+                " now() - interval '3 h', %s)",
+                (homes.edith.resident_id, homes.edith.hub, kind, status, reason),
+            )
         conn.execute(
-            "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, raised_at, event_at,"
-            " reason) VALUES (%s, %s, 'no_movement', 'urgent', 'open', now() - interval '90 s',"
-            " now() - interval '3 h', 'No movement for 3 h.')",
-            (homes.edith.resident_id, homes.edith.hub),
-        )
-        conn.execute(
-            "SELECT pg_notify('carewatch_alerts', id::text) FROM alerts WHERE kind = 'no_movement'"
+            "SELECT pg_notify('carewatch_alerts', id::text) FROM alerts WHERE severity = 'urgent'"
         )
     waiting = page.locator(".alert", has_text="No movement for 3 h.")
-    await expect(waiting).to_have_class("alert overdue", timeout=10_000)
+    escalated = page.locator(".alert", has_text="Not up by 10:40.")
+    await expect(escalated).to_have_class(re.compile(r"\boverdue\b"), timeout=10_000)
+    await expect(waiting).to_be_visible()
+    await expect(waiting).not_to_have_class(re.compile(r"\boverdue\b"))
     await expect(page.locator(".alert").first).to_contain_text("Pendant pressed")
+    await expect(page).to_have_title("(3) Triage console — carewatch")
     await screenshot(page, "console")
     assert await accessibility_problems(page) == []
 
@@ -101,10 +115,17 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     await expect(page.locator("#announcer")).to_contain_text("note added")
     await page.keyboard.press("r")
     await expect(page.locator("#resolve-dialog")).to_be_visible()
+    # Nothing is chosen for the handler: Enter alone does not close it.
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#resolve-error")).to_contain_text("Choose an outcome")
     await page.keyboard.press("4")
     await page.keyboard.press("Enter")
+    # An emergency needs a note.
+    await expect(page.locator("#resolve-error")).to_contain_text("Write a note")
+    await expect(page.locator("#resolve-note")).to_be_focused()
+    await page.keyboard.type("Pressed by accident; she is fine.")
+    await page.keyboard.press("Control+Enter")
     await expect(row).to_have_count(0)
-
     resolved = (await admin_api.get("/api/v1/alerts", params={"status": "resolved"})).json()
     (pendant,) = [a for a in resolved if a["resident_id"] == homes.edith.resident_id]
     assert (pendant["outcome"], pendant["resolved_by"]) == ("false_alarm", homes.edith.responder)
@@ -147,14 +168,14 @@ async def test_a_carer_sees_only_their_residents_and_is_refused_anothers_record(
     )
     assert scope == f"{quick_server.http_url}/static/"
 
-    # One tap.
+    # One tap: recorded and shown, but a pendant press stays the alarm centre's.
     await card.get_by_role(
         "button", name=f"I'm dealing with it: {homes.edith.name}, Pendant pressed"
     ).tap()
     await expect(page.locator(".card", has_text=homes.edith.name)).to_contain_text(
-        f"Acknowledged by {homes.edith.carer}"
+        f"Dealing with it: {homes.edith.carer}"
     )
-    assert alerts_of(database_url, homes.edith) == [("pendant", "acknowledged")]
+    assert alerts_of(database_url, homes.edith) == [("pendant", "open")]
 
     # Arthur's record by URL: refused, and the attempt is in the log.
     response = await page.goto(f"{quick_server.http_url}/residents/{homes.arthur.resident_id}")

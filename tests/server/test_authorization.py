@@ -103,6 +103,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/residents/{resident_id}/timeline"): Rule(ALL, per_resident=True),
     ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
+    ("POST", "/api/v1/alerts/{alert_id}/steps"): Rule(
+        STAFF, per_resident=True, json={"step": "call-resident"}
+    ),
+    ("GET", "/api/v1/shift"): Rule(frozenset({"admin", "responder"})),
+    ("PUT", "/api/v1/me/duty"): Rule(frozenset({"responder"}), json={"on_duty": True}),
+    ("GET", "/api/v1/plans"): Rule(ALL),
     ("GET", "/api/v1/users"): Rule(ADMIN),
     ("GET", "/api/v1/arc-accounts"): Rule(ADMIN),
     ("PUT", "/api/v1/arc-accounts/{service}"): Rule(

@@ -51,12 +51,22 @@ def test_hub_add_refuses_a_taken_id_and_a_bad_one(
 
 
 def test_user_add(env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["user", "add", "alice", "--role", "responder", "--password", "correct horse"]) == 0
+    assert (
+        main(
+            [
+                "user", "add", "alice", "--role", "responder", "--password", "correct horse",
+                "--on-duty", "--phone", "01632 960100",
+            ]
+        )
+        == 0
+    )  # fmt: skip
     assert main(["user", "add", "alice", "--role", "carer", "--password", "correct horse"]) == 1
     assert main(["user", "add", "bob", "--role", "carer", "--password", "short"]) == 2
     with psycopg.connect(env) as conn:
-        rows = conn.execute("SELECT username, role FROM users ORDER BY username").fetchall()
-    assert rows == [("alice", "responder")]
+        rows = conn.execute(
+            "SELECT username, role, on_duty, phone FROM users ORDER BY username"
+        ).fetchall()
+    assert rows == [("alice", "responder", True, "01632 960100")]
 
 
 def test_production_refuses_placeholder_secrets(

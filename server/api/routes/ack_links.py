@@ -68,6 +68,13 @@ async def acknowledge(services: ServicesDep, token: str) -> HTMLResponse:
             "<p>Someone else has already acknowledged or closed this alert.</p>",
             code=status.HTTP_409_CONFLICT,
         )
+    if alert.status != "acknowledged":
+        # A carer's tap on an emergency: noted, but the alarm centre keeps working it.
+        return _page(
+            "Thank you",
+            f"<p>We have noted that you are dealing with {escape(alert.resident)}'s alarm. "
+            "The alarm receiving centre is handling it too until a responder closes it.</p>",
+        )
     return _page(
         "Acknowledged",
         f"<p>Thank you, {escape(alert.acknowledged_by or '')}. {escape(alert.resident)}'s "

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from server.alerts.service import AlertNotFound
+from server.alerts.service import AlertNotFound, ResolutionRefused, StepNotInPlan
 from server.api.deps import (
     CurrentUser,
     IdQuery,
@@ -27,6 +27,7 @@ from server.api.deps import (
     viewer_of,
 )
 from server.domain.access import (
+    Role,
     address_shown,
     failure_shown,
     may_act_on_alerts,
@@ -115,6 +116,13 @@ class Resolution(BaseModel):
 
     outcome: Outcome
     note: str | None = Field(default=None, max_length=2_000)
+
+
+class PlanStep(BaseModel):
+    """A step of the alert's response plan, done or undone."""
+
+    step: str = Field(min_length=1, max_length=64, description="the step's id, from /plans")
+    done: bool = True
 
 
 class Note(BaseModel):
@@ -222,10 +230,16 @@ async def get_alert(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUI
 
 @router.post("/{alert_id}/ack", responses={**_REFUSED, 409: {}})
 async def acknowledge(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
-    """Take the alert on: the clock on the console stops for it."""
+    """Take the alert on: the clock on the console stops for it.
+
+    A carer's acknowledgement of an emergency is recorded as "dealing with it"
+    (in ``details.responding``) and leaves the alert with the responders.
+    """
     await _in_reach(services, user, alert_id, act=True)
     with _as_http_errors():
-        row = await services.alerts.acknowledge(alert_id, by=user.username)
+        row = await services.alerts.acknowledge(
+            alert_id, by=user.username, by_carer=user.role == Role.CARER
+        )
     return Alert.of(row)
 
 
@@ -314,11 +328,11 @@ async def history(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID)
     )
 
 
-@router.post("/{alert_id}/resolve", responses={**_REFUSED, 409: {}})
+@router.post("/{alert_id}/resolve", responses={**_REFUSED, 409: {}, 422: {}})
 async def resolve(
     services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID, resolution: Resolution
 ) -> Alert:
-    """Close the alert with its outcome."""
+    """Close the alert with its outcome; an emergency needs a note (422 without one)."""
     await _in_reach(services, user, alert_id, act=True)
     with _as_http_errors():
         row = await services.alerts.resolve(
@@ -338,6 +352,19 @@ async def add_note(
     return Alert.of(row)
 
 
+@router.post("/{alert_id}/steps", responses={**_REFUSED, 409: {}, 422: {}})
+async def tick_step(
+    services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID, step: PlanStep
+) -> Alert:
+    """Tick a step of the alert's response plan (``details.steps_done``); on the trail."""
+    await _in_reach(services, user, alert_id, act=True)
+    with _as_http_errors():
+        row = await services.alerts.tick_step(
+            alert_id, by=user.username, step=step.step, done=step.done
+        )
+    return Alert.of(row)
+
+
 @contextlib.contextmanager
 def _as_http_errors() -> Any:
     try:
@@ -346,3 +373,5 @@ def _as_http_errors() -> Any:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
     except IllegalTransition as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    except (ResolutionRefused, StepNotInPlan) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None

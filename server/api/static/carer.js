@@ -61,7 +61,15 @@ function alertLine(alert) {
   reason.className = "reason";
   reason.textContent = alert.reason;
   li.append(head, reason);
-  if (alert.status === "open" || alert.status === "escalated") {
+  const responding = (alert.details.responding || []).map((r) => r.by);
+  if (responding.length) {
+    // An emergency stays with the alarm centre; the carer sees their tap was recorded.
+    const note = document.createElement("p");
+    note.className = "status";
+    note.textContent = `Dealing with it: ${responding.join(", ")}. The alarm centre is handling it too.`;
+    li.append(note);
+  }
+  if ((alert.status === "open" || alert.status === "escalated") && !responding.includes(carewatch.session.me.username)) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "big";
@@ -71,12 +79,12 @@ function alertLine(alert) {
       button.disabled = true;
       try {
         await api(`/api/v1/alerts/${alert.id}/ack`, { method: "POST", body: {} });
-        $("announcer").textContent = `Acknowledged: ${alert.resident}.`;
+        $("announcer").textContent = `Recorded: you are dealing with ${alert.resident}'s alert.`;
       } catch (error) { $("announcer").textContent = error.message; }
       await loadResidents();
     };
     li.append(button);
-  } else {
+  } else if (alert.status === "acknowledged") {
     const status = document.createElement("p");
     status.className = "status";
     status.textContent = `Acknowledged by ${alert.acknowledged_by}`;

@@ -1,19 +1,35 @@
-// The responders' triage console: a live queue, keyboard shortcuts, and the resident panel.
+// The responders' triage console: the shift bar, a live queue, keyboard shortcuts, the
+// resident panel with the alert's response plan.
 "use strict";
 
-const { $, api, kindWords, clock, ago, drawTimeline, OUTCOMES } = carewatch;
+const { $, api, kindWords, ago, drawTimeline, OUTCOMES } = carewatch;
 const SEVERITY_RANK = { emergency: 0, urgent: 1, advisory: 2, technical: 3 };
-// Telecare services are audited on answering within 60 s: mark open alerts past it.
+// Telecare services are audited on answering an emergency within 60 s. An urgent
+// alert is the carers' first: it is late for the centre once their window has
+// passed, which is when the ladder escalates it to the responders.
 const ANSWER_WITHIN_S = 60;
-// Nobody has taken these on yet: they can be acknowledged and their clock runs red.
+// Nobody has taken these on yet: they can be acknowledged, they sort first, their clock runs.
 const UNANSWERED = ["open", "escalated"];
+// New alerts of these severities sound the alarm; advisories never wake anyone.
+const SOUNDED = ["emergency", "urgent"];
+// While an emergency waits unanswered, the sound is repeated this often.
+const REPEAT_SOUND_MS = 30_000;
+const MUTE_KEY = "carewatch.console.muted";
 
-const state = { alerts: new Map(), selected: null, panelFor: null };
+const state = {
+  alerts: new Map(), selected: null, panelFor: null, planFor: null, plans: {},
+  // What has sounded: alert id → "status:presses", so a change that matters sounds once.
+  heard: new Map(), lastSound: 0, sounded: 0, firstLoad: true,
+};
 
 async function reload() {
   const alerts = await api("/api/v1/alerts?status=active");
   state.alerts = new Map(alerts.map((a) => [a.id, a]));
+  // What was already waiting when the page opened does not sound; what arrives later does.
+  for (const alert of alerts) if (state.firstLoad || state.heard.has(alert.id)) state.heard.set(alert.id, soundKey(alert));
+  state.firstLoad = false;
   render();
+  soundForNew(alerts);
 }
 
 // Server-sent events: the browser reconnects by itself; on each (re)connection
@@ -27,10 +43,11 @@ function follow() {
       const isNew = !state.alerts.has(alert.id);
       if (alert.status === "resolved") state.alerts.delete(alert.id);
       else state.alerts.set(alert.id, alert);
-      if (isNew && alert.status === "open") {
+      if (isNew && UNANSWERED.includes(alert.status)) {
         $("announcer").textContent = `New ${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}.`;
       }
       render();
+      soundForNew([alert]);
     },
   });
 }
@@ -40,9 +57,62 @@ function setConnection(live) {
   $("connection").classList.toggle("lost", !live);
 }
 
+// --- The alarm sound --------------------------------------------------------------
+
+const soundKey = (alert) => `${alert.status}:${alert.details.presses || 1}`;
+const muted = () => localStorage.getItem(MUTE_KEY) === "yes";
+
+// A new unanswered alarm, a new press (even on an answered alert: the person asked
+// again), or an alert escalated to the centre sounds once.
+function soundForNew(alerts) {
+  let fresh = false;
+  for (const alert of alerts) {
+    if (alert.status === "resolved") { state.heard.delete(alert.id); continue; }
+    const key = soundKey(alert);
+    const before = state.heard.get(alert.id);
+    if (before === key) continue;
+    state.heard.set(alert.id, key);
+    const pressedAgain = before !== undefined && before.split(":")[1] !== key.split(":")[1];
+    if (SOUNDED.includes(alert.severity) && (UNANSWERED.includes(alert.status) || pressedAgain)) fresh = true;
+  }
+  if (fresh) sound();
+}
+
+function sound() {
+  if (muted()) return;
+  const audio = $("alarm-sound");
+  state.lastSound = Date.now();
+  audio.currentTime = 0;
+  audio.play().then(() => {
+    state.sounded += 1;
+    // Read by the browser tests: the alarm really started playing.
+    document.body.dataset.alarmsSounded = String(state.sounded);
+    $("sound-blocked").hidden = true;
+  }).catch(() => { $("sound-blocked").hidden = false; });
+}
+
+function showMute() {
+  const button = $("sound-toggle");
+  button.setAttribute("aria-pressed", String(muted()));
+  button.textContent = muted() ? "Sound muted: turn on" : "Mute sound";
+}
+
+// --- The queue ----------------------------------------------------------------------
+
+// Unanswered above in progress, then most severe, then longest waiting.
 function sorted() {
+  const waiting = (a) => (UNANSWERED.includes(a.status) ? 0 : 1);
   return [...state.alerts.values()].sort((a, b) =>
-    (SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]) || (Date.parse(a.raised_at) - Date.parse(b.raised_at)));
+    (waiting(a) - waiting(b)) || (SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity])
+    || (Date.parse(a.raised_at) - Date.parse(b.raised_at)));
+}
+
+function statusWords(alert) {
+  const review = alert.details.needs_review ? "cleared: needs review" : null;
+  if (alert.status === "acknowledged") return [`acknowledged by ${alert.acknowledged_by}`, review].filter(Boolean).join(" · ");
+  if (review) return review;
+  if (alert.status === "escalated") return "escalated to responders";
+  return alert.status;
 }
 
 function render() {
@@ -68,13 +138,15 @@ function fill(item, alert) {
   item.dataset.severity = alert.severity;
   item.dataset.status = alert.status;
   item.dataset.raisedAt = alert.raised_at;
-  item.setAttribute("aria-label", `${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}`);
+  item.dataset.review = alert.details.needs_review ? "yes" : "no";
+  const responding = (alert.details.responding || []).map((r) => r.by);
+  item.setAttribute("aria-label", `${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}, ${statusWords(alert)}`);
   item.querySelector(".severity").textContent = alert.severity;
   item.querySelector(".resident").textContent = alert.resident;
   item.querySelector(".kind").textContent = kindWords(alert.kind);
-  item.querySelector(".status").textContent = alert.status === "acknowledged"
-    ? `acknowledged by ${alert.acknowledged_by}`
-    : alert.status === "escalated" ? "escalated to responders" : alert.status;
+  item.querySelector(".status").textContent = statusWords(alert)
+    + (responding.length ? ` · carer on the way: ${responding.join(", ")}` : "")
+    + (alert.details.nobody_notified && UNANSWERED.includes(alert.status) ? " · nobody notified" : "");
   item.querySelector(".reason").textContent = alert.reason;
   const buttons = {
     ack: [`Acknowledge alert for ${alert.resident}`, () => act(alert.id, "ack"), !UNANSWERED.includes(alert.status)],
@@ -117,33 +189,64 @@ function move(step) {
   markSelected(true);
 }
 
+const DONE_WORDS = { notes: "note added", steps: "step recorded" };
+
 async function act(id, action, body = {}) {
   try {
     const alert = await api(`/api/v1/alerts/${id}/${action}`, { method: "POST", body });
     if (alert.status === "resolved") state.alerts.delete(alert.id); else state.alerts.set(alert.id, alert);
-    $("announcer").textContent = `${alert.resident}: ${action === "notes" ? "note added" : alert.status}.`;
+    $("announcer").textContent = `${alert.resident}: ${DONE_WORDS[action] || statusWords(alert)}.`;
+    render();
+    return alert;
   } catch (error) {
     $("announcer").textContent = error.message;
     await reload();
+    throw error;
   }
-  render();
 }
+
+// --- Resolving: the outcome is always chosen, an emergency needs a note -----------------
 
 function askResolve(id) {
   const alert = state.alerts.get(id);
   if (!alert) return;
   const dialog = $("resolve-dialog");
+  const noteNeeded = alert.severity === "emergency";
   $("resolve-title").textContent = `Resolve: ${alert.resident}, ${kindWords(alert.kind)}`;
   $("resolve-note").value = "";
-  dialog.returnValue = "";
-  dialog.onclose = () => {
-    if (dialog.returnValue !== "resolve") return;
-    const outcome = document.querySelector('input[name="outcome"]:checked').value;
-    const note = $("resolve-note").value.trim() || null;
-    act(id, "resolve", { outcome, note });
-  };
+  $("resolve-note").required = noteNeeded;
+  $("resolve-note-label").textContent = noteNeeded
+    ? "Note (needed for an emergency: what happened, who was called)" : "Note (optional)";
+  $("resolve-error").textContent = "";
+  for (const input of document.querySelectorAll('input[name="outcome"]')) input.checked = false;
+  dialog.dataset.alert = id;
   dialog.showModal();
-  document.querySelector('input[name="outcome"]:checked').focus();
+  document.querySelector('input[name="outcome"]').focus();
+}
+
+// Enter (or the Resolve button) submits; nothing closes without an outcome chosen.
+async function onResolveSubmit(event) {
+  const dialog = $("resolve-dialog");
+  if (event.submitter && event.submitter.value === "cancel") return;
+  event.preventDefault();
+  const chosen = document.querySelector('input[name="outcome"]:checked');
+  const note = $("resolve-note").value.trim();
+  if (!chosen) {
+    $("resolve-error").textContent = "Choose an outcome first (keys 1–5).";
+    document.querySelector('input[name="outcome"]').focus();
+    return;
+  }
+  if ($("resolve-note").required && !note) {
+    $("resolve-error").textContent = "Write a note: what happened and who was called.";
+    $("resolve-note").focus();
+    return;
+  }
+  try {
+    await act(dialog.dataset.alert, "resolve", { outcome: chosen.value, note: note || null });
+    dialog.close("resolve");
+  } catch (error) {
+    $("resolve-error").textContent = error.message;
+  }
 }
 
 function askNote(id) {
@@ -155,17 +258,54 @@ function askNote(id) {
   dialog.returnValue = "";
   dialog.onclose = () => {
     const note = $("note-text").value.trim();
-    if (dialog.returnValue === "save" && note) act(id, "notes", { note });
+    if (dialog.returnValue === "save" && note) act(id, "notes", { note }).catch(() => {});
   };
   dialog.showModal();
   $("note-text").focus();
 }
 
+// --- The panel: the alert's plan, then the resident ----------------------------------
+
+function showPlan(alert) {
+  const list = $("panel-plan");
+  const steps = state.plans[alert.kind] || [];
+  const done = new Set(alert.details.steps_done || []);
+  if (state.planFor !== alert.id) {
+    state.planFor = alert.id;
+    list.replaceChildren(...steps.map((step, i) => {
+      const li = document.createElement("li");
+      const label = document.createElement("label");
+      label.className = "choice";
+      const box = document.createElement("input");
+      Object.assign(box, { type: "checkbox", value: step.id, id: `step-${i}` });
+      box.addEventListener("change", async () => {
+        try {
+          await act(alert.id, "steps", { step: step.id, done: box.checked });
+        } catch { box.checked = !box.checked; }
+      });
+      label.append(box, ` ${step.words}`);
+      li.append(label);
+      return li;
+    }));
+  }
+  for (const box of list.querySelectorAll("input")) box.checked = done.has(box.value);
+}
+
 async function showPanel(alert) {
   const panel = $("panel");
-  if (!alert) { panel.hidden = true; state.panelFor = null; return; }
+  if (!alert) { panel.hidden = true; state.panelFor = null; state.planFor = null; return; }
   panel.hidden = false;
   $("panel-reason").textContent = alert.reason;
+  $("panel-review").hidden = !alert.details.needs_review;
+  $("panel-review").textContent = alert.details.needs_review
+    ? `Cleared by itself after it reached the responders: ${alert.details.cleared_reason || ""} `
+      + "Check on the resident, then close it with an outcome." : "";
+  const responding = alert.details.responding || [];
+  $("panel-responding").hidden = !responding.length;
+  $("panel-responding").textContent = responding.length
+    ? `${responding.map((r) => r.by).join(", ")} said they are dealing with it. The alert stays with the centre until a responder closes it.` : "";
+  $("panel-nobody").hidden = !(alert.details.nobody_notified && UNANSWERED.includes(alert.status));
+  showPlan(alert);
   if (state.panelFor === alert.resident_id) return;
   state.panelFor = alert.resident_id;
   $("panel-title").textContent = alert.resident;
@@ -192,33 +332,88 @@ async function showPanel(alert) {
   }
 }
 
-function tick() {
-  for (const item of document.querySelectorAll("#alerts .alert")) {
-    const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(item.dataset.raisedAt)) / 1000));
-    item.querySelector(".timer").textContent = ago(item.dataset.raisedAt);
-    item.classList.toggle("overdue", UNANSWERED.includes(item.dataset.status) && seconds > ANSWER_WITHIN_S);
-  }
+// --- The shift bar ---------------------------------------------------------------------
+
+async function loadShift() {
+  let shift;
+  try { shift = await api("/api/v1/shift"); } catch { return; }
+  const onDuty = $("shift-on-duty");
+  onDuty.replaceChildren(...shift.on_duty.flatMap((c, i) => {
+    const parts = [i ? ", " : "", c.name];
+    if (c.phone) {
+      const link = document.createElement("a");
+      link.href = `tel:${c.phone.replaceAll(" ", "")}`;
+      link.textContent = c.phone;
+      parts.push(" (", link, ")");
+    }
+    return parts;
+  }));
+  if (!shift.on_duty.length) onDuty.textContent = "nobody";
+  $("nobody").hidden = shift.on_duty.length > 0;
+  $("shift-hubs-offline").textContent = String(shift.hubs_offline);
+  const duty = $("duty-toggle");
+  duty.hidden = shift.you_on_duty === null;
+  duty.textContent = shift.you_on_duty ? "Go off duty" : "Go on duty";
+  duty.setAttribute("aria-pressed", String(Boolean(shift.you_on_duty)));
 }
 
+async function toggleDuty() {
+  const on = $("duty-toggle").getAttribute("aria-pressed") !== "true";
+  try {
+    await api("/api/v1/me/duty", { method: "PUT", body: { on_duty: on } });
+    $("announcer").textContent = on ? "You are on duty." : "You are off duty.";
+  } catch (error) { $("announcer").textContent = error.message; }
+  await loadShift();
+}
+
+function tick() {
+  let unanswered = 0; let oldest = null; let emergencyWaiting = false;
+  for (const item of document.querySelectorAll("#alerts .alert")) {
+    const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(item.dataset.raisedAt)) / 1000));
+    const waiting = UNANSWERED.includes(item.dataset.status);
+    item.querySelector(".timer").textContent = ago(item.dataset.raisedAt);
+    const late = item.dataset.severity === "emergency" ? seconds > ANSWER_WITHIN_S
+      : item.dataset.severity === "urgent" && item.dataset.status === "escalated";
+    item.classList.toggle("overdue", waiting && late);
+    if (waiting) {
+      unanswered += 1;
+      if (oldest === null || item.dataset.raisedAt < oldest) oldest = item.dataset.raisedAt;
+      if (item.dataset.severity === "emergency") emergencyWaiting = true;
+    }
+  }
+  $("shift-unanswered").textContent = String(unanswered);
+  $("shift-oldest").textContent = oldest ? ago(oldest) : "none";
+  document.title = `${unanswered ? `(${unanswered}) ` : ""}Triage console — carewatch`;
+  if (emergencyWaiting && Date.now() - state.lastSound > REPEAT_SOUND_MS) sound();
+}
+
+// --- Keys --------------------------------------------------------------------------------
+
 function onKey(event) {
-  if (document.querySelector("dialog[open]")) {
-    const dialog = document.querySelector("dialog[open]");
+  const dialog = document.querySelector("dialog[open]");
+  if (dialog) {
+    // Ctrl+Enter in the note sends the form, so the whole dialog works from the keyboard.
+    if (dialog.id === "resolve-dialog" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      $("resolve-form").requestSubmit();
+      return;
+    }
     if (dialog.id === "resolve-dialog" && /^[1-5]$/.test(event.key) && event.target.tagName !== "TEXTAREA") {
       const choice = document.querySelectorAll('input[name="outcome"]')[Number(event.key) - 1];
       choice.checked = true; choice.focus(); event.preventDefault();
-    }
-    if (dialog.id === "resolve-dialog" && event.key === "Enter" && event.target.tagName === "INPUT") {
-      event.preventDefault();
-      dialog.close("resolve");
+      $("resolve-error").textContent = "";
     }
     return;
   }
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
+  const typing = ["TEXTAREA", "SELECT"].includes(event.target.tagName)
+    || (event.target.tagName === "INPUT" && event.target.type !== "checkbox");
+  if (typing) return;
   const id = state.selected;
   const keys = {
     ArrowDown: () => move(1), j: () => move(1), ArrowUp: () => move(-1), k: () => move(-1),
-    a: () => id && act(id, "ack"), e: () => id && act(id, "escalate"),
+    a: () => id && act(id, "ack").catch(() => {}), e: () => id && act(id, "escalate").catch(() => {}),
+    p: () => { const box = $("panel-plan").querySelector("input:not(:checked)") || $("panel-plan").querySelector("input"); if (box) box.focus(); },
     r: () => id && askResolve(id), n: () => id && askNote(id), "?": () => $("help-dialog").showModal(),
   };
   if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
@@ -229,15 +424,24 @@ document.addEventListener("DOMContentLoaded", async () => {
     const label = document.createElement("label");
     label.className = "choice";
     const input = document.createElement("input");
-    Object.assign(input, { type: "radio", name: "outcome", value, checked: i === 0 });
+    Object.assign(input, { type: "radio", name: "outcome", value });
     label.append(input, ` ${i + 1}. ${words}`);
     return label;
   }));
+  $("resolve-form").addEventListener("submit", onResolveSubmit);
   document.addEventListener("keydown", onKey);
+  $("sound-toggle").addEventListener("click", () => {
+    localStorage.setItem(MUTE_KEY, muted() ? "no" : "yes");
+    showMute();
+  });
+  $("duty-toggle").addEventListener("click", toggleDuty);
+  showMute();
   const me = await carewatch.start();
   if (!me) return;
   $("admin-link").hidden = $("admin-sep").hidden = me.role !== "admin";
+  state.plans = await api("/api/v1/plans");
   setInterval(tick, 1000);
-  await reload();
+  setInterval(loadShift, 30_000);
+  await Promise.all([reload(), loadShift()]);
   follow();
 });
