@@ -153,10 +153,10 @@ class Firmware:
 
     def silent(self, sensor: str, ts: float) -> bool:
         """A flat battery, a lost link or no such device here: nothing from it now."""
-        if not self.dropouts and not self.flat_batteries and not self.unfitted:
-            return False
         if sensor in self.unfitted:
             return True
+        if not self.dropouts and not self.flat_batteries:
+            return False
         battery = self.batteries.get(sensor)
         if battery is not None and battery.dead(ts):
             return True

@@ -376,10 +376,12 @@ class SimulatedHome:
                 chances.append((stay.start + rng.uniform(30, min(120, length / 2)), stay.room))
         if not chances:
             return  # away, in bed or out of sight all day: this fall does not happen
-        # The room first (the hall is passed through far more often than it is
-        # fallen in), then the first chance there.
-        room = rng.choice(sorted({r for _, r in chances}))
-        fell = min(t for t, r in chances if r == room)
+        # The room first among those the resident goes to in the next two hours
+        # (the hall is passed through far more often than it is fallen in), then
+        # the first chance there; failing any, the first chance at all.
+        soon = [c for c in chances if c[0] < at + 2 * 3600] or [min(chances)]
+        room = rng.choice(sorted({r for _, r in soon}))
+        fell = min(t for t, r in soon if r == room)
         found = fell + fall.found_after.total_seconds()
         for arrive, _ in plan.visitors:
             if fell < arrive < found:
@@ -437,14 +439,23 @@ class SimulatedHome:
         out: list[Physical],
         rng: random.Random,
     ) -> None:
-        """A pulsing pad: a press of a second or two for each turn, never a held "occupied"."""
+        """A pulsing pad: each turn a burst of presses of a second or two, never a held "occupied".
+
+        Real pads fire in bursts while someone shifts on them and then say
+        nothing for long spells, so a turn is a few to a dozen presses a few
+        seconds apart (more in bed, where a turn takes longer).
+        """
+        most = 16 if pad == "bed" else 6
         t = start
         while True:
             t += rng.expovariate(per_hour / 3600)
-            if t >= end - 5:
+            if t >= end - 200:
                 break
-            out.append(Physical(t, "occupancy", pad, 1.0))
-            out.append(Physical(t + rng.uniform(*_PULSE_S), "occupancy", pad, 0.0))
+            press = t
+            for _ in range(rng.randint(1, most)):
+                out.append(Physical(press, "occupancy", pad, 1.0))
+                out.append(Physical(press + rng.uniform(*_PULSE_S), "occupancy", pad, 0.0))
+                press += rng.uniform(4.0, 10.0)
 
     def _arrive(self, stay: Stay, out: list[Physical], rng: random.Random) -> None:
         previous, self._last_room = self._last_room, stay.room

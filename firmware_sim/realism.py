@@ -86,8 +86,8 @@ class HomeTraits:
     visitors_per_week: float = 0.0
     # Whole days out (a day centre, family, work) a week.
     days_out_per_week: float = 0.0
-    # Pressure pads report a press for each turn, not a held "occupied": turns
-    # an hour in bed and in the chair (0 = the pad holds its state).
+    # Pressure pads report a burst of presses for each turn, not a held
+    # "occupied": turns an hour in bed and in the chair (0 = the pad holds its state).
     bed_turns_per_hour: float = 0.0
     chair_shifts_per_hour: float = 0.0
     # Share of the resident's movement each room's PIR sees (the chair or bed
@@ -115,7 +115,7 @@ class HomeTraits:
         # Every draw happens whatever the scale, so turning one feature down
         # leaves the others' values (and the home's other randomness) alone.
         still = scale(realism.still_spells)
-        still_count, still_min = rng.uniform(1.0, 3.0), rng.uniform(50, 150)
+        still_count, still_min = rng.uniform(1.5, 4.0), rng.uniform(75, 200)
         naps = scale(realism.naps) * rng.uniform(0.2, 1.0)
         late = scale(realism.late_evenings)
         late_chance, late_h = rng.uniform(0.1, 0.4), rng.uniform(1.0, 3.0)
@@ -125,7 +125,7 @@ class HomeTraits:
         days_out = scale(realism.days_out) * rng.choice((0.0, 0.3, 1.0, 3.0))
         pads = scale(realism.pulsing_pads)
         pulsing = rng.random() < 0.85 * pads
-        bed_turns, chair_shifts = log_uniform(4, 40), log_uniform(2, 12)
+        bed_turns, chair_shifts = log_uniform(0.5, 4), log_uniform(0.2, 1.5)
         blind = scale(realism.pir_blind_spots)
         lounge_seen = 1 - blind * rng.uniform(0.3, 0.9)
         bedroom_seen = 1 - blind * rng.uniform(0.2, 0.8)

@@ -123,7 +123,7 @@ def poisson(rng: random.Random, mean: float) -> int:
 
 _DAY = frozenset({"sit"})
 # The evening television: most still spells are after dinner.
-_EVENING_STILL_SHARE = 0.65
+_EVENING_STILL_SHARE = 0.75
 _NIGHT = frozenset({"sleep"})
 
 
