@@ -207,9 +207,11 @@ def plan_day(
             wake = arrive + _MIN  # the carer finds them still in bed and helps them up
     bed = at(persona.bed_hour, persona.bed_spread_min)
     if traits.late_evening_chance and real.random() < traits.late_evening_chance:
-        # Up late (a film, a phone call, a restless evening), but in bed before midnight:
-        # the next day's plan starts asleep.
-        bed = min(bed + real.uniform(0.5, traits.late_evening_h) * _HOUR, day_end - 10 * _MIN)
+        # Up late (a film, a phone call, a restless evening), but settled in bed well
+        # before midnight: the next day's plan starts asleep, and what the devices
+        # report of getting into bed must stay on this day.
+        bed += real.uniform(0.5, traits.late_evening_h) * _HOUR
+    bed = min(bed, day_end - 20 * _MIN)
     washed = wake + minutes(15, 4)
     breakfast_done = washed + minutes(persona.breakfast_min, 6)
     lunch = max(at(persona.lunch_hour, persona.meal_spread_min), breakfast_done + 60 * _MIN)
