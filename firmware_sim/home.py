@@ -468,11 +468,13 @@ class SimulatedHome:
             settling = previous != stay.room
             in_bed, in_chair = in_bed and settling, in_chair and settling
             if in_bed:
-                out.append(Physical(t + rng.uniform(60, 180), "occupancy", "bed", 1.0))
-                out.append(Physical(t + rng.uniform(182, 185), "occupancy", "bed", 0.0))
+                press = t + rng.uniform(60, 180)
+                out.append(Physical(press, "occupancy", "bed", 1.0))
+                out.append(Physical(press + rng.uniform(*_PULSE_S), "occupancy", "bed", 0.0))
             if in_chair:
-                out.append(Physical(t + rng.uniform(20, 60), "occupancy", "chair", 1.0))
-                out.append(Physical(t + rng.uniform(62, 64), "occupancy", "chair", 0.0))
+                press = t + rng.uniform(20, 60)
+                out.append(Physical(press, "occupancy", "chair", 1.0))
+                out.append(Physical(press + rng.uniform(*_PULSE_S), "occupancy", "chair", 0.0))
             in_bed = in_chair = False
         out.append(
             Physical(
