@@ -39,9 +39,9 @@ __all__ = ["TIDY", "HomeTraits", "Realism"]
 # sensor and no hall or lounge PIR; house C no kitchen, lounge or hall PIR.
 _UNFITTED_CHANCE: dict[str, float] = {
     "hall-pir": 0.45,
-    "lounge-pir": 0.2,
+    "lounge-pir": 0.35,
     "kitchen-pir": 0.2,
-    "front-door": 0.12,
+    "front-door": 0.25,
     "chair": 0.3,
     "kettle": 0.3,
 }
