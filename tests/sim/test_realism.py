@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from edge.protocol import ReadingKind
 from firmware_sim.devices import FRONT_DOOR, SensorEvent
+from firmware_sim.driver import SimDriver
 from firmware_sim.home import SimulatedHome
 from firmware_sim.incidents import Fall, NotUp
 from firmware_sim.offline import export_trial
@@ -198,3 +199,12 @@ def test_still_spells_and_blind_spots_leave_long_silences_in_the_evening() -> No
 
     assert longest_evening_gap_h(TIDY) < 0.75
     assert longest_evening_gap_h(still) > 1.0
+
+
+def test_a_live_hub_lists_only_the_sensors_its_installer_fitted() -> None:
+    traits = dataclasses.replace(TIDY, unfitted=frozenset({"hall-pir", "chair"}))
+    driver = SimDriver(SimulatedHome(home_id="h", start=START, seed=2, traits=traits))
+    driver.poll(START + timedelta(days=1))
+    listed = {s.sensor for s in driver.sensors()}
+    assert "lounge-pir" in listed
+    assert not listed & traits.unfitted
