@@ -132,12 +132,16 @@ class Firmware:
     dropouts: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     # Sensors whose battery is set to run flat (the common case is none).
     flat_batteries: set[str] = field(default_factory=set)
+    # Sensors the installer did not fit in this home: they never report.
+    unfitted: frozenset[str] = frozenset()
     _pir_last: dict[str, float] = field(default_factory=dict)
     _state: dict[str, float] = field(default_factory=dict)
     _settled: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def fitted(cls, start: float, rng: random.Random) -> Firmware:
+    def fitted(
+        cls, start: float, rng: random.Random, *, unfitted: frozenset[str] = frozenset()
+    ) -> Firmware:
         """A home's devices as an installer leaves them: batteries part used, links varied."""
         batteries = {
             d.sensor: Battery(level=rng.uniform(40, 100), drain_per_day=rng.uniform(0.02, 0.09))
@@ -145,10 +149,12 @@ class Firmware:
             if d.sensor not in _MAINS
         }
         links = {d.sensor: rng.uniform(50, 210) for d in SENSORS}
-        return cls(start=start, batteries=batteries, link_quality=links)
+        return cls(start=start, batteries=batteries, link_quality=links, unfitted=unfitted)
 
     def silent(self, sensor: str, ts: float) -> bool:
-        """A flat battery or a lost link: nothing from this device now."""
+        """A flat battery, a lost link or no such device here: nothing from it now."""
+        if sensor in self.unfitted:
+            return True
         if not self.dropouts and not self.flat_batteries:
             return False
         battery = self.batteries.get(sensor)
@@ -160,6 +166,8 @@ class Firmware:
         """Each device's (sensor, battery %, link quality) as its next message would carry."""
         found: list[tuple[str, float | None, float]] = []
         for d in SENSORS:
+            if d.sensor in self.unfitted:
+                continue
             battery = self.batteries.get(d.sensor)
             link = min(255.0, max(0.0, rng.gauss(self.link_quality[d.sensor], 8)))
             found.append(
@@ -206,6 +214,8 @@ class Firmware:
                     self._state[e.target] = e.value
                     yield SensorEvent(ts, e.target, e.target, e.value)
                 case "power":
+                    if e.target in self.unfitted:
+                        continue
                     if self._state.get(e.target) != e.value:
                         self._state[e.target] = e.value
                         yield SensorEvent(ts, e.target, "power", e.value)

@@ -16,7 +16,6 @@ from edge.agent.drivers import DriverEvent
 from edge.agent.settings import AgentSettings
 from edge.agent.zigbee import Zigbee2Mqtt
 from edge.protocol import SensorHealth
-from firmware_sim.devices import SENSORS
 from firmware_sim.home import SimulatedHome
 from firmware_sim.zigbee import Zigbee2MqttEncoder
 
@@ -37,7 +36,8 @@ class SimDriver:
             return level, round(min(255.0, max(0.0, quality)))
 
         self._encoder = Zigbee2MqttEncoder(health=health, silent=home.firmware.silent)
-        self._mapper = Zigbee2Mqtt(SENSORS)
+        # Only what the installer fitted: the hub's sensor map lists no missing device.
+        self._mapper = Zigbee2Mqtt(home.sensors)
 
     def poll(self, now: datetime) -> Sequence[DriverEvent]:
         """Events since the last poll, oldest first."""

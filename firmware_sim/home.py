@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.agent.drivers import AlarmTrigger, DriverEvent
+from edge.agent.zigbee import DeviceSpec
 from edge.protocol import AlarmKind, Reading, ReadingKind
 from firmware_sim.climate import Heating, Weather
 from firmware_sim.devices import (
@@ -56,6 +57,7 @@ from firmware_sim.incidents import (
     WanderOut,
 )
 from firmware_sim.persona import STEADY, Persona
+from firmware_sim.realism import TIDY, HomeTraits
 from firmware_sim.routine import OUT, DayConditions, DayPlan, Stay, local_epoch, plan_day, poisson
 
 __all__ = ["FRONT_DOOR", "PENDANT", "PIR_BLIND_TIME", "SimulatedHome", "pir"]
@@ -68,6 +70,10 @@ _MOVEMENT_PACE_S = {"kitchen": 40.0, "bathroom": 30.0, "hall": 10.0, "bedroom": 
 # Asleep: a turn in bed every hour or so, which the PIR sees only sometimes.
 _ASLEEP_PACE_S = 70 * 60.0
 _ASLEEP_SEEN = 0.3
+# Sitting in the lounge chair, by activity (pulsing pads shift with the resident).
+_IN_CHAIR = frozenset({"sit", "nap", "no_meal", "still", "visit"})
+# A pressure pad's press for a turn lasts about a second (the real homes' pads).
+_PULSE_S = (0.8, 3.0)
 
 
 def _ts(epoch: float) -> datetime:
@@ -88,6 +94,7 @@ class SimulatedHome:
         incidents: Sequence[Incident] = (),
         weather: Weather | None = None,
         sensor_dropouts_per_month: float = 0.0,
+        traits: HomeTraits = TIDY,
     ) -> None:
         self.home_id = home_id
         self.start = start
@@ -97,9 +104,10 @@ class SimulatedHome:
         self.incidents = tuple(incidents)
         self.weather = weather or Weather(seed=0)
         self.labels: list[IncidentLabel] = []
+        self.traits = traits
         self._start_s = start.timestamp()
         fit = random.Random(f"{seed}:fitted")
-        self.firmware = Firmware.fitted(self._start_s, fit)
+        self.firmware = Firmware.fitted(self._start_s, fit, unfitted=traits.unfitted)
         self.heating = Heating.fitted(fit)
         self._drift_per_day = fit.gauss(0, persona.drift_min_per_month) / 30
         self._dropouts_per_month = sensor_dropouts_per_month
@@ -119,6 +127,11 @@ class SimulatedHome:
                 self._schedule(incident)
 
     # -- what the outside sees -------------------------------------------------
+
+    @property
+    def sensors(self) -> tuple[DeviceSpec, ...]:
+        """The home's sensor map: the devices the installer fitted."""
+        return tuple(d for d in SENSORS if d.sensor not in self.traits.unfitted)
 
     def sensor_events_until(self, until: datetime) -> list[SensorEvent]:
         """Device reports from the last call up to ``until``, oldest first."""
@@ -212,6 +225,12 @@ class SimulatedHome:
         delay = sum(i.delay.total_seconds() / 60 for i in today if isinstance(i, NotUp))
         missed = frozenset(m for i in today if isinstance(i, MissedMeals) for m in i.meals)
         wander = next((i for i in today if isinstance(i, WanderOut)), None)
+        lie_in = max(
+            (i.lie_in.total_seconds() / 60 for i in today if isinstance(i, NotUp)), default=0.0
+        )
+        toilet_at = next(
+            (i.at.timestamp() for i in today if isinstance(i, Fall) and i.on_way_to_toilet), None
+        )
         # The routine drifts: a personal trend plus a slow seasonal swing.
         drift = self._drift_per_day * days_in + 10 * math.sin(2 * math.pi * days_in / 365)
         return DayConditions(
@@ -225,6 +244,8 @@ class SimulatedHome:
             wander_out=None
             if wander is None
             else (wander.at.timestamp(), wander.duration.total_seconds() / 60),
+            lie_in_min=lie_in,
+            toilet_at=toilet_at,
         ), today
 
     def _holiday(self, day: date) -> tuple[float, float] | None:
@@ -256,7 +277,7 @@ class SimulatedHome:
         rng = random.Random(f"{self.seed}:dropouts:{block}")
         block_start = local_epoch(day, 0, self.zone)
         for _ in range(poisson(rng, self._dropouts_per_month)):
-            sensor = rng.choice([d.sensor for d in SENSORS if d.sensor != PENDANT])
+            sensor = rng.choice([d.sensor for d in self.sensors if d.sensor != PENDANT])
             start = block_start + rng.uniform(0, 30 * _DAY_S)
             end = start + rng.uniform(2, 24) * 3600
             self.firmware.dropouts.setdefault(sensor, []).append((start, end))
@@ -274,6 +295,8 @@ class SimulatedHome:
             self.zone,
             random.Random(f"{self.seed}:{day.isoformat()}"),
             conditions,
+            self.traits,
+            random.Random(f"{self.seed}:{day.isoformat()}:realism"),
         )
         rng = random.Random(f"{self.seed}:{day.isoformat()}:sensors")
         day_start, day_end = local_epoch(day, 0, self.zone), local_epoch(day, 24, self.zone)
@@ -281,14 +304,18 @@ class SimulatedHome:
         for stay in plan.stays:
             self._arrive(stay, physical, rng)
             self._within(stay, physical, rng, conditions.activity, day_end)
+        # Falls first: who calls while the resident lies there decides what is seen.
+        for incident in today:
+            if isinstance(incident, Fall):
+                self._fall(incident, plan, physical)
         for arrive, leave in plan.visitors:
             self._visitor(arrive, leave, plan, physical, rng)
+        for arrive, leave in plan.guests:
+            self._guest(arrive, leave, physical, rng)
         for incident in today:
             if isinstance(incident, PendantPress):
                 physical.append(Physical(incident.at.timestamp(), "alarm", PENDANT, 1.0, False))
                 self._label("pendant", incident.at.timestamp(), incident.at.timestamp())
-            elif isinstance(incident, Fall):
-                self._fall(incident, plan, physical)
             elif isinstance(incident, NotUp) and plan.woke > plan.usual_wake:
                 self._label("not_up", plan.usual_wake, plan.woke)
             elif isinstance(incident, MissedMeals):
@@ -321,19 +348,40 @@ class SimulatedHome:
         return any(a <= ts < b for a, b in self._silences)
 
     def _fall(self, fall: Fall, plan: DayPlan, physical: list[Physical]) -> None:
-        """Where and when the fall happens, and who finds the resident."""
+        """Where and when the fall happens, and who finds the resident.
+
+        Falls happen on the move: soon after walking into one of ``fall.rooms``,
+        or in the hall between two rooms, at the first chance after ``fall.at``.
+        Only rooms the installer fitted with a PIR count, so the resident is
+        seen up and about just before. A carer with a key finds them at the
+        next visit; a guest who calls meanwhile gets no answer and goes away,
+        so the label runs until someone really finds them.
+        """
         at = fall.at.timestamp()
-        candidates = [
-            s
-            for s in plan.stays
-            if s.room in fall.rooms and not s.asleep and s.end - s.start > 120 and s.end > at
-        ]
-        if not candidates:
-            return  # away or in bed all day: this fall does not happen
-        stay = candidates[0]
-        fell = max(at, stay.start + 60.0)
-        if fell >= stay.end:
-            fell = stay.start + (stay.end - stay.start) / 2
+        rng = random.Random(f"{self.seed}:fall:{at}")
+        fitted = {d.sensor for d in self.sensors}
+        chances: list[tuple[float, str]] = []
+        for before, stay in zip(plan.stays, plan.stays[1:], strict=False):
+            if stay.start < at or stay.room == OUT or before.room == OUT:
+                continue
+            if before.room == stay.room:
+                continue
+            if "hall" in fall.rooms and pir("hall") in fitted and stay.room != "hall":
+                # Between rooms: seen entering the hall, not arriving in the next room.
+                chances.append((stay.start + 2.0, "hall"))
+            length = stay.end - stay.start
+            # Not asleep, and not with a guest in the room (they would see it).
+            awake = not stay.asleep and stay.activity != "visit"
+            if stay.room in fall.rooms and pir(stay.room) in fitted and length > 120 and awake:
+                chances.append((stay.start + rng.uniform(30, min(120, length / 2)), stay.room))
+        if not chances:
+            return  # away, in bed or out of sight all day: this fall does not happen
+        # The room first among those the resident goes to in the next two hours
+        # (the hall is passed through far more often than it is fallen in), then
+        # the first chance there; failing any, the first chance at all.
+        soon = [c for c in chances if c[0] < at + 2 * 3600] or [min(chances)]
+        room = rng.choice(sorted({r for _, r in soon}))
+        fell = min(t for t, r in soon if r == room)
         found = fell + fall.found_after.total_seconds()
         for arrive, _ in plan.visitors:
             if fell < arrive < found:
@@ -342,7 +390,7 @@ class SimulatedHome:
         # Whoever was in the chair or in bed got up before falling.
         physical.append(Physical(fell, "occupancy", "chair", 0.0, False))
         physical.append(Physical(fell, "occupancy", "bed", 0.0, False))
-        self._label("fall", fell, found, stay.room)
+        self._label("fall", fell, found, room)
 
     def _visitor(
         self, arrive: float, leave: float, plan: DayPlan, out: list[Physical], rng: random.Random
@@ -366,12 +414,68 @@ class SimulatedHome:
         out.append(Physical(leave, "contact", FRONT_DOOR, 1.0, False))
         out.append(Physical(leave + rng.uniform(3, 8), "contact", FRONT_DOOR, 0.0, False))
 
+    def _guest(self, arrive: float, leave: float, out: list[Physical], rng: random.Random) -> None:
+        """Family or a friend calling: the door, then a second person about the lounge and kitchen."""
+        if self._silenced(arrive):
+            return  # the resident is on the floor and cannot open the door: no answer
+        out.append(Physical(arrive, "contact", FRONT_DOOR, 1.0, False))
+        out.append(Physical(arrive + rng.uniform(4, 10), "contact", FRONT_DOOR, 0.0, False))
+        out.append(Physical(arrive + rng.uniform(8, 15), "move", "hall", 1.0, False))
+        t = arrive + 90
+        while t < leave - 90:
+            room = rng.choice(("lounge", "lounge", "lounge", "kitchen", "bathroom"))
+            out.append(Physical(t, "move", room, 1.0, False))
+            t += rng.expovariate(1 / 150)
+        out.append(Physical(leave - rng.uniform(10, 20), "move", "hall", 1.0, False))
+        out.append(Physical(leave, "contact", FRONT_DOOR, 1.0, False))
+        out.append(Physical(leave + rng.uniform(3, 8), "contact", FRONT_DOOR, 0.0, False))
+
+    def _pulses(
+        self,
+        pad: str,
+        start: float,
+        end: float,
+        per_hour: float,
+        out: list[Physical],
+        rng: random.Random,
+    ) -> None:
+        """A pulsing pad: each turn a burst of presses of a second or two, never a held "occupied".
+
+        Real pads fire in bursts while someone shifts on them and then say
+        nothing for long spells, so a turn is a few to a dozen presses a few
+        seconds apart (more in bed, where a turn takes longer).
+        """
+        most = 16 if pad == "bed" else 6
+        t = start
+        while True:
+            t += rng.expovariate(per_hour / 3600)
+            if t >= end - 200:
+                break
+            press = t
+            for _ in range(rng.randint(1, most)):
+                out.append(Physical(press, "occupancy", pad, 1.0))
+                out.append(Physical(press + rng.uniform(*_PULSE_S), "occupancy", pad, 0.0))
+                press += rng.uniform(4.0, 10.0)
+
     def _arrive(self, stay: Stay, out: list[Physical], rng: random.Random) -> None:
         previous, self._last_room = self._last_room, stay.room
         t = stay.start
         # Occupancy pads: in bed asleep, in the lounge chair sitting or napping.
         in_bed = stay.activity == "sleep"
-        in_chair = stay.room == "lounge" and stay.activity in ("sit", "nap", "no_meal")
+        in_chair = stay.room == "lounge" and stay.activity in _IN_CHAIR
+        if self.traits.pulsing_pads:
+            # Pads that pulse never hold "occupied": a press as they settle, then one a turn.
+            settling = previous != stay.room
+            in_bed, in_chair = in_bed and settling, in_chair and settling
+            if in_bed:
+                press = t + rng.uniform(60, 180)
+                out.append(Physical(press, "occupancy", "bed", 1.0))
+                out.append(Physical(press + rng.uniform(*_PULSE_S), "occupancy", "bed", 0.0))
+            if in_chair:
+                press = t + rng.uniform(20, 60)
+                out.append(Physical(press, "occupancy", "chair", 1.0))
+                out.append(Physical(press + rng.uniform(*_PULSE_S), "occupancy", "chair", 0.0))
+            in_bed = in_chair = False
         out.append(
             Physical(
                 t + (rng.uniform(60, 180) if in_bed else -15.0), "occupancy", "bed", float(in_bed)
@@ -407,7 +511,7 @@ class SimulatedHome:
     ) -> None:
         if stay.room == OUT:
             return
-        room = stay.room
+        room, traits = stay.room, self.traits
         if stay.asleep:
             pace, seen = _ASLEEP_PACE_S, _ASLEEP_SEEN
         elif room == "lounge":
@@ -416,6 +520,19 @@ class SimulatedHome:
             pace, seen = _MOVEMENT_PACE_S.get(room, 60.0), 1.0
         if stay.activity == "wander":
             pace = 20.0
+        elif stay.activity == "still":
+            pace = traits.still_pace_s
+        # A PIR's blind spot: the chair, the far side of the bed.
+        if room == "lounge" and stay.activity in _IN_CHAIR:
+            seen *= traits.lounge_seen
+        elif room == "bedroom" and stay.asleep:
+            seen *= traits.bedroom_seen
+        if traits.pulsing_pads:
+            if stay.activity == "sleep":
+                self._pulses("bed", stay.start + 185, stay.end, traits.bed_turns_per_hour, out, rng)
+            elif room == "lounge" and stay.activity in _IN_CHAIR:
+                shifts = traits.chair_shifts_per_hour / (3 if stay.activity == "still" else 1)
+                self._pulses("chair", stay.start + 64, stay.end, shifts, out, rng)
         pace /= max(0.3, activity)
         expo, rand = rng.expovariate, rng.random
         t, end, rate = stay.start, stay.end, 1 / pace
@@ -430,7 +547,9 @@ class SimulatedHome:
                 t += PIR_BLIND_S
         if stay.asleep and stay.end < day_end:
             # Getting up for the day or the toilet, not midnight passing in bed.
-            out.append(Physical(stay.end - rng.uniform(20, 60), "move", room, 1.0))
+            # (Never before the stay began: a short one may follow a walk outside.)
+            up = max(stay.start + 1.0, stay.end - rng.uniform(20, 60))
+            out.append(Physical(up, "move", room, 1.0))
         if room == "kitchen":
             self._kitchen(stay, out, rng)
         if stay.activity == "breakfast" and self.persona.checks_in:

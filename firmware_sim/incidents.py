@@ -59,15 +59,17 @@ class IncidentLabel:
 
 @dataclass(slots=True, frozen=True)
 class Fall:
-    """A fall at or soon after ``at``, where the resident is up (bathroom, hall, lounge).
+    """A fall at or soon after ``at``, where the resident is on the move (bathroom, hall, lounge).
 
     Nothing the resident does is seen until someone finds them: the carer's
-    next visit, or ``found_after``.
+    next visit, or ``found_after`` (a guest who calls meanwhile gets no answer).
     """
 
     at: datetime
     found_after: timedelta = timedelta(hours=8)
     rooms: tuple[str, ...] = ("bathroom", "hall", "lounge")
+    # At night, on the way to the toilet: the resident gets up at ``at`` for it.
+    on_way_to_toilet: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -79,10 +81,15 @@ class PendantPress:
 
 @dataclass(slots=True, frozen=True)
 class NotUp:
-    """On ``day`` the resident stays in bed ``delay`` past the time they would have got up."""
+    """On ``day`` the resident stays in bed ``delay`` past the time they would have got up.
+
+    ``lie_in`` is a lie-in they would have had anyway (a weekend, a late night):
+    the label starts when they would have got up after it.
+    """
 
     day: date
     delay: timedelta = timedelta(hours=3)
+    lie_in: timedelta = timedelta(0)
 
 
 @dataclass(slots=True, frozen=True)

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from edge.protocol import format_timestamp
-from firmware_sim.devices import ALARM_KINDS, SENSORS
+from firmware_sim.devices import ALARM_KINDS
 from firmware_sim.recording import FORMAT, StreamWriter, label_line
 from firmware_sim.scenario import Scenario
 
@@ -48,6 +48,8 @@ class _HomeResult:
     persona: str
     lines: int
     labels: list[str]
+    # The home's sensor map: only what its installer fitted.
+    sensors: list[dict[str, str | None]]
 
 
 def _export_home(job: tuple[Scenario, int, Path]) -> _HomeResult:
@@ -88,7 +90,8 @@ def _export_home(job: tuple[Scenario, int, Path]) -> _HomeResult:
             next_status = next(statuses, None)
         stream.flush()
     labels = [label_line(label) for label in home.take_labels() if label.start.timestamp() < end]
-    return _HomeResult(spec.hub, spec.persona.name, stream.lines, labels)
+    sensors = [{"sensor": d.sensor, "kind": d.kind, "room": d.room} for d in home.sensors]
+    return _HomeResult(spec.hub, spec.persona.name, stream.lines, labels, sensors)
 
 
 def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -173,7 +176,7 @@ def export_trial(
                 "timezone": trial.timezone,
                 "persona": r.persona,
                 "stream": f"homes/{r.hub}.jsonl",
-                "sensors": [{"sensor": d.sensor, "kind": d.kind, "room": d.room} for d in SENSORS],
+                "sensors": r.sensors,
             }
             for r in results
         ],

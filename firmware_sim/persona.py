@@ -24,9 +24,12 @@ class Persona:
     name: str
     description: str = ""
     wake_hour: float = 7.25
-    wake_spread_min: float = 20.0
+    # The real homes' getting up and going to bed vary by 45 and 70 minutes
+    # (median distance from their own median); a persona's spread is the
+    # day-to-day part, lie-ins and late evenings (firmware_sim.realism) the rest.
+    wake_spread_min: float = 30.0
     bed_hour: float = 22.5
-    bed_spread_min: float = 20.0
+    bed_spread_min: float = 35.0
     # Minutes later on Saturdays and Sundays.
     weekend_lie_in_min: float = 20.0
     breakfast_min: float = 25.0
@@ -35,11 +38,11 @@ class Persona:
     meal_spread_min: float = 20.0
     # Mean counts per day, drawn from a Poisson distribution.
     day_toilet_visits: float = 3.0
-    night_toilet_visits: float = 1.0
+    night_toilet_visits: float = 1.3
     kitchen_drinks: float = 3.0
     # Night-time waking with a wander round the house (hall, kitchen, lounge).
     night_wanders: float = 0.0
-    naps: float = 0.2
+    naps: float = 0.3
     # The chance of going out on a dry weekday; rain and weekends scale it.
     outing_chance: float = 0.5
     outing_hours: tuple[float, float] = (1.0, 3.0)
@@ -73,13 +76,14 @@ PERSONAS: dict[str, Persona] = {
             name="early_riser",
             description="Active early riser who goes out most days (shops, club, walks).",
             wake_hour=6.0,
-            wake_spread_min=15.0,
+            wake_spread_min=20.0,
             bed_hour=21.75,
+            bed_spread_min=30.0,
             weekend_lie_in_min=0.0,
             lunch_hour=12.0,
             dinner_hour=17.25,
             day_toilet_visits=2.5,
-            night_toilet_visits=0.6,
+            night_toilet_visits=0.9,
             naps=0.05,
             outing_chance=0.85,
             outing_hours=(1.5, 4.0),
@@ -92,9 +96,9 @@ PERSONAS: dict[str, Persona] = {
             name="chair_bound",
             description="Frail; spends most of the day in the lounge chair, rarely out, naps.",
             wake_hour=8.0,
-            wake_spread_min=30.0,
+            wake_spread_min=40.0,
             bed_hour=21.5,
-            bed_spread_min=25.0,
+            bed_spread_min=40.0,
             weekend_lie_in_min=0.0,
             breakfast_min=35.0,
             day_toilet_visits=4.0,
@@ -112,9 +116,9 @@ PERSONAS: dict[str, Persona] = {
             name="night_waker",
             description="Living with dementia: irregular days, wakes and wanders at night.",
             wake_hour=7.5,
-            wake_spread_min=50.0,
+            wake_spread_min=60.0,
             bed_hour=21.75,
-            bed_spread_min=45.0,
+            bed_spread_min=60.0,
             weekend_lie_in_min=0.0,
             meal_spread_min=40.0,
             night_toilet_visits=1.5,

@@ -27,6 +27,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from firmware_sim.persona import Persona
+from firmware_sim.realism import TIDY, HomeTraits
 
 __all__ = [
     "OUT",
@@ -77,6 +78,10 @@ class DayConditions:
     missed_meals: frozenset[str] = frozenset()
     # Out of the front door at night: (start, minutes out).
     wander_out: tuple[float, float] | None = None
+    # A lie-in the resident would have had anyway (minutes), e.g. the day of a not-up.
+    lie_in_min: float = 0.0
+    # A night toilet trip at this moment (epoch seconds), e.g. the one a fall happens on.
+    toilet_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -88,6 +93,8 @@ class DayPlan:
     woke: float
     meals: dict[str, float] = field(default_factory=dict)
     visitors: list[tuple[float, float]] = field(default_factory=list)
+    # Family and friends calling (not carers with a key): (arrive, leave).
+    guests: list[tuple[float, float]] = field(default_factory=list)
 
 
 def local_epoch(day: date, hour: float, zone: ZoneInfo) -> float:
@@ -115,6 +122,8 @@ def poisson(rng: random.Random, mean: float) -> int:
 
 
 _DAY = frozenset({"sit"})
+# The evening television: most still spells are after dinner.
+_EVENING_STILL_SHARE = 0.75
 _NIGHT = frozenset({"sleep"})
 
 
@@ -159,9 +168,17 @@ def plan_day(
     zone: ZoneInfo,
     rng: random.Random,
     conditions: DayConditions | None = None,
+    traits: HomeTraits = TIDY,
+    realism_rng: random.Random | None = None,
 ) -> DayPlan:
-    """Where the resident is on ``day``, local midnight to midnight, in order."""
+    """Where the resident is on ``day``, local midnight to midnight, in order.
+
+    The realism of ``traits`` draws from ``realism_rng`` (else ``rng``), so a
+    home with its realism turned down lives the same days as a tidy one.
+    """
     c = conditions or DayConditions()
+    real = realism_rng or rng
+    incident_day = bool(c.not_up_delay_min or c.missed_meals or c.wander_out)
     weekend = day.weekday() >= 5
     shift = c.drift_min + (persona.weekend_lie_in_min if weekend else 0.0)
 
@@ -174,6 +191,13 @@ def plan_day(
 
     day_start, day_end = local_epoch(day, 0, zone), local_epoch(day, 24, zone)
     usual_wake = at(persona.wake_hour, persona.wake_spread_min)
+    # Sleeping late some mornings is normal life; a not-up counts from then.
+    # (Not where a carer calls every morning: the visit sets the morning.)
+    lie_in = c.lie_in_min
+    lie_in_chance = traits.lie_in_chance * (1.5 if weekend else 1.0)
+    if persona.carer_visit_hour is None and lie_in_chance and real.random() < lie_in_chance:
+        lie_in = max(lie_in, real.uniform(20, traits.lie_in_min))
+    usual_wake += lie_in * _MIN
     wake = usual_wake + c.not_up_delay_min * _MIN
     visitors: list[tuple[float, float]] = []
     if persona.carer_visit_hour is not None:
@@ -182,6 +206,12 @@ def plan_day(
         if usual_wake < arrive < wake:
             wake = arrive + _MIN  # the carer finds them still in bed and helps them up
     bed = at(persona.bed_hour, persona.bed_spread_min)
+    if traits.late_evening_chance and real.random() < traits.late_evening_chance:
+        # Up late (a film, a phone call, a restless evening), but settled in bed well
+        # before midnight: the next day's plan starts asleep, and what the devices
+        # report of getting into bed must stay on this day.
+        bed += real.uniform(0.5, traits.late_evening_h) * _HOUR
+    bed = min(bed, day_end - 20 * _MIN)
     washed = wake + minutes(15, 4)
     breakfast_done = washed + minutes(persona.breakfast_min, 6)
     lunch = max(at(persona.lunch_hour, persona.meal_spread_min), breakfast_done + 60 * _MIN)
@@ -211,19 +241,46 @@ def plan_day(
     ]
     meals = {"breakfast": washed, "lunch": lunch, "dinner": dinner}
 
+    day_out = False
+    if traits.days_out_per_week and real.random() < traits.days_out_per_week / 7:
+        # A whole day away (a day centre, family, work): lunch is eaten out.
+        leave = max(local_epoch(day, real.uniform(8.0, 10.5), zone), breakfast_done + 10 * _MIN)
+        back = min(local_epoch(day, real.uniform(15.5, 19.0), zone), ready_for_bed - 30 * _MIN)
+        if back - leave >= 4 * _HOUR and not incident_day:
+            stays = _overlay(stays, Stay(OUT, leave, back, "day_out"))
+            day_out = True
     outing = persona.outing_chance * c.activity
     outing *= persona.rain_outing_factor if c.rain else 1.0
     outing *= persona.weekend_outing_factor if weekend else 1.0
-    if rng.random() < outing and not c.missed_meals:
+    if rng.random() < outing and not c.missed_meals and not day_out:
         # Out between breakfast and dinner; lunch, if it falls inside, is eaten out.
         leave = max(at(rng.uniform(10.0, 14.5)), breakfast_done + 10 * _MIN)
         hours = rng.uniform(*persona.outing_hours) * min(1.0, c.activity + 0.2)
         back = min(leave + hours * _HOUR, dinner - 10 * _MIN)
         if back - leave >= 30 * _MIN:
             stays = _overlay(stays, Stay(OUT, leave, back, "outing"))
+    guests: list[tuple[float, float]] = []
+    if traits.visitors_per_week and real.random() < traits.visitors_per_week / 7:
+        # The resident sits with them in the lounge; the guest moves about (tea, the toilet).
+        arrive = local_epoch(day, real.uniform(10.5, 19.0), zone)
+        visit = Stay("lounge", arrive, arrive + real.uniform(30, 150) * _MIN, "visit")
+        if _insert(stays, visit):
+            guests.append((visit.start, visit.end))
+    for _ in range(poisson(real, traits.still_spells_per_day)):
+        # Television or a book: in the chair for an hour or more, hardly moving.
+        evening = real.random() < _EVENING_STILL_SHARE
+        start = local_epoch(
+            day, real.uniform(18.5, 21.5) if evening else real.uniform(10.5, 17.0), zone
+        )
+        length = max(20.0, real.gauss(traits.still_spell_min, traits.still_spell_min / 3))
+        _insert(stays, Stay("lounge", start, start + length * _MIN, "still"))
     for _ in range(poisson(rng, persona.naps)):
         start = at(rng.uniform(13.5, 16.5))
         _insert(stays, Stay("lounge", start, start + rng.uniform(20, 60) * _MIN, "nap"))
+    for _ in range(poisson(real, traits.extra_naps)):
+        # Real homes nap longer and at any time of the afternoon.
+        start = local_epoch(day, real.uniform(12.5, 18.0), zone)
+        _insert(stays, Stay("lounge", start, start + real.uniform(30, 100) * _MIN, "nap"))
     for _ in range(poisson(rng, persona.day_toilet_visits)):
         start = at(rng.uniform(9.0, 21.5))
         _insert(stays, Stay("bathroom", start, start + rng.uniform(3, 8) * _MIN, "toilet"))
@@ -232,6 +289,9 @@ def plan_day(
         _insert(stays, Stay("kitchen", start, start + rng.uniform(4, 10) * _MIN, "drink"))
 
     night_hours = (usual_wake - day_start) / _HOUR - 0.5
+    if c.toilet_at is not None:
+        toilet = Stay("bathroom", c.toilet_at, c.toilet_at + real.uniform(3, 7) * _MIN, "toilet")
+        _insert(stays, toilet, hosts=_NIGHT)
     if night_hours > 0.75:
         for _ in range(poisson(rng, persona.night_toilet_visits * c.night_toilet_factor)):
             start = day_start + rng.uniform(0.5, night_hours) * _HOUR
@@ -249,4 +309,6 @@ def plan_day(
         start, end = max(c.away[0], day_start), min(c.away[1], day_end)
         if start < end:
             stays = _overlay(stays, Stay(OUT, start, end, "away"))
-    return DayPlan(stays, usual_wake=usual_wake, woke=wake, meals=meals, visitors=visitors)
+    return DayPlan(
+        stays, usual_wake=usual_wake, woke=wake, meals=meals, visitors=visitors, guests=guests
+    )

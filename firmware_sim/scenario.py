@@ -41,6 +41,7 @@ from firmware_sim.incidents import (
     WanderOut,
 )
 from firmware_sim.persona import PERSONAS, Persona
+from firmware_sim.realism import TIDY, HomeTraits, Realism
 from firmware_sim.routine import poisson
 
 __all__ = ["HomeSpec", "Scenario", "ScenarioError", "load_scenario"]
@@ -81,7 +82,13 @@ class Incidents(_Strict):
     """Expected incidents per home per 30 days, by kind."""
 
     fall: float = Field(default=0.25, ge=0)
+    # Of the falls: the share at night on the way to the toilet, and of the
+    # others the share in the bathroom or hall (where most falls at home happen).
+    fall_at_night_share: float = Field(default=0.3, ge=0, le=1)
+    fall_bathroom_or_hall_share: float = Field(default=0.6, ge=0, le=1)
     not_up: float = Field(default=0.25, ge=0)
+    # Of the not-ups: the share on a day the resident would have slept late anyway.
+    not_up_after_lie_in_share: float = Field(default=0.35, ge=0, le=1)
     wander_out: float = Field(default=0.05, ge=0)
     # Night wanderers go out of the door this many times more often.
     wander_out_night_waker_factor: float = Field(default=8.0, ge=0)
@@ -108,6 +115,7 @@ class Scenario(_Strict):
         }
     )
     incidents: Incidents = Incidents()
+    realism: Realism = Realism()
 
     @field_validator("personas")
     @classmethod
@@ -145,11 +153,14 @@ class Scenario(_Strict):
         rng = random.Random(f"trial:{t.seed}:home:{index}")
         names = [n for n, w in self.personas.items() if w > 0]
         persona = PERSONAS[rng.choices(names, weights=[self.personas[n] for n in names])[0]]
+        # Its own generator: turning realism down leaves personas and incidents as they were.
+        traits = HomeTraits.draw(random.Random(f"trial:{t.seed}:home:{index}:traits"), self.realism)
         return HomeSpec(
             hub=f"{t.hub_prefix}{index + 1:04d}",
             seed=t.seed * 1_000_003 + index,
             persona=persona,
-            incidents=tuple(_draw_incidents(self, persona, rng)),
+            incidents=tuple(_draw_incidents(self, persona, traits, rng, index)),
+            traits=traits,
         )
 
     def build(self, spec: HomeSpec, *, start: datetime | None = None) -> SimulatedHome:
@@ -163,6 +174,7 @@ class Scenario(_Strict):
             incidents=spec.incidents,
             weather=self.weather(),
             sensor_dropouts_per_month=self.trial.sensor_dropouts_per_month,
+            traits=spec.traits,
         )
 
 
@@ -174,10 +186,16 @@ class HomeSpec:
     seed: int
     persona: Persona
     incidents: tuple[Incident, ...]
+    traits: HomeTraits = TIDY
 
 
-def _draw_incidents(scenario: Scenario, persona: Persona, rng: random.Random) -> Iterator[Incident]:
+def _draw_incidents(
+    scenario: Scenario, persona: Persona, traits: HomeTraits, rng: random.Random, index: int
+) -> Iterator[Incident]:
     t, rates = scenario.trial, scenario.incidents
+    # Where and how (night falls, lie-ins) from a generator of their own, so the
+    # incidents' kinds and days stay those a tidy trial of the same seed draws.
+    how = random.Random(f"trial:{t.seed}:home:{index}:how")
     zone = ZoneInfo(t.timezone)
     months = t.days / 30
     days = list(range(t.quiet_days, t.days))
@@ -202,11 +220,25 @@ def _draw_incidents(scenario: Scenario, persona: Persona, rng: random.Random) ->
         return poisson(rng, rate * months)
 
     for _ in range(count(rates.fall)):
-        if (day := some_day()) is not None:
-            yield Fall(local(day, rng.uniform(8.5, 20.0)))
+        if (day := some_day()) is None:
+            continue
+        at = local(day, rng.uniform(8.5, 20.0))
+        if how.random() < rates.fall_at_night_share:
+            # Up in the small hours for the toilet, and down in the hall or bathroom.
+            at = local(day, how.uniform(0.5, 5.0))
+            yield Fall(at, rooms=("hall", "bathroom"), on_way_to_toilet=True)
+        elif how.random() < rates.fall_bathroom_or_hall_share:
+            yield Fall(at, rooms=("bathroom", "hall"))
+        else:
+            yield Fall(at)
     for _ in range(count(rates.not_up)):
+        # On a day they would have slept late anyway (a late night, a lazy
+        # morning), not where a carer calls every morning and gets them up.
+        lie_in = how.random() < rates.not_up_after_lie_in_share
+        lie_in = lie_in and persona.carer_visit_hour is None
         if (day := some_day()) is not None:
-            yield NotUp(day, timedelta(minutes=rng.uniform(120, 300)))
+            late = timedelta(minutes=how.uniform(45, 150)) if lie_in else timedelta(0)
+            yield NotUp(day, timedelta(minutes=rng.uniform(120, 300)), lie_in=late)
     wander = rates.wander_out * (
         rates.wander_out_night_waker_factor if persona.night_wanders > 0 else 1.0
     )
@@ -229,7 +261,11 @@ def _draw_incidents(scenario: Scenario, persona: Persona, rng: random.Random) ->
     for _ in range(count(rates.hub_offline)):
         day = t.start + timedelta(days=rng.choice(days))
         yield HubOffline(local(day, rng.uniform(0, 24)), timedelta(hours=rng.uniform(0.5, 12)))
-    batteries = [d.sensor for d in SENSORS if d.kind not in ("power", "pendant")]
+    batteries = [
+        d.sensor
+        for d in SENSORS
+        if d.kind not in ("power", "pendant") and d.sensor not in traits.unfitted
+    ]
     for _ in range(count(rates.battery_flat)):
         day = t.start + timedelta(days=rng.choice(days))
         yield BatteryFlat(local(day, rng.uniform(0, 24)), sensor=rng.choice(batteries))

@@ -79,3 +79,16 @@ def test_the_command_line_overrides_the_file_and_reports_mistakes(
     path.write_text("[personas]\nhermit = 1\n")
     assert main(["export", "--scenario", str(path), "--out", str(tmp_path / "x")]) == 2
     assert "unknown persona 'hermit'" in capsys.readouterr().err
+
+
+def test_a_scenario_turns_realism_down(tmp_path: Path) -> None:
+    path = tmp_path / "tidy.toml"
+    path.write_text("[trial]\nhomes = 3\n\n[realism]\npulsing_pads = 0\nuncovered_rooms = 0\n")
+    scenario = load_scenario(path)
+    for spec in scenario.homes():
+        assert not spec.traits.pulsing_pads
+        assert spec.traits.unfitted == frozenset()
+        assert spec.traits.still_spells_per_day > 0
+    path.write_text("[realism]\npulsing_pads = 2\n")
+    with pytest.raises(ScenarioError, match=r"realism\.pulsing_pads"):
+        load_scenario(path)

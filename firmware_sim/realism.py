@@ -1,0 +1,153 @@
+"""What makes a home's days and devices look like a real home's, beyond its resident's persona.
+
+Real homes (``../shared/realhomes/``, docs/simulator.md) are quieter and
+messier than a persona's timetable: the resident sits still for an hour in
+front of the television where the PIR cannot see the chair, naps, stays up
+late some evenings and sleeps late some mornings, has visitors and whole days
+out; the installer did not fit a sensor in every room, the pressure pads
+pulse once per turn instead of holding "occupied", and PIRs have blind spots.
+
+Each of those is a field of :class:`HomeTraits`. A trial draws every home's
+traits from :class:`Realism` (the scenario's ``[realism]`` table), whose
+values scale each feature from 0 (off: the tidy simulator of old) to 1 (as
+the real homes show); :meth:`HomeTraits.draw` gives each home its own values
+so no two homes are alike. A home built directly (``SimulatedHome(...)``)
+without traits gets :data:`TIDY`, the tidy home, so unit tests of a
+persona's habits measure the persona alone.
+
+>>> import random
+>>> tidy = HomeTraits.draw(random.Random(1), Realism.model_validate({"level": 0.0}))
+>>> tidy == TIDY
+True
+>>> real = HomeTraits.draw(random.Random(1), Realism())
+>>> real.still_spells_per_day > 0 and real.lounge_seen < 1.0
+True
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["TIDY", "HomeTraits", "Realism"]
+
+# Sensors an installer may not have fitted, with the share of real-world homes
+# without them at full realism. House B of the real set has no front-door
+# sensor and no hall or lounge PIR; house C no kitchen, lounge or hall PIR.
+_UNFITTED_CHANCE: dict[str, float] = {
+    "hall-pir": 0.45,
+    "lounge-pir": 0.35,
+    "kitchen-pir": 0.2,
+    "front-door": 0.25,
+    "chair": 0.3,
+    "kettle": 0.3,
+}
+
+
+class Realism(BaseModel):
+    """How real the trial's homes are: each feature from 0 (off) to 1 (as real homes), times ``level``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Scales every feature at once (0 = the tidy simulator).
+    level: float = Field(default=1.0, ge=0, le=1)
+    still_spells: float = Field(default=1.0, ge=0, le=1)
+    naps: float = Field(default=1.0, ge=0, le=1)
+    late_evenings: float = Field(default=1.0, ge=0, le=1)
+    lie_ins: float = Field(default=1.0, ge=0, le=1)
+    visitors: float = Field(default=1.0, ge=0, le=1)
+    days_out: float = Field(default=1.0, ge=0, le=1)
+    pulsing_pads: float = Field(default=1.0, ge=0, le=1)
+    pir_blind_spots: float = Field(default=1.0, ge=0, le=1)
+    uncovered_rooms: float = Field(default=1.0, ge=0, le=1)
+
+
+@dataclass(slots=True, frozen=True)
+class HomeTraits:
+    """One home's realism: what its resident does beyond the persona, and how its devices fall short."""
+
+    # Long still spells in the lounge chair (television, reading): a day's
+    # mean count and each one's mean minutes; movement is then this rare.
+    still_spells_per_day: float = 0.0
+    still_spell_min: float = 60.0
+    still_pace_s: float = 1500.0
+    # Naps a day on top of the persona's.
+    extra_naps: float = 0.0
+    # Evenings: the chance an evening runs late, and by how many hours at most.
+    late_evening_chance: float = 0.0
+    late_evening_h: float = 0.0
+    # Mornings: the chance of sleeping late, and by how many minutes at most.
+    lie_in_chance: float = 0.0
+    lie_in_min: float = 0.0
+    # Visitors (family, friends) a week: a second person moving while the resident sits.
+    visitors_per_week: float = 0.0
+    # Whole days out (a day centre, family, work) a week.
+    days_out_per_week: float = 0.0
+    # Pressure pads report a burst of presses for each turn, not a held
+    # "occupied": turns an hour in bed and in the chair (0 = the pad holds its state).
+    bed_turns_per_hour: float = 0.0
+    chair_shifts_per_hour: float = 0.0
+    # Share of the resident's movement each room's PIR sees (the chair or bed
+    # out of its view): 1.0 sees everything a PIR could.
+    lounge_seen: float = 1.0
+    bedroom_seen: float = 1.0
+    # Sensor ids the installer did not fit.
+    unfitted: frozenset[str] = frozenset()
+
+    @property
+    def pulsing_pads(self) -> bool:
+        """Whether the bed and chair pads pulse rather than hold."""
+        return self.bed_turns_per_hour > 0 or self.chair_shifts_per_hour > 0
+
+    @classmethod
+    def draw(cls, rng: random.Random, realism: Realism) -> HomeTraits:
+        """This home's traits, drawn around what the real homes show and scaled by ``realism``."""
+
+        def scale(feature: float) -> float:
+            return feature * realism.level
+
+        def log_uniform(low: float, high: float) -> float:
+            return math.exp(rng.uniform(math.log(low), math.log(high)))
+
+        # Every draw happens whatever the scale, so turning one feature down
+        # leaves the others' values (and the home's other randomness) alone.
+        still = scale(realism.still_spells)
+        still_count, still_min = rng.uniform(1.5, 4.0), rng.uniform(75, 200)
+        naps = scale(realism.naps) * rng.uniform(0.2, 1.0)
+        late = scale(realism.late_evenings)
+        late_chance, late_h = rng.uniform(0.1, 0.4), rng.uniform(1.0, 3.0)
+        lie = scale(realism.lie_ins)
+        lie_chance, lie_min = rng.uniform(0.1, 0.35), rng.uniform(45, 150)
+        visitors = scale(realism.visitors) * rng.uniform(0.5, 4.0)
+        days_out = scale(realism.days_out) * rng.choice((0.0, 0.3, 1.0, 3.0))
+        pads = scale(realism.pulsing_pads)
+        pulsing = rng.random() < 0.85 * pads
+        bed_turns, chair_shifts = log_uniform(0.5, 4), log_uniform(0.2, 1.5)
+        blind = scale(realism.pir_blind_spots)
+        lounge_seen = 1 - blind * rng.uniform(0.3, 0.9)
+        bedroom_seen = 1 - blind * rng.uniform(0.2, 0.8)
+        cover = scale(realism.uncovered_rooms)
+        unfitted = frozenset(s for s, p in _UNFITTED_CHANCE.items() if rng.random() < p * cover)
+        return cls(
+            still_spells_per_day=still * still_count,
+            still_spell_min=still_min if still else 60.0,
+            extra_naps=naps,
+            late_evening_chance=late * late_chance,
+            late_evening_h=late_h if late else 0.0,
+            lie_in_chance=lie * lie_chance,
+            lie_in_min=lie_min if lie else 0.0,
+            visitors_per_week=visitors,
+            days_out_per_week=days_out,
+            bed_turns_per_hour=bed_turns if pulsing else 0.0,
+            chair_shifts_per_hour=chair_shifts if pulsing else 0.0,
+            lounge_seen=lounge_seen,
+            bedroom_seen=bedroom_seen,
+            unfitted=unfitted,
+        )
+
+
+TIDY = HomeTraits()
+"""A home with none of the realism: every room covered, pads that hold, a resident on the timetable."""
