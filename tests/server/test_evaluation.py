@@ -14,7 +14,9 @@ from firmware_sim.scenario import Scenario
 from server.domain.alerts import AlertKind
 from server.evaluation.cli import evaluate, main
 
-# Falls and outages, many of them, after a fortnight to learn the routine.
+# Falls and outages, many of them, after a fortnight to learn the routine: residents
+# with the real homes' habits and devices (firmware_sim.realism: still evenings, naps,
+# pulsing pads, rooms without sensors).
 TRIAL = Scenario.model_validate(
     {
         "trial": {"homes": 6, "days": 24, "seed": 4242, "quiet_days": 14},
@@ -34,11 +36,37 @@ TRIAL = Scenario.model_validate(
 )
 
 
+# The same homes with the tidy residents of the simulator before it was calibrated: every
+# room seen, pads that hold "occupied". The detector's best case.
+TIDY = TRIAL.model_copy(update={"realism": TRIAL.realism.model_copy(update={"level": 0.0})})
+
+
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("trial") / "recording"
     export_trial(TRIAL, out, workers=1)
     return out
+
+
+@pytest.fixture(scope="module")
+def tidy_trial(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tidy") / "recording"
+    export_trial(TIDY, out, workers=1)
+    return out
+
+
+def test_in_tidy_homes_carewatch_finds_every_fall_in_half_the_timers_time(
+    tidy_trial: Path,
+) -> None:
+    results = evaluate(read_recording(tidy_trial), ["carewatch", "fixed-timer"], workers=1)
+    ours, timer = results["carewatch"][0], results["fixed-timer"][0]
+    assert ours.labelled["fall"] >= 4
+    assert ours.recall("fall") == 1.0
+    ours_median = ours.minutes_to_detect("fall", 0.5)
+    timer_median = timer.minutes_to_detect("fall", 0.5)
+    assert ours_median is not None
+    assert timer_median is not None
+    assert ours_median * 2 <= timer_median
 
 
 def test_carewatch_finds_falls_sooner_than_a_fixed_timer_and_is_quiet_in_outages(
@@ -54,12 +82,15 @@ def test_carewatch_finds_falls_sooner_than_a_fixed_timer_and_is_quiet_in_outages
     results = evaluate(recording, ["carewatch", "fixed-timer"], workers=1)
     ours, _ = results["carewatch"]
     timer, _ = results["fixed-timer"]
-    assert ours.recall("fall") == 1.0
+    # With real homes' habits and devices carewatch finds falls sooner than the timer, but
+    # not twice as soon (docs/benchmarks.md: on real homes too); in tidy homes, see above.
+    assert ours.recall("fall") >= 0.95
     ours_median = ours.minutes_to_detect("fall", 0.5)
     timer_median = timer.minutes_to_detect("fall", 0.5)
     assert ours_median is not None
     assert timer_median is not None
-    assert ours_median * 2 <= timer_median
+    assert ours_median < timer_median
+    assert ours.false_per_resident_month("urgent") < timer.false_per_resident_month("urgent")
 
     # A silence while the hub was offline is never judged as the resident's
     # (a fall during an outage is found when the hub's readings arrive).
