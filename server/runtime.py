@@ -185,7 +185,12 @@ class CarewatchServer:
         )
         await self.ingest.start()
         self.detector_keeper = keeper = DetectorKeeper(
-            pool, detector, interval_s=s.detector_checkpoint_s, on_findings=self.ingest.act
+            pool,
+            detector,
+            interval_s=s.detector_checkpoint_s,
+            chunk_homes=s.detector_checkpoint_chunk_homes,
+            bytes_per_min=s.detector_checkpoint_bytes_per_min,
+            on_findings=self.ingest.act,
         )
         await keeper.start()
         self._feed = feed = AlertFeed(

@@ -104,6 +104,11 @@ class ServerSettings(BaseSettings):
     cold_for_minutes: float = Field(default=120.0, gt=0)
     # How often each home's learned routine is saved, and "away" and feedback read.
     detector_checkpoint_s: float = Field(default=30.0, gt=0)
+    # Changed homes are saved in chunks of this many (one COPY and one upsert
+    # each), spread over the interval, and at most this many bytes a minute:
+    # past it the homes that waited longest go first (docs/deployment.md).
+    detector_checkpoint_chunk_homes: int = Field(default=250, gt=0)
+    detector_checkpoint_bytes_per_min: int = Field(default=64_000_000, gt=0)
 
     # A hub whose last will says offline for this long, or silent for the
     # second while claiming to be online, raises a technical hub_offline alert.
