@@ -33,6 +33,7 @@ from server.detect.hub_health import HubHealth
 from server.detect.watch import HomeWatch, WatchSettings
 from server.ingest.alarm_confirm import AlarmConfirmer
 from server.ingest.consumer import MqttConsumer
+from server.ingest.heartbeats import HeartbeatWriter
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
 from server.jobs.checkin_watch import CheckinWatch
@@ -76,6 +77,7 @@ class CarewatchServer:
         self._feed: AlertFeed | None = None
         self._socket: socket.socket | None = None
         self.writer: ReadingWriter | None = None
+        self.heartbeats: HeartbeatWriter | None = None
         self.ingest: IngestService | None = None
         self.escalation: EscalationScheduler | None = None
         self.hub_watch: HubWatch | None = None
@@ -173,8 +175,10 @@ class CarewatchServer:
             stall_after_s=s.writer_stall_s,
             metrics=metrics,
         )
+        self.heartbeats = HeartbeatWriter(pool, flush_s=s.heartbeat_flush_s)
         self.ingest = IngestService(
             pool,
+            heartbeats=self.heartbeats,
             alerts=alerts,
             detector=detector,
             writer=self.writer,
@@ -285,6 +289,7 @@ class CarewatchServer:
         await self.hub_watch.start()
 
         self._spawn("writer", self.writer.run())
+        self._spawn("heartbeats", self.heartbeats.run())
         self._spawn("detector-keeper", keeper.run())
         self._spawn("hub-watch", self.hub_watch.run())
         self._spawn(
@@ -388,6 +393,7 @@ class CarewatchServer:
             "mqtt-alarms",
             "mqtt",
             "writer",
+            "heartbeats",
             "detector-keeper",
             "alert-feed",
         ):

@@ -52,6 +52,9 @@ class ServerSettings(BaseSettings):
     # A writer that has stored nothing for this long while it had work makes
     # /readyz fail, so an orchestrator or a monitor notices.
     writer_stall_s: float = Field(default=30.0, gt=0)
+    # Hubs' heartbeats are kept in memory and written together at most this
+    # often (one statement for up to 2,000 hubs); the first after a quiet spell at once.
+    heartbeat_flush_s: float = Field(default=0.25, gt=0)
     # The largest request body the API reads (forms and JSON are small); larger
     # ones are refused with 413 before they are read.
     http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

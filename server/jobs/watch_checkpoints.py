@@ -20,7 +20,7 @@ __all__ = ["changed_homes", "checkpoint_of"]
 def changed_homes(detector: HomeWatch) -> list[str]:
     """The homes whose state moved since last asked (they are no longer marked changed)."""
     changed, detector._changed = detector._changed, set()
-    return sorted(changed)
+    return list(changed)
 
 
 def checkpoint_of(detector: HomeWatch, hub: str) -> bytes | None:
