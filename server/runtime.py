@@ -71,6 +71,9 @@ class CarewatchServer:
         # other, so that nothing a web client does can make an alarm wait for a connection.
         self._pool: Pool | None = None
         self._http_pool: Pool | None = None
+        # And alarms a connection of their own: never waiting behind reading
+        # flushes, heartbeats or checkpoint chunks for one of the ingest pool's.
+        self._alarm_pool: Pool | None = None
         self._passwords: PasswordWork | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._http: _EmbeddedUvicorn | None = None
@@ -130,6 +133,9 @@ class CarewatchServer:
             max_size=s.http_pool_max,
             wait_s=s.http_pool_timeout_s,
         )
+        self._alarm_pool = alarm_pool = await open_pool(
+            self.database_url, name="alarms", min_size=1, max_size=2
+        )
         self._passwords = passwords = PasswordWork(threads=s.password_threads)
         self.admin_password = await self._bootstrap_admin(pool, passwords)
         async with pool.connection() as conn:
@@ -179,6 +185,7 @@ class CarewatchServer:
         self.ingest = IngestService(
             pool,
             heartbeats=self.heartbeats,
+            alarm_alerts=AlertService(alarm_pool, link_key=link_key),
             alerts=alerts,
             detector=detector,
             writer=self.writer,
@@ -413,7 +420,7 @@ class CarewatchServer:
         await self._cancel("http")
         if self._passwords is not None:
             self._passwords.close()
-        for pool in (self._http_pool, self._pool):
+        for pool in (self._http_pool, self._alarm_pool, self._pool):
             if pool is not None:
                 await pool.close()
         if self._socket is not None:

@@ -65,8 +65,11 @@ class IngestService:
         metrics: IngestMetrics | None = None,
         confirmer: AlarmConfirmer | None = None,
         heartbeats: HeartbeatWriter | None = None,
+        alarm_alerts: AlertService | None = None,
     ) -> None:
         self._pool = pool
+        # Alarms raised through their own connection (None: through ``alerts``).
+        self._alarm_alerts = alarm_alerts or alerts
         # None: each status is written as it comes (a server without the batch writer).
         self._heartbeats = heartbeats
         # None: no hub is told its alarm is stored (a server without a broker session to tell it on).
@@ -148,7 +151,7 @@ class IngestService:
             case Alarm():
                 self._metrics.messages.labels("alarm").inc()
                 # Committed (or found stored already, for a redelivery) once this returns.
-                await self._alerts.raise_alarm(home, message)
+                await self._alarm_alerts.raise_alarm(home, message)
                 if self._confirmer is not None:
                     self._confirmer.stored(message)
             case HubStatus():

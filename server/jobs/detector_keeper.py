@@ -86,6 +86,8 @@ class DetectorKeeper:
         self._budget = ByteBudget(bytes_per_min=bytes_per_min, now=clock())
         self._line = CheckpointLine()
         self._feedback_until: datetime | None = None
+        # Hubs whose resident was away at the last reading of "away".
+        self._away: set[str] = set()
         # For the benchmark and /metrics readers: what has been written so far.
         self.homes_saved = 0
         self.bytes_saved = 0
@@ -93,6 +95,7 @@ class DetectorKeeper:
     async def start(self) -> None:
         """Restore every home before the first reading is observed."""
         restored: dict[str, datetime] = {}
+        unreadable: list[str] = []
         async with self._pool.connection() as conn:
             # The fleet's states are most of the process's objects and live as
             # long as it does. While they are made, each full pass of Python's
@@ -109,13 +112,14 @@ class DetectorKeeper:
                             restored[hub] = saved_at
                         except CheckpointError as exc:
                             log.warning("hub %s: %s; its routine will be learned again", hub, exc)
+                            unreadable.append(hub)
                         if time.perf_counter() - given_back > self._slice_s:
                             await asyncio.sleep(0)
                             given_back = time.perf_counter()
             finally:
                 gc.enable()
             gc.freeze()
-            seen = await last_seen_by_hub(conn)
+            seen = await last_seen_by_hub(conn, unsaved_or=unreadable)
             cursor = await conn.execute(
                 "SELECT hub_id, kind FROM alerts WHERE kind = ANY(%s) AND status <> 'resolved'"
                 " AND hub_id IS NOT NULL",
@@ -123,12 +127,18 @@ class DetectorKeeper:
             )
             raised = {hub: AlertKind(kind) for hub, kind in await cursor.fetchall()}
         # What arrived after each checkpoint was stored but not yet saved as learned.
-        async with self._pool.connection() as conn:
-            missed = await readings_received_since(conn, restored)
-        for hub, readings in missed.items():
-            found = [f for reading in readings for f in self._detector.observe(hub, reading)]
-            if found and self._on_findings is not None:
-                await self._on_findings(hub, found)
+        # Asked a share of the fleet at a time: 100,000 hubs' parameters and rows
+        # in one query held the loop for a large part of a second.
+        since = list(restored.items())
+        for start in range(0, len(since), _LOOP_SHARE):
+            async with self._pool.connection() as conn:
+                missed = await readings_received_since(
+                    conn, dict(since[start : start + _LOOP_SHARE])
+                )
+            for hub, readings in missed.items():
+                found = [f for reading in readings for f in self._detector.observe(hub, reading)]
+                if found and self._on_findings is not None:
+                    await self._on_findings(hub, found)
         afresh = 0
         for s in seen:
             if s.hub in restored:
@@ -190,11 +200,14 @@ class DetectorKeeper:
 
     async def _read_residents(self) -> None:
         async with self._pool.connection() as conn:
-            away = list((await away_by_hub(conn)).items())
-            for start in range(0, len(away), _LOOP_SHARE):
-                for hub, until in away[start : start + _LOOP_SHARE]:
-                    self._detector.set_away(hub, until)
-                await asyncio.sleep(0)
+            # Only residents away now, and those who were last time (now back):
+            # not a row per hub of the fleet every round.
+            away = await away_by_hub(conn, away_only=True)
+            for hub in self._away - away.keys():
+                self._detector.set_away(hub, None)
+            for hub, until in away.items():
+                self._detector.set_away(hub, until)
+            self._away = set(away)
             for item in await feedback_since(conn, self._feedback_until):
                 if self._detector.feedback(
                     item.hub,

@@ -120,11 +120,12 @@ async def save_checkpoints(conn: DbConn, states: Mapping[str, bytes]) -> None:
         )
 
 
-async def away_by_hub(conn: DbConn) -> dict[str, datetime | None]:
-    """Each hub's resident's "away until" (None: at home)."""
+async def away_by_hub(conn: DbConn, *, away_only: bool = False) -> dict[str, datetime | None]:
+    """Each hub's resident's "away until" (None: at home); ``away_only``: only those away."""
     cursor = await conn.execute(
         "SELECT h.id, r.away_until FROM hubs h JOIN residents r ON r.id = h.resident_id"
-        " WHERE h.revoked_at IS NULL"
+        " WHERE h.revoked_at IS NULL AND (NOT %s OR r.away_until IS NOT NULL)",
+        (away_only,),
     )
     return {hub: until for hub, until in await cursor.fetchall()}
 
