@@ -56,10 +56,6 @@ class CheckpointLine:
             self._waiting[hub] = None
             self._waiting.move_to_end(hub, last=False)
 
-    def forget(self, hub: str) -> None:
-        """A home that no longer needs saving (its hub is gone)."""
-        self._waiting.pop(hub, None)
-
 
 class ByteBudget:
     """A token bucket in bytes: at most ``bytes_per_min`` a minute, a minute's worth banked.

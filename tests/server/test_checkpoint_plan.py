@@ -15,13 +15,6 @@ def test_a_home_that_changes_again_keeps_its_place_and_put_back_goes_first() -> 
     assert len(line) == 0
 
 
-def test_forgetting_a_home_takes_it_out_of_the_line() -> None:
-    line = CheckpointLine()
-    line.changed(["a", "b"])
-    line.forget("a")
-    assert line.take(5) == ["b"]
-
-
 def test_the_budget_banks_at_most_a_minute_and_refills_at_its_rate() -> None:
     budget = ByteBudget(bytes_per_min=6_000, now=0.0)
     budget.spend(6_000, now=0.0)

@@ -181,7 +181,7 @@ async def test_changed_homes_are_saved_in_chunks_spread_over_the_interval_withou
     assert keeper.homes_saved == 10
 
 
-async def test_the_byte_bound_holds_and_the_homes_that_waited_longest_go_first(
+async def test_the_byte_bound_holds_and_the_stop_time_save_writes_the_rest(
     database_url: str, pool: Pool
 ) -> None:
     homes = 400
