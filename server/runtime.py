@@ -35,6 +35,7 @@ from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.arc import RetryPolicy
 from server.ingest.alarm_confirm import AlarmConfirmer
 from server.ingest.consumer import MqttConsumer
+from server.ingest.heartbeats import HeartbeatWriter
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
 from server.jobs.checkin_watch import CheckinWatch
@@ -72,12 +73,16 @@ class CarewatchServer:
         # other, so that nothing a web client does can make an alarm wait for a connection.
         self._pool: Pool | None = None
         self._http_pool: Pool | None = None
+        # And alarms a connection of their own: never waiting behind reading
+        # flushes, heartbeats or checkpoint chunks for one of the ingest pool's.
+        self._alarm_pool: Pool | None = None
         self._passwords: PasswordWork | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._http: _EmbeddedUvicorn | None = None
         self._feed: AlertFeed | None = None
         self._socket: socket.socket | None = None
         self.writer: ReadingWriter | None = None
+        self.heartbeats: HeartbeatWriter | None = None
         self.ingest: IngestService | None = None
         self.escalation: EscalationScheduler | None = None
         self.hub_watch: HubWatch | None = None
@@ -132,6 +137,9 @@ class CarewatchServer:
             max_size=s.http_pool_max,
             wait_s=s.http_pool_timeout_s,
         )
+        self._alarm_pool = alarm_pool = await open_pool(
+            self.database_url, name="alarms", min_size=1, max_size=2
+        )
         self._passwords = passwords = PasswordWork(threads=s.password_threads)
         self.admin_password = await self._bootstrap_admin(pool, passwords)
         async with pool.connection() as conn:
@@ -177,8 +185,11 @@ class CarewatchServer:
             stall_after_s=s.writer_stall_s,
             metrics=metrics,
         )
+        self.heartbeats = HeartbeatWriter(pool, flush_s=s.heartbeat_flush_s)
         self.ingest = IngestService(
             pool,
+            heartbeats=self.heartbeats,
+            alarm_alerts=AlertService(alarm_pool, link_key=link_key),
             alerts=alerts,
             detector=detector,
             writer=self.writer,
@@ -189,7 +200,12 @@ class CarewatchServer:
         )
         await self.ingest.start()
         self.detector_keeper = keeper = DetectorKeeper(
-            pool, detector, interval_s=s.detector_checkpoint_s, on_findings=self.ingest.act
+            pool,
+            detector,
+            interval_s=s.detector_checkpoint_s,
+            chunk_homes=s.detector_checkpoint_chunk_homes,
+            bytes_per_min=s.detector_checkpoint_bytes_per_min,
+            on_findings=self.ingest.act,
         )
         await keeper.start()
         self._feed = feed = AlertFeed(
@@ -284,6 +300,7 @@ class CarewatchServer:
         await self.hub_watch.start()
 
         self._spawn("writer", self.writer.run())
+        self._spawn("heartbeats", self.heartbeats.run())
         self._spawn("detector-keeper", keeper.run())
         self._spawn("hub-watch", self.hub_watch.run())
         self._spawn(
@@ -406,6 +423,7 @@ class CarewatchServer:
             "mqtt-alarms",
             "mqtt",
             "writer",
+            "heartbeats",
             "detector-keeper",
             "alert-feed",
         ):
@@ -425,7 +443,7 @@ class CarewatchServer:
         await self._cancel("http")
         if self._passwords is not None:
             self._passwords.close()
-        for pool in (self._arc_pool, self._http_pool, self._pool):
+        for pool in (self._arc_pool, self._http_pool, self._alarm_pool, self._pool):
             if pool is not None:
                 await pool.close()
         if self._socket is not None:

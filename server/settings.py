@@ -52,6 +52,9 @@ class ServerSettings(BaseSettings):
     # A writer that has stored nothing for this long while it had work makes
     # /readyz fail, so an orchestrator or a monitor notices.
     writer_stall_s: float = Field(default=30.0, gt=0)
+    # Hubs' heartbeats are kept in memory and written together at most this
+    # often (one statement for up to 2,000 hubs); the first after a quiet spell at once.
+    heartbeat_flush_s: float = Field(default=0.25, gt=0)
     # The largest request body the API reads (forms and JSON are small); larger
     # ones are refused with 413 before they are read.
     http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -104,6 +107,11 @@ class ServerSettings(BaseSettings):
     cold_for_minutes: float = Field(default=120.0, gt=0)
     # How often each home's learned routine is saved, and "away" and feedback read.
     detector_checkpoint_s: float = Field(default=30.0, gt=0)
+    # Changed homes are saved in chunks of this many (one COPY and one upsert
+    # each), spread over the interval, and at most this many bytes a minute:
+    # past it the homes that waited longest go first (docs/deployment.md).
+    detector_checkpoint_chunk_homes: int = Field(default=250, gt=0)
+    detector_checkpoint_bytes_per_min: int = Field(default=64_000_000, gt=0)
 
     # A hub whose last will says offline for this long, or silent for the
     # second while claiming to be online, raises a technical hub_offline alert.

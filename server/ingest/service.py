@@ -25,6 +25,7 @@ from server.detect.watch import HomeWatch
 from server.domain.findings import Cleared, Condition, Finding
 from server.domain.homes import HubHome
 from server.ingest.alarm_confirm import AlarmConfirmer
+from server.ingest.heartbeats import HeartbeatWriter
 from server.ingest.sensor_roster import MAX_SENSORS_PER_HUB, SensorRoster
 from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
@@ -63,8 +64,14 @@ class IngestService:
         writer: ReadingWriter,
         metrics: IngestMetrics | None = None,
         confirmer: AlarmConfirmer | None = None,
+        heartbeats: HeartbeatWriter | None = None,
+        alarm_alerts: AlertService | None = None,
     ) -> None:
         self._pool = pool
+        # Alarms raised through their own connection (None: through ``alerts``).
+        self._alarm_alerts = alarm_alerts or alerts
+        # None: each status is written as it comes (a server without the batch writer).
+        self._heartbeats = heartbeats
         # None: no hub is told its alarm is stored (a server without a broker session to tell it on).
         self._confirmer = confirmer
         self._metrics = metrics or IngestMetrics()
@@ -144,12 +151,12 @@ class IngestService:
             case Alarm():
                 self._metrics.messages.labels("alarm").inc()
                 # Committed (or found stored already, for a redelivery) once this returns.
-                await self._alerts.raise_alarm(home, message)
+                await self._alarm_alerts.raise_alarm(home, message)
                 if self._confirmer is not None:
                     self._confirmer.stored(message)
             case HubStatus():
                 self._metrics.messages.labels("status").inc()
-                await self._status(home, message, received_at)
+                return await self._status(home, message, received_at)
         return None
 
     def _within_roster(
@@ -212,14 +219,21 @@ class IngestService:
         self._homes[hub] = home
         self._detector.set_timezone(hub, ZoneInfo(home.timezone))
 
-    async def _status(self, home: HubHome, status: HubStatus, received_at: datetime) -> None:
-        async with self._pool.connection() as conn:
-            await record_hub_status(conn, status, received_at)
+    async def _status(
+        self, home: HubHome, status: HubStatus, received_at: datetime
+    ) -> asyncio.Future[None] | None:
+        written: asyncio.Future[None] | None = None
+        if self._heartbeats is not None:
+            written = self._heartbeats.put(status, received_at)
+        else:
+            async with self._pool.connection() as conn:
+                await record_hub_status(conn, status, received_at)
         if status.state is HubState.ONLINE:
             if status.sensors:
                 await self._act(home, self._detector.health(home.hub, status.sensors, status.ts))
             watermark = status.watermark or status.ts
             await self._act(home, self._detector.advance(home.hub, watermark))
+        return written
 
     async def act(self, hub: str, findings: list[Finding]) -> None:
         """Raise or clear what the detector found for ``hub`` outside a message (at restore)."""

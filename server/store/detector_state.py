@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ __all__ = [
     "load_checkpoints",
     "readings_received_since",
     "save_checkpoints",
+    "stream_checkpoints",
 ]
 
 
@@ -33,9 +34,37 @@ class Feedback:
 
 
 async def load_checkpoints(conn: DbConn) -> dict[str, tuple[bytes, datetime]]:
-    """Every saved home state and when it was saved, by hub."""
-    cursor = await conn.execute("SELECT hub_id, state, saved_at FROM detector_state")
-    return {hub: (bytes(state), saved) for hub, state, saved in await cursor.fetchall()}
+    """Every saved home state and when it was saved, by hub (small fleets and tests)."""
+    return {
+        hub: (state, saved)
+        async for chunk in stream_checkpoints(conn)
+        for hub, state, saved in chunk
+    }
+
+
+async def stream_checkpoints(
+    conn: DbConn, *, chunk_homes: int = 500
+) -> AsyncIterator[list[tuple[str, bytes, datetime]]]:
+    """Every saved home state, in chunks, as binary COPY brings them.
+
+    A fleet's states do not fit in one result comfortably (100,000 homes are
+    gigabytes); the caller restores each chunk before the next is read.
+    """
+    async with (
+        conn.cursor() as cursor,
+        cursor.copy(
+            "COPY (SELECT hub_id, state, saved_at FROM detector_state) TO STDOUT (FORMAT BINARY)"
+        ) as copy,
+    ):
+        copy.set_types(["text", "bytea", "timestamptz"])
+        chunk: list[tuple[str, bytes, datetime]] = []
+        async for hub, state, saved in copy.rows():
+            chunk.append((hub, bytes(state), saved))
+            if len(chunk) >= chunk_homes:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 async def readings_received_since(
@@ -61,24 +90,42 @@ async def readings_received_since(
 
 
 async def save_checkpoints(conn: DbConn, states: Mapping[str, bytes]) -> None:
-    """Save home states, replacing older ones; hubs deleted meanwhile are skipped."""
+    """Save home states in one transaction, replacing older ones; hubs deleted meanwhile skipped.
+
+    Binary COPY into a session-local table, then one upsert: the bytes go as
+    they are (no hex text), and the caller keeps each call to a few hundred homes.
+    """
     if not states:
         return
-    await conn.execute(
-        "INSERT INTO detector_state (hub_id, state, saved_at)"
-        " SELECT s.hub_id, s.state, now()"
-        " FROM unnest(%s::text[], %s::bytea[]) AS s (hub_id, state)"
-        " JOIN hubs h ON h.id = s.hub_id"
-        " ON CONFLICT (hub_id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at",
-        (list(states), list(states.values())),
-    )
+    async with conn.transaction():
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS detector_state_incoming"
+            " (hub_id text NOT NULL, state bytea NOT NULL) ON COMMIT DELETE ROWS"
+        )
+        async with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                "COPY detector_state_incoming (hub_id, state) FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.set_types(["text", "bytea"])
+            for row in states.items():
+                await copy.write_row(row)
+        await conn.execute(
+            "INSERT INTO detector_state (hub_id, state, saved_at)"
+            " SELECT s.hub_id, s.state, now() FROM detector_state_incoming s"
+            " JOIN hubs h ON h.id = s.hub_id"
+            " ON CONFLICT (hub_id) DO UPDATE SET state = excluded.state,"
+            " saved_at = excluded.saved_at"
+        )
 
 
-async def away_by_hub(conn: DbConn) -> dict[str, datetime | None]:
-    """Each hub's resident's "away until" (None: at home)."""
+async def away_by_hub(conn: DbConn, *, away_only: bool = False) -> dict[str, datetime | None]:
+    """Each hub's resident's "away until" (None: at home); ``away_only``: only those away."""
     cursor = await conn.execute(
         "SELECT h.id, r.away_until FROM hubs h JOIN residents r ON r.id = h.resident_id"
-        " WHERE h.revoked_at IS NULL"
+        " WHERE h.revoked_at IS NULL AND (NOT %s OR r.away_until IS NOT NULL)",
+        (away_only,),
     )
     return {hub: until for hub, until in await cursor.fetchall()}
 

@@ -25,6 +25,7 @@ __all__ = [
     "hub_homes",
     "issue_token",
     "record_hub_status",
+    "record_hub_statuses",
     "revoke_hub",
     "revoke_token",
     "set_contact_details",
@@ -98,27 +99,40 @@ async def revoke_hub(conn: DbConn, hub: str) -> bool:
     return cursor.rowcount == 1
 
 
+def _status_fields(status: HubStatus) -> Jsonb:
+    return Jsonb(
+        {
+            "ts": status.ts.isoformat(),
+            "uptime_s": status.uptime_s,
+            "outbox": status.outbox,
+            "shed": status.shed,
+            "firmware": status.firmware,
+            "sensors": [
+                {"sensor": s.sensor, "room": s.room, "battery": s.battery, "link": s.link}
+                for s in status.sensors
+            ],
+        }
+    )
+
+
 async def record_hub_status(conn: DbConn, status: HubStatus, received_at: datetime) -> None:
     """Remember the hub's latest status (online, offline, heartbeat figures)."""
+    await record_hub_statuses(conn, [(status, received_at)])
+
+
+async def record_hub_statuses(conn: DbConn, statuses: Sequence[tuple[HubStatus, datetime]]) -> None:
+    """Remember many hubs' latest statuses in one statement (one status per hub)."""
+    if not statuses:
+        return
     await conn.execute(
-        "UPDATE hubs SET state = %s, last_seen_at = %s, last_status = %s WHERE id = %s",
+        "UPDATE hubs h SET state = s.state, last_seen_at = s.seen, last_status = s.status"
+        " FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::jsonb[])"
+        " AS s (id, state, seen, status) WHERE h.id = s.id",
         (
-            status.state.value,
-            received_at,
-            Jsonb(
-                {
-                    "ts": status.ts.isoformat(),
-                    "uptime_s": status.uptime_s,
-                    "outbox": status.outbox,
-                    "shed": status.shed,
-                    "firmware": status.firmware,
-                    "sensors": [
-                        {"sensor": s.sensor, "room": s.room, "battery": s.battery, "link": s.link}
-                        for s in status.sensors
-                    ],
-                }
-            ),
-            status.hub,
+            [status.hub for status, _ in statuses],
+            [status.state.value for status, _ in statuses],
+            [received_at for _, received_at in statuses],
+            [_status_fields(status) for status, _ in statuses],
         ),
     )
 

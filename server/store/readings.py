@@ -66,8 +66,14 @@ class LastSeen:
     last_door: datetime | None
 
 
-async def last_seen_by_hub(conn: DbConn) -> list[LastSeen]:
-    """For each hub, its latest motion and front-door readings."""
+async def last_seen_by_hub(
+    conn: DbConn, *, unsaved_or: Sequence[str] | None = None
+) -> list[LastSeen]:
+    """For each hub, its latest motion and front-door readings.
+
+    ``unsaved_or``: only hubs with no detector checkpoint, and these (a fleet's
+    restart asks for the few homes it must start afresh, not for every hub).
+    """
     cursor = await conn.execute(
         "SELECT h.id, m.ts, m.sensor, d.ts FROM hubs h"
         " LEFT JOIN LATERAL (SELECT ts, sensor FROM readings r"
@@ -76,5 +82,8 @@ async def last_seen_by_hub(conn: DbConn) -> list[LastSeen]:
         " LEFT JOIN LATERAL (SELECT ts FROM readings r"
         "   WHERE r.hub_id = h.id AND r.sensor = 'front-door'"
         "   ORDER BY ts DESC LIMIT 1) d ON true"
+        " WHERE %(all)s OR h.id = ANY(%(also)s)"
+        " OR NOT EXISTS (SELECT 1 FROM detector_state s WHERE s.hub_id = h.id)",
+        {"all": unsaved_or is None, "also": list(unsaved_or or ())},
     )
     return [LastSeen(*row) for row in await cursor.fetchall()]

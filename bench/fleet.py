@@ -1,0 +1,470 @@
+"""Fleet mix: many homes' normal traffic through Mosquitto, a carewatch server and PostgreSQL.
+
+    .venv/bin/python -m bench.fleet --homes 1000 --seconds 180
+    .venv/bin/python -m bench.fleet --homes 10000 --seconds 180 --json results.json
+
+Real homes are message-heavy, not reading-heavy: each hub here sends a readings
+message every 30-60 s carrying 1-5 motion readings, a heartbeat a minute
+(four sensors' battery and link), and pendant presses are spread over the run
+on homes of their own. Every home starts from a real learned detector state
+(two weeks of days, about 17 KiB) put in ``detector_state`` before the server
+starts, so restore, checkpoint and memory costs are a learned home's.
+
+Runs a private Mosquitto (as bench.ingest: deployment queue settings) and a real
+``carewatch server`` process on the machine's PostgreSQL (a fresh database,
+dropped after). Before the server starts it measures, in the same run, the raw
+limits it is compared with: Mosquitto's QoS 1 rate for messages of the same
+size (one publisher, one subscriber) and PostgreSQL's binary COPY rate for
+reading rows. Then it reports, over the measured window (after a warm-up):
+
+- offered messages/s (readings + heartbeats + alarms the broker accepted) and
+  committed readings messages/s (from ``reading_batches``);
+- lag p50/p99: a readings message's publish time to the server's receipt of it;
+- the backlog at the end, and how long it took to drain;
+- server CPU (cores) and RSS, and RSS per home;
+- checkpoint bytes a minute (states saved in ``detector_state``) and WAL a
+  minute (cluster-wide: other databases on the machine add to it);
+- pendant press → alert committed, p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import os
+import platform
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+
+from bench.ingest import Publisher, ServerProcess, _percentile, private_broker, provision
+from edge.protocol import (
+    Alarm,
+    AlarmKind,
+    HubState,
+    HubStatus,
+    Reading,
+    ReadingKind,
+    ReadingsBatch,
+    SensorHealth,
+    alarm_topic,
+    encode,
+    readings_topic,
+    status_topic,
+)
+from server.detect.watch import HomeWatch
+from server.store.pool import migrate
+from tests.infra import fresh_database
+
+ROOMS = {
+    "kitchen-pir": "kitchen",
+    "lounge-pir": "lounge",
+    "bedroom-pir": "bedroom",
+    "bathroom-pir": "bathroom",
+}
+PUBLISHERS = 4
+
+
+def learned_checkpoint(seed: int = 1, days: int = 14) -> bytes:
+    """A home after two weeks of days up 07:00-22:00 moving every few minutes, and up now."""
+    rng = random.Random(seed)
+    watch, hub = HomeWatch(), "hub-learned"
+    watch.set_timezone(hub, ZoneInfo("Europe/London"))
+    watch.set_sensor_map(hub, ROOMS)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=days)
+    for day in range(days):
+        t = start + timedelta(days=day, hours=7, minutes=rng.uniform(-20, 20))
+        end = start + timedelta(days=day, hours=22, minutes=rng.uniform(-20, 20))
+        while t < end:
+            watch.observe(hub, Reading(rng.choice(list(ROOMS)), ReadingKind.MOTION, t, 1.0))
+            watch.advance(hub, t)
+            t += timedelta(minutes=rng.expovariate(1 / 6))
+    # And up and about for the last two hours: the run's readings carry on from
+    # here. (Seeded silent since last night, half the fleet raised no_movement
+    # at once when the run began: 2,502 alerts of 5,000 homes, the consumer
+    # behind by 12 s raising them one by one.)
+    t, now = datetime.now(UTC) - timedelta(hours=2), datetime.now(UTC)
+    while t < now:
+        watch.observe(hub, Reading(rng.choice(list(ROOMS)), ReadingKind.MOTION, t, 1.0))
+        watch.advance(hub, t)
+        t += timedelta(minutes=rng.expovariate(1 / 3))
+    return watch.take_checkpoints()[hub]
+
+
+def _seed_states(database_url: str, hubs: list[str], state: bytes) -> None:
+    query = "COPY detector_state (hub_id, state) FROM STDIN (FORMAT BINARY)"
+    with psycopg.connect(database_url) as conn, conn.cursor() as cur, cur.copy(query) as copy:
+        copy.set_types(["text", "bytea"])
+        for hub in hubs:
+            copy.write_row((hub, state))
+
+
+def _sample_batch(hub: str, seq: int, rng: random.Random) -> bytes:
+    now = datetime.now(UTC)
+    count = rng.randint(1, 5)
+    readings = tuple(
+        Reading(
+            rng.choice(list(ROOMS)),
+            ReadingKind.MOTION,
+            now - timedelta(seconds=rng.uniform(0, 30)),
+            1.0,
+        )
+        for _ in range(count)
+    )
+    ordered = tuple(sorted(readings, key=lambda r: r.ts))
+    return encode(ReadingsBatch(hub, seq, now, ordered))
+
+
+def _heartbeat(hub: str, rng: random.Random, started: float) -> bytes:
+    now = datetime.now(UTC)
+    sensors = tuple(
+        SensorHealth(
+            sensor, "motion", room, battery=rng.randint(40, 100), link=rng.randint(60, 200)
+        )
+        for sensor, room in ROOMS.items()
+    )
+    return encode(
+        HubStatus(
+            hub,
+            HubState.ONLINE,
+            now,
+            uptime_s=time.monotonic() - started,
+            outbox=0,
+            firmware="1.0.0",
+            sensors=sensors,
+            watermark=now,
+        )
+    )
+
+
+def raw_broker_rate(mqtt_url: str, payload: bytes, seconds: float = 5.0) -> float:
+    """Mosquitto alone: QoS 1 messages a second from one publisher to one subscriber."""
+    host, port = mqtt_url.removeprefix("mqtt://").split(":")
+    received = [0]
+    subscriber = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"raw-sub-{uuid.uuid4().hex[:6]}"
+    )
+    subscriber.max_inflight_messages_set(1000)
+    subscriber.on_message = lambda client, userdata, message: received.__setitem__(
+        0, received[0] + 1
+    )
+    subscriber.connect(host, int(port))
+    subscriber.subscribe("bench/raw", qos=1)
+    subscriber.loop_start()
+    time.sleep(0.5)
+    publisher = Publisher(mqtt_url)
+    began = time.monotonic()
+    sent = 0
+    try:
+        while time.monotonic() - began < seconds:
+            info = publisher.publish("bench/raw", payload)
+            sent += 1
+            if sent % 500 == 0:
+                info.wait_for_publish(10)
+        deadline = time.monotonic() + 10
+        while received[0] < sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        elapsed = time.monotonic() - began
+    finally:
+        publisher.close()
+        subscriber.loop_stop()
+        subscriber.disconnect()
+    return received[0] / elapsed
+
+
+def raw_copy_rate(database_url: str, seconds: float = 3.0) -> float:
+    """PostgreSQL alone: reading rows a second by binary COPY (each 10,000 rows committed)."""
+    rows = 0
+    now = datetime.now(UTC)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE raw_copy (LIKE readings INCLUDING DEFAULTS)")
+        conn.commit()
+        began = time.monotonic()
+        with conn.cursor() as cur:
+            while time.monotonic() - began < seconds:
+                with cur.copy(
+                    "COPY raw_copy (hub_id, seq, sensor, kind, ts, value, received_at)"
+                    " FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(
+                        ["text", "int8", "text", "text", "timestamptz", "float8", "timestamptz"]
+                    )
+                    for i in range(10_000):
+                        copy.write_row(
+                            (f"hub-{i % 1000}", rows + i, "kitchen-pir", "motion", now, 1.0, now)
+                        )
+                conn.commit()
+                rows += 10_000
+        elapsed = time.monotonic() - began
+        conn.execute("DROP TABLE raw_copy")
+    return rows / elapsed
+
+
+class Fleet:
+    """Publishers for every home on a few MQTT connections, each on its own schedule."""
+
+    def __init__(self, mqtt_url: str, hubs: list[str], *, pendant_hubs: list[str], seed: int):
+        self._mqtt_url = mqtt_url
+        self._hubs = hubs
+        self._pendant_hubs = pendant_hubs
+        self._seed = seed
+        self.stop = threading.Event()
+        self.offered = {"readings": 0, "status": 0, "alarm": 0}
+        self.presses: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, *, alarm_every_s: float) -> None:
+        for n in range(PUBLISHERS):
+            thread = threading.Thread(target=self._publish, args=(n,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        pendants = threading.Thread(target=self._press, args=(alarm_every_s,), daemon=True)
+        pendants.start()
+        self._threads.append(pendants)
+
+    def join(self) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.offered[kind] += 1
+
+    def _publish(self, n: int) -> None:
+        rng = random.Random(self._seed * 100 + n)
+        started = time.monotonic()
+        publisher = Publisher(self._mqtt_url)
+        mine = self._hubs[n::PUBLISHERS]
+        seqs = dict.fromkeys(mine, 0)
+        # (when, kind, hub): first messages spread over the first minute, not all at once.
+        due: list[tuple[float, str, str]] = []
+        for hub in mine:
+            due.append((started + rng.uniform(0, 60), "readings", hub))
+            due.append((started + rng.uniform(0, 60), "status", hub))
+        heapq.heapify(due)
+        sent = 0
+        try:
+            while not self.stop.is_set() and due:
+                when, kind, hub = due[0]
+                now = time.monotonic()
+                if when > now:
+                    self.stop.wait(min(when - now, 0.05))
+                    continue
+                heapq.heappop(due)
+                if kind == "readings":
+                    seqs[hub] += 1
+                    info = publisher.publish(
+                        readings_topic(hub), _sample_batch(hub, seqs[hub], rng)
+                    )
+                    heapq.heappush(due, (when + rng.uniform(30, 60), kind, hub))
+                else:
+                    info = publisher.publish(status_topic(hub), _heartbeat(hub, rng, started))
+                    heapq.heappush(due, (when + 60.0, kind, hub))
+                self._count(kind)
+                sent += 1
+                if sent % 200 == 0:
+                    info.wait_for_publish(10)
+        finally:
+            publisher.close()
+
+    def _press(self, every_s: float) -> None:
+        publisher = Publisher(self._mqtt_url)
+        try:
+            for hub in self._pendant_hubs:
+                if self.stop.wait(every_s):
+                    return
+                alarm = Alarm(
+                    hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC)
+                )
+                publisher.publish(alarm_topic(hub), encode(alarm)).wait_for_publish(10)
+                self.presses[alarm.id] = alarm.ts
+                self._count("alarm")
+        finally:
+            publisher.close()
+
+
+@contextmanager
+def _server_env(overrides: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _committed(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) FROM reading_batches").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _wal_lsn(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()
+    return int(row[0]) if row else 0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    hubs = [f"hub-f{i:06d}" for i in range(args.homes)]
+    pendant_hubs = [f"hub-p{i:04d}" for i in range(int(args.seconds / args.alarm_every_s) + 5)]
+    state = learned_checkpoint()
+    with fresh_database(args.database_url) as database_url, private_broker() as mqtt_url:
+        migrate(database_url)
+        provision(database_url, hubs + pendant_hubs)
+        _seed_states(database_url, hubs, state)
+        sample = _sample_batch(hubs[0], 1, random.Random(1))
+        raw_mqtt = raw_broker_rate(mqtt_url, sample)
+        raw_copy = raw_copy_rate(database_url)
+        started = time.monotonic()
+        with _server_env({"CAREWATCH_HUB_CHECK_INTERVAL_S": "30"}):
+            server = ServerProcess(database_url, mqtt_url)
+        ready_s = time.monotonic() - started
+        rss_start = server.rss_mb()
+        fleet = Fleet(mqtt_url, hubs, pendant_hubs=pendant_hubs, seed=args.seed)
+        checkpoint_bytes = 0
+        rss_peak = rss_start
+        try:
+            fleet.start(alarm_every_s=args.alarm_every_s)
+            time.sleep(args.warmup)
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                t0, cpu0 = time.monotonic(), server.cpu_seconds()
+                db_t0 = conn.execute("SELECT now()").fetchone()
+                assert db_t0 is not None
+                committed0, wal0 = _committed(conn), _wal_lsn(conn)
+                offered0 = dict(fleet.offered)
+                last = db_t0[0]
+                while time.monotonic() - t0 < args.seconds:
+                    time.sleep(10)
+                    rss_peak = max(rss_peak, server.rss_mb())
+                    row = conn.execute(
+                        "SELECT now(), coalesce(sum(octet_length(state)), 0) FROM detector_state"
+                        " WHERE saved_at > %s",
+                        (last,),
+                    ).fetchone()
+                    assert row is not None
+                    last, written = row
+                    checkpoint_bytes += int(written)
+                elapsed = time.monotonic() - t0
+                cpu = server.cpu_seconds() - cpu0
+                committed1, wal1 = _committed(conn), _wal_lsn(conn)
+                offered1 = dict(fleet.offered)
+                fleet.join()
+                drain_began = time.monotonic()
+                total_readings = fleet.offered["readings"]
+                while _committed(conn) < total_readings and time.monotonic() - drain_began < 120:
+                    time.sleep(0.5)
+                drain_s = time.monotonic() - drain_began
+                left = total_readings - _committed(conn)
+                lags = [
+                    float(lag)
+                    for (lag,) in conn.execute(
+                        "SELECT extract(epoch FROM received_at - sent_at) FROM reading_batches"
+                        " WHERE received_at > %s",
+                        (db_t0[0],),
+                    ).fetchall()
+                ]
+                # When the lag happened: p99 per 30 s of receipt, from the start of the warm-up.
+                lag_by_30s = [
+                    (int(bucket), round(float(p99), 1))
+                    for bucket, p99 in conn.execute(
+                        "SELECT floor(extract(epoch FROM received_at - %s) / 30),"
+                        " percentile_cont(0.99) WITHIN GROUP"
+                        " (ORDER BY extract(epoch FROM received_at - sent_at))"
+                        " FROM reading_batches GROUP BY 1 ORDER BY 1",
+                        (db_t0[0] - timedelta(seconds=args.warmup),),
+                    ).fetchall()
+                ]
+                alerts: dict[str, int] = {
+                    str(kind): int(count)
+                    for kind, count in conn.execute(
+                        "SELECT kind, count(*) FROM alerts GROUP BY kind"
+                    ).fetchall()
+                }
+                presses = [
+                    (received - fleet.presses[alarm_id]).total_seconds()
+                    for alarm_id, received in conn.execute(
+                        "SELECT details->>'alarm_id', raised_at FROM alerts"
+                        " WHERE details->>'alarm_id' = ANY(%s)",
+                        (list(fleet.presses),),
+                    ).fetchall()
+                ]
+        finally:
+            fleet.stop.set()
+            server.stop()
+    minutes = elapsed / 60
+    offered = {k: (offered1[k] - offered0[k]) / elapsed for k in offered0}
+    return {
+        "homes": args.homes,
+        "seconds": round(elapsed),
+        "raw_mosquitto_qos1_msgs_per_s": round(raw_mqtt),
+        "raw_binary_copy_rows_per_s": round(raw_copy),
+        "server_ready_s": round(ready_s, 1),
+        "offered_msgs_per_s": round(sum(offered.values()), 1),
+        "offered_readings_msgs_per_s": round(offered["readings"], 1),
+        "offered_heartbeats_per_s": round(offered["status"], 1),
+        "committed_readings_msgs_per_s": round((committed1 - committed0) / elapsed, 1),
+        "lag_p50_s": round(_percentile(lags, 0.5), 3) if lags else None,
+        "lag_p99_s": round(_percentile(lags, 0.99), 3) if lags else None,
+        "backlog_at_end_msgs": left,
+        "drained_in_s": round(drain_s, 1),
+        "server_cpu_cores": round(cpu / elapsed, 2),
+        "server_rss_mb_start": round(rss_start),
+        "server_rss_mb_peak": round(rss_peak),
+        "server_rss_kib_per_home": round(rss_peak * 1024 / args.homes, 1),
+        "checkpoint_mb_per_min": round(checkpoint_bytes / 1e6 / minutes, 1),
+        "wal_mb_per_min_cluster": round((wal1 - wal0) / 1e6 / minutes, 1),
+        "lag_p99_s_by_30s_from_warmup": lag_by_30s,
+        "alerts_by_kind": alerts,
+        "pendant_presses": len(fleet.presses),
+        "pendant_alerts": len(presses),
+        "pendant_to_alert_p50_ms": round(_percentile(presses, 0.5) * 1000) if presses else None,
+        "pendant_to_alert_p99_ms": round(_percentile(presses, 0.99) * 1000) if presses else None,
+        "broker_ratio": round(sum(offered.values()) / raw_mqtt, 3),
+        "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--homes", type=int, default=1_000)
+    parser.add_argument("--seconds", type=float, default=180.0, help="measured, after the warm-up")
+    parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument("--alarm-every-s", type=float, default=5.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a PostgreSQL server where a fresh database may be made",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    result = run(args)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Which homes' checkpoints to save next, and how many bytes a minute may go to them.
+
+Pure: handed hubs, byte counts and ``now`` (monotonic seconds); the detector
+keeper does the serialising and the writing. A home that changed waits in
+line in the order it first changed, so under a byte bound the longest-unsaved
+home is always saved first and none waits for ever.
+
+>>> line = CheckpointLine()
+>>> line.changed(["hub-b", "hub-a"]); line.changed(["hub-b"])
+>>> line.take(1)
+['hub-b']
+>>> line.put_back(["hub-b"]); line.take(5)
+['hub-b', 'hub-a']
+>>> budget = ByteBudget(bytes_per_min=600, now=0.0)
+>>> budget.spend(600, now=0.0); budget.allows(now=0.0)
+False
+>>> budget.allows(now=1.0)  # 10 bytes a second come back
+True
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+
+__all__ = ["ByteBudget", "CheckpointLine", "chunk_pause"]
+
+
+class CheckpointLine:
+    """Homes whose state changed and is not saved yet, oldest change first.
+
+    Every operation costs what it is given, not the length of the line: a
+    line of 100,000 homes is worked on a chunk at a time on the event loop.
+    """
+
+    def __init__(self) -> None:
+        # Ordered: a hub already waiting keeps its place; put back goes to the front.
+        self._waiting: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def changed(self, hubs: Iterable[str]) -> None:
+        """These homes changed; those not yet waiting join the end of the line."""
+        for hub in hubs:
+            self._waiting.setdefault(hub, None)
+
+    def take(self, count: int) -> list[str]:
+        """Up to ``count`` homes from the front of the line (they leave it)."""
+        count = min(count, len(self._waiting))
+        return [self._waiting.popitem(last=False)[0] for _ in range(count)]
+
+    def put_back(self, hubs: Sequence[str]) -> None:
+        """Homes taken but not saved (a failed or cancelled write) go back to the front."""
+        for hub in reversed(hubs):
+            self._waiting[hub] = None
+            self._waiting.move_to_end(hub, last=False)
+
+
+class ByteBudget:
+    """A token bucket in bytes: at most ``bytes_per_min`` a minute, a minute's worth banked.
+
+    A checkpoint's size is known only once it is serialised, so spending may
+    take the balance below zero; nothing more is allowed until it refills.
+    """
+
+    def __init__(self, *, bytes_per_min: int, now: float) -> None:
+        self.bytes_per_min = bytes_per_min
+        self._balance = float(bytes_per_min)
+        self._at = now
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self._at)
+        self._balance = min(float(self.bytes_per_min), self._balance + elapsed * self.rate)
+        self._at = max(self._at, now)
+
+    @property
+    def rate(self) -> float:
+        """Bytes a second."""
+        return self.bytes_per_min / 60.0
+
+    def allows(self, *, now: float) -> bool:
+        """Whether another checkpoint may be written now."""
+        self._refill(now)
+        return self._balance > 0
+
+    def spend(self, size: int, *, now: float) -> None:
+        """``size`` bytes were written."""
+        self._refill(now)
+        self._balance -= size
+
+
+def chunk_pause(*, interval_s: float, waiting: int, chunk_homes: int) -> float:
+    """Seconds between chunks so that ``waiting`` homes are spread over one interval.
+
+    >>> chunk_pause(interval_s=30.0, waiting=1000, chunk_homes=250)
+    7.5
+    >>> chunk_pause(interval_s=30.0, waiting=0, chunk_homes=250)
+    30.0
+    """
+    chunks = -(-waiting // chunk_homes)
+    return interval_s / max(1, chunks)
