@@ -244,6 +244,17 @@ class HomeWatch:
         changed, self._changed = self._changed, set()
         return {hub: self._homes[hub].to_bytes() for hub in changed if hub in self._homes}
 
+    def changed_homes(self) -> list[str]:
+        """The homes whose state moved since last asked (no longer marked changed): the
+        keeper takes their checkpoints one by one, yielding between them."""
+        changed, self._changed = self._changed, set()
+        return list(changed)
+
+    def checkpoint(self, hub: str) -> bytes | None:
+        """``hub``'s checkpoint now, or None when there is no such home."""
+        home = self._homes.get(hub)
+        return None if home is None else home.to_bytes()
+
     def not_saved(self, hubs: Iterable[str]) -> None:
         """Checkpoints taken but not saved (the save failed or was cancelled): take them again."""
         self._changed.update(hub for hub in hubs if hub in self._homes)

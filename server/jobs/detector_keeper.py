@@ -33,7 +33,6 @@ from server.detect.watch import HomeWatch
 from server.domain.alerts import AlertKind
 from server.domain.findings import Finding
 from server.jobs.checkpoint_plan import ByteBudget, CheckpointLine, chunk_pause
-from server.jobs.watch_checkpoints import changed_homes, checkpoint_of
 from server.store.detector_state import (
     away_by_hub,
     feedback_since,
@@ -193,7 +192,7 @@ class DetectorKeeper:
             await asyncio.sleep(pause)
 
     async def _line_up_changed(self) -> None:
-        changed = changed_homes(self._detector)
+        changed = self._detector.changed_homes()
         for start in range(0, len(changed), _LOOP_SHARE):
             self._line.changed(changed[start : start + _LOOP_SHARE])
             await asyncio.sleep(0)
@@ -235,7 +234,7 @@ class DetectorKeeper:
                 if bounded and not self._budget.allows(now=self._clock()):
                     left = hubs[at:]
                     break
-                state = checkpoint_of(self._detector, hub)
+                state = self._detector.checkpoint(hub)
                 if state is not None:  # None: the home is gone, nothing to save
                     states[hub] = state
                     if bounded:

@@ -20,7 +20,6 @@ import pytest
 from edge.protocol import Reading, ReadingKind
 from server.detect.watch import HomeWatch
 from server.jobs.detector_keeper import DetectorKeeper
-from server.jobs.watch_checkpoints import changed_homes, checkpoint_of
 from server.store.pool import Pool, migrate, open_pool
 
 LONDON = ZoneInfo("Europe/London")
@@ -152,7 +151,7 @@ async def test_changed_homes_are_saved_in_chunks_spread_over_the_interval_withou
     homes = 2_000
     _provision(database_url, homes)
     watch = _fleet(homes)
-    expected = {hub: checkpoint_of(watch, hub) for hub in _hubs(homes)}
+    expected = {hub: watch.checkpoint(hub) for hub in _hubs(homes)}
     keeper = DetectorKeeper(pool, watch, interval_s=2.0, chunk_homes=250)
     with StallProbe() as probe, _running(keeper):
         began = time.monotonic()
@@ -218,7 +217,7 @@ async def test_a_round_cancelled_while_writing_leaves_its_homes_for_the_stops_sa
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert keeper.homes_saved == 0
-    assert changed_homes(watch) == [], "the homes are the keeper's to save now"
+    assert watch.changed_homes() == [], "the homes are the keeper's to save now"
     await keeper.sync()
     assert len(_saved(database_url)) == homes
 
@@ -228,14 +227,14 @@ async def test_a_restart_restores_every_home_in_bulk(database_url: str, pool: Po
     _provision(database_url, homes)
     watch = _fleet(homes)
     await DetectorKeeper(pool, watch, chunk_homes=250).sync()
-    expected = {hub: checkpoint_of(watch, hub) for hub in _hubs(homes)}
+    expected = {hub: watch.checkpoint(hub) for hub in _hubs(homes)}
 
     again = HomeWatch()
     for hub in _hubs(homes):
         again.set_timezone(hub, LONDON)
     with StallProbe() as probe:
         await DetectorKeeper(pool, again, chunk_homes=250).start()
-    assert {hub: checkpoint_of(again, hub) for hub in _hubs(homes)} == expected
+    assert {hub: again.checkpoint(hub) for hub in _hubs(homes)} == expected
     assert probe.worst_s < 0.02, f"restoring held the loop {probe.worst_s * 1000:.1f} ms"
 
 
@@ -260,11 +259,11 @@ async def test_a_hundred_thousand_learned_homes_are_checkpointed_and_restored(
         row = conn.execute(
             "SELECT count(*), sum(octet_length(state)) FROM detector_state"
         ).fetchone()
-    one = checkpoint_of(watch, _hubs(1)[0])
+    one = watch.checkpoint(_hubs(1)[0])
     assert one is not None
     assert row == (homes, homes * len(one)), "every home's state whole (all are alike)"
     sample = random.Random(3).sample(_hubs(homes), 200)
-    expected = {hub: checkpoint_of(watch, hub) for hub in sample}
+    expected = {hub: watch.checkpoint(hub) for hub in sample}
     del watch
 
     again = HomeWatch()
@@ -278,7 +277,7 @@ async def test_a_hundred_thousand_learned_homes_are_checkpointed_and_restored(
         f"restored in {restored_s:.1f} s; loop held {restoring.worst_s * 1000:.1f} ms at most"
         f" ({restoring.worst_wall_s * 1000:.0f} wall)"
     )
-    assert {hub: checkpoint_of(again, hub) for hub in sample} == expected
+    assert {hub: again.checkpoint(hub) for hub in sample} == expected
     assert probe.worst_s < 0.02
     # The restore runs before the server's MQTT sessions start (no alarm can be
     # waiting yet), so it is held to less: 49 ms was the worst measured, from
