@@ -77,7 +77,7 @@ _ENVIRONMENT = frozenset({ReadingKind.TEMPERATURE, ReadingKind.HUMIDITY})
 # costs several times a comparison, and a reading goes past up to seven of them.
 _BED, _BUTTON, _CHAIR = ReadingKind.BED, ReadingKind.BUTTON, ReadingKind.CHAIR
 _CONTACT, _HUMIDITY = ReadingKind.CONTACT, ReadingKind.HUMIDITY
-_MOTION, _TEMPERATURE = ReadingKind.MOTION, ReadingKind.TEMPERATURE
+_MOTION, _POWER, _TEMPERATURE = ReadingKind.MOTION, ReadingKind.POWER, ReadingKind.TEMPERATURE
 _NOT_UP, _NO_MOVEMENT = AlertKind.NOT_UP, AlertKind.NO_MOVEMENT
 _PLACE_COUNT = len(PLACES)
 _MEAL_LATE = timedelta(minutes=30)
@@ -425,7 +425,9 @@ class HomeWatch:
         # A mapped contact says they are up and about in its room: a bathroom door opens as
         # they come out as often as when they go in, a bedroom door as they get up, so it
         # neither starts a bathroom stay nor keeps them in bed.
-        fixture = kind is _CONTACT and self._maps.get(hub, {}).get(reading.sensor) is not None
+        fixture = (kind is _CONTACT or kind is _POWER) and (
+            self._maps.get(hub, {}).get(reading.sensor) is not None
+        )
         if room != "bedroom" or fixture:
             home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
@@ -567,9 +569,10 @@ class HomeWatch:
 
     def _room(self, hub: str, reading: Reading) -> str:
         """Where a reading puts the resident: a bed pad in the bedroom, else the sensor's room."""
-        if reading.kind is _CONTACT:
-            # A door, a cupboard or a flush is used by someone up and in (or at the door
-            # of) its room: the map's room, but never a place of its own (see _observe).
+        if reading.kind is _CONTACT or reading.kind is _POWER:
+            # A door, a cupboard, a flush or an appliance (the kettle) is used by someone up
+            # and in (or at the door of) its room: the map's room, but never a place of its
+            # own (see _observe).
             mapped = self._maps.get(hub, {}).get(reading.sensor)
             if mapped is not None:
                 return mapped

@@ -410,6 +410,16 @@ def test_a_contact_is_placed_by_the_map_not_its_name_and_says_they_are_up() -> N
     assert home.room == "kitchen"
     assert home.place == 0  # up and about
     assert home.woke_on == (night + timedelta(hours=7)).date()
+    # An appliance plug is placed by the map too, not by being called "kettle".
+    watch.set_sensor_map(HUB, {"plug-2": "kitchen", "kettle": "utility"})
+    watch.observe(
+        HUB, Reading("kettle", ReadingKind.POWER, night + timedelta(hours=7, minutes=5), 2000.0)
+    )
+    assert home.room == "utility"
+    watch.observe(
+        HUB, Reading("plug-2", ReadingKind.POWER, night + timedelta(hours=7, minutes=6), 900.0)
+    )
+    assert home.room == "kitchen"
     # A sensor named like a bedroom's is where the map says: the hall.
     watch.observe(
         HUB, Reading("bedroom-door", ReadingKind.CONTACT, night + timedelta(hours=8), 1.0)
