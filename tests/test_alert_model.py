@@ -6,6 +6,7 @@ import pytest
 
 from edge.protocol import AlarmKind
 from server.domain.alerts import (
+    KINDS,
     Action,
     AlertKind,
     AlertStatus,
@@ -70,4 +71,9 @@ def test_emergencies_never_close_themselves() -> None:
 
 
 def test_every_alarm_kind_has_an_alert_kind() -> None:
-    assert {kind_for_alarm(k) for k in AlarmKind} <= set(AlertKind)
+    # All but an installer's test alarm (`carewatch-agent check --test`): stored and
+    # confirmed to the hub, never an alert.
+    raising = [k for k in AlarmKind if k is not AlarmKind.TEST]
+    assert {kind_for_alarm(k) for k in raising} <= set(AlertKind)
+    assert all(KINDS[kind_for_alarm(k)].severity is Severity.EMERGENCY for k in raising)
+    assert "test" not in {k.value for k in AlertKind}
