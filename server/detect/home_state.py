@@ -221,6 +221,9 @@ class HomeState:
     environment_sensors: dict[str, bool] = field(default_factory=dict)
     silent_sensors: list[str] = field(default_factory=list)
     activity_total: int = 0
+    # Not checkpointed: the sensor map last judged for coverage (a restart judges it again,
+    # and says nothing new unless the findings changed).
+    coverage_key: int | None = None
     # Not checkpointed: the no-movement limit for the current last activity.
     limit: timedelta | None = None
     limit_for: datetime | None = None

@@ -551,6 +551,11 @@ class HomeWatch:
         """Told once, and again when the map changes: what the sensors cannot see."""
         if not sensors:
             return []  # a heartbeat without its map says nothing about the map
+        # Heartbeats come every minute and the map seldom changes: judged when it does.
+        key = hash(tuple((s.sensor, s.kind, s.room) for s in sensors))
+        if key == home.coverage_key:
+            return []
+        home.coverage_key = key
         gaps = coverage_gaps(sensors)
         if gaps == home.coverage_told:
             return []
@@ -629,7 +634,10 @@ class HomeWatch:
         hour = hour_of(local)
         if hour < 12:
             hour += 24  # the small hours belong to the evening before
-        if not (hour_of(s.night_starts) <= hour < 24 + hour_of(s.night_ends)):
+        starts = hour_of(s.night_starts)
+        if starts < 12:
+            starts += 24  # an operator's night that starts after midnight
+        if not (starts <= hour < 24 + hour_of(s.night_ends)):
             return False
         if hour >= 24 + _SMALL_HOURS_START:
             return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import struct
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.detect.home_state import HomeState
@@ -425,3 +425,18 @@ def test_a_contact_is_placed_by_the_map_not_its_name_and_says_they_are_up() -> N
         HUB, Reading("bedroom-door", ReadingKind.CONTACT, night + timedelta(hours=8), 1.0)
     )
     assert home.room == "hall"
+
+
+def test_an_operators_night_that_starts_after_midnight_is_not_the_afternoon() -> None:
+    watch = _watch(WatchSettings(night_starts=time(0, 30)))
+    watch.set_sensor_map(HUB, {"door-1": "front_door"})
+    for hour in (14, 23.5):  # the afternoon and the late evening: not night for this operator
+        at = DAY0 + timedelta(hours=hour)
+        watch.observe(HUB, _motion("hall", at - timedelta(minutes=1)))
+        watch.observe(HUB, Reading("door-1", ReadingKind.CONTACT, at, 1.0))
+        assert _advance_to(watch, at, at + timedelta(minutes=30)) == [], hour
+    late = DAY0 + timedelta(hours=26)
+    watch.observe(HUB, _motion("hall", late - timedelta(minutes=1)))
+    watch.observe(HUB, Reading("door-1", ReadingKind.CONTACT, late, 1.0))
+    (alert,) = _advance_to(watch, late, late + timedelta(minutes=30))
+    assert alert.kind is AlertKind.DOOR_AT_NIGHT
