@@ -26,6 +26,7 @@ from server.passwords import generate_password, hash_password
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
 from server.store import people
+from server.store import residents as residents_sql
 from server.store import shift as shift_sql
 from server.store.pool import DbConn
 
@@ -106,26 +107,19 @@ async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> 
     """A responder, a carer for the first two homes, and the first resident's own account."""
     password_hash = hash_password(password)
     for resident_id, (address, access, health) in zip(resident_ids, DEMO_RECORDS, strict=False):
-        await conn.execute(
-            "UPDATE residents SET address = %s, access_info = %s, health_notes = %s,"
-            " share_health_notes = true WHERE id = %s",
-            (address, access, health, resident_id),
+        await residents_sql.update_profile(
+            conn, resident_id, {"address": address, "access_info": access, "health_notes": health}
         )
+        await residents_sql.share_health_notes(conn, resident_id)
     for username, role, display_name in DEMO_PEOPLE:
-        await conn.execute(
-            "INSERT INTO users (username, password_hash, role, display_name, service, resident_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (username) DO UPDATE SET"
-            " password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,"
-            " display_name = EXCLUDED.display_name, service = EXCLUDED.service,"
-            " resident_id = EXCLUDED.resident_id",
-            (
-                username,
-                password_hash,
-                role,
-                display_name,
-                "default" if role == "responder" else None,
-                resident_ids[0] if role == "resident" else None,
-            ),
+        await people.upsert_user(
+            conn,
+            username,
+            password_hash,
+            role,
+            display_name=display_name,
+            service="default" if role == "responder" else None,
+            resident_id=resident_ids[0] if role == "resident" else None,
         )
     # The desk is on duty with its direct line, so the demo's alarms reach someone
     # (Ofcom's drama range: a number that rings nobody).
@@ -133,11 +127,10 @@ async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> 
     assert desk is not None
     await shift_sql.set_on_duty(conn, desk.id, on_duty=True)
     await shift_sql.set_phone(conn, desk.id, DEMO_DESK_PHONE)
-    cursor = await conn.execute("SELECT id FROM users WHERE username = 'carer'")
-    carer = await cursor.fetchone()
+    carer = await people.user_by_username(conn, "carer")
     assert carer is not None
     for resident_id in resident_ids[:2]:
-        await people.assign_carer(conn, resident_id, int(carer[0]))
+        await people.assign_carer(conn, resident_id, carer.id)
 
 
 async def _reset_demo_homes(conn: DbConn, homes: int) -> list[int]:
@@ -146,10 +139,7 @@ async def _reset_demo_homes(conn: DbConn, homes: int) -> list[int]:
     names = [resident_name(i) for i in range(homes)]
     resident_ids: list[int] = []
     async with conn.transaction():
-        for table in ("readings", "reading_batches", "alarms"):
-            await conn.execute(f"DELETE FROM {table} WHERE hub_id = ANY(%s)", (hubs,))
-        await conn.execute("DELETE FROM hubs WHERE id = ANY(%s)", (hubs,))
-        await conn.execute("DELETE FROM residents WHERE name = ANY(%s)", (names,))
+        await people.remove_homes(conn, hubs, names)
         for hub, name in zip(hubs, names, strict=True):
             resident_id = await people.ensure_resident(conn, name, timezone=TIMEZONE)
             await people.add_hub(

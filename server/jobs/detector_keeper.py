@@ -33,6 +33,7 @@ from server.detect.watch import HomeWatch
 from server.domain.alerts import AlertKind
 from server.domain.findings import Finding
 from server.jobs.checkpoint_plan import ByteBudget, CheckpointLine, chunk_pause
+from server.store import alerts as alerts_sql
 from server.store.detector_state import (
     away_by_hub,
     feedback_since,
@@ -119,12 +120,8 @@ class DetectorKeeper:
                 gc.enable()
             gc.freeze()
             seen = await last_seen_by_hub(conn, unsaved_or=unreadable)
-            cursor = await conn.execute(
-                "SELECT hub_id, kind FROM alerts WHERE kind = ANY(%s) AND status <> 'resolved'"
-                " AND hub_id IS NOT NULL",
-                (list(_SILENCE_KINDS),),
-            )
-            raised = {hub: AlertKind(kind) for hub, kind in await cursor.fetchall()}
+            open_silences = await alerts_sql.open_alerts_by_hub(conn, _SILENCE_KINDS)
+            raised = {hub: AlertKind(kind) for hub, kind in open_silences}
         # What arrived after each checkpoint was stored but not yet saved as learned.
         # Asked a share of the fleet at a time: 100,000 hubs' parameters and rows
         # in one query held the loop for a large part of a second.

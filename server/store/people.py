@@ -343,3 +343,32 @@ async def hub_states(
         (HubHome(hub, resident_id, name, timezone), state, seen)
         for hub, resident_id, name, timezone, state, seen in await cursor.fetchall()
     ]
+
+
+async def upsert_user(
+    conn: DbConn,
+    username: str,
+    password_hash: str,
+    role: str,
+    *,
+    display_name: str | None,
+    service: str | None,
+    resident_id: int | None,
+) -> None:
+    """A user as given, whether or not one of that name exists (the demo's own accounts)."""
+    await conn.execute(
+        "INSERT INTO users (username, password_hash, role, display_name, service, resident_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (username) DO UPDATE SET"
+        " password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,"
+        " display_name = EXCLUDED.display_name, service = EXCLUDED.service,"
+        " resident_id = EXCLUDED.resident_id",
+        (username, password_hash, role, display_name, service, resident_id),
+    )
+
+
+async def remove_homes(conn: DbConn, hubs: Sequence[str], residents: Sequence[str]) -> None:
+    """These hubs with everything they sent, and these residents (the demo replacing its own)."""
+    for table in ("readings", "reading_batches", "alarms"):
+        await conn.execute(f"DELETE FROM {table} WHERE hub_id = ANY(%s)", (list(hubs),))
+    await conn.execute("DELETE FROM hubs WHERE id = ANY(%s)", (list(hubs),))
+    await conn.execute("DELETE FROM residents WHERE name = ANY(%s)", (list(residents),))

@@ -240,6 +240,13 @@ async def update_profile(conn: DbConn, resident_id: int, changes: dict[str, Any]
     )
 
 
+async def share_health_notes(conn: DbConn, resident_id: int) -> None:
+    """The resident agrees to their health notes being shown to those who help them."""
+    await conn.execute(
+        "UPDATE residents SET share_health_notes = true WHERE id = %s", (resident_id,)
+    )
+
+
 async def set_away(conn: DbConn, resident_id: int, until: datetime | None) -> None:
     """Away until ``until`` (None: at home)."""
     await conn.execute("UPDATE residents SET away_until = %s WHERE id = %s", (until, resident_id))
