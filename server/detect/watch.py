@@ -240,9 +240,9 @@ class HomeWatch:
         home.raised = raised
 
     def take_checkpoints(self) -> dict[str, bytes]:
-        """The state of every home that changed since last asked, to save."""
-        changed, self._changed = self._changed, set()
-        return {hub: self._homes[hub].to_bytes() for hub in changed if hub in self._homes}
+        """The state of every home that changed since last asked, to save, all at once."""
+        taken = {hub: self.checkpoint(hub) for hub in self.changed_homes()}
+        return {hub: state for hub, state in taken.items() if state is not None}
 
     def changed_homes(self) -> list[str]:
         """The homes whose state moved since last asked (no longer marked changed): the
@@ -421,13 +421,12 @@ class HomeWatch:
             home.profile_counts = [0.0, 0.0, 0.0, math.nan]
         home.activity_today += 1
         home.activity_total += 1
-        room = self._room(hub, reading)
+        mapped = self._maps.get(hub, {}).get(reading.sensor)
+        room = self._room(reading, mapped)
         # A mapped contact says they are up and about in its room: a bathroom door opens as
         # they come out as often as when they go in, a bedroom door as they get up, so it
         # neither starts a bathroom stay nor keeps them in bed.
-        fixture = (kind is _CONTACT or kind is _POWER) and (
-            self._maps.get(hub, {}).get(reading.sensor) is not None
-        )
+        fixture = mapped is not None and (kind is _CONTACT or kind is _POWER)
         if room != "bedroom" or fixture:
             home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
@@ -572,21 +571,20 @@ class HomeWatch:
             )
         ]
 
-    def _room(self, hub: str, reading: Reading) -> str:
-        """Where a reading puts the resident: a bed pad in the bedroom, else the sensor's room."""
-        if reading.kind is _CONTACT or reading.kind is _POWER:
-            # A door, a cupboard, a flush or an appliance (the kettle) is used by someone up
-            # and in (or at the door of) its room: the map's room, but never a place of its
-            # own (see _observe).
-            mapped = self._maps.get(hub, {}).get(reading.sensor)
-            if mapped is not None:
-                return mapped
-        if reading.kind is not _MOTION:
-            # Pads say where the resident is by what they are (in bed, in the chair). An
-            # unmapped contact keeps a place of its own name: nothing says where it is.
-            return room_for(reading.sensor, reading.kind)
-        mapped = self._maps.get(hub, {}).get(reading.sensor)
-        return mapped if mapped is not None else room_for(reading.sensor, reading.kind)
+    @staticmethod
+    def _room(reading: Reading, mapped: str | None) -> str:
+        """Where a reading puts the resident, given the sensor's room in the hub's map.
+
+        A motion sensor is in its mapped room. A door, a cupboard, a flush or an appliance
+        (the kettle) is used by someone up and in (or at the door of) its room: the map's
+        room too, but never a place of its own (see _observe). Pads say where the resident
+        is by what they are (in bed, in the chair); a sensor the map does not name keeps a
+        place of its own name: nothing says where it is.
+        """
+        kind = reading.kind
+        if mapped is not None and (kind is _MOTION or kind is _CONTACT or kind is _POWER):
+            return mapped
+        return room_for(reading.sensor, kind)
 
     def _is_front_door(self, hub: str, sensor: str) -> bool:
         mapped = self._maps.get(hub, {}).get(sensor)
@@ -617,9 +615,6 @@ class HomeWatch:
             if self._is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
                 return IN_BED
         return UP
-
-    def _is_night(self, t: time) -> bool:
-        return t >= self.settings.night_starts or t < self.settings.night_ends
 
     def _is_door_night(self, home: HomeState, local: datetime) -> bool:
         """Whether a leaving by the front door now is a leaving at night.
