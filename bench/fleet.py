@@ -49,7 +49,14 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.ingest import Publisher, ServerProcess, _percentile, private_broker, provision
+from bench.ingest import (
+    Publisher,
+    ServerProcess,
+    _percentile,
+    press_to_alert_s,
+    private_broker,
+    provision,
+)
 from edge.protocol import (
     Alarm,
     AlarmKind,
@@ -398,14 +405,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "SELECT kind, count(*) FROM alerts GROUP BY kind"
                     ).fetchall()
                 }
-                presses = [
-                    (received - fleet.presses[alarm_id]).total_seconds()
-                    for alarm_id, received in conn.execute(
-                        "SELECT details->>'alarm_id', raised_at FROM alerts"
-                        " WHERE details->>'alarm_id' = ANY(%s)",
-                        (list(fleet.presses),),
-                    ).fetchall()
-                ]
+                presses = press_to_alert_s(conn, fleet.presses)
         finally:
             fleet.stop.set()
             server.stop()

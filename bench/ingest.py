@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -84,6 +85,15 @@ def private_broker() -> Iterator[str]:
         process.terminate()
         process.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def press_to_alert_s(conn: psycopg.Connection[Any], presses: dict[str, datetime]) -> list[float]:
+    """Seconds from each pendant press (alarm id → when it was published) to its alert."""
+    rows = conn.execute(
+        "SELECT details->>'alarm_id', raised_at FROM alerts WHERE details->>'alarm_id' = ANY(%s)",
+        (list(presses),),
+    ).fetchall()
+    return [(raised - presses[alarm_id]).total_seconds() for alarm_id, raised in rows]
 
 
 def provision(database_url: str, hubs: list[str]) -> None:

@@ -38,7 +38,14 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.ingest import Publisher, ServerProcess, _percentile, private_broker, provision
+from bench.ingest import (
+    Publisher,
+    ServerProcess,
+    _percentile,
+    press_to_alert_s,
+    private_broker,
+    provision,
+)
 from edge.protocol import (
     Alarm,
     AlarmKind,
@@ -397,14 +404,7 @@ def run(
                 empty_reasons = conn.execute(
                     "SELECT count(*) FROM dead_letters WHERE coalesce(reason, '') = ''"
                 ).fetchone()
-                latencies = [
-                    (received - tally.presses[alarm_id]).total_seconds()
-                    for alarm_id, received in conn.execute(
-                        "SELECT a.details->>'alarm_id', a.raised_at FROM alerts a"
-                        " WHERE a.details->>'alarm_id' = ANY(%s)",
-                        (list(tally.presses),),
-                    ).fetchall()
-                ]
+                latencies = press_to_alert_s(conn, tally.presses)
             ready = api.get("/readyz").status_code
         finally:
             api.close()
