@@ -7,10 +7,14 @@ Mosquitto and PostgreSQL run, or ``=system`` to fail loudly when they do not.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Literal
 
 import psycopg
@@ -92,3 +96,69 @@ def require_system(what: str) -> None:
 def mqtt_protocol(mqtt_url: str) -> Literal["5", "3.1.1"]:
     """MQTT 5 on the machine's Mosquitto; 3.1.1 on the embedded broker, which has no 5."""
     return "5" if mqtt_url == "mqtt://{}:{}".format(*SYSTEM_MQTT) else "3.1.1"
+
+
+TIMESCALE_DIR = Path(__file__).parent / "timescale"
+
+
+class TimescaleUnavailable(RuntimeError):
+    """TimescaleDB (PGlite under Node.js) cannot be started here; the message says why."""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _timescale_packages() -> None:
+    """Install the npm packages once (``npm ci`` from the committed lock file)."""
+    if (TIMESCALE_DIR / "node_modules" / "@unni-craftsman" / "pglite").is_dir():
+        return
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise TimescaleUnavailable("Node.js and npm are not installed (apt-get install nodejs npm)")
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=TIMESCALE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode:
+        raise TimescaleUnavailable(
+            f"npm ci in {TIMESCALE_DIR} failed: {done.stderr.strip()[-500:]}"
+        )
+
+
+@contextmanager
+def timescale_postgres() -> Iterator[str]:
+    """A fresh in-memory TimescaleDB (PGlite) for the duration; its URL.
+
+    It takes one connection at a time and no COPY FROM STDIN: open pools of one.
+    """
+    _timescale_packages()
+    port = _free_port()
+    log = TIMESCALE_DIR / f"server-{port}.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            ["node", "server.mjs", str(port)], cwd=TIMESCALE_DIR, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "listening" not in log.read_text():
+            if server.poll() is not None:
+                raise TimescaleUnavailable(f"PGlite exited before listening: {log.read_text()}")
+            if time.monotonic() > deadline:
+                raise TimescaleUnavailable("PGlite did not start listening within 60 s")
+            time.sleep(0.1)
+        yield f"postgresql://postgres:any@127.0.0.1:{port}/postgres?sslmode=disable"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.unlink(missing_ok=True)
