@@ -176,6 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     from server.arc.commands import add_arc_commands
 
     add_arc_commands(commands)
+    from server.fhir.commands import add_health_system_commands
+
+    add_health_system_commands(commands)
     return parser
 
 
@@ -259,6 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.arc.commands import run_arc
 
             return asyncio.run(run_arc(args, lambda: _database(settings)))
+        case "health-system":
+            from server.fhir.commands import run_health_system
+
+            return asyncio.run(run_health_system(args, lambda: _database(settings)))
         case "migrate":
             from server import services
             from server.store.pool import migrate

@@ -20,6 +20,7 @@ from server.api.routes import (
     arc,
     auth,
     dead_letters,
+    fhir,
     health,
     hubs,
     push,
@@ -86,6 +87,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(shift.router)
     app.include_router(arc.router)
     app.include_router(vocabulary.router)
+    app.include_router(fhir.router)
+    app.include_router(fhir.sharing_router)
+    app.add_exception_handler(fhir.FhirProblem, fhir.fhir_problem)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
     # Before /static, which would otherwise take these paths and find nothing.

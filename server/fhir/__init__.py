@@ -1,0 +1,1 @@
+"""FHIR R4 / UK Core: what carewatch shares with health systems."""
