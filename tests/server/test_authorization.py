@@ -27,6 +27,9 @@ ALL = frozenset(ROLES)
 STAFF = frozenset({"admin", "responder", "carer"})
 ADMIN = frozenset({"admin"})
 PUBLIC = "public"
+# Health systems only, with their own client-credentials tokens (test_fhir.py):
+# no person's token opens the FHIR endpoint.
+NOBODY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("DELETE", "/api/v1/arc-accounts/{service}"): Rule(ADMIN, params={"service": "nowhere"}),
     ("POST", "/api/v1/users"): Rule(ADMIN, json={"username": "", "password": "", "role": "x"}),
+    ("GET", "/api/v1/residents/{resident_id}/health-sharing"): Rule(ALL, per_resident=True),
+    ("PUT", "/api/v1/residents/{resident_id}/health-sharing"): Rule(
+        frozenset({"admin", "resident"}), per_resident=True, json={"share_with_health": False}
+    ),
+    ("GET", "/fhir/metadata"): Rule(PUBLIC),
+    ("POST", "/fhir/token"): Rule(PUBLIC, form={"grant_type": "client_credentials"}),
+    ("GET", "/fhir/Patient"): Rule(NOBODY),
+    ("GET", "/fhir/Patient/{resident_id}"): Rule(NOBODY),
+    ("GET", "/fhir/Device"): Rule(NOBODY),
+    ("GET", "/fhir/Flag"): Rule(NOBODY),
+    ("GET", "/fhir/Flag/{flag_id}"): Rule(NOBODY, params={"flag_id": "x"}),
+    ("GET", "/fhir/Observation"): Rule(NOBODY),
+    ("GET", "/fhir/Communication"): Rule(NOBODY),
 }
 
 
