@@ -176,6 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     from server.arc.commands import add_arc_commands
 
     add_arc_commands(commands)
+    from server.scaip.commands import add_scaip_commands
+
+    add_scaip_commands(commands)
     return parser
 
 
@@ -259,6 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.arc.commands import run_arc
 
             return asyncio.run(run_arc(args, lambda: _database(settings)))
+        case "scaip":
+            from server.scaip.commands import run_scaip
+
+            return asyncio.run(run_scaip(args, lambda: _database(settings)))
         case "migrate":
             from server import services
             from server.store.pool import migrate
