@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from aiosipua import SipRequest, SipResponse, SipTransport, TcpSipTransport, UdpSipTransport
 
@@ -65,6 +65,35 @@ class Reply:
 Handler = Callable[[Inbound], Awaitable[Reply]]
 
 
+class _UdpProtocol(asyncio.DatagramProtocol):
+    """Hands each datagram to aiosipua's parser and dispatcher."""
+
+    def __init__(self, owner: _UdpTransport) -> None:
+        self._owner = owner
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self._owner._dispatch(data, (str(addr[0]), int(addr[1])))
+
+    def error_received(self, exc: Exception) -> None:
+        log.warning("SCAIP UDP socket: %s", exc)
+
+
+class _UdpTransport(UdpSipTransport):
+    """aiosipua's UDP transport, bound without its protocol's type assertion.
+
+    aiosipua 0.7.1 asserts that the loop's datagram transport is an
+    ``asyncio.DatagramTransport``, which Python 3.11's selector transport is
+    not (it became one in 3.12); the rest of aiosipua's transport is used as is.
+    """
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _UdpProtocol(self), local_addr=self.local_addr
+        )
+        self._udp_transport = transport
+
+
 class ScaipEndpoint:
     """Listens on ``host:port`` over UDP and TCP (``port`` 0: one free port for both)."""
 
@@ -93,7 +122,7 @@ class ScaipEndpoint:
 
     async def start(self) -> None:
         """Bind UDP, then TCP on the same port."""
-        self._udp = UdpSipTransport(local_addr=(self._host, self._port))
+        self._udp = _UdpTransport(local_addr=(self._host, self._port))
         self._udp.on_message = lambda message, source: self._received("udp", message, source)
         await self._udp.start()
         if self._port == 0:
