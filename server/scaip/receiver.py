@@ -144,7 +144,7 @@ class ScaipReceiver:
         await self._alerts.raise_alarm(home, alarm)
         if kind is not AlarmKind.TEST and repeated is None:
             self.alarms += 1
-            log.warning("SCAIP unit %s: %s alarm from %s", unit.unit, kind.value, words)
+            log.warning("SCAIP unit %s: %s alarm (%s)", unit.unit, kind.value, words)
 
     async def _dead_letter(self, inbound: Inbound, hub: str | None, reason: str) -> None:
         self.refused += 1
