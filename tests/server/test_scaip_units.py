@@ -13,8 +13,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from server.domain.arc import ArcAccount, ReceiverPath
 from server.runtime import CarewatchServer
-from tests.server.helpers import provision, running_server, unique_hub, wait_for
+from server.store import arc as arc_sql
+from server.store.pool import migrate
+from tests.server.arc_receiver import ArcReceiver
+from tests.server.helpers import eventually, provision, running_server, unique_hub, wait_for
 from tests.server.scaip_unit import mrq, require_sipp, send
 
 pytestmark = pytest.mark.usefixtures("_sipp")
@@ -221,3 +225,26 @@ async def test_a_unit_missing_its_heartbeats_raises_a_technical_alert_cleared_wh
         return [r[1] for r in await raised()] == ["resolved"]
 
     await wait_for(cleared, within=10, what="the silence cleared")
+
+
+async def test_a_units_fall_reaches_the_arc_over_dc09(database_url: str, mqtt_url: str) -> None:
+    migrate(database_url)
+    unit = _unit()
+    _add_unit(database_url, unit, f"Flo {unit}")
+    async with (
+        ArcReceiver("0A12") as arc,
+        running_server(database_url, mqtt_url, scaip_port=0, scaip_host="127.0.0.1") as server,
+    ):
+        async with server.pool.connection() as conn:
+            await arc_sql.put_account(
+                conn,
+                ArcAccount(
+                    service="default", account="0A12", primary=ReceiverPath("127.0.0.1", arc.port)
+                ),
+                key_text=None,
+            )
+        run = await send(
+            _port(server), mrq(unit, ref="f1", device="0005", status="0009"), unit=unit
+        )
+        assert run.ok, run.errors
+        await eventually(lambda: arc.events("MA"), "the ARC hearing the fall (SIA MA)")
