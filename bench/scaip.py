@@ -119,9 +119,9 @@ async def _run(presses: int, gap_s: float) -> dict[str, list[float]]:
         for n, hub in enumerate(hubs):
             provision(database_url, hub, f"Hub resident {n}")
             provision(database_url, f"{hub}-u", f"Unit resident {n}")
-        with psycopg.connect(database_url) as conn:
+        with psycopg.connect(database_url) as setup:
             for n, unit in enumerate(units):
-                conn.execute(
+                setup.execute(
                     "INSERT INTO scaip_units (id, resident_id)"
                     " SELECT %s, id FROM residents WHERE name = %s",
                     (unit, f"Unit resident {n}"),
