@@ -9,6 +9,7 @@ waits for the receiver's SCAIP answer in a MESSAGE of its own, checks its
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import tempfile
@@ -22,9 +23,12 @@ SIPP = shutil.which("sipp")
 
 
 def require_sipp() -> str:
-    """The sipp binary, or skip (CI installs it: .ci/run)."""
+    """The sipp binary, or skip; in CI (CAREWATCH_REQUIRE_SIPP=1, .ci/run installs it) fail."""
     if SIPP is None:
-        pytest.skip("SIPp is not installed (apt-get install sip-tester, or sipp on trixie)")
+        why = "SIPp is not installed (apt-get install sip-tester on Debian 12, sipp on 13)"
+        if os.environ.get("CAREWATCH_REQUIRE_SIPP") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
     return SIPP
 
 
