@@ -20,8 +20,17 @@ import psycopg
 
 from edge.protocol import Alarm, AlarmKind
 from server.alerts.service import AlertService
+from server.domain.alerts import AlertKind
+from server.domain.findings import Condition
 from server.domain.homes import HubHome
-from server.domain.scaip import MessageType, ScaipUnit, StatusNumber, alarm_for, device_words
+from server.domain.scaip import (
+    MessageType,
+    ScaipUnit,
+    StatusCode,
+    StatusNumber,
+    alarm_for,
+    device_words,
+)
 from server.scaip.endpoint import Inbound, Reply
 from server.scaip.message import ScaipError, ScaipRequest, parse_request, response_body
 from server.store import scaip as scaip_sql
@@ -119,6 +128,24 @@ class ScaipReceiver:
     async def _message(self, unit: ScaipUnit, request: ScaipRequest, inbound: Inbound) -> None:
         """Raise the alarm a ME message carries (stored once); a status report is logged."""
         kind = alarm_for(request.device, request.status)
+        home = HubHome(unit.hub or "", unit.resident_id, unit.resident, unit.timezone)
+        words = request.device_text or device_words(request.device)
+        if kind is None and request.status == StatusCode.BATTERY_LOW:
+            # For the installers' queue; a person closes it once the battery is changed.
+            await self._alerts.raise_condition(
+                home,
+                Condition(
+                    hub=home.hub,
+                    kind=AlertKind.BATTERY_LOW,
+                    event_at=inbound.received_at,
+                    reason=(
+                        f"The battery of {unit.resident}'s {words} (alarm unit {unit.unit}) "
+                        "is low: replace it before it stops calling for help."
+                    ),
+                    details={"unit": unit.unit, "device": request.device},
+                ),
+            )
+            return
         if kind is None:
             log.info(
                 "SCAIP unit %s: %s reports status %s (%s)",
@@ -134,12 +161,10 @@ class ScaipReceiver:
                 conn, source, request.ref, since=inbound.received_at - _REPEAT_WINDOW
             )
         alarm_id = repeated or f"{request.ref}@{inbound.received_at:%Y%m%dT%H%M%S.%f}"
-        words = request.device_text or device_words(request.device)
         sensor = f"{words} on alarm unit {unit.unit}"
         if request.device_id:
             sensor += f", device {request.device_id}"
         alarm = Alarm(source, alarm_id, sensor, kind, inbound.received_at)
-        home = HubHome(unit.hub or "", unit.resident_id, unit.resident, unit.timezone)
         # Committed (or found stored already, for a repeat) once this returns.
         await self._alerts.raise_alarm(home, alarm)
         if kind is not AlarmKind.TEST and repeated is None:

@@ -142,6 +142,19 @@ async def test_a_heartbeat_is_answered_and_kept_and_raises_nothing(
     assert _rows(database_url, "SELECT id FROM alerts") == []
 
 
+async def test_a_low_battery_report_raises_a_technical_alert_not_an_emergency(
+    scaip_server: CarewatchServer, database_url: str
+) -> None:
+    unit = _unit()
+    _add_unit(database_url, unit, f"Gil {unit}")
+    run = await send(_port(scaip_server), mrq(unit, ref="b1", status="0016"), unit=unit)
+    assert run.ok, run.errors
+    alerts = _rows(database_url, "SELECT kind, severity, reason FROM alerts")
+    assert [(a[0], a[1]) for a in alerts] == [("battery_low", "technical")]
+    assert f"Gil {unit}'s pendant (alarm unit {unit}) is low" in alerts[0][2]
+    assert _rows(database_url, "SELECT id FROM alarms") == []
+
+
 async def test_an_unknown_unit_is_refused_with_403_and_a_dead_letter(
     scaip_server: CarewatchServer, database_url: str
 ) -> None:
