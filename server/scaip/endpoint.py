@@ -169,29 +169,34 @@ class ScaipEndpoint:
         if isinstance(message, SipResponse):
             self._response(message)
             return
-        transport = self._transport(name)
         method = message.method.upper()
         if method == "ACK":
             return
         if method == "OPTIONS":
-            transport.send_reply(
-                answer(message, 200, "OK", headers={"Allow": "MESSAGE, OPTIONS", "Accept": _ACCEPT})
+            self._reply(
+                name,
+                answer(
+                    message, 200, "OK", headers={"Allow": "MESSAGE, OPTIONS", "Accept": _ACCEPT}
+                ),
+                source,
             )
             return
         if method != "MESSAGE":
-            transport.send_reply(
-                answer(message, 405, "Method Not Allowed", headers={"Allow": "MESSAGE, OPTIONS"})
+            self._reply(
+                name,
+                answer(message, 405, "Method Not Allowed", headers={"Allow": "MESSAGE, OPTIONS"}),
+                source,
             )
             return
         key = transaction_key(message)
         if key is None:
-            transport.send_reply(answer(message, 400, "Missing Via Branch"))
+            self._reply(name, answer(message, 400, "Missing Via Branch"), source)
             return
         known, final = self._answered.seen(key, time.monotonic())
         if known:
             # The unit did not hear our answer (UDP) and sent it again.
             if final is not None:
-                transport.send_reply(final)
+                self._reply(name, final, source)
             return
         inbound = Inbound(
             body=message.body,
@@ -215,11 +220,7 @@ class ScaipEndpoint:
             text = reply.warning.replace('"', "'").replace("\r", " ").replace("\n", " ")
             headers["Warning"] = f'399 carewatch "{text[:200]}"'
         response = answer(message, reply.status, reply.reason, headers=headers)
-        transport = self._transport(name)
-        try:
-            transport.send_reply(response)
-        except (RuntimeError, OSError, ValueError) as exc:
-            log.warning("could not answer %s (%s)", inbound.address, exc)
+        self._reply(name, response, inbound.source)
         if reply.status >= 500:
             # Not taken: the unit's retransmission (or its retry) is handled anew.
             self._answered.forget(key)
@@ -228,6 +229,17 @@ class ScaipEndpoint:
         self.handled += 1
         if reply.scaip is not None:
             await self._send_scaip(name, message, reply.scaip, inbound.source)
+
+    def _reply(self, name: Transport, response: SipResponse, source: tuple[str, int]) -> None:
+        """Over TCP on the unit's own connection (its Via names its listening port, which
+        is seldom the connection's); over UDP where the Via says (RFC 3261 §18.2.2)."""
+        try:
+            if name == "tcp":
+                self._transport(name).send(response, source)
+            else:
+                self._transport(name).send_reply(response)
+        except (RuntimeError, OSError, ValueError) as exc:
+            log.warning("could not answer %s:%d over %s (%s)", *source, name, exc)
 
     async def _send_scaip(
         self, name: Transport, request: SipRequest, body: bytes, destination: tuple[str, int]

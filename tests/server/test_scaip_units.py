@@ -6,6 +6,8 @@ what is refused is a dead letter and a SIP error that says why.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -261,3 +263,33 @@ async def test_a_units_fall_reaches_the_arc_over_dc09(database_url: str, mqtt_ur
         )
         assert run.ok, run.errors
         await eventually(lambda: arc.events("MA"), "the ARC hearing the fall (SIA MA)")
+
+
+async def test_over_tcp_the_answers_go_back_on_the_units_own_connection(
+    scaip_server: CarewatchServer, database_url: str
+) -> None:
+    # A unit's Via names the port it listens on, not the connection's ephemeral one.
+    unit = _unit()
+    _add_unit(database_url, unit, f"Hal {unit}")
+    body = mrq(unit, ref="c1").encode()
+    head = (
+        f"MESSAGE sip:arc@127.0.0.1:{_port(scaip_server)} SIP/2.0\r\n"
+        "Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-tcp-1\r\n"
+        f"From: <sip:{unit}@127.0.0.1:5999>;tag=u\r\nTo: <sip:arc@127.0.0.1>\r\n"
+        "Call-ID: tcp-1\r\nCSeq: 1 MESSAGE\r\nContent-Type: application/scaip+xml\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", _port(scaip_server))
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        async with asyncio.timeout(5):
+            status = await reader.readuntil(b"\r\n\r\n")
+            request = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"Content-Length: *(\d+)", request, re.IGNORECASE)[1])  # type: ignore[index]
+            answer = await reader.readexactly(length)
+    finally:
+        writer.close()
+    assert status.startswith(b"SIP/2.0 200 OK")
+    assert request.startswith(b"MESSAGE sip:")
+    assert b"<ref>c1</ref><snu>0</snu>" in answer
