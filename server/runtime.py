@@ -348,7 +348,9 @@ class CarewatchServer:
         """Social-alarm units' SCAIP over SIP: alarms on the alarm pool, like the hubs'."""
         s = self.settings
         assert s.scaip_port is not None
-        self.scaip_receiver = ScaipReceiver(alarm_pool, AlertService(alarm_pool, link_key=link_key))
+        self.scaip_receiver = ScaipReceiver(
+            alarm_pool, AlertService(alarm_pool, link_key=link_key), registry=self.metrics.registry
+        )
         self.scaip = ScaipEndpoint(self.scaip_receiver, host=s.scaip_host, port=s.scaip_port)
         await self.scaip.start()
         watch = UnitWatch(

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Final
 
 import psycopg
+from prometheus_client import CollectorRegistry, Counter
 
 from edge.protocol import Alarm, AlarmKind
 from server.alerts.service import AlertService
@@ -52,14 +53,27 @@ _XML_TYPES: Final = frozenset({"application/scaip+xml", "application/xml", "text
 class ScaipReceiver:
     """The endpoint's handler: decides, stores, and says what to answer."""
 
-    def __init__(self, pool: Pool, alerts: AlertService) -> None:
+    def __init__(
+        self, pool: Pool, alerts: AlertService, *, registry: CollectorRegistry | None = None
+    ) -> None:
         self._pool = pool
         self._alerts = alerts
         self.alarms = 0
         self.refused = 0
+        self._answered = Counter(
+            "carewatch_scaip_messages",
+            "SCAIP messages from social-alarm units, by the SIP status answered",
+            ["status"],
+            registry=registry or CollectorRegistry(),
+        )
 
     async def __call__(self, inbound: Inbound) -> Reply:
         """Handle one MESSAGE; only a database outage is answered 503."""
+        reply = await self._answer(inbound)
+        self._answered.labels(str(reply.status)).inc()
+        return reply
+
+    async def _answer(self, inbound: Inbound) -> Reply:
         try:
             return await self._handle(inbound)
         except psycopg.OperationalError as exc:

@@ -170,6 +170,10 @@ async def test_an_unknown_unit_is_refused_with_403_and_a_dead_letter(
     )
     assert topic.startswith("scaip/udp:127.0.0.1:")
     assert f"SCAIP unit '{unit}' is not provisioned" in reason
+    counted = scaip_server.metrics.registry.get_sample_value(
+        "carewatch_scaip_messages_total", {"status": "403"}
+    )
+    assert counted == 1
     assert _rows(database_url, "SELECT id FROM alerts") == []
 
 
