@@ -25,6 +25,7 @@ from server.api.routes import (
     push,
     reports,
     residents,
+    scaip,
     shift,
     users,
     vocabulary,
@@ -85,6 +86,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(users.router)
     app.include_router(shift.router)
     app.include_router(arc.router)
+    app.include_router(scaip.router)
     app.include_router(vocabulary.router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
