@@ -121,18 +121,27 @@ class ScaipEndpoint:
         return self._port
 
     async def start(self) -> None:
-        """Bind UDP, then TCP on the same port."""
-        self._udp = _UdpTransport(local_addr=(self._host, self._port))
-        self._udp.on_message = lambda message, source: self._received("udp", message, source)
-        await self._udp.start()
-        if self._port == 0:
-            udp = self._udp._udp_transport
-            assert udp is not None
-            self._port = int(udp.get_extra_info("sockname")[1])
-            self._udp.local_addr = (self._host, self._port)
-        self._tcp = TcpSipTransport(local_addr=(self._host, self._port))
-        self._tcp.on_message = lambda message, source: self._received("tcp", message, source)
-        await self._tcp.start()
+        """Bind UDP, then TCP on the same port (for port 0, a port free for both)."""
+        # A free UDP port may be taken for TCP: then another one, a few times.
+        for attempt in range(1 if self._port else 20):
+            udp = _UdpTransport(local_addr=(self._host, self._port))
+            udp.on_message = lambda message, source: self._received("udp", message, source)
+            await udp.start()
+            bound = udp._udp_transport
+            assert bound is not None
+            port = int(bound.get_extra_info("sockname")[1])
+            udp.local_addr = (self._host, port)
+            tcp = TcpSipTransport(local_addr=(self._host, port))
+            tcp.on_message = lambda message, source: self._received("tcp", message, source)
+            try:
+                await tcp.start()
+            except OSError:
+                await udp.stop()
+                if self._port or attempt == 19:
+                    raise
+                continue
+            self._udp, self._tcp, self._port = udp, tcp, port
+            break
         log.info("SCAIP endpoint listening on %s:%d (UDP and TCP)", self._host, self._port)
 
     async def stop(self) -> None:
