@@ -179,6 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     from server.fhir.commands import add_health_system_commands
 
     add_health_system_commands(commands)
+    from server.scaip.commands import add_scaip_commands
+
+    add_scaip_commands(commands)
     return parser
 
 
@@ -266,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.fhir.commands import run_health_system
 
             return asyncio.run(run_health_system(args, lambda: _database(settings)))
+        case "scaip":
+            from server.scaip.commands import run_scaip
+
+            return asyncio.run(run_scaip(args, lambda: _database(settings)))
         case "migrate":
             from server import services
             from server.store.pool import migrate

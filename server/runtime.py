@@ -31,6 +31,7 @@ from server.api.routes.alerts import event_data
 from server.arc.forwarder import ArcForwarder, ForwarderPolicy
 from server.broker_accounts import SERVER_ACCOUNTS, ensure_server_account
 from server.detect.hub_health import HubHealth
+from server.detect.unit_health import UnitHealth
 from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.arc import RetryPolicy
 from server.ingest.alarm_confirm import AlarmConfirmer
@@ -41,8 +42,11 @@ from server.ingest.writer import ReadingWriter
 from server.jobs.checkin_watch import CheckinWatch
 from server.jobs.detector_keeper import DetectorKeeper
 from server.jobs.hub_watch import HubWatch
+from server.jobs.unit_watch import UnitWatch
 from server.metrics import IngestMetrics
 from server.passwords import PasswordWork, generate_password
+from server.scaip.endpoint import ScaipEndpoint
+from server.scaip.receiver import ScaipReceiver
 from server.settings import ServerSettings
 from server.store import people
 from server.store.pool import Pool, migrate, open_pool
@@ -92,6 +96,8 @@ class CarewatchServer:
         self.alarm_consumer: MqttConsumer | None = None
         self.arc: ArcForwarder | None = None
         self._arc_pool: Pool | None = None
+        self.scaip: ScaipEndpoint | None = None
+        self.scaip_receiver: ScaipReceiver | None = None
 
     @property
     def pool(self) -> Pool:
@@ -329,12 +335,32 @@ class CarewatchServer:
             registry=metrics.registry,
         )
         self._spawn("arc", self.arc.run())
+        if s.scaip_port is not None:
+            await self._start_scaip(alarm_pool, link_key)
         self._spawn("alert-feed", feed.run())
         self._spawn("mqtt", self.consumer.run())
         self._spawn("mqtt-alarms", self.alarm_consumer.run())
         self._spawn("http", self._http.serve(sockets=[self._socket]))
         await self._wait_ready(feed)
         log.info("carewatch server ready at %s", self.http_url)
+
+    async def _start_scaip(self, alarm_pool: Pool, link_key: bytes) -> None:
+        """Social-alarm units' SCAIP over SIP: alarms on the alarm pool, like the hubs'."""
+        s = self.settings
+        assert s.scaip_port is not None
+        self.scaip_receiver = ScaipReceiver(
+            alarm_pool, AlertService(alarm_pool, link_key=link_key), registry=self.metrics.registry
+        )
+        self.scaip = ScaipEndpoint(self.scaip_receiver, host=s.scaip_host, port=s.scaip_port)
+        await self.scaip.start()
+        watch = UnitWatch(
+            self.pool,
+            AlertService(self.pool, link_key=link_key),
+            UnitHealth(),
+            interval_s=s.scaip_check_interval_s,
+        )
+        await watch.start()
+        self._spawn("scaip-watch", watch.run())
 
     def _publish_on_alarm_session(self, topic: str, payload: bytes) -> bool:
         consumer = self.alarm_consumer
@@ -414,7 +440,10 @@ class CarewatchServer:
 
     async def stop(self) -> None:
         """Stop taking messages, flush what was taken, then close the API and the pool."""
+        if self.scaip is not None:
+            await self.scaip.stop()
         for name in (
+            "scaip-watch",
             "arc",
             "escalation",
             "hub-watch",

@@ -157,6 +157,15 @@ class ServerSettings(BaseSettings):
     # New alerts are seen at once (database notices); this poll is the safety net.
     arc_poll_s: float = Field(default=2.0, gt=0)
 
+    # Receiving alarms from social-alarm units over SCAIP (SIP MESSAGE, UDP and TCP on one
+    # port; units: `carewatch scaip add`). Off unless a port is given (5060 is SIP's own);
+    # 0 picks a free one (tests).
+    scaip_port: int | None = Field(default=None, ge=0, lt=65536)
+    scaip_host: str = "0.0.0.0"  # noqa: S104 (units call in from their homes)
+    # How often the units' heartbeats are checked (a unit silent for two of its
+    # heartbeat intervals and a minute raises a technical alarm_unit_silent alert).
+    scaip_check_interval_s: float = Field(default=30.0, gt=0)
+
     def server_broker_names(self) -> frozenset[str]:
         """The server's broker account and its sessions' client ids: names no hub may have.
 

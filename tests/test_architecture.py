@@ -84,6 +84,7 @@ BELOW_THE_API = (
     "server/alerts",
     "server/jobs",
     "server/arc",
+    "server/scaip",
     "server/ingest",
     "server/routine",
     "server/evaluation",

@@ -165,7 +165,7 @@ class AlertService:
                 conn,
                 alerts_sql.NewAlert(
                     resident_id=home.resident_id,
-                    hub=home.hub,
+                    hub=home.hub or None,
                     kind=kind_for_alarm(alarm.kind),
                     severity=Severity.EMERGENCY,
                     event_at=alarm.ts,

@@ -26,6 +26,7 @@ from server.api.routes import (
     push,
     reports,
     residents,
+    scaip,
     shift,
     users,
     vocabulary,
@@ -86,6 +87,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(users.router)
     app.include_router(shift.router)
     app.include_router(arc.router)
+    app.include_router(scaip.router)
     app.include_router(vocabulary.router)
     app.include_router(fhir.router)
     app.include_router(fhir.sharing_router)

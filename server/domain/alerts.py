@@ -97,6 +97,8 @@ class AlertKind(StrEnum):
     HUB_OFFLINE = "hub_offline"
     # An alarm could not be handed to the service's alarm receiving centre (server/arc).
     ARC_UNREACHABLE = "arc_unreachable"
+    # A SCAIP social-alarm unit stopped sending its heartbeat (server/scaip).
+    ALARM_UNIT_SILENT = "alarm_unit_silent"
 
 
 @dataclass(slots=True, frozen=True)
@@ -132,6 +134,7 @@ KINDS: Mapping[AlertKind, KindWords] = MappingProxyType(
         AlertKind.CHECKIN_MISSED: KindWords(_U, "\u201cI\u2019m OK\u201d missed"),
         AlertKind.HUB_OFFLINE: KindWords(_T, "Hub offline"),
         AlertKind.ARC_UNREACHABLE: KindWords(_T, "ARC unreachable"),
+        AlertKind.ALARM_UNIT_SILENT: KindWords(_T, "Alarm unit silent"),
     }
 )
 

@@ -118,6 +118,11 @@ RULES: dict[tuple[str, str], Rule] = {
         ADMIN, params={"service": "nowhere"}, json={"account": "x"}
     ),
     ("DELETE", "/api/v1/arc-accounts/{service}"): Rule(ADMIN, params={"service": "nowhere"}),
+    ("GET", "/api/v1/scaip-units"): Rule(ADMIN),
+    ("PUT", "/api/v1/scaip-units/{unit}"): Rule(
+        ADMIN, params={"unit": "999"}, json={"resident": "nobody"}
+    ),
+    ("DELETE", "/api/v1/scaip-units/{unit}"): Rule(ADMIN, params={"unit": "999"}),
     ("POST", "/api/v1/users"): Rule(ADMIN, json={"username": "", "password": "", "role": "x"}),
     ("GET", "/api/v1/residents/{resident_id}/health-sharing"): Rule(ALL, per_resident=True),
     ("PUT", "/api/v1/residents/{resident_id}/health-sharing"): Rule(
