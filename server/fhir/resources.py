@@ -11,8 +11,7 @@ and R4B for every element used here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,15 +26,15 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.resource import Resource
 
-from server.domain.alerts import title_of
+from server.domain.alerts import AlertStatus, title_of
 from server.routine.measures import DayMeasures
+from server.store.alerts import AlertRow
+from server.store.escalation import Notification
+from server.store.health import SharedResident
+from server.store.people import HubRow
 
 __all__ = [
     "FHIR_JSON",
-    "HubDevice",
-    "Notice",
-    "OpenAlert",
-    "PatientFacts",
     "capability_statement",
     "communication",
     "device_id",
@@ -71,66 +70,13 @@ def _json(model: Resource) -> dict[str, Any]:
     return dumped
 
 
-# --- what the mappings are given (the API reads these from the store) ---------
-
-
-@dataclass(slots=True, frozen=True, kw_only=True)
-class PatientFacts:
-    """A resident who agreed to share with health, as a health system may see them."""
-
-    id: int
-    name: str
-    service: str
-    address: str
-    nhs_number: str | None
-
-
-@dataclass(slots=True, frozen=True, kw_only=True)
-class HubDevice:
-    """A hub in the resident's home with what its last heartbeat said of its sensors."""
-
-    hub: str
-    revoked: bool
-    last_seen_at: datetime | None
-    firmware: str | None
-    # As the heartbeat stored them: sensor, room, battery, link.
-    sensors: Sequence[Mapping[str, Any]]
-
-
-@dataclass(slots=True, frozen=True, kw_only=True)
-class OpenAlert:
-    """An alert, open or closed, as a Flag needs it."""
-
-    id: str
-    resident_id: int
-    kind: str
-    severity: str
-    reason: str
-    raised_at: datetime
-    resolved_at: datetime | None
-
-
-@dataclass(slots=True, frozen=True, kw_only=True)
-class Notice:
-    """One notification sent (or tried) about an alert."""
-
-    alert_id: str
-    kind: str
-    at: datetime
-    channel: str
-    recipient: str | None
-    role: str | None
-    ok: bool
-    error: str | None
-
-
 # --- resources ----------------------------------------------------------------
 
 
-def patient(facts: PatientFacts) -> dict[str, Any]:
+def patient(facts: SharedResident, service: str) -> dict[str, Any]:
     """The resident as a UK Core Patient: the service's id, the NHS number where known."""
     identifiers = [
-        {"use": "secondary", "system": f"{RESIDENT_ID}:{facts.service}", "value": str(facts.id)}
+        {"use": "secondary", "system": f"{RESIDENT_ID}:{service}", "value": str(facts.id)}
     ]
     if facts.nhs_number:
         identifiers.insert(0, {"use": "official", "system": NHS_NUMBER, "value": facts.nhs_number})
@@ -158,24 +104,29 @@ def device_id(hub: str, sensor: str | None = None) -> str:
     return f"{'hub' if sensor is None else 'sensor'}-{digest}"
 
 
-def devices(home: HubDevice, patient_id: int) -> list[dict[str, Any]]:
-    """The hub and each sensor it reported, as UK Core Devices (sensors name the hub as parent)."""
+def devices(home: HubRow, patient_id: int) -> list[dict[str, Any]]:
+    """The hub and each sensor its last heartbeat reported, as UK Core Devices.
+
+    Sensors name the hub as their parent.
+    """
+    status = home.last_status or {}
+    revoked = home.revoked_at is not None
     hub: dict[str, Any] = {
         "resourceType": "Device",
         "id": device_id(home.hub),
         "meta": _profile("Device"),
         "identifier": [{"system": HUB_ID, "value": home.hub}],
-        "status": "inactive" if home.revoked else "active",
+        "status": "inactive" if revoked else "active",
         "deviceName": [{"name": f"carewatch hub {home.hub}", "type": "user-friendly-name"}],
         "type": {"text": "Home telecare hub"},
         "patient": {"reference": f"Patient/{patient_id}"},
     }
-    if home.firmware:
-        hub["version"] = [{"type": {"text": "firmware"}, "value": home.firmware}]
+    if status.get("firmware"):
+        hub["version"] = [{"type": {"text": "firmware"}, "value": status["firmware"]}]
     if home.last_seen_at is not None:
         hub["note"] = [{"text": f"Last heard from at {home.last_seen_at.isoformat()}"}]
     found = [_json(Device.model_validate(hub))]
-    for sensor in home.sensors:
+    for sensor in status.get("sensors") or ():
         name = str(sensor["sensor"])
         properties = [
             {
@@ -192,7 +143,7 @@ def devices(home: HubDevice, patient_id: int) -> list[dict[str, Any]]:
             "id": device_id(home.hub, name),
             "meta": _profile("Device"),
             "identifier": [{"system": SENSOR_ID, "value": f"{home.hub}/{name}"}],
-            "status": "inactive" if home.revoked else "active",
+            "status": "inactive" if revoked else "active",
             "deviceName": [{"name": name, "type": "user-friendly-name"}],
             "patient": {"reference": f"Patient/{patient_id}"},
             "parent": {"reference": f"Device/{device_id(home.hub)}"},
@@ -205,16 +156,17 @@ def devices(home: HubDevice, patient_id: int) -> list[dict[str, Any]]:
     return found
 
 
-def flag(alert: OpenAlert) -> dict[str, Any]:
+def flag(alert: AlertRow) -> dict[str, Any]:
     """An alert as a UK Core Flag: active while it is being worked, inactive once closed."""
+    closed = alert.status == AlertStatus.RESOLVED and alert.resolved_at is not None
     period: dict[str, str] = {"start": alert.raised_at.isoformat()}
-    if alert.resolved_at is not None:
+    if closed and alert.resolved_at is not None:
         period["end"] = alert.resolved_at.isoformat()
     resource = {
         "resourceType": "Flag",
-        "id": alert.id,
+        "id": str(alert.id),
         "meta": _profile("Flag"),
-        "status": "inactive" if alert.resolved_at is not None else "active",
+        "status": "inactive" if closed else "active",
         "category": [
             {
                 "coding": [{"system": _FLAG_CATEGORY, "code": "safety", "display": "Safety"}],
@@ -317,12 +269,12 @@ def observations(
     return found
 
 
-def communication(notice: Notice, patient_id: int) -> dict[str, Any]:
-    """A notification about an alert as a UK Core Communication (sent, or tried and failed)."""
+def communication(notice: Notification, kind: str, patient_id: int) -> dict[str, Any]:
+    """A notification about an alert of ``kind`` as a UK Core Communication (sent, or tried)."""
     digest = hashlib.sha256(
-        f"{notice.alert_id}/{notice.at.isoformat()}/{notice.channel}/{notice.recipient}".encode()
+        f"{notice.alert_id}/{notice.at.isoformat()}/{notice.channel}/{notice.name}".encode()
     ).hexdigest()[:24]
-    who = notice.recipient or "a person since removed"
+    who = notice.name or "a person since removed"
     resource: dict[str, Any] = {
         "resourceType": "Communication",
         "id": f"notice-{digest}",
@@ -330,11 +282,11 @@ def communication(notice: Notice, patient_id: int) -> dict[str, Any]:
         "status": "completed" if notice.ok else "not-done",
         "subject": {"reference": f"Patient/{patient_id}"},
         "about": [{"reference": f"Flag/{notice.alert_id}"}],
-        "topic": {"text": title_of(notice.kind)},
+        "topic": {"text": title_of(kind)},
         "medium": [{"text": notice.channel}],
         "sent": notice.at.isoformat(),
         "recipient": [{"display": f"{who} ({notice.role})" if notice.role else who}],
-        "payload": [{"contentString": f"carewatch alert: {title_of(notice.kind)}"}],
+        "payload": [{"contentString": f"carewatch alert: {title_of(kind)}"}],
     }
     if not notice.ok:
         resource["statusReason"] = {"text": notice.error or "not delivered"}

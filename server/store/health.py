@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ __all__ = [
     "HealthSystem",
     "SharedResident",
     "add_system",
+    "alert_kinds",
     "issue_token",
     "log_read",
     "revoke_system",
@@ -192,6 +194,14 @@ async def set_nhs_number(conn: DbConn, resident_id: int, nhs_number: str | None)
     await conn.execute(
         "UPDATE residents SET nhs_number = %s WHERE id = %s", (nhs_number, resident_id)
     )
+
+
+async def alert_kinds(conn: DbConn, resident_id: int) -> dict[uuid.UUID, str]:
+    """The kind of each of the resident's alerts, by id (to name what a notification was about)."""
+    cursor = await conn.execute(
+        "SELECT id, kind FROM alerts WHERE resident_id = %s", (resident_id,)
+    )
+    return {alert_id: kind for alert_id, kind in await cursor.fetchall()}
 
 
 async def log_read(conn: DbConn, system: HealthSystem, resident_id: int, what: str) -> None:

@@ -171,23 +171,13 @@ def _patient_param(text: str) -> int:
     return int(digits)
 
 
-def _facts(resident: SharedResident, system: HealthSystem) -> fhir.PatientFacts:
-    return fhir.PatientFacts(
-        id=resident.id,
-        name=resident.name,
-        service=system.service,
-        address=resident.address,
-        nhs_number=resident.nhs_number,
-    )
-
-
 @router.get("/Patient/{resident_id}")
 async def read_patient(services: ServicesDep, system: System, resident_id: int) -> JSONResponse:
     """One resident who shares with health."""
     async with services.pool.connection() as conn:
         resident = await _shared(conn, system, resident_id)
         await health_sql.log_read(conn, system, resident.id, "fhir Patient")
-    return _answer(fhir.patient(_facts(resident, system)))
+    return _answer(fhir.patient(resident, system.service))
 
 
 @router.get("/Patient")
@@ -211,7 +201,7 @@ async def search_patients(
         for resident in found:
             await health_sql.log_read(conn, system, resident.id, "fhir Patient")
     return _answer(
-        fhir.searchset([fhir.patient(_facts(r, system)) for r in found], str(request.url))
+        fhir.searchset([fhir.patient(r, system.service) for r in found], str(request.url))
     )
 
 
@@ -224,33 +214,8 @@ async def search_devices(
         resident = await _shared(conn, system, _patient_param(patient))
         hubs = await people.hubs_where(conn, "r.id = %s", (resident.id,))
         await health_sql.log_read(conn, system, resident.id, "fhir Device")
-    found = [
-        device
-        for hub in hubs
-        for device in fhir.devices(
-            fhir.HubDevice(
-                hub=hub.hub,
-                revoked=hub.revoked_at is not None,
-                last_seen_at=hub.last_seen_at,
-                firmware=(hub.last_status or {}).get("firmware"),
-                sensors=(hub.last_status or {}).get("sensors") or (),
-            ),
-            resident.id,
-        )
-    ]
+    found = [device for hub in hubs for device in fhir.devices(hub, resident.id)]
     return _answer(fhir.searchset(found, str(request.url)))
-
-
-def _open_alert(row: alerts_sql.AlertRow) -> fhir.OpenAlert:
-    return fhir.OpenAlert(
-        id=str(row.id),
-        resident_id=row.resident_id,
-        kind=row.kind,
-        severity=row.severity,
-        reason=row.reason,
-        raised_at=row.raised_at,
-        resolved_at=row.resolved_at if row.status == AlertStatus.RESOLVED else None,
-    )
 
 
 _OPEN = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.ESCALATED)
@@ -272,7 +237,7 @@ async def search_flags(
             conn, statuses=statuses, resident_id=resident.id, limit=200
         )
         await health_sql.log_read(conn, system, resident.id, "fhir Flag")
-    return _answer(fhir.searchset([fhir.flag(_open_alert(r)) for r in rows], str(request.url)))
+    return _answer(fhir.searchset([fhir.flag(r) for r in rows], str(request.url)))
 
 
 @router.get("/Flag/{flag_id}")
@@ -288,7 +253,7 @@ async def read_flag(services: ServicesDep, system: System, flag_id: str) -> JSON
             raise FhirProblem(404, "not-found", f"no Flag/{flag_id}")
         resident = await _shared(conn, system, row.resident_id)
         await health_sql.log_read(conn, system, resident.id, "fhir Flag")
-    return _answer(fhir.flag(_open_alert(row)))
+    return _answer(fhir.flag(row))
 
 
 def _day_bounds(dates: Sequence[str], today: date) -> tuple[date, date]:
@@ -358,29 +323,9 @@ async def search_communications(
     async with services.pool.connection() as conn:
         resident = await _shared(conn, system, _patient_param(patient))
         sent = await escalation_sql.notifications_for_resident(conn, resident.id)
-        kinds = {
-            a.id: a.kind
-            for a in await alerts_sql.list_alerts(
-                conn, statuses=tuple(AlertStatus), resident_id=resident.id, limit=10_000
-            )
-        }
+        kinds = await health_sql.alert_kinds(conn, resident.id)
         await health_sql.log_read(conn, system, resident.id, "fhir Communication")
-    found = [
-        fhir.communication(
-            fhir.Notice(
-                alert_id=str(n.alert_id),
-                kind=kinds.get(n.alert_id, "unknown"),
-                at=n.at,
-                channel=n.channel,
-                recipient=n.name,
-                role=n.role,
-                ok=n.ok,
-                error=n.error,
-            ),
-            resident.id,
-        )
-        for n in sent
-    ]
+    found = [fhir.communication(n, kinds.get(n.alert_id, "unknown"), resident.id) for n in sent]
     return _answer(fhir.searchset(found, str(request.url)))
 
 
