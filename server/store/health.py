@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from server.store.pool import DbConn
+from server.store.tokens import token_digest
 
 __all__ = [
     "READER_ROLE",
@@ -116,16 +116,12 @@ async def system_by_client_id(conn: DbConn, client_id: str) -> HealthSystem | No
     return HealthSystem(*row) if row else None
 
 
-def _token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
 async def issue_token(conn: DbConn, system_id: int, token: str, *, lifetime: timedelta) -> None:
     """Store an access token's hash (never the token), and forget expired ones."""
     await conn.execute("DELETE FROM health_tokens WHERE expires_at < now()")
     await conn.execute(
         "INSERT INTO health_tokens (token_hash, system_id, expires_at) VALUES (%s, %s, now() + %s)",
-        (_token_hash(token), system_id, lifetime),
+        (token_digest(token), system_id, lifetime),
     )
 
 
@@ -135,7 +131,7 @@ async def system_by_token(conn: DbConn, token: str) -> HealthSystem | None:
         "SELECT s.id, s.name, s.service, s.client_id, s.secret_hash, s.created_at, s.revoked_at"
         " FROM health_tokens t JOIN health_systems s ON s.id = t.system_id"
         " WHERE t.token_hash = %s AND t.expires_at > now() AND s.revoked_at IS NULL",
-        (_token_hash(token),),
+        (token_digest(token),),
     )
     row = await cursor.fetchone()
     return HealthSystem(*row) if row else None

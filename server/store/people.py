@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from psycopg.types.json import Jsonb
 from edge.protocol import HubStatus
 from server.domain.homes import HubHome
 from server.store.pool import DbConn
+from server.store.tokens import token_digest
 
 __all__ = [
     "User",
@@ -227,15 +227,11 @@ async def user_by_username(conn: DbConn, username: str) -> User | None:
     return User(*row) if row else None
 
 
-def _token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
 async def issue_token(conn: DbConn, user_id: int, token: str, *, lifetime: timedelta) -> None:
     """Store a bearer token's hash; the token itself is never stored."""
     await conn.execute(
         "INSERT INTO api_tokens (token_hash, user_id, expires_at) VALUES (%s, %s, now() + %s)",
-        (_token_hash(token), user_id, lifetime),
+        (token_digest(token), user_id, lifetime),
     )
 
 
@@ -244,7 +240,7 @@ async def user_by_token(conn: DbConn, token: str) -> User | None:
     cursor = await conn.execute(
         "SELECT u.id, u.username, u.role, u.password_hash, u.service, u.resident_id FROM api_tokens t"
         " JOIN users u ON u.id = t.user_id WHERE t.token_hash = %s AND t.expires_at > now()",
-        (_token_hash(token),),
+        (token_digest(token),),
     )
     row = await cursor.fetchone()
     return User(*row) if row else None
@@ -253,7 +249,7 @@ async def user_by_token(conn: DbConn, token: str) -> User | None:
 async def revoke_token(conn: DbConn, token: str) -> bool:
     """Sign a bearer token out: it stops working at once. False if it was not live."""
     cursor = await conn.execute(
-        "DELETE FROM api_tokens WHERE token_hash = %s", (_token_hash(token),)
+        "DELETE FROM api_tokens WHERE token_hash = %s", (token_digest(token),)
     )
     return cursor.rowcount == 1
 

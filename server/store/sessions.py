@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from server.store.people import User
 from server.store.pool import DbConn
+from server.store.tokens import token_digest
 
 __all__ = ["WebSession", "end_session", "open_session", "session_user"]
 
@@ -20,10 +20,6 @@ class WebSession:
     csrf_token: str
 
 
-def _hash(session_id: str) -> bytes:
-    return hashlib.sha256(session_id.encode()).digest()
-
-
 async def open_session(
     conn: DbConn, user_id: int, session_id: str, csrf_token: str, *, lifetime: timedelta
 ) -> None:
@@ -32,7 +28,7 @@ async def open_session(
     await conn.execute(
         "INSERT INTO web_sessions (id_hash, user_id, csrf_token, expires_at)"
         " VALUES (%s, %s, %s, now() + %s)",
-        (_hash(session_id), user_id, csrf_token, lifetime),
+        (token_digest(session_id), user_id, csrf_token, lifetime),
     )
 
 
@@ -42,7 +38,7 @@ async def session_user(conn: DbConn, session_id: str) -> WebSession | None:
         "SELECT u.id, u.username, u.role, u.password_hash, u.service, u.resident_id, s.csrf_token"
         " FROM web_sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.id_hash = %s AND s.expires_at > now()",
-        (_hash(session_id),),
+        (token_digest(session_id),),
     )
     row = await cursor.fetchone()
     if row is None:
@@ -52,4 +48,4 @@ async def session_user(conn: DbConn, session_id: str) -> WebSession | None:
 
 async def end_session(conn: DbConn, session_id: str) -> None:
     """Sign out: the cookie stops working at once."""
-    await conn.execute("DELETE FROM web_sessions WHERE id_hash = %s", (_hash(session_id),))
+    await conn.execute("DELETE FROM web_sessions WHERE id_hash = %s", (token_digest(session_id),))
