@@ -37,8 +37,10 @@ __all__ = [
     "accepted_twiml",
     "call_outcome",
     "call_twiml",
+    "heard_twiml",
     "not_accepted_twiml",
     "outcome_error",
+    "responding_twiml",
     "voice_account",
 ]
 
@@ -149,7 +151,7 @@ def call_twiml(words: str, *, key_url: str, wait_for_key_s: int = 8) -> str:
     """What the call says: the alert, twice, and how to accept it; the key goes to ``key_url``.
 
     >>> print(call_twiml("Urgent alert for Mrs Clarke & co.", key_url="https://x/voice/t/key"))
-    <?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://x/voice/t/key" method="POST" numDigits="1" timeout="8"><Say language="en-GB">This is carewatch. Urgent alert for Mrs Clarke &amp; co. Press 1 to accept this alert and deal with it.</Say><Say language="en-GB">Again: Urgent alert for Mrs Clarke &amp; co. Press 1 to accept this alert and deal with it.</Say></Gather><Say language="en-GB">No key was pressed. Someone else will be called. Goodbye.</Say></Response>
+    <?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://x/voice/t/key" method="POST" numDigits="1" timeout="8"><Say language="en-GB">This is carewatch. Urgent alert for Mrs Clarke &amp; co. Press 1 to accept this alert and deal with it.</Say><Say language="en-GB">Again: Urgent alert for Mrs Clarke &amp; co. Press 1 to accept this alert and deal with it.</Say></Gather><Say language="en-GB">No key was pressed. We will call again, or call someone else. Goodbye.</Say></Response>
     """
     prompt = f"Press {ACCEPT_KEY} to accept this alert and deal with it."
     response = ElementTree.Element("Response")
@@ -165,7 +167,7 @@ def call_twiml(words: str, *, key_url: str, wait_for_key_s: int = 8) -> str:
         ElementTree.SubElement(gather, "Say", language="en-GB").text = f"{intro} {words} {prompt}"
     ElementTree.SubElement(
         response, "Say", language="en-GB"
-    ).text = "No key was pressed. Someone else will be called. Goodbye."
+    ).text = "No key was pressed. We will call again, or call someone else. Goodbye."
     return _twiml(response)
 
 
@@ -177,6 +179,25 @@ def accepted_twiml(resident: str) -> str:
     ).text = (
         f"Thank you. {resident}'s alert is yours; nobody else on the list will be called. Goodbye."
     )
+    return _twiml(response)
+
+
+def responding_twiml(resident: str) -> str:
+    """What a carer hears after pressing 1 on an emergency, which the alarm centre keeps."""
+    response = ElementTree.Element("Response")
+    ElementTree.SubElement(response, "Say", language="en-GB").text = (
+        f"Thank you. We have noted that you are going to {resident}. "
+        "The alarm receiving centre is handling the alarm too. Goodbye."
+    )
+    return _twiml(response)
+
+
+def heard_twiml(resident: str, *, holder: str) -> str:
+    """What the carer hears after pressing 1 on an alert someone else has taken on."""
+    response = ElementTree.Element("Response")
+    ElementTree.SubElement(
+        response, "Say", language="en-GB"
+    ).text = f"Thank you. {holder} is dealing with {resident}'s alert. Goodbye."
     return _twiml(response)
 
 

@@ -389,3 +389,38 @@ async def test_a_person_sets_how_they_are_reached_and_an_away_carer_is_skipped(
     await wait_for(recorded, what="Ben's attempt on the trail")
     assert gateway.texts_to(AMY) == [], "Amy said she is away"
     assert [(user, rung) for user, rung, *_ in notifications(database_url)] == [("ben", 0)]
+
+
+async def test_a_call_about_another_press_is_heard_once_by_the_one_who_has_the_alert(
+    reaching: CarewatchServer, database_url: str, mqtt_url: str, gateway: Gateway
+) -> None:
+    hub = unique_hub()
+    provision(database_url, hub, f"Mr Again {hub}")
+    gateway.scripts[DESK] = ["accept"]
+    add_person(database_url, "desk", "responder", channels=[("voice", DESK)], on_duty=True)
+    press_pendant(mqtt_url, hub)
+
+    async def taken() -> bool:
+        return _alert(database_url) == ("acknowledged", "desk")
+
+    await wait_for(taken, what="the desk's 1 on the emergency's call")
+    press_pendant(mqtt_url, hub)
+
+    async def heard() -> bool:
+        calls = gateway.calls_to(DESK)
+        return len(calls) == 2 and calls[1].after_key is not None
+
+    await wait_for(heard, what="the call about the second press")
+    again = gateway.calls_to(DESK)[1]
+    assert "pressed their pendant again" in again.spoken
+    assert again.after_key is not None
+    assert "yours" in again.after_key
+
+    async def recorded() -> bool:
+        return len(notifications(database_url)) == 2
+
+    await wait_for(recorded, what="both calls on the trail")
+    assert [ok for _, _, _, ok, _, _ in notifications(database_url)] == [True, True]
+    await asyncio.sleep(1.0)
+    assert len(gateway.calls_to(DESK)) == 2, "heard once: not called again"
+    assert _alert(database_url) == ("acknowledged", "desk")

@@ -14,9 +14,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from server.alerts.service import AlertNotFound
-from server.alerts.voice import ACCEPT_KEY, accepted_twiml, not_accepted_twiml
+from server.alerts.voice import (
+    ACCEPT_KEY,
+    accepted_twiml,
+    heard_twiml,
+    not_accepted_twiml,
+    responding_twiml,
+)
 from server.api.deps import ServicesDep
-from server.domain.alerts import UNANSWERED, IllegalTransition
+from server.domain.alerts import UNANSWERED, AlertStatus, IllegalTransition
 from server.store import alerts as alerts_sql
 from server.store import calls as calls_sql
 
@@ -55,31 +61,55 @@ async def call_status(services: ServicesDep, token: str, request: Request) -> Re
 
 @router.post("/{token}/key", responses=_UNKNOWN)
 async def key_pressed(services: ServicesDep, token: str, request: Request) -> Response:
-    """The key the carer pressed (form field ``Digits``): 1 accepts the alert."""
+    """The key the carer pressed (form field ``Digits``): 1 accepts the alert.
+
+    On an alert nobody has yet, 1 acknowledges it as the carer's. On one
+    someone has taken on (a call about another press, or a colleague who got
+    there first), 1 says the carer heard it: they were reached, and are not
+    called again.
+    """
     digits = await _form_field(request, "Digits")
     async with services.pool.connection() as conn:
         call = await calls_sql.call_by_token(conn, token)
         alert = None if call is None else await alerts_sql.get_alert(conn, call.alert_id)
     if call is None:
         raise HTTPException(404, detail="no call has this token")
-    if digits != ACCEPT_KEY or alert is None or alert.status not in UNANSWERED:
-        # Another key; or someone else took it on, or closed it, while the phone rang.
+    if digits != ACCEPT_KEY or alert is None or alert.status == AlertStatus.RESOLVED:
         return _xml(not_accepted_twiml())
-    try:
-        await services.alerts.acknowledge(
-            call.alert_id, by=call.username, by_carer=call.role == "carer"
-        )
-    except (AlertNotFound, IllegalTransition):
-        # Taken on or closed between the look and the acknowledgement.
-        return _xml(not_accepted_twiml())
+    holder = alert.acknowledged_by
+    if alert.status in UNANSWERED:
+        try:
+            taken = await services.alerts.acknowledge(
+                call.alert_id, by=call.username, by_carer=call.role == "carer"
+            )
+        except (AlertNotFound, IllegalTransition):
+            # Closed between the look and the acknowledgement.
+            return _xml(not_accepted_twiml())
+        if taken.status in UNANSWERED:
+            # A carer on an emergency: noted as responding; the alarm centre keeps it.
+            async with services.pool.connection() as conn, conn.transaction():
+                if await calls_sql.accept_call(conn, call.id):
+                    await alerts_sql.add_event(
+                        conn,
+                        call.alert_id,
+                        actor=call.username,
+                        action="call_accepted",
+                        note=f"Said on a voice call (pressed {ACCEPT_KEY}) they are responding.",
+                    )
+            return _xml(responding_twiml(call.resident))
+        holder = taken.acknowledged_by
+    taken_by_caller = holder in (None, call.username)
+    note = (
+        f"Accepted on a voice call by pressing {ACCEPT_KEY}."
+        if taken_by_caller
+        else f"Heard on a voice call (pressed {ACCEPT_KEY}); {holder} has it."
+    )
     async with services.pool.connection() as conn, conn.transaction():
         if await calls_sql.accept_call(conn, call.id):
             await alerts_sql.add_event(
-                conn,
-                call.alert_id,
-                actor=call.username,
-                action="call_accepted",
-                note=f"Accepted on a voice call by pressing {ACCEPT_KEY}.",
+                conn, call.alert_id, actor=call.username, action="call_accepted", note=note
             )
-    log.info("alert %s accepted by %s on a voice call", call.alert_id, call.username)
-    return _xml(accepted_twiml(call.resident))
+    log.info("alert %s: %s", call.alert_id, note)
+    if taken_by_caller:
+        return _xml(accepted_twiml(call.resident))
+    return _xml(heard_twiml(call.resident, holder=holder or "someone else"))
