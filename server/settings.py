@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.alerts.addresses import SMS_NUMBER
@@ -192,6 +192,12 @@ class ServerSettings(BaseSettings):
             if username:
                 names.add(unquote(username))
         return frozenset(names)
+
+    @field_validator("sms_url", "voice_url", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # docker-compose passes an unset variable as "": no gateway, not a broken one.
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _check_gateways(self) -> ServerSettings:

@@ -141,3 +141,10 @@ def test_away_and_quiet_hours_on_the_ladder() -> None:
         now=now,
     )
     assert [[c.name for c in r.contacts] for r in everyone_away] == [["Desk"]]
+
+
+def test_an_empty_gateway_setting_means_none() -> None:
+    # docker-compose passes unset variables as empty strings.
+    settings = _settings(sms_url="", voice_url="")
+    assert settings.sms_url is None
+    assert settings.voice_url is None
