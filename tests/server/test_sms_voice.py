@@ -424,3 +424,18 @@ async def test_a_call_about_another_press_is_heard_once_by_the_one_who_has_the_a
     await asyncio.sleep(1.0)
     assert len(gateway.calls_to(DESK)) == 2, "heard once: not called again"
     assert _alert(database_url) == ("acknowledged", "desk")
+
+
+async def test_a_person_cannot_choose_sms_or_calls_where_the_service_has_no_gateway(
+    api: httpx.AsyncClient,
+) -> None:
+    for kind, words in (("sms", "text messages"), ("voice", "voice calls")):
+        refused = await api.put(
+            "/api/v1/me/reach", json={"channels": [{"kind": kind, "address": AMY}]}
+        )
+        assert refused.status_code == 422
+        assert words in refused.json()["detail"]
+    email = await api.put(
+        "/api/v1/me/reach", json={"channels": [{"kind": "email", "address": "a@example.org"}]}
+    )
+    assert email.status_code == 200

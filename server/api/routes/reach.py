@@ -103,7 +103,18 @@ async def set_my_reach(services: ServicesDep, user: CurrentUser, wanted: ReachIn
     """
     region = services.settings.phone_region
     channels: list[Channel] = []
+    configured = {
+        "sms": services.settings.sms_url is not None,
+        "voice": services.settings.voice_url is not None,
+    }
     for wanted_channel in wanted.channels:
+        if not configured.get(wanted_channel.kind, True):
+            words = "text messages" if wanted_channel.kind == "sms" else "voice calls"
+            raise HTTPException(
+                422,
+                detail=f"this service does not send {words} yet: choose another way, "
+                "or ask your administrator to set it up",
+            )
         try:
             address = checked_address(wanted_channel.kind, wanted_channel.address, region=region)
         except ValueError as exc:
