@@ -92,7 +92,7 @@ class Gateway:
 
 def _play(gateway: Gateway, call: Call, script: Script) -> None:
     """The call, as the provider would report it to the server."""
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=30) as client:
 
         def status(word: str) -> None:
             answer = client.post(call.status_url, data={"CallSid": "CA1", "CallStatus": word})
