@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from server.alerts.addresses import checked_address
 from server.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -113,6 +114,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     user_add.add_argument(
         "--webhook", action="append", default=[], help="a webhook URL for notifications"
+    )
+    user_add.add_argument(
+        "--sms",
+        action="append",
+        default=[],
+        metavar="NUMBER",
+        help="a mobile number for SMS alerts (needs CAREWATCH_SMS_URL)",
+    )
+    user_add.add_argument(
+        "--voice",
+        action="append",
+        default=[],
+        metavar="NUMBER",
+        help="a number to call with alerts; pressing 1 accepts (needs CAREWATCH_VOICE_URL)",
     )
     user_add.add_argument("--on-duty", action="store_true", help="a responder who is on duty now")
     user_add.add_argument("--phone", help="their own phone number (a responder's direct line)")
@@ -233,7 +248,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_hub_add(settings, args.hub, args.resident, args.timezone))
         case "user":
             password = args.password or getpass.getpass(f"Password for {args.username}: ")
-            channels = [("email", a) for a in args.email] + [("webhook", u) for u in args.webhook]
+            # In the order given on the line's kinds: e-mail, webhooks, SMS, voice calls.
+            wanted = [
+                *(("email", a) for a in args.email),
+                *(("webhook", u) for u in args.webhook),
+                *(("sms", n) for n in args.sms),
+                *(("voice", n) for n in args.voice),
+            ]
+            try:
+                channels = [
+                    (kind, checked_address(kind, address, region=settings.phone_region))
+                    for kind, address in wanted
+                ]
+            except ValueError as exc:
+                print(f"carewatch: {exc}", file=sys.stderr)
+                return 2
             return asyncio.run(
                 _user_add(
                     settings,

@@ -18,9 +18,11 @@ import uvicorn
 
 from edge.mqtt_url import broker_address
 from edge.protocol import TOPIC_PREFIX, Channel
+from server.alerts.calls import VoiceCaller
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
 from server.alerts.notify import AppriseNotifier, ByChannelKind
 from server.alerts.service import AlertService
+from server.alerts.voice import voice_account
 from server.alerts.webpush import WebPushSender, application_server_key, vapid_key
 from server.api.app import create_app
 from server.api.deps import Services
@@ -162,7 +164,10 @@ class CarewatchServer:
             s.link_secret.get_secret_value().encode() if s.link_secret else secrets.token_bytes(32)
         )
         alerts = AlertService(pool, link_key=link_key)
-        apprise = AppriseNotifier(email_url=s.email_url)
+        apprise = AppriseNotifier(
+            email_url=s.email_url,
+            sms_url=s.sms_url.get_secret_value() if s.sms_url else None,
+        )
         push_key = vapid_key(
             s.vapid_private_key.get_secret_value() if s.vapid_private_key else None
         )
@@ -273,19 +278,33 @@ class CarewatchServer:
             )
         )
 
+        public_url = s.public_url or self.http_url
+        caller = None
+        if s.voice_url is not None:
+            caller = VoiceCaller(
+                pool,
+                voice_account(s.voice_url.get_secret_value()),
+                public_url=public_url,
+                ring_s=s.voice_ring_s,
+                listen_s=s.voice_listen_s,
+            )
         self.escalation = EscalationScheduler(
             pool,
             ByChannelKind(
                 {
                     "email": apprise,
+                    "sms": apprise,
                     "webhook": apprise,
                     "webpush": WebPushSender(push_key, subject=s.vapid_subject, hosts=s.push_hosts),
                 }
             ),
             link_key=link_key,
-            public_url=s.public_url or self.http_url,
+            public_url=public_url,
+            caller=caller,
             policy=EscalationPolicy(
                 ack_timeout=timedelta(seconds=s.ack_timeout_s),
+                # The caller gives up first; this only catches one that hangs.
+                call_timeout_s=(caller.longest_s + 5.0) if caller else 100.0,
                 tick_s=s.escalation_tick_s,
                 link_lifetime=timedelta(seconds=s.link_lifetime_s),
                 digest_hour=s.digest_hour,

@@ -6,10 +6,12 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.alerts.addresses import SMS_NUMBER
 from server.alerts.push_services import PUBLIC_PUSH_SERVICES
+from server.alerts.voice import voice_account
 
 __all__ = ["Environment", "ServerSettings"]
 
@@ -125,6 +127,19 @@ class ServerSettings(BaseSettings):
     escalation_tick_s: float = Field(default=1.0, gt=0)
     # Outgoing mail in apprise form, e.g. mailtos://user:pass@smtp.example.org?from=alerts@example.org
     email_url: str | None = None
+    # The SMS gateway in apprise form, with {to} where the carer's number goes, e.g.
+    # twilio://ACCOUNT_SID:AUTH_TOKEN@+441632960000/{to} (docs/alerts.md has others).
+    sms_url: SecretStr | None = None
+    # Voice calls through a Twilio-style Calls API:
+    # https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+441632960000 . The provider
+    # calls back on CAREWATCH_PUBLIC_URL, so that must be reachable from the internet.
+    voice_url: SecretStr | None = None
+    # How long a carer's phone rings, and how long the call may then take to be
+    # heard and answered with a key, before the carer is called again.
+    voice_ring_s: int = Field(default=30, ge=5, le=600)
+    voice_listen_s: float = Field(default=60.0, gt=0)
+    # Phone numbers typed without a country code are read in this region (ISO 3166).
+    phone_region: str = "GB"
     # Where people reach the console; one-tap links in notifications point here.
     public_url: str | None = None
     # Signs one-tap acknowledge links; without it a random key per process
@@ -177,6 +192,23 @@ class ServerSettings(BaseSettings):
             if username:
                 names.add(unquote(username))
         return frozenset(names)
+
+    @field_validator("sms_url", "voice_url", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # docker-compose passes an unset variable as "": no gateway, not a broken one.
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _check_gateways(self) -> ServerSettings:
+        if self.sms_url is not None and SMS_NUMBER not in self.sms_url.get_secret_value():
+            raise ValueError(
+                f"CAREWATCH_SMS_URL must hold {SMS_NUMBER} where the carer's number goes, "
+                "e.g. twilio://SID:TOKEN@+441632960000/{to}"
+            )
+        if self.voice_url is not None:
+            voice_account(self.voice_url.get_secret_value())
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServerSettings:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from server.alerts.digest import compose_digest, digest_due
+from server.alerts.calls import Caller
+from server.alerts.digest import compose_digest, digest_due, digest_recipients
 from server.alerts.ladder import Rung, deadline_after, ladder, realert_round
 from server.alerts.links import make_link
 from server.alerts.notify import Delivery, Notifier
@@ -61,6 +62,8 @@ class EscalationPolicy:
     digest_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     # One attempt on one channel gives up after this, and the next is tried.
     send_timeout_s: float = 5.0
+    # A voice call rings and waits for the carer's key: its attempts get this long.
+    call_timeout_s: float = 100.0
     # Rounds sent at once; due ones beyond this stay unclaimed until a slot frees,
     # so that no lease runs out while its round waits in a queue.
     max_rounds: int = 64
@@ -69,6 +72,10 @@ class EscalationPolicy:
     # Added to a round's longest possible sending, for recording it afterwards.
     lease_margin: timedelta = timedelta(seconds=10)
 
+    def timeout_for(self, channel: Channel) -> float:
+        """How long one attempt on ``channel`` may take."""
+        return self.call_timeout_s if channel.kind == "voice" else self.send_timeout_s
+
     def send_budget(self, contacts: Sequence[Contact]) -> timedelta:
         """The longest sending to ``contacts`` can take: all at once, each one's channels in turn.
 
@@ -76,11 +83,17 @@ class EscalationPolicy:
         >>> two = (Channel("webpush", "{}"), Channel("email", "amy@example.org"))
         >>> policy.send_budget([Contact(1, "Amy", two), Contact(2, "Ben", two[:1])])
         datetime.timedelta(seconds=21)
+        >>> policy.send_budget([Contact(1, "Amy", (Channel("voice", "+447700900123"),))])
+        datetime.timedelta(seconds=200, microseconds=500000)
         """
         backoff = sum(self.retry_backoff_s * a for a in range(1, self.attempts_per_channel))
-        per_channel = self.attempts_per_channel * self.send_timeout_s + backoff
-        channels = max((len(c.channels) for c in contacts), default=0)
-        return timedelta(seconds=channels * per_channel)
+
+        def longest(contact: Contact) -> float:
+            return sum(
+                self.attempts_per_channel * self.timeout_for(c) + backoff for c in contact.channels
+            )
+
+        return timedelta(seconds=max((longest(c) for c in contacts), default=0.0))
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,6 +101,8 @@ class _Message:
     contact: Contact
     title: str
     body: str
+    # What a voice call says: the alert in words, no links.
+    spoken: str
 
 
 @dataclass(slots=True, frozen=True)
@@ -123,9 +138,11 @@ class EscalationScheduler:
         link_key: bytes,
         public_url: str,
         policy: EscalationPolicy | None = None,
+        caller: Caller | None = None,
     ) -> None:
         self._pool = pool
         self._notifier = notifier
+        self._caller = caller
         self._link_key = link_key
         self._public_url = public_url.rstrip("/")
         self.policy = policy or EscalationPolicy()
@@ -198,6 +215,7 @@ class EscalationScheduler:
                 responders=responders,
                 installers=installers,
                 ack_timeout=self.policy.ack_timeout,
+                now=datetime.now(UTC),
             )
             index = due.rung
             if due.status == AlertStatus.ESCALATED:
@@ -227,10 +245,11 @@ class EscalationScheduler:
                 await escalation_sql.schedule_rung(conn, due.id, rung=index + 1, due_at=next_due)
                 return True, None
             title = f"[{due.severity.upper()}] {due.resident}: {title_of(due.kind)}"
+            spoken = _spoken(due.severity, due.resident, due.kind, due.reason)
             messages = []
             for contact in rung.contacts:
                 link = await self._link(conn, due.id, contact)
-                messages.append(_Message(contact, title, f"{due.reason}\n\n{link}"))
+                messages.append(_Message(contact, title, f"{due.reason}\n\n{link}", spoken))
             lease = self._lease(rung.contacts)
             # Ours while it is sent: no other process claims it before the lease ends.
             await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=lease)
@@ -297,6 +316,7 @@ class EscalationScheduler:
                 f" AGAIN (press {due.press})"
             )
             intro = f"{due.note}\nPress {due.press} on this alert: {due.reason}"
+            spoken = f"{due.note} " + _spoken(due.severity, due.resident, due.kind, due.reason)
             messages = []
             for contact in contacts:
                 if due.status in UNANSWERED:
@@ -306,7 +326,7 @@ class EscalationScheduler:
                         f"{due.acknowledged_by} acknowledged it; it is still open:"
                         f" {self._public_url}/\n"
                     )
-                messages.append(_Message(contact, title, f"{intro}\n\n{after}"))
+                messages.append(_Message(contact, title, f"{intro}\n\n{after}", spoken))
             lease = self._lease(contacts)
             await escalation_sql.lease_realert(conn, due.id, until=lease)
         return True, _Round(due.alert_id, due.rung, lease, tuple(messages), realert=due)
@@ -318,7 +338,10 @@ class EscalationScheduler:
         """Send to everyone in the round at once, then record how it went."""
         try:
             results = await asyncio.gather(
-                *(self._deliver(m.contact, m.title, m.body) for m in round_.messages)
+                *(
+                    self._deliver(m.contact, m.title, m.body, about=(round_.alert_id, m.spoken))
+                    for m in round_.messages
+                )
             )
             await self._record(round_, results)
         except Exception:
@@ -396,15 +419,29 @@ class EscalationScheduler:
                 round_.rung + 1,
             )
 
-    async def _deliver(self, contact: Contact, title: str, body: str) -> list[_Attempt]:
-        """Channels in the contact's order, each retried with back-off, until one delivers."""
+    async def _deliver(
+        self,
+        contact: Contact,
+        title: str,
+        body: str,
+        *,
+        about: tuple[uuid.UUID, str] | None = None,
+    ) -> list[_Attempt]:
+        """Channels in the contact's order, each retried with back-off, until one delivers.
+
+        ``about``: the alert and the words a voice call says; without it (a
+        digest) voice channels are passed over. A voice call's retry is the
+        carer being called again when they did not answer.
+        """
         attempts: list[_Attempt] = []
-        timeout = self.policy.send_timeout_s
         for channel in contact.channels:
+            if channel.kind == "voice" and about is None:
+                continue
+            timeout = self.policy.timeout_for(channel)
             for attempt in range(1, self.policy.attempts_per_channel + 1):
                 try:
                     delivery = await asyncio.wait_for(
-                        self._notifier.send(channel, title=title, body=body), timeout
+                        self._send(channel, contact, title, body, about), timeout
                     )
                 except TimeoutError:
                     delivery = Delivery(False, f"no answer within {timeout:g} s")
@@ -419,6 +456,25 @@ class EscalationScheduler:
                     await asyncio.sleep(self.policy.retry_backoff_s * attempt)
         return attempts
 
+    async def _send(
+        self,
+        channel: Channel,
+        contact: Contact,
+        title: str,
+        body: str,
+        about: tuple[uuid.UUID, str] | None,
+    ) -> Delivery:
+        """One attempt: a call for a voice channel, a message for the others."""
+        if channel.kind != "voice":
+            return await self._notifier.send(channel, title=title, body=body)
+        if self._caller is None:
+            return Delivery(False, "this server places no voice calls: set CAREWATCH_VOICE_URL")
+        assert about is not None
+        alert_id, spoken = about
+        return await self._caller.call(
+            channel, alert_id=alert_id, user_id=contact.user_id, words=spoken
+        )
+
     async def run_digests(self, now: datetime) -> int:
         """Send today's advisory digests that are due; how many were sent."""
         local = now.astimezone(self.policy.digest_zone)
@@ -428,8 +484,11 @@ class EscalationScheduler:
             return 0
         async with self._pool.connection() as conn:
             carers = await escalation_sql.carers_without_digest(conn, local.date())
-        sent = await asyncio.gather(*(self._send_digest(c, local.date(), now) for c in carers))
-        self._digests_done_on = local.date()
+        # Quiet hours hold a carer's digest until they end; time away skips the day's.
+        ready, held = digest_recipients(carers, now=now, local=local.time())
+        sent = await asyncio.gather(*(self._send_digest(c, local.date(), now) for c in ready))
+        if not held:
+            self._digests_done_on = local.date()
         return sum(sent)
 
     async def _send_digest(self, carer: Contact, day: date, now: datetime) -> bool:
@@ -473,3 +532,13 @@ class EscalationScheduler:
             f"Acknowledge with one tap (this link works once, for {minutes} minutes):\n"
             f"{self._public_url}/ack/{token}\n"
         )
+
+
+def _spoken(severity: str, resident: str, kind: str, reason: str) -> str:
+    """An alert as a voice call reads it out.
+
+    >>> _spoken("urgent", "Mrs Edith Clarke", "no_movement", "No movement since 09:12.")
+    'An urgent alert for Mrs Edith Clarke: No movement. No movement since 09:12.'
+    """
+    article = "An" if severity[:1] in "aeiou" else "A"
+    return f"{article} {severity} alert for {resident}: {title_of(kind)}. {reason}"

@@ -14,6 +14,17 @@ app only, never waking anyone; a technical alert to the installers' queue.
 ...     ack_timeout=timedelta(minutes=5))
 >>> [([c.name for c in r.contacts], r.wait, r.escalates) for r in rungs]
 [(['Amy'], datetime.timedelta(seconds=300), False), (['Ben'], datetime.timedelta(seconds=300), False), (['ARC desk'], None, True)]
+
+A carer who said they are away is left off until they are back; the next
+one is called instead:
+
+>>> from datetime import UTC, datetime
+>>> now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+>>> away = Contact(1, "Amy", (), away_until=now + timedelta(days=2))
+>>> rungs = ladder(Severity.URGENT, carers=[away, ben], responders=[desk], installers=[],
+...     ack_timeout=timedelta(minutes=5), now=now)
+>>> [[c.name for c in r.contacts] for r in rungs]
+[['Ben'], ['ARC desk']]
 """
 
 from __future__ import annotations
@@ -50,8 +61,16 @@ def ladder(
     responders: Sequence[Contact],
     installers: Sequence[Contact],
     ack_timeout: timedelta,
+    now: datetime | None = None,
 ) -> tuple[Rung, ...]:
-    """The rungs an alert of ``severity`` climbs until someone acknowledges it."""
+    """The rungs an alert of ``severity`` climbs until someone acknowledges it.
+
+    Given ``now``, carers away then are left off. Quiet hours do not change
+    the ladder: an urgent alert or an emergency never waits for them (advisories
+    wait anyway, for the digest).
+    """
+    if now is not None:
+        carers = [c for c in carers if not c.away_at(now)]
     match severity:
         case Severity.EMERGENCY:
             return (Rung(tuple(responders), None),)

@@ -1,4 +1,5 @@
-"""Delivering a notification through apprise: e-mail through the service's SMTP server, webhooks.
+"""Delivering a notification through apprise: e-mail through the service's SMTP server,
+SMS through the service's gateway, webhooks.
 
 apprise is synchronous, so each delivery runs on a worker thread of the
 notifications' own pool (:func:`run_blocking`): a mail server or webhook that
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import apprise
 
+from server.alerts.addresses import SMS_NUMBER
 from server.domain.contacts import Channel
 
 __all__ = [
@@ -60,17 +62,22 @@ class Notifier(Protocol):
         ...
 
 
-def apprise_url(channel: Channel, *, email_url: str | None) -> str:
+def apprise_url(channel: Channel, *, email_url: str | None, sms_url: str | None = None) -> str:
     """The apprise URL for a channel.
 
     ``email_url`` is the service's outgoing mail server in apprise form, e.g.
     ``mailtos://user:pass@smtp.example.org?from=alerts@example.org``; the
-    contact's address is added as the recipient.
+    contact's address is added as the recipient. ``sms_url`` is the SMS
+    gateway's apprise URL with ``{to}`` where the number goes, e.g.
+    ``twilio://SID:TOKEN@+441632960000/{to}``.
 
     >>> apprise_url(Channel("webhook", "https://hooks.example.org/carewatch?x=1"), email_url=None)
     'jsons://hooks.example.org/carewatch?x=1'
     >>> apprise_url(Channel("email", "amy@example.org"), email_url="mailto://127.0.0.1:25?from=a@b")
     'mailto://127.0.0.1:25?from=a@b&to=amy%40example.org'
+    >>> apprise_url(Channel("sms", "+447700900123"), email_url=None,
+    ...     sms_url="twilio://AC123:tok@+441632960000/{to}")
+    'twilio://AC123:tok@+441632960000/%2B447700900123'
     """
     if channel.kind == "webhook":
         parts = urlsplit(channel.address)
@@ -83,25 +90,35 @@ def apprise_url(channel: Channel, *, email_url: str | None) -> str:
             raise ValueError("no outgoing mail server: set CAREWATCH_EMAIL_URL")
         joiner = "&" if "?" in email_url else "?"
         return f"{email_url}{joiner}to={quote(channel.address)}"
+    if channel.kind == "sms":
+        if not sms_url:
+            raise ValueError("no SMS gateway: set CAREWATCH_SMS_URL")
+        if SMS_NUMBER not in sms_url:
+            raise ValueError(f"CAREWATCH_SMS_URL must hold {SMS_NUMBER} where the number goes")
+        # Quoted: a bare "+" in a URL's query reads as a space.
+        return sms_url.replace(SMS_NUMBER, quote(channel.address, safe=""))
     raise ValueError(f"unknown channel kind {channel.kind!r}")
 
 
 class AppriseNotifier:
-    """E-mail and webhooks through apprise.
+    """E-mail, SMS and webhooks through apprise.
 
     ``timeout_s`` bounds each socket step (connect, each read): apprise's own
     defaults are 4 s for webhooks but 15 s for SMTP, and a peer that accepts
     and never answers would otherwise hold a thread that long.
     """
 
-    def __init__(self, *, email_url: str | None, timeout_s: float = 4.0) -> None:
+    def __init__(
+        self, *, email_url: str | None, sms_url: str | None = None, timeout_s: float = 4.0
+    ) -> None:
         self._email_url = email_url
+        self._sms_url = sms_url
         self._timeout_s = timeout_s
 
     async def send(self, channel: Channel, *, title: str, body: str) -> Delivery:
         """Deliver once on a notification thread."""
         try:
-            url = apprise_url(channel, email_url=self._email_url)
+            url = apprise_url(channel, email_url=self._email_url, sms_url=self._sms_url)
         except ValueError as exc:
             return Delivery(False, str(exc))
         return await run_blocking(lambda: self._send(url, title, body))

@@ -24,12 +24,14 @@ from server.api.routes import (
     health,
     hubs,
     push,
+    reach,
     reports,
     residents,
     scaip,
     shift,
     users,
     vocabulary,
+    voice,
 )
 from server.api.security import SecurityHeaders
 
@@ -79,6 +81,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(reports.router)
     app.include_router(push.router)
+    app.include_router(reach.router)
+    app.include_router(voice.router)
     app.include_router(dead_letters.router)
     app.include_router(hubs.router)
     app.include_router(ack_links.router)

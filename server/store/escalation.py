@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from server.domain.contacts import AdvisoryLine, Channel, Contact
+from server.domain.contacts import AdvisoryLine, Channel, Contact, QuietHours
 from server.store import people
 from server.store.pool import DbConn
 
@@ -231,24 +231,37 @@ async def contacts_for(
     the installers (admins)."""
     # One query, carers first in the order the resident's ladder lists them.
     cursor = await conn.execute(
-        "SELECT id, name, role FROM ("
+        "SELECT id, name, role, away_until, quiet_from, quiet_until FROM ("
         " SELECT u.id, coalesce(u.display_name, u.username) AS name, 'carer' AS role,"
-        "  0 AS part, c.position FROM resident_carers c"
-        "  JOIN users u ON u.id = c.user_id WHERE c.resident_id = %s"
-        " UNION ALL SELECT id, coalesce(display_name, username), 'responder', 1, 0 FROM users"
+        "  0 AS part, c.position, u.away_until, u.quiet_from, u.quiet_until"
+        "  FROM resident_carers c JOIN users u ON u.id = c.user_id WHERE c.resident_id = %s"
+        " UNION ALL SELECT id, coalesce(display_name, username), 'responder', 1, 0,"
+        "  away_until, quiet_from, quiet_until FROM users"
         "  WHERE role = 'responder' AND on_duty"
         "  AND service = (SELECT service FROM residents WHERE id = %s)"
-        " UNION ALL SELECT id, coalesce(display_name, username), 'installer', 2, 0 FROM users"
-        "  WHERE role = 'admin'"
+        " UNION ALL SELECT id, coalesce(display_name, username), 'installer', 2, 0,"
+        "  away_until, quiet_from, quiet_until FROM users WHERE role = 'admin'"
         ") AS contacts ORDER BY part, position, id",
         (resident_id, resident_id),
     )
     rows = await cursor.fetchall()
     channels = await _channels(conn, [row[0] for row in rows])
     by_role: dict[str, list[Contact]] = {"carer": [], "responder": [], "installer": []}
-    for user_id, name, role in rows:
-        by_role[role].append(Contact(user_id, name, channels.get(user_id, ())))
+    for user_id, name, role, away_until, quiet_from, quiet_until in rows:
+        by_role[role].append(
+            Contact(
+                user_id,
+                name,
+                channels.get(user_id, ()),
+                away_until=away_until,
+                quiet=_quiet(quiet_from, quiet_until),
+            )
+        )
     return by_role["carer"], by_role["responder"], by_role["installer"]
+
+
+def _quiet(start: time | None, end: time | None) -> QuietHours | None:
+    return None if start is None or end is None else QuietHours(start, end)
 
 
 async def record_attempt(
@@ -322,14 +335,23 @@ async def use_link(conn: DbConn, nonce: str) -> str | None:
 async def carers_without_digest(conn: DbConn, day: date) -> list[Contact]:
     """Carers of at least one resident who have had no digest on ``day``."""
     cursor = await conn.execute(
-        "SELECT DISTINCT u.id, coalesce(u.display_name, u.username) FROM users u"
-        " JOIN resident_carers c ON c.user_id = u.id"
+        "SELECT DISTINCT u.id, coalesce(u.display_name, u.username), u.away_until,"
+        " u.quiet_from, u.quiet_until FROM users u JOIN resident_carers c ON c.user_id = u.id"
         " WHERE NOT EXISTS (SELECT 1 FROM digests d WHERE d.user_id = u.id AND d.day = %s)",
         (day,),
     )
     rows = await cursor.fetchall()
     channels = await _channels(conn, [row[0] for row in rows])
-    return [Contact(user_id, name, channels.get(user_id, ())) for user_id, name in rows]
+    return [
+        Contact(
+            user_id,
+            name,
+            channels.get(user_id, ()),
+            away_until=away_until,
+            quiet=_quiet(quiet_from, quiet_until),
+        )
+        for user_id, name, away_until, quiet_from, quiet_until in rows
+    ]
 
 
 async def claim_digest(conn: DbConn, user_id: int, day: date) -> bool:

@@ -79,6 +79,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/hubs/{hub}/revoke"): Rule(ADMIN, params={"hub": "no-such-hub"}),
     ("GET", "/ack/{token}"): Rule(PUBLIC, params={"token": "not-a-link"}),
     ("POST", "/ack/{token}"): Rule(PUBLIC, params={"token": "not-a-link"}),
+    # The voice provider's callbacks: the call's own token is the credential.
+    ("POST", "/voice/{token}/status"): Rule(PUBLIC, params={"token": "not-a-call"}),
+    ("POST", "/voice/{token}/key"): Rule(PUBLIC, params={"token": "not-a-call"}),
+    ("GET", "/api/v1/me/reach"): Rule(ALL),
+    ("PUT", "/api/v1/me/reach"): Rule(ALL, json={"channels": []}),
     ("GET", "/healthz"): Rule(PUBLIC),
     ("GET", "/readyz"): Rule(PUBLIC),
     ("GET", "/metrics"): Rule(PUBLIC),

@@ -69,6 +69,38 @@ def test_user_add(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert rows == [("alice", "responder", True, "01632 960100")]
 
 
+def test_user_add_with_numbers_to_text_and_call(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "user", "add", "cat", "--role", "carer", "--password", "correct horse",
+                "--voice", "07400 123456", "--sms", "+44 7400 123456", "--email", "cat@example.org",
+            ]
+        )
+        == 0
+    )  # fmt: skip
+    assert (
+        main(["user", "add", "dan", "--role", "carer", "--password", "correct horse",
+              "--sms", "12345"])
+        == 2
+    )  # fmt: skip
+    assert "country code" in capsys.readouterr().err
+    with psycopg.connect(env) as conn:
+        rows = conn.execute(
+            "SELECT u.username, c.kind, c.address FROM user_channels c"
+            " JOIN users u ON u.id = c.user_id ORDER BY c.position"
+        ).fetchall()
+        users = [row[0] for row in conn.execute("SELECT username FROM users").fetchall()]
+    assert rows == [
+        ("cat", "email", "cat@example.org"),
+        ("cat", "sms", "+447400123456"),
+        ("cat", "voice", "+447400123456"),
+    ]
+    assert "dan" not in users, "a wrong number creates no account"
+
+
 def test_production_refuses_placeholder_secrets(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
