@@ -40,6 +40,7 @@ from server.routine import (
     daily_measures,
     rooms_in_order,
     timeline,
+    usual_ranges,
 )
 from server.store import people
 from server.store import residents as residents_sql
@@ -199,6 +200,14 @@ class TimelineOut(BaseModel):
     spans: list[SpanOut]
 
 
+class UsualOut(BaseModel):
+    """A measure's usual: inside ``low``..``high`` a day is not different."""
+
+    median: float
+    low: float
+    high: float
+
+
 class RoutineOut(BaseModel):
     """Today against the resident's usual days, and the days behind it."""
 
@@ -206,6 +215,11 @@ class RoutineOut(BaseModel):
     learning: bool
     differences: list[str]
     days: list[DayMeasures] = Field(description="oldest first, today (so far) last")
+    usual: dict[str, UsualOut] = Field(
+        default_factory=dict,
+        description="each charted measure's usual band (wake_time in minutes after midnight);"
+        " empty while the routine is still being learnt",
+    )
 
 
 def _zone_name(value: str) -> str:
@@ -538,4 +552,8 @@ async def get_routine(
         learning=verdict.learning,
         differences=verdict.differences,
         days=measures,
+        usual={
+            name: UsualOut(median=u.median, low=max(0.0, u.low), high=u.high)
+            for name, u in usual_ranges(measures[-1], measures[:-1]).items()
+        },
     )
