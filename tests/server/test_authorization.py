@@ -105,6 +105,7 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "resident"}), per_resident=True
     ),
     ("GET", "/api/v1/residents/{resident_id}/timeline"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/residents/{resident_id}/past-alerts"): Rule(ALL, per_resident=True),
     ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
     ("POST", "/api/v1/alerts/{alert_id}/steps"): Rule(
         STAFF, per_resident=True, json={"step": "call-resident"}

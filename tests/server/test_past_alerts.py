@@ -33,13 +33,13 @@ async def test_past_alerts_come_newest_first_whatever_their_severity_and_only_in
     _closed(database_url, edith.resident_id, edith.hub)
     async with httpx.AsyncClient(base_url=quick_server.http_url, timeout=10) as client:
         client.headers["Authorization"] = f"Bearer {await bearer(client, edith.carer)}"
-        past = await client.get(f"/api/v1/alerts/past?resident_id={edith.resident_id}")
+        past = await client.get(f"/api/v1/residents/{edith.resident_id}/past-alerts")
         assert past.status_code == 200, past.text
         assert [(a["kind"], a["outcome"]) for a in past.json()] == [
             ("night_wandering", "carer_visited"),
             ("pendant", "false_alarm"),
         ]
-        one = await client.get(f"/api/v1/alerts/past?resident_id={edith.resident_id}&limit=1")
+        one = await client.get(f"/api/v1/residents/{edith.resident_id}/past-alerts?limit=1")
         assert [a["kind"] for a in one.json()] == ["night_wandering"]
-        refused = await client.get(f"/api/v1/alerts/past?resident_id={homes.arthur.resident_id}")
+        refused = await client.get(f"/api/v1/residents/{homes.arthur.resident_id}/past-alerts")
         assert refused.status_code == 403

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -39,7 +39,7 @@ from server.store import escalation as escalation_sql
 from server.store import people
 from server.store.residents import visible_to
 
-__all__ = ["event_data", "router"]
+__all__ = ["Alert", "event_data", "router"]
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -220,20 +220,6 @@ async def stream_alerts(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
-
-
-@router.get("/past", responses=_REFUSED)
-async def past_alerts(
-    services: ServicesDep,
-    user: CurrentUser,
-    resident_id: Annotated[int, IdQuery],
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> list[Alert]:
-    """A resident's closed alerts with their outcomes, the most recent first (the read is logged)."""
-    await resident_in_reach(services, user, resident_id, "past alerts")
-    async with services.pool.connection() as conn:
-        rows = await alerts_sql.past_for_resident(conn, resident_id, limit=limit)
-    return [Alert.of(r) for r in rows]
 
 
 @router.get("/{alert_id}", responses=_REFUSED)

@@ -21,8 +21,10 @@ from server.api.deps import (
     resident_in_reach,
     viewer_of,
 )
+from server.api.routes.alerts import Alert
 from server.domain.access import (
     ResidentScope,
+    Role,
     Viewer,
     may_change_choices,
     may_check_in,
@@ -42,6 +44,7 @@ from server.routine import (
     timeline,
     usual_ranges,
 )
+from server.store import alerts as alerts_sql
 from server.store import people
 from server.store import residents as residents_sql
 
@@ -74,6 +77,9 @@ class ContactOut(BaseModel):
     name: str
     role: str
     reach: list[str] = Field(description="e-mail addresses; for responders and admins only")
+    phone: str | None = Field(
+        default=None, description="their phone: for the resident, responders and admins"
+    )
 
 
 class ResidentOut(BaseModel):
@@ -141,9 +147,12 @@ class Away(BaseModel):
             raise ValueError("give the time with its offset, e.g. 2026-12-24T18:00:00+00:00")
         now = datetime.now(UTC)
         if value <= now:
-            raise ValueError("the end of time away must be in the future")
+            raise ValueError("That time has already passed: choose a later day")
         if value > now + timedelta(days=90):
-            raise ValueError("time away is at most 90 days; set it again if it is longer")
+            raise ValueError(
+                "Time away can be set for up to 90 days: choose an earlier day,"
+                " and set it again nearer the time"
+            )
         return value
 
 
@@ -181,6 +190,7 @@ class ReadOut(BaseModel):
     role: str
     what: str
     allowed: bool
+    name: str = Field(description="who looked, by their display name")
 
 
 class SpanOut(BaseModel):
@@ -315,7 +325,14 @@ async def _resident_out(services: Services, user: people.User, home: ResidentSco
         last_checkin=checked_in,
         away_until=found.away_until,
         contacts=[
-            ContactOut(**asdict(c)) if staff else ContactOut(**{**asdict(c), "reach": []})
+            ContactOut(
+                **{
+                    **asdict(c),
+                    "reach": c.reach if staff else [],
+                    # The resident rings their own carers; other carers do not get their numbers.
+                    "phone": c.phone if staff or viewer.role == Role.RESIDENT else None,
+                }
+            )
             for c in found.contacts
         ],
         hubs=found.hubs,
@@ -465,6 +482,20 @@ async def who_read(
     async with services.pool.connection() as conn:
         found = await residents_sql.reads_of(conn, resident_id, limit=limit)
     return [ReadOut(**asdict(r)) for r in found]
+
+
+@router.get("/{resident_id}/past-alerts", responses=_REFUSED)
+async def past_alerts(
+    services: ServicesDep,
+    user: CurrentUser,
+    resident_id: ResidentId,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> list[Alert]:
+    """The resident's closed alerts with their outcomes, the most recent first (the read is logged)."""
+    await resident_in_reach(services, user, resident_id, "past alerts")
+    async with services.pool.connection() as conn:
+        rows = await alerts_sql.past_for_resident(conn, resident_id, limit=limit)
+    return [Alert.of(r) for r in rows]
 
 
 async def _activity_in_reach(

@@ -83,7 +83,7 @@ async function refreshCard(residentId) {
       const [record, alerts, past, routine, timeline] = await Promise.all([
         api(`/api/v1/residents/${residentId}`),
         api(`/api/v1/alerts?status=active&resident_id=${residentId}`),
-        api(`/api/v1/alerts/past?resident_id=${residentId}&limit=10`),
+        api(`/api/v1/residents/${residentId}/past-alerts?limit=10`),
         api(`/api/v1/residents/${residentId}/routine?days=28`).catch((e) => e),
         api(`/api/v1/residents/${residentId}/timeline?hours=24`).catch((e) => e),
       ]);

@@ -43,6 +43,12 @@ const carewatch = (() => {
     location.assign("/");
   }
 
+  // A validation message as a person reads it: pydantic's "Value error, " prefix dropped.
+  function plainWords(message) {
+    const text = String(message).replace(/^(Value|Assertion) error, /, "");
+    return /[.!?]$/.test(text) ? text : `${text}.`;
+  }
+
   async function api(path, { method = "GET", body } = {}) {
     const headers = {};
     if (method !== "GET") headers["X-CSRF-Token"] = session.csrf;
@@ -55,7 +61,7 @@ const carewatch = (() => {
     if (!response.ok) {
       const detail = (await response.json().catch(() => ({}))).detail;
       const message = typeof detail === "string" ? detail
-        : Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : `request failed (${response.status})`;
+        : Array.isArray(detail) ? detail.map((d) => plainWords(d.msg)).join(" ") : `request failed (${response.status})`;
       const error = new Error(message);
       error.status = response.status;
       throw error;
