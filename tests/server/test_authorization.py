@@ -54,6 +54,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/auth/session"): Rule(PUBLIC),
     ("DELETE", "/api/v1/auth/session"): Rule(ALL),
     ("GET", "/api/v1/me"): Rule(ALL),
+    ("PUT", "/api/v1/me/password"): Rule(
+        ALL, json={"current_password": "not-it", "new_password": "a-long-new-password"}
+    ),
+    ("POST", "/api/v1/auth/reset"): Rule(
+        PUBLIC, json={"token": "not-a-link-not-a-link-x", "new_password": "a-long-new-password"}
+    ),
+    ("PATCH", "/api/v1/users/{username}"): Rule(
+        ADMIN, params={"username": "no-such-user"}, json={}
+    ),
+    ("POST", "/api/v1/users/{username}/reset-link"): Rule(
+        ADMIN, params={"username": "no-such-user"}
+    ),
     ("GET", "/api/v1/alerts"): Rule(ALL),
     ("GET", "/api/v1/alerts/stream"): Rule(ALL),
     ("GET", "/api/v1/alerts/{alert_id}"): Rule(ALL, per_resident=True),

@@ -35,14 +35,76 @@ async function loadResidents() {
   await loadLadder();
 }
 
+let editing = null;
+
 async function loadPeople() {
   const people = await api("/api/v1/users");
   const names = new Map(residents.map((r) => [r.id, r.name]));
-  $("people").replaceChildren(...people.map((p) => row([
-    p.display_name ? `${p.username} (${p.display_name})` : p.username,
-    p.role,
-    p.role === "resident" ? names.get(p.resident_id) || `resident ${p.resident_id}` : p.service || "",
-  ])));
+  $("people").replaceChildren(...people.map((p) => {
+    const change = document.createElement("button");
+    change.type = "button";
+    change.className = "secondary";
+    change.textContent = "Change";
+    change.setAttribute("aria-label", `Change ${p.username}`);
+    change.addEventListener("click", () => openPerson(p, change));
+    const state = [p.disabled ? "turned off" : "can sign in", p.role === "responder" ? (p.on_duty ? "on duty" : "off duty") : ""];
+    const tr = row([
+      p.display_name ? `${p.username} (${p.display_name})` : p.username,
+      p.role,
+      p.role === "resident" ? names.get(p.resident_id) || `resident ${p.resident_id}` : p.service || "",
+      [p.phone, p.email].filter(Boolean).join(", ") || "none",
+      state.filter(Boolean).join(", "),
+      change,
+    ]);
+    tr.dataset.username = p.username;
+    return tr;
+  }));
+}
+
+function openPerson(person, opener) {
+  editing = { person, opener };
+  $("person-dialog-title").textContent = `Change ${person.username}`;
+  $("edit-name").value = person.display_name || "";
+  $("edit-phone").value = person.phone || "";
+  $("edit-email").value = person.email || "";
+  $("edit-duty").checked = person.on_duty;
+  $("edit-duty-field").hidden = person.role !== "responder";
+  $("edit-disabled").checked = person.disabled;
+  $("person-error").textContent = "";
+  $("reset-box").hidden = true;
+  $("person-dialog").showModal();
+}
+
+function closePerson() {
+  $("person-dialog").close();
+  editing?.opener.focus();
+}
+
+async function savePerson(event) {
+  event.preventDefault();
+  const { person } = editing;
+  const body = {
+    display_name: $("edit-name").value, phone: $("edit-phone").value, email: $("edit-email").value,
+    disabled: $("edit-disabled").checked,
+  };
+  if (person.role === "responder") body.on_duty = $("edit-duty").checked;
+  try {
+    await api(`/api/v1/users/${encodeURIComponent(person.username)}`, { method: "PATCH", body });
+    await loadPeople();
+    closePerson();
+    say(`${person.username} saved.`);
+  } catch (error) { $("person-error").textContent = `Not saved: ${error.message}`; }
+}
+
+async function makeResetLink() {
+  const { person } = editing;
+  try {
+    const link = await api(`/api/v1/users/${encodeURIComponent(person.username)}/reset-link`, { method: "POST" });
+    $("reset-url").value = link.url;
+    $("reset-box").hidden = false;
+    $("reset-url").focus();
+    $("reset-url").select();
+  } catch (error) { $("person-error").textContent = `No link made: ${error.message}`; }
 }
 
 async function loadLadder() {
@@ -117,6 +179,9 @@ async function saveLadder(event) {
   $("add-resident").addEventListener("submit", addResident);
   $("add-person").addEventListener("submit", addPerson);
   $("ladder").addEventListener("submit", saveLadder);
+  $("person-form").addEventListener("submit", savePerson);
+  $("person-reset").addEventListener("click", makeResetLink);
+  $("person-cancel").addEventListener("click", closePerson);
   $("person-role").addEventListener("change", showRoleFields);
   $("ladder-resident").addEventListener("change", () => loadLadder().catch((e) => say(e.message)));
   showRoleFields();
