@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -10,7 +11,7 @@ from playwright.async_api import Browser, expect
 
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
-from tests.server.helpers import ADMIN_PASSWORD
+from tests.server.helpers import ADMIN_PASSWORD, heartbeat, unique_hub
 from tests.server.people import PASSWORD, make_two_homes
 
 pytestmark = pytest.mark.browser
@@ -25,15 +26,34 @@ async def _token_answer(base: str, username: str, password: str) -> int:
 
 
 async def test_an_admin_changes_an_account_turns_it_off_and_gives_a_reset_link(
-    browser: Browser, quick_server: CarewatchServer, admin_api: httpx.AsyncClient
+    browser: Browser, quick_server: CarewatchServer, admin_api: httpx.AsyncClient, mqtt_url: str
 ) -> None:
     homes = await make_two_homes(admin_api)
     jo = homes.edith.carer
     base = quick_server.http_url
+    heartbeat(mqtt_url, homes.edith.hub)
     admin = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+    admin.on("dialog", lambda confirm: asyncio.ensure_future(confirm.accept()))
     await sign_in(admin, base, "admin", ADMIN_PASSWORD)
     await admin.wait_for_url(lambda url: url != f"{base}/")
     await admin.goto(f"{base}/admin")
+
+    # Hubs: health and last report on the page; a new one prints its agent settings once.
+    await expect(admin.locator(f"#hubs tr[data-hub='{homes.edith.hub}']")).to_contain_text("online")
+    new_hub = unique_hub()
+    await admin.get_by_label("Hub id (as printed on the hub", exact=False).fill(new_hub)
+    await admin.get_by_label("Whose home it is in").select_option(
+        label=f"{homes.edith.name} (north)"
+    )
+    await admin.get_by_role("button", name="Add hub").click()
+    settings = admin.get_by_label("The hub's settings", exact=False)
+    await expect(settings).to_have_value(re.compile(f"CAREWATCH_AGENT_HUB_ID={new_hub}"))
+    await expect(settings).to_have_value(re.compile(r"CAREWATCH_AGENT_MQTT_URL=mqtts?://"))
+    added = admin.locator(f"#hubs tr[data-hub='{new_hub}']")
+    await expect(added).to_contain_text("never connected")
+    await added.get_by_role("button", name=f"Revoke {new_hub}").click()
+    await expect(added).to_contain_text("revoked")
+    assert await accessibility_problems(admin) == []
     person = admin.locator(f"#people tr[data-username='{jo}']")
     await person.get_by_role("button", name=f"Change {jo}").click()
     dialog = admin.get_by_role("dialog", name=f"Change {jo}")

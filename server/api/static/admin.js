@@ -32,10 +32,77 @@ async function loadResidents() {
   }));
   residentOptions($("person-resident"));
   residentOptions($("ladder-resident"));
+  residentOptions($("hub-resident"));
   await loadLadder();
 }
 
 let editing = null;
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString("en-GB", { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) : "never";
+}
+
+// A hub's health in words: revoked, offline, not heard for long, or online.
+function hubHealth(hub) {
+  if (hub.revoked_at) return `revoked ${when(hub.revoked_at)}`;
+  if (!hub.last_seen_at) return "never connected";
+  const quiet = (Date.now() - Date.parse(hub.last_seen_at)) / 60_000;
+  if (hub.state === "offline") return "offline";
+  if (quiet > 15) return `silent for ${Math.round(quiet)} min`;
+  return `online${hub.firmware ? `, firmware ${hub.firmware}` : ""}`;
+}
+
+async function loadHubs() {
+  const hubs = await api("/api/v1/hubs");
+  $("hubs").replaceChildren(...hubs.map((hub) => {
+    const sensors = document.createElement("ul");
+    sensors.className = "sensors";
+    for (const s of hub.sensors) {
+      const li = document.createElement("li");
+      const low = s.battery !== null && s.battery < 20;
+      li.textContent = `${s.sensor}: ${s.room || "no room"}, battery ${s.battery === null ? "—" : `${Math.round(s.battery)} %`}${low ? " (low)" : ""}, signal ${s.link === null ? "—" : Math.round(s.link)}`;
+      if (low) li.className = "low";
+      sensors.append(li);
+    }
+    if (!hub.sensors.length) sensors.textContent = "none reported yet";
+    let action = "";
+    if (!hub.revoked_at) {
+      action = document.createElement("button");
+      action.type = "button";
+      action.className = "secondary";
+      action.textContent = "Revoke";
+      action.setAttribute("aria-label", `Revoke ${hub.hub}`);
+      action.addEventListener("click", () => revokeHub(hub.hub));
+    }
+    const tr = row([hub.hub, hub.resident, hubHealth(hub), when(hub.last_seen_at), sensors, action]);
+    tr.dataset.hub = hub.hub;
+    return tr;
+  }));
+}
+
+async function addHub(event) {
+  event.preventDefault();
+  const select = $("hub-resident");
+  const resident = residents.find((r) => String(r.id) === select.value);
+  try {
+    const made = await api("/api/v1/hubs", { method: "POST", body: { hub: $("hub-id").value.trim(), resident: resident.name } });
+    $("hub-settings-text").value = Object.entries(made.agent_settings).map(([k, v]) => `${k}=${v}`).join("\n");
+    $("hub-settings").hidden = false;
+    $("hub-message").textContent = `${made.hub} added to ${made.resident}'s home.${made.broker_account_written ? "" : " Add its broker account by hand (see docs/hub-install.md)."}`;
+    $("add-hub").reset();
+    await loadHubs();
+    $("hub-settings-text").focus();
+  } catch (error) { $("hub-message").textContent = `Not added: ${error.message}`; }
+}
+
+async function revokeHub(hub) {
+  if (!confirm(`Revoke ${hub}? It is locked out of the broker at once; its history stays.`)) return;
+  try {
+    await api(`/api/v1/hubs/${encodeURIComponent(hub)}/revoke`, { method: "POST" });
+    await loadHubs();
+    say(`${hub} revoked: its messages are refused from now on.`);
+  } catch (error) { say(`Not revoked: ${error.message}`); }
+}
 
 async function loadPeople() {
   const people = await api("/api/v1/users");
@@ -180,6 +247,7 @@ async function saveLadder(event) {
   $("add-person").addEventListener("submit", addPerson);
   $("ladder").addEventListener("submit", saveLadder);
   $("person-form").addEventListener("submit", savePerson);
+  $("add-hub").addEventListener("submit", addHub);
   $("person-reset").addEventListener("click", makeResetLink);
   $("person-cancel").addEventListener("click", closePerson);
   $("person-role").addEventListener("change", showRoleFields);
@@ -188,5 +256,6 @@ async function saveLadder(event) {
   try {
     await loadResidents();
     await loadPeople();
+    await loadHubs();
   } catch (error) { say(error.message); }
 })();
