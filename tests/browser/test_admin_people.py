@@ -6,6 +6,7 @@ import asyncio
 import re
 
 import httpx
+import psycopg
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -26,12 +27,25 @@ async def _token_answer(base: str, username: str, password: str) -> int:
 
 
 async def test_an_admin_changes_an_account_turns_it_off_and_gives_a_reset_link(
-    browser: Browser, quick_server: CarewatchServer, admin_api: httpx.AsyncClient, mqtt_url: str
+    browser: Browser,
+    quick_server: CarewatchServer,
+    admin_api: httpx.AsyncClient,
+    mqtt_url: str,
+    database_url: str,
 ) -> None:
     homes = await make_two_homes(admin_api)
     jo = homes.edith.carer
     base = quick_server.http_url
     heartbeat(mqtt_url, homes.edith.hub)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, raised_at, event_at,"
+            " reason, acknowledged_at, acknowledged_by, resolved_at, resolved_by, outcome)"
+            " VALUES (%s, %s, 'pendant', 'emergency', 'resolved', now() - interval '1 h',"
+            " now() - interval '1 h', 'Pendant pressed.', now() - interval '59 min', 'admin',"
+            " now() - interval '50 min', 'admin', 'false_alarm')",
+            (homes.edith.resident_id, homes.edith.hub),
+        )
     admin = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
     admin.on("dialog", lambda confirm: asyncio.ensure_future(confirm.accept()))
     await sign_in(admin, base, "admin", ADMIN_PASSWORD)
@@ -53,6 +67,19 @@ async def test_an_admin_changes_an_account_turns_it_off_and_gives_a_reset_link(
     await expect(added).to_contain_text("never connected")
     await added.get_by_role("button", name=f"Revoke {new_hub}").click()
     await expect(added).to_contain_text("revoked")
+
+    # Figures as a table, charts and a CSV; each resident's alert trail as a CSV.
+    figures = admin.locator("#figures")
+    await expect(figures.locator(".share-chart svg").first).to_be_visible()
+    await expect(figures.locator("tbody")).to_contain_text("emergency")
+    csv_link = admin.get_by_role("link", name="Download the figures (CSV)")
+    answer = await admin.request.get(f"{base}{await csv_link.get_attribute('href')}")
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert (await answer.text()).startswith("severity,alerts,")
+    trail = admin.get_by_role("link", name=f"Alert trail of {homes.edith.name} (CSV)")
+    answer = await admin.request.get(f"{base}{await trail.get_attribute('href')}")
+    assert (await answer.text()).startswith("at,alert_id,kind,actor,action,note")
+    await expect(admin.locator("#dead-letters tr").first).to_be_visible()
     assert await accessibility_problems(admin) == []
     person = admin.locator(f"#people tr[data-username='{jo}']")
     await person.get_by_role("button", name=f"Change {jo}").click()

@@ -28,7 +28,12 @@ async function loadResidents() {
     const link = document.createElement("a");
     link.href = `/residents/${r.id}`;
     link.textContent = r.name;
-    return row([link, r.service, String(r.active_alerts)]);
+    const audit = document.createElement("a");
+    audit.href = `/api/v1/residents/${r.id}/audit?format=csv`;
+    audit.setAttribute("download", "");
+    audit.textContent = "Alert trail (CSV)";
+    audit.setAttribute("aria-label", `Alert trail of ${r.name} (CSV)`);
+    return row([link, r.service, String(r.active_alerts), audit]);
   }));
   residentOptions($("person-resident"));
   residentOptions($("ladder-resident"));
@@ -64,7 +69,11 @@ async function loadHubs() {
       if (low) li.className = "low";
       sensors.append(li);
     }
-    if (!hub.sensors.length) sensors.textContent = "none reported yet";
+    if (!hub.sensors.length) {
+      const none = document.createElement("li");
+      none.textContent = "none reported yet";
+      sensors.append(none);
+    }
     let action = "";
     if (!hub.revoked_at) {
       action = document.createElement("button");
@@ -78,6 +87,66 @@ async function loadHubs() {
     tr.dataset.hub = hub.hub;
     return tr;
   }));
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+function svg(name, attributes, text) {
+  const node = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Labelled horizontal bars, 0–100 %, with the figure written at the end of each bar.
+function shareChart(title, items) {
+  const figure = document.createElement("figure");
+  figure.className = "share-chart";
+  const caption = document.createElement("figcaption");
+  caption.textContent = title;
+  const width = 560; const label = 170; const barHeight = 26; const gap = 8;
+  const height = items.length * (barHeight + gap) + 4;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+    "aria-label": `${title}: ${items.map(([name, v]) => `${name} ${v === null ? "no alerts" : `${Math.round(v * 100)} %`}`).join(", ")}` });
+  items.forEach(([name, value], i) => {
+    const y = i * (barHeight + gap);
+    chart.append(svg("text", { x: 0, y: y + 18, class: "bar-label" }, name));
+    chart.append(svg("rect", { x: label, y, width: width - label - 60, height: barHeight, class: "lane" }));
+    if (value !== null) chart.append(svg("rect", { x: label, y, width: (width - label - 60) * value, height: barHeight, class: "bar" }));
+    chart.append(svg("text", { x: width - 52, y: y + 18, class: "bar-value" }, value === null ? "—" : `${Math.round(value * 100)} %`));
+  });
+  figure.append(caption, chart);
+  return figure;
+}
+
+const seconds = (s) => (s === null ? "—" : s < 120 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
+
+async function loadFigures() {
+  const figures = await api("/api/v1/reports/service?days=30");
+  const box = $("figures");
+  if (!figures.by_severity.some((f) => f.alerts)) { box.textContent = "No alerts in the last 30 days."; return; }
+  const table = document.createElement("table");
+  table.className = "listing";
+  const head = table.createTHead().insertRow();
+  for (const h of ["Severity", "Alerts", "Alert to acknowledged (median, 90 %)", "Acknowledged to closed (median)"]) {
+    const th = document.createElement("th"); th.scope = "col"; th.textContent = h; head.append(th);
+  }
+  const body = table.createTBody();
+  for (const f of figures.by_severity) {
+    body.append(row([f.severity, String(f.alerts),
+      `${seconds(f.alert_to_acknowledgement.p50_s)}, ${seconds(f.alert_to_acknowledgement.p90_s)}`,
+      seconds(f.acknowledgement_to_resolution.p50_s)]));
+  }
+  const within = figures.by_severity.map((f) => [f.severity, f.acknowledged_within_180s]);
+  const falseAlarms = Object.entries(figures.false_alarm_rate).map(([kind, rate]) => [carewatch.kindWords(kind), rate]);
+  box.replaceChildren(table, shareChart("Acknowledged within 3 minutes", within),
+    ...(falseAlarms.length ? [shareChart("False alarms, by kind of alert", falseAlarms)] : []));
+}
+
+async function loadDeadLetters() {
+  const letters = await api("/api/v1/dead-letters?limit=20");
+  $("dead-letters").replaceChildren(...(letters.length ? letters.map((d) =>
+    row([when(d.received_at), d.hub_id || "unknown", d.reason, `${d.payload_size} bytes`]))
+    : [row(["None refused.", "", "", ""])]));
 }
 
 async function addHub(event) {
@@ -257,5 +326,6 @@ async function saveLadder(event) {
     await loadResidents();
     await loadPeople();
     await loadHubs();
+    await Promise.all([loadFigures(), loadDeadLetters()]);
   } catch (error) { say(error.message); }
 })();
