@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import httpx
 import psycopg
@@ -11,11 +12,18 @@ from playwright.async_api import Browser, ViewportSize, expect
 
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
+from tests.server.helpers import eventually, publish_day_then_silence
 from tests.server.people import PASSWORD, bearer, make_two_homes
 
 pytestmark = pytest.mark.browser
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def _readings(database_url: str, hub: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM readings WHERE hub_id = %s", (hub,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def raise_alert(database_url: str, resident_id: int, hub: str, kind: str, reason: str) -> uuid.UUID:
@@ -37,10 +45,14 @@ async def test_a_carer_takes_an_alert_on_notes_it_closes_it_and_sees_it_in_the_p
     quick_server: CarewatchServer,
     admin_api: httpx.AsyncClient,
     database_url: str,
+    mqtt_url: str,
 ) -> None:
     homes = await make_two_homes(admin_api)
     edith = homes.edith
     base = quick_server.http_url
+    # A morning in the lounge, so this week has something to chart.
+    publish_day_then_silence(mqtt_url, edith.hub, silent_for=timedelta(minutes=1))
+    await eventually(lambda: _readings(database_url, edith.hub) >= 30, "Edith's readings")
     first = raise_alert(
         database_url, edith.resident_id, edith.hub, "no_movement", "No movement for 3 h."
     )

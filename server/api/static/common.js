@@ -254,6 +254,15 @@ const carewatch = (() => {
   function drawTrends(container, days, usual = {}) {
     const week = days.slice(-7);
     container.replaceChildren();
+    const measured = ["wake_time", "sleep_hours", "night_toilet_visits", "meals", "time_out_min"];
+    if (!week.some((d) => measured.some((m) => d[m] !== null && d[m] !== undefined))) {
+      // Seven empty charts say less than one sentence.
+      const none = document.createElement("p");
+      none.className = "hint";
+      none.textContent = "No readings from the home this week yet, so there is nothing to chart.";
+      container.append(none);
+      return;
+    }
     const minutes = (t) => (t ? Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5)) : null);
     const whole = (v) => String(Math.round(v));
     drawTrend(container, { title: "Up at", days: week, value: (d) => minutes(d.wake_time), format: hhmm, usual: usual.wake_time, time: true });
