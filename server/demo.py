@@ -1,8 +1,11 @@
 """``carewatch demo``: the whole path on one machine, with simulated homes.
 
-Simulated time starts two days ago and runs fast until it catches up with the
-real time, then goes on in real time: a fall and a pendant press happen in the
-first minute, and the console shows them as they would arrive from real homes.
+Simulated time starts four weeks ago and runs very fast through the homes'
+history (so carers see each resident's usual day, "as usual today" or "different
+today", not "still learning"), then at the demo's speed from two days ago until
+it catches up with the real time, and then goes on in real time: a fall and a
+pendant press happen in the first minute of that, and the console shows them as
+they would arrive from real homes.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import asyncio
 import logging
 import socket
 import tempfile
+import time as clock_time
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from firmware_sim.clock import CatchUpClock
 from firmware_sim.home import SimulatedHome
 from firmware_sim.incidents import Fall, Incident, PendantPress
 from firmware_sim.live import LiveHomes
@@ -43,6 +47,10 @@ DEMO_RESIDENTS = (
     "Mr Ken Okafor",
 )
 TIMEZONE = "Europe/London"
+# Four weeks behind the live part: the routine's usual needs days, not hours.
+HISTORY = timedelta(days=26)
+# Simulated seconds per real second through the history: 26 days in about two minutes.
+HISTORY_SPEED = 20_000.0
 # Minutes after the start of simulated time (06:30 two days ago).
 FALL_AFTER = timedelta(hours=2, minutes=10)
 PENDANT_AFTER = timedelta(hours=3)
@@ -65,6 +73,62 @@ def simulation_start(now: datetime) -> datetime:
     zone = ZoneInfo(TIMEZONE)
     day = (now.astimezone(zone) - timedelta(days=2)).date()
     return datetime.combine(day, time(6, 30), zone).astimezone(UTC)
+
+
+def history_start(now: datetime) -> datetime:
+    """Where the homes' history begins: :data:`HISTORY` before :func:`simulation_start`."""
+    return simulation_start(now) - HISTORY
+
+
+class HistoryThenLiveClock:
+    """Very fast through the history, at ``speed`` from ``live_from``, then the real time.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    >>> ticks = iter([0.0, 0.0, 10.0, 20.0])
+    >>> clock = HistoryThenLiveClock(start=t0, live_from=t0 + timedelta(seconds=100_000),
+    ...     history_speed=10_000, speed=600, real_time=lambda: t0 + timedelta(days=30),
+    ...     monotonic=lambda: next(ticks))
+    >>> clock.now() - t0, clock.now() - t0
+    (datetime.timedelta(0), datetime.timedelta(days=1, seconds=13600))
+    >>> clock.now() - t0  # ten seconds of history, then ten at the demo's speed
+    datetime.timedelta(days=1, seconds=19600)
+    """
+
+    def __init__(
+        self,
+        *,
+        start: datetime,
+        live_from: datetime,
+        history_speed: float,
+        speed: float,
+        real_time: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = clock_time.monotonic,
+    ) -> None:
+        if history_speed <= 0 or speed <= 0:
+            raise ValueError("speeds must be positive")
+        self.start = start
+        self.live_from = live_from
+        self._history_speed = history_speed
+        self.speed = speed
+        self._history_s = (live_from - start).total_seconds() / history_speed
+        self._real_time = real_time or (lambda: datetime.now(UTC))
+        self._monotonic = monotonic
+        self._started_at = monotonic()
+
+    def _simulated(self) -> datetime:
+        elapsed = self._monotonic() - self._started_at
+        if elapsed <= self._history_s:
+            return self.start + timedelta(seconds=elapsed * self._history_speed)
+        return self.live_from + timedelta(seconds=(elapsed - self._history_s) * self.speed)
+
+    def now(self) -> datetime:
+        """Simulated time until it catches up with the real time; the real time after."""
+        return min(self._simulated(), self._real_time())
+
+    def caught_up(self) -> bool:
+        """Whether simulated time has reached the real time."""
+        return self._simulated() >= self._real_time()
 
 
 def incidents_for(index: int, start: datetime) -> tuple[Incident, ...]:
@@ -174,7 +238,9 @@ async def run_demo(
         update["http_port"] = 0
     settings = settings.model_copy(update=update)
 
-    start = simulation_start(datetime.now(UTC))
+    now = datetime.now(UTC)
+    start = simulation_start(now)
+    history = history_start(now)
     try:
         with (
             tempfile.TemporaryDirectory(prefix="carewatch-demo-") as scratch,
@@ -188,7 +254,9 @@ async def run_demo(
                 async with server.pool.connection() as conn:
                     resident_ids = await _reset_demo_homes(conn, homes)
                     await _demo_people(conn, password, resident_ids)
-                clock = CatchUpClock(start=start, speed=speed)
+                clock = HistoryThenLiveClock(
+                    start=history, live_from=start, history_speed=HISTORY_SPEED, speed=speed
+                )
                 live = LiveHomes(
                     mqtt_url=mqtt_url, outbox_dir=Path(scratch), clock=clock.now, heartbeat_s=300.0
                 )
@@ -198,7 +266,7 @@ async def run_demo(
                         hub,
                         SimulatedHome(
                             home_id=hub,
-                            start=start,
+                            start=history,
                             seed=seed * 1000 + i,
                             tz=TIMEZONE,
                             incidents=incidents_for(i, start),
@@ -206,14 +274,16 @@ async def run_demo(
                     )
                 await asyncio.to_thread(live.start)
                 print(
-                    f"\ncarewatch demo: {homes} simulated homes at {speed:g}x until they catch up with now.\n"
+                    f"\ncarewatch demo: {homes} simulated homes, four weeks of history in about"
+                    f" {HISTORY.total_seconds() / HISTORY_SPEED / 60:.0f} min, then {speed:g}x"
+                    " until they catch up with now.\n"
                     f"  Open:     {server.http_url}\n"
                     f"  Sign in as desk (responder's console), carer (a daughter's phone view),\n"
                     f"            edith (the resident's page) or admin; password {password}"
                     f"{'' if server.admin_password else ' (admin keeps the password it had)'}\n"
                     f"  API docs: {server.http_url}/docs\n"
                     f"{resident_name(0)} falls and {resident_name(1)} presses their pendant within the "
-                    "first minute. Ctrl-C stops everything.\n",
+                    "first minute after the history. Ctrl-C stops everything.\n",
                     flush=True,
                 )
                 await _report_progress(server, clock, duration)
@@ -228,7 +298,7 @@ async def run_demo(
 
 
 async def _report_progress(
-    server: CarewatchServer, clock: CatchUpClock, duration: float | None
+    server: CarewatchServer, clock: HistoryThenLiveClock, duration: float | None
 ) -> None:
     loop = asyncio.get_running_loop()
     deadline = None if duration is None else loop.time() + duration

@@ -67,10 +67,22 @@ class PasswordWork:
         self._slots = asyncio.Semaphore(threads)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
         self.done = 0
+        self._stand_in: str | None = None
 
     async def verify(self, password_hash: str, password: str) -> bool:
         """Whether ``password`` matches the stored hash."""
         return await self._run(verify_password, password_hash, password)
+
+    async def verify_nobody(self, password: str) -> bool:
+        """The same work as :meth:`verify`, for a username with no account (always False).
+
+        Sign-in then takes as long whether or not the account exists, so its
+        timing does not tell a guesser which usernames are real.
+        """
+        if self._stand_in is None:
+            self._stand_in = await self.hash(generate_token())
+        await self.verify(self._stand_in, password)
+        return False
 
     async def hash(self, password: str) -> str:
         """An argon2id hash to store."""

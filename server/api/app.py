@@ -23,6 +23,7 @@ from server.api.routes import (
     fhir,
     health,
     hubs,
+    passwords,
     push,
     reach,
     reports,
@@ -89,6 +90,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(residents.router)
     app.include_router(users.router)
+    app.include_router(passwords.router)
     app.include_router(shift.router)
     app.include_router(arc.router)
     app.include_router(scaip.router)

@@ -33,6 +33,7 @@ _PAGES = {
     "/carer": ("carer.html", ("carer",)),
     "/me": ("resident.html", ("resident",)),
     "/admin": ("admin.html", ("admin",)),
+    "/account": ("account.html", ("admin", "responder", "carer", "resident")),
 }
 
 SessionCookie = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
@@ -96,6 +97,18 @@ async def resident_page(services: ServicesDep, session: SessionCookie = None) ->
 async def admin_page(services: ServicesDep, session: SessionCookie = None) -> Response:
     """Residents, the people who sign in, and each resident's carers."""
     return await _page(services, session, "/admin")
+
+
+@router.get("/account")
+async def account_page(services: ServicesDep, session: SessionCookie = None) -> Response:
+    """Your own account: change your password."""
+    return await _page(services, session, "/account")
+
+
+@router.get("/reset")
+async def reset_page() -> HTMLResponse:
+    """Set a new password with an admin's one-time link (its token is in the fragment)."""
+    return HTMLResponse(render("reset.html"), headers=_NO_STORE)
 
 
 @router.get("/residents/{resident_id}")

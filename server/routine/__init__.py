@@ -15,7 +15,7 @@ zone, the local time now) is passed in.
 from server.routine.activity import Activity
 from server.routine.measures import DayMeasures, daily_measures
 from server.routine.timeline import OUT, OUT_AFTER, PRESENCE, Span, rooms_in_order, timeline
-from server.routine.today import FLOORS, MIN_DAYS, Verdict, compare
+from server.routine.today import FLOORS, MIN_DAYS, Usual, Verdict, compare, usual_ranges
 
 __all__ = [
     "FLOORS",
@@ -26,9 +26,11 @@ __all__ = [
     "Activity",
     "DayMeasures",
     "Span",
+    "Usual",
     "Verdict",
     "compare",
     "daily_measures",
     "rooms_in_order",
     "timeline",
+    "usual_ranges",
 ]

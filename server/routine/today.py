@@ -38,7 +38,7 @@ from typing import Final
 from server.detect.inactivity import format_duration
 from server.routine.measures import DayMeasures
 
-__all__ = ["FLOORS", "MIN_DAYS", "Verdict", "compare"]
+__all__ = ["FLOORS", "MIN_DAYS", "Usual", "Verdict", "compare", "usual_ranges"]
 
 MIN_DAYS: Final = 5
 # The least a measure must differ from usual to count, in its own units.
@@ -71,7 +71,9 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
-class _Usual:
+class Usual:
+    """A measure's usual: its median, and the band outside which a day is different."""
+
     median: float
     low: float  # below this, or above high: different
     high: float
@@ -122,7 +124,35 @@ def compare(
     return Verdict(not differences, differences, False)
 
 
-def _usual(values: Sequence[float], floor: float, *, relative: bool = False) -> _Usual | None:
+# The measures a chart shows with their usual band; wake times in minutes after midnight.
+_CHARTED: Final[Mapping[str, Callable[[DayMeasures], float | None]]] = {
+    "wake_time": lambda d: None if d.wake_time is None else _minutes(d.wake_time),
+    "night_toilet_visits": lambda d: d.night_toilet_visits,
+    "meals": lambda d: d.meals,
+    "time_out_min": lambda d: d.time_out_min,
+    "sleep_hours": lambda d: d.sleep_hours,
+}
+
+
+def usual_ranges(today: DayMeasures, history: Sequence[DayMeasures]) -> dict[str, Usual]:
+    """Each charted measure's usual, judged as :func:`compare` judges it (none while learning).
+
+    >>> from datetime import date, time
+    >>> days = [DayMeasures(date(2026, 11, d), time(7, 30), None, 1, 3, 0, 300, 8.0) for d in range(1, 8)]
+    >>> usual = usual_ranges(days[-1], days[:-1])
+    >>> usual["wake_time"].median, usual["wake_time"].low, usual["wake_time"].high
+    (450.0, 405.0, 495.0)
+    """
+    past = [d for d in history if d.day != today.day and d.has_readings]
+    found: dict[str, Usual] = {}
+    for name, get in _CHARTED.items():
+        usual = _usual(_values(past, get), FLOORS[name])
+        if usual is not None:
+            found[name] = usual
+    return found
+
+
+def _usual(values: Sequence[float], floor: float, *, relative: bool = False) -> Usual | None:
     """The usual of ``values``, or None with fewer than :data:`MIN_DAYS`."""
     if len(values) < MIN_DAYS:
         return None
@@ -133,7 +163,7 @@ def _usual(values: Sequence[float], floor: float, *, relative: bool = False) -> 
     least, most = deciles[0], deciles[-1]
     # A habit of some days only (out on Tuesdays) has a median and MAD of
     # nothing: what one day in ten does is not different either.
-    return _Usual(median, min(median - band, least), max(median + band, most), least, most)
+    return Usual(median, min(median - band, least), max(median + band, most), least, most)
 
 
 def _values(past: Sequence[DayMeasures], get: Callable[[DayMeasures], float | None]) -> list[float]:

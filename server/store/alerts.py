@@ -31,6 +31,7 @@ __all__ = [
     "get_visible_alert",
     "insert_alert",
     "list_alerts",
+    "past_for_resident",
     "set_acknowledged",
     "set_carer_responding",
     "set_escalated",
@@ -232,6 +233,17 @@ async def list_alerts(
             query.encode(),
             ([s.value for s in statuses], *params, resident_id, resident_id, limit),
         )
+        return await cur.fetchall()
+
+
+async def past_for_resident(conn: DbConn, resident_id: int, *, limit: int = 20) -> list[AlertRow]:
+    """A resident's closed alerts, the most recently raised first, whatever their severity."""
+    query = (
+        _SELECT
+        + " WHERE a.status = 'resolved' AND a.resident_id = %s ORDER BY a.raised_at DESC LIMIT %s"
+    )
+    async with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        await cur.execute(query.encode(), (resident_id, limit))
         return await cur.fetchall()
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "revoke_hub",
     "revoke_token",
     "set_contact_details",
+    "set_email",
     "user_by_token",
     "user_by_username",
 ]
@@ -45,6 +46,8 @@ class User:
     # The service a responder works for, and a resident's own record.
     service: str | None = None
     resident_id: int | None = None
+    # Turned off by an admin: kept with its history, but never signed in.
+    disabled: bool = False
 
 
 async def ensure_resident(conn: DbConn, name: str, *, timezone: str = "Europe/London") -> int:
@@ -219,8 +222,8 @@ async def assign_carer(conn: DbConn, resident_id: int, user_id: int) -> int:
 async def user_by_username(conn: DbConn, username: str) -> User | None:
     """The user with that name, if any."""
     cursor = await conn.execute(
-        "SELECT id, username, role, password_hash, service, resident_id FROM users"
-        " WHERE username = %s",
+        "SELECT id, username, role, password_hash, service, resident_id,"
+        " disabled_at IS NOT NULL FROM users WHERE username = %s",
         (username,),
     )
     row = await cursor.fetchone()
@@ -239,7 +242,8 @@ async def user_by_token(conn: DbConn, token: str) -> User | None:
     """The user a live token belongs to."""
     cursor = await conn.execute(
         "SELECT u.id, u.username, u.role, u.password_hash, u.service, u.resident_id FROM api_tokens t"
-        " JOIN users u ON u.id = t.user_id WHERE t.token_hash = %s AND t.expires_at > now()",
+        " JOIN users u ON u.id = t.user_id WHERE t.token_hash = %s AND t.expires_at > now()"
+        " AND u.disabled_at IS NULL",
         (token_digest(token),),
     )
     row = await cursor.fetchone()
@@ -264,15 +268,44 @@ class Account:
     display_name: str | None
     service: str | None
     resident_id: int | None
+    phone: str | None = None
+    email: str | None = None
+    on_duty: bool = False
+    disabled: bool = False
 
 
-_ACCOUNT = "SELECT id, username, role, display_name, service, resident_id FROM users"
+_ACCOUNT = (
+    "SELECT id, username, role, display_name, service, resident_id, phone,"
+    " (SELECT address FROM user_channels c WHERE c.user_id = users.id AND c.kind = 'email'"
+    "  ORDER BY position LIMIT 1), on_duty, disabled_at IS NOT NULL FROM users"
+)
 
 
 async def accounts(conn: DbConn) -> list[Account]:
     """Everyone who signs in, by name."""
     cursor = await conn.execute(_ACCOUNT + " ORDER BY username")
     return [Account(*row) for row in await cursor.fetchall()]
+
+
+async def account(conn: DbConn, username: str) -> Account | None:
+    """One account as the admin page shows it."""
+    cursor = await conn.execute(_ACCOUNT + " WHERE username = %s", (username,))
+    row = await cursor.fetchone()
+    return Account(*row) if row is not None else None
+
+
+async def set_email(conn: DbConn, user_id: int, email: str | None) -> None:
+    """The person's e-mail address for alerts (replacing any other), after their other channels."""
+    await conn.execute(
+        "DELETE FROM user_channels WHERE user_id = %s AND kind = 'email'", (user_id,)
+    )
+    if email:
+        await conn.execute(
+            "INSERT INTO user_channels (user_id, position, kind, address)"
+            " SELECT %s, coalesce(max(position), -1) + 1, 'email', %s FROM user_channels"
+            " WHERE user_id = %s",
+            (user_id, email, user_id),
+        )
 
 
 async def resident_login_state(conn: DbConn, resident_id: int) -> tuple[bool, bool]:

@@ -50,6 +50,7 @@ class Contact:
     name: str
     role: str
     reach: list[str]
+    phone: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,6 +92,7 @@ class RecordRead:
     role: str
     what: str
     allowed: bool
+    name: str = ""  # the person's display name (their username if they have none)
 
 
 async def id_by_name(conn: DbConn, name: str) -> int | None:
@@ -165,7 +167,7 @@ async def record(conn: DbConn, resident_id: int) -> ResidentRecord | None:
         "SELECT c.position, u.username, coalesce(u.display_name, u.username), u.role,"
         # E-mail only: webhook URLs and push subscriptions are credentials, not contacts.
         " coalesce(array_agg(ch.address ORDER BY ch.position)"
-        "   FILTER (WHERE ch.kind = 'email'), '{}')"
+        "   FILTER (WHERE ch.kind = 'email'), '{}'), u.phone"
         " FROM resident_carers c JOIN users u ON u.id = c.user_id"
         " LEFT JOIN user_channels ch ON ch.user_id = u.id"
         " WHERE c.resident_id = %s GROUP BY c.position, u.id ORDER BY c.position",
@@ -396,8 +398,10 @@ async def log_list_reads(
 async def reads_of(conn: DbConn, resident_id: int, *, limit: int) -> list[RecordRead]:
     """The latest looks at the resident's record, newest first."""
     cursor = await conn.execute(
-        "SELECT at, username, role, what, allowed FROM record_reads WHERE resident_id = %s"
-        " ORDER BY at DESC, id DESC LIMIT %s",
+        "SELECT r.at, r.username, r.role, r.what, r.allowed,"
+        " coalesce(u.display_name, r.username) FROM record_reads r"
+        " LEFT JOIN users u ON u.username = r.username WHERE r.resident_id = %s"
+        " ORDER BY r.at DESC, r.id DESC LIMIT %s",
         (resident_id, limit),
     )
     return [RecordRead(*row) for row in await cursor.fetchall()]

@@ -37,7 +37,7 @@ async def session_user(conn: DbConn, session_id: str) -> WebSession | None:
     cursor = await conn.execute(
         "SELECT u.id, u.username, u.role, u.password_hash, u.service, u.resident_id, s.csrf_token"
         " FROM web_sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.id_hash = %s AND s.expires_at > now()",
+        " WHERE s.id_hash = %s AND s.expires_at > now() AND u.disabled_at IS NULL",
         (token_digest(session_id),),
     )
     row = await cursor.fetchone()

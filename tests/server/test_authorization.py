@@ -54,6 +54,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/auth/session"): Rule(PUBLIC),
     ("DELETE", "/api/v1/auth/session"): Rule(ALL),
     ("GET", "/api/v1/me"): Rule(ALL),
+    ("PUT", "/api/v1/me/password"): Rule(
+        ALL, json={"current_password": "not-it", "new_password": "a-long-new-password"}
+    ),
+    ("POST", "/api/v1/auth/reset"): Rule(
+        PUBLIC, json={"token": "not-a-link-not-a-link-x", "new_password": "a-long-new-password"}
+    ),
+    ("PATCH", "/api/v1/users/{username}"): Rule(
+        ADMIN, params={"username": "no-such-user"}, json={}
+    ),
+    ("POST", "/api/v1/users/{username}/reset-link"): Rule(
+        ADMIN, params={"username": "no-such-user"}
+    ),
     ("GET", "/api/v1/alerts"): Rule(ALL),
     ("GET", "/api/v1/alerts/stream"): Rule(ALL),
     ("GET", "/api/v1/alerts/{alert_id}"): Rule(ALL, per_resident=True),
@@ -110,6 +122,7 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "resident"}), per_resident=True
     ),
     ("GET", "/api/v1/residents/{resident_id}/timeline"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/residents/{resident_id}/past-alerts"): Rule(ALL, per_resident=True),
     ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
     ("POST", "/api/v1/alerts/{alert_id}/steps"): Rule(
         STAFF, per_resident=True, json={"step": "call-resident"}

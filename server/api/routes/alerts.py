@@ -39,7 +39,7 @@ from server.store import escalation as escalation_sql
 from server.store import people
 from server.store.residents import visible_to
 
-__all__ = ["event_data", "router"]
+__all__ = ["Alert", "event_data", "router"]
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 

@@ -81,8 +81,13 @@ async def _check_password(
             headers={"Retry-After": str(int(wait) + 1)},
         )
     # No connection is held while hashing: a queue of sign-ins must not empty the pool.
-    right = user is not None and await services.passwords.verify(user.password_hash, password)
-    if user is None or not right:
+    # A made-up or turned-off account costs the same argon2 run as a real one, and
+    # gets the same answer: neither the words nor the time say which accounts exist.
+    if user is None or user.disabled:
+        right = await services.passwords.verify_nobody(password)
+    else:
+        right = await services.passwords.verify(user.password_hash, password)
+    if user is None or user.disabled or not right:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="wrong username or password",

@@ -21,8 +21,10 @@ from server.api.deps import (
     resident_in_reach,
     viewer_of,
 )
+from server.api.routes.alerts import Alert
 from server.domain.access import (
     ResidentScope,
+    Role,
     Viewer,
     may_change_choices,
     may_check_in,
@@ -40,7 +42,9 @@ from server.routine import (
     daily_measures,
     rooms_in_order,
     timeline,
+    usual_ranges,
 )
+from server.store import alerts as alerts_sql
 from server.store import people
 from server.store import residents as residents_sql
 
@@ -73,6 +77,9 @@ class ContactOut(BaseModel):
     name: str
     role: str
     reach: list[str] = Field(description="e-mail addresses; for responders and admins only")
+    phone: str | None = Field(
+        default=None, description="their phone: for the resident, responders and admins"
+    )
 
 
 class ResidentOut(BaseModel):
@@ -140,9 +147,12 @@ class Away(BaseModel):
             raise ValueError("give the time with its offset, e.g. 2026-12-24T18:00:00+00:00")
         now = datetime.now(UTC)
         if value <= now:
-            raise ValueError("the end of time away must be in the future")
+            raise ValueError("That time has already passed: choose a later day")
         if value > now + timedelta(days=90):
-            raise ValueError("time away is at most 90 days; set it again if it is longer")
+            raise ValueError(
+                "Time away can be set for up to 90 days: choose an earlier day,"
+                " and set it again nearer the time"
+            )
         return value
 
 
@@ -180,6 +190,7 @@ class ReadOut(BaseModel):
     role: str
     what: str
     allowed: bool
+    name: str = Field(description="who looked, by their display name")
 
 
 class SpanOut(BaseModel):
@@ -199,6 +210,14 @@ class TimelineOut(BaseModel):
     spans: list[SpanOut]
 
 
+class UsualOut(BaseModel):
+    """A measure's usual: inside ``low``..``high`` a day is not different."""
+
+    median: float
+    low: float
+    high: float
+
+
 class RoutineOut(BaseModel):
     """Today against the resident's usual days, and the days behind it."""
 
@@ -206,6 +225,11 @@ class RoutineOut(BaseModel):
     learning: bool
     differences: list[str]
     days: list[DayMeasures] = Field(description="oldest first, today (so far) last")
+    usual: dict[str, UsualOut] = Field(
+        default_factory=dict,
+        description="each charted measure's usual band (wake_time in minutes after midnight);"
+        " empty while the routine is still being learnt",
+    )
 
 
 def _zone_name(value: str) -> str:
@@ -301,7 +325,14 @@ async def _resident_out(services: Services, user: people.User, home: ResidentSco
         last_checkin=checked_in,
         away_until=found.away_until,
         contacts=[
-            ContactOut(**asdict(c)) if staff else ContactOut(**{**asdict(c), "reach": []})
+            ContactOut(
+                **{
+                    **asdict(c),
+                    "reach": c.reach if staff else [],
+                    # The resident rings their own carers; other carers do not get their numbers.
+                    "phone": c.phone if staff or viewer.role == Role.RESIDENT else None,
+                }
+            )
             for c in found.contacts
         ],
         hubs=found.hubs,
@@ -453,6 +484,20 @@ async def who_read(
     return [ReadOut(**asdict(r)) for r in found]
 
 
+@router.get("/{resident_id}/past-alerts", responses=_REFUSED)
+async def past_alerts(
+    services: ServicesDep,
+    user: CurrentUser,
+    resident_id: ResidentId,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> list[Alert]:
+    """The resident's closed alerts with their outcomes, the most recent first (the read is logged)."""
+    await resident_in_reach(services, user, resident_id, "past alerts")
+    async with services.pool.connection() as conn:
+        rows = await alerts_sql.past_for_resident(conn, resident_id, limit=limit)
+    return [Alert.of(r) for r in rows]
+
+
 async def _activity_in_reach(
     services: Services, user: people.User, resident_id: int, what: str
 ) -> residents_sql.ResidentRecord:
@@ -538,4 +583,8 @@ async def get_routine(
         learning=verdict.learning,
         differences=verdict.differences,
         days=measures,
+        usual={
+            name: UsualOut(median=u.median, low=max(0.0, u.low), high=u.high)
+            for name, u in usual_ranges(measures[-1], measures[:-1]).items()
+        },
     )

@@ -28,21 +28,219 @@ async function loadResidents() {
     const link = document.createElement("a");
     link.href = `/residents/${r.id}`;
     link.textContent = r.name;
-    return row([link, r.service, String(r.active_alerts)]);
+    const audit = document.createElement("a");
+    audit.href = `/api/v1/residents/${r.id}/audit?format=csv`;
+    audit.setAttribute("download", "");
+    audit.textContent = "Alert trail (CSV)";
+    audit.setAttribute("aria-label", `Alert trail of ${r.name} (CSV)`);
+    return row([link, r.service, String(r.active_alerts), audit]);
   }));
   residentOptions($("person-resident"));
   residentOptions($("ladder-resident"));
+  residentOptions($("hub-resident"));
   await loadLadder();
+}
+
+let editing = null;
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString("en-GB", { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) : "never";
+}
+
+// A hub's health in words: revoked, offline, not heard for long, or online.
+function hubHealth(hub) {
+  if (hub.revoked_at) return `revoked ${when(hub.revoked_at)}`;
+  if (!hub.last_seen_at) return "never connected";
+  const quiet = (Date.now() - Date.parse(hub.last_seen_at)) / 60_000;
+  if (hub.state === "offline") return "offline";
+  if (quiet > 15) return `silent for ${Math.round(quiet)} min`;
+  return `online${hub.firmware ? `, firmware ${hub.firmware}` : ""}`;
+}
+
+async function loadHubs() {
+  const hubs = await api("/api/v1/hubs");
+  $("hubs").replaceChildren(...hubs.map((hub) => {
+    const sensors = document.createElement("ul");
+    sensors.className = "sensors";
+    for (const s of hub.sensors) {
+      const li = document.createElement("li");
+      const low = s.battery !== null && s.battery < 20;
+      li.textContent = `${s.sensor}: ${s.room || "no room"}, battery ${s.battery === null ? "—" : `${Math.round(s.battery)} %`}${low ? " (low)" : ""}, signal ${s.link === null ? "—" : Math.round(s.link)}`;
+      if (low) li.className = "low";
+      sensors.append(li);
+    }
+    if (!hub.sensors.length) {
+      const none = document.createElement("li");
+      none.textContent = "none reported yet";
+      sensors.append(none);
+    }
+    let action = "";
+    if (!hub.revoked_at) {
+      action = document.createElement("button");
+      action.type = "button";
+      action.className = "secondary";
+      action.textContent = "Revoke";
+      action.setAttribute("aria-label", `Revoke ${hub.hub}`);
+      action.addEventListener("click", () => revokeHub(hub.hub));
+    }
+    const tr = row([hub.hub, hub.resident, hubHealth(hub), when(hub.last_seen_at), sensors, action]);
+    tr.dataset.hub = hub.hub;
+    return tr;
+  }));
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+function svg(name, attributes, text) {
+  const node = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Labelled horizontal bars, 0–100 %, with the figure written at the end of each bar.
+function shareChart(title, items) {
+  const figure = document.createElement("figure");
+  figure.className = "share-chart";
+  const caption = document.createElement("figcaption");
+  caption.textContent = title;
+  const width = 560; const label = 170; const barHeight = 26; const gap = 8;
+  const height = items.length * (barHeight + gap) + 4;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+    "aria-label": `${title}: ${items.map(([name, v]) => `${name} ${v === null ? "no alerts" : `${Math.round(v * 100)} %`}`).join(", ")}` });
+  items.forEach(([name, value], i) => {
+    const y = i * (barHeight + gap);
+    chart.append(svg("text", { x: 0, y: y + 18, class: "bar-label" }, name));
+    chart.append(svg("rect", { x: label, y, width: width - label - 60, height: barHeight, class: "lane" }));
+    if (value !== null) chart.append(svg("rect", { x: label, y, width: (width - label - 60) * value, height: barHeight, class: "bar" }));
+    chart.append(svg("text", { x: width - 52, y: y + 18, class: "bar-value" }, value === null ? "—" : `${Math.round(value * 100)} %`));
+  });
+  figure.append(caption, chart);
+  return figure;
+}
+
+const seconds = (s) => (s === null ? "—" : s < 120 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
+
+async function loadFigures() {
+  const figures = await api("/api/v1/reports/service?days=30");
+  const box = $("figures");
+  if (!figures.by_severity.some((f) => f.alerts)) { box.textContent = "No alerts in the last 30 days."; return; }
+  const table = document.createElement("table");
+  table.className = "listing";
+  const head = table.createTHead().insertRow();
+  for (const h of ["Severity", "Alerts", "Alert to acknowledged (median, 90 %)", "Acknowledged to closed (median)"]) {
+    const th = document.createElement("th"); th.scope = "col"; th.textContent = h; head.append(th);
+  }
+  const body = table.createTBody();
+  for (const f of figures.by_severity) {
+    body.append(row([f.severity, String(f.alerts),
+      `${seconds(f.alert_to_acknowledgement.p50_s)}, ${seconds(f.alert_to_acknowledgement.p90_s)}`,
+      seconds(f.acknowledgement_to_resolution.p50_s)]));
+  }
+  const within = figures.by_severity.map((f) => [f.severity, f.acknowledged_within_180s]);
+  const falseAlarms = Object.entries(figures.false_alarm_rate).map(([kind, rate]) => [carewatch.kindWords(kind), rate]);
+  box.replaceChildren(table, shareChart("Acknowledged within 3 minutes", within),
+    ...(falseAlarms.length ? [shareChart("False alarms, by kind of alert", falseAlarms)] : []));
+}
+
+async function loadDeadLetters() {
+  const letters = await api("/api/v1/dead-letters?limit=20");
+  $("dead-letters").replaceChildren(...(letters.length ? letters.map((d) =>
+    row([when(d.received_at), d.hub_id || "unknown", d.reason, `${d.payload_size} bytes`]))
+    : [row(["None refused.", "", "", ""])]));
+}
+
+async function addHub(event) {
+  event.preventDefault();
+  const select = $("hub-resident");
+  const resident = residents.find((r) => String(r.id) === select.value);
+  try {
+    const made = await api("/api/v1/hubs", { method: "POST", body: { hub: $("hub-id").value.trim(), resident: resident.name } });
+    $("hub-settings-text").value = Object.entries(made.agent_settings).map(([k, v]) => `${k}=${v}`).join("\n");
+    $("hub-settings").hidden = false;
+    $("hub-message").textContent = `${made.hub} added to ${made.resident}'s home.${made.broker_account_written ? "" : " Add its broker account by hand (see docs/hub-install.md)."}`;
+    $("add-hub").reset();
+    await loadHubs();
+    $("hub-settings-text").focus();
+  } catch (error) { $("hub-message").textContent = `Not added: ${error.message}`; }
+}
+
+async function revokeHub(hub) {
+  if (!confirm(`Revoke ${hub}? It is locked out of the broker at once; its history stays.`)) return;
+  try {
+    await api(`/api/v1/hubs/${encodeURIComponent(hub)}/revoke`, { method: "POST" });
+    await loadHubs();
+    say(`${hub} revoked: its messages are refused from now on.`);
+  } catch (error) { say(`Not revoked: ${error.message}`); }
 }
 
 async function loadPeople() {
   const people = await api("/api/v1/users");
   const names = new Map(residents.map((r) => [r.id, r.name]));
-  $("people").replaceChildren(...people.map((p) => row([
-    p.display_name ? `${p.username} (${p.display_name})` : p.username,
-    p.role,
-    p.role === "resident" ? names.get(p.resident_id) || `resident ${p.resident_id}` : p.service || "",
-  ])));
+  $("people").replaceChildren(...people.map((p) => {
+    const change = document.createElement("button");
+    change.type = "button";
+    change.className = "secondary";
+    change.textContent = "Change";
+    change.setAttribute("aria-label", `Change ${p.username}`);
+    change.addEventListener("click", () => openPerson(p, change));
+    const state = [p.disabled ? "turned off" : "can sign in", p.role === "responder" ? (p.on_duty ? "on duty" : "off duty") : ""];
+    const tr = row([
+      p.display_name ? `${p.username} (${p.display_name})` : p.username,
+      p.role,
+      p.role === "resident" ? names.get(p.resident_id) || `resident ${p.resident_id}` : p.service || "",
+      [p.phone, p.email].filter(Boolean).join(", ") || "none",
+      state.filter(Boolean).join(", "),
+      change,
+    ]);
+    tr.dataset.username = p.username;
+    return tr;
+  }));
+}
+
+function openPerson(person, opener) {
+  editing = { person, opener };
+  $("person-dialog-title").textContent = `Change ${person.username}`;
+  $("edit-name").value = person.display_name || "";
+  $("edit-phone").value = person.phone || "";
+  $("edit-email").value = person.email || "";
+  $("edit-duty").checked = person.on_duty;
+  $("edit-duty-field").hidden = person.role !== "responder";
+  $("edit-disabled").checked = person.disabled;
+  $("person-error").textContent = "";
+  $("reset-box").hidden = true;
+  $("person-dialog").showModal();
+}
+
+function closePerson() {
+  $("person-dialog").close();
+  editing?.opener.focus();
+}
+
+async function savePerson(event) {
+  event.preventDefault();
+  const { person } = editing;
+  const body = {
+    display_name: $("edit-name").value, phone: $("edit-phone").value, email: $("edit-email").value,
+    disabled: $("edit-disabled").checked,
+  };
+  if (person.role === "responder") body.on_duty = $("edit-duty").checked;
+  try {
+    await api(`/api/v1/users/${encodeURIComponent(person.username)}`, { method: "PATCH", body });
+    await loadPeople();
+    closePerson();
+    say(`${person.username} saved.`);
+  } catch (error) { $("person-error").textContent = `Not saved: ${error.message}`; }
+}
+
+async function makeResetLink() {
+  const { person } = editing;
+  try {
+    const link = await api(`/api/v1/users/${encodeURIComponent(person.username)}/reset-link`, { method: "POST" });
+    $("reset-url").value = link.url;
+    $("reset-box").hidden = false;
+    $("reset-url").focus();
+    $("reset-url").select();
+  } catch (error) { $("person-error").textContent = `No link made: ${error.message}`; }
 }
 
 async function loadLadder() {
@@ -117,11 +315,17 @@ async function saveLadder(event) {
   $("add-resident").addEventListener("submit", addResident);
   $("add-person").addEventListener("submit", addPerson);
   $("ladder").addEventListener("submit", saveLadder);
+  $("person-form").addEventListener("submit", savePerson);
+  $("add-hub").addEventListener("submit", addHub);
+  $("person-reset").addEventListener("click", makeResetLink);
+  $("person-cancel").addEventListener("click", closePerson);
   $("person-role").addEventListener("change", showRoleFields);
   $("ladder-resident").addEventListener("change", () => loadLadder().catch((e) => say(e.message)));
   showRoleFields();
   try {
     await loadResidents();
     await loadPeople();
+    await loadHubs();
+    await Promise.all([loadFigures(), loadDeadLetters()]);
   } catch (error) { say(error.message); }
 })();

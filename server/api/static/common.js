@@ -43,6 +43,12 @@ const carewatch = (() => {
     location.assign("/");
   }
 
+  // A validation message as a person reads it: pydantic's "Value error, " prefix dropped.
+  function plainWords(message) {
+    const text = String(message).replace(/^(Value|Assertion) error, /, "");
+    return /[.!?]$/.test(text) ? text : `${text}.`;
+  }
+
   async function api(path, { method = "GET", body } = {}) {
     const headers = {};
     if (method !== "GET") headers["X-CSRF-Token"] = session.csrf;
@@ -55,7 +61,7 @@ const carewatch = (() => {
     if (!response.ok) {
       const detail = (await response.json().catch(() => ({}))).detail;
       const message = typeof detail === "string" ? detail
-        : Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : `request failed (${response.status})`;
+        : Array.isArray(detail) ? detail.map((d) => plainWords(d.msg)).join(" ") : `request failed (${response.status})`;
       const error = new Error(message);
       error.status = response.status;
       throw error;
@@ -101,21 +107,28 @@ const carewatch = (() => {
     return el;
   }
 
+  // Charts are drawn at the width they are shown at (one SVG unit a CSS pixel), so their
+  // words keep the page's text size on a phone and on a desktop alike.
+  function widthOf(container, fallback = 340) {
+    return Math.max(260, Math.round(container.clientWidth || container.parentElement?.clientWidth || fallback));
+  }
+
   // The last hours room by room: one row per room, a bar wherever the resident was.
   // A text summary goes with it for screen readers.
   function drawTimeline(container, data, timeZone) {
     const start = Date.parse(data.start); const end = Date.parse(data.end);
     const rows = data.rooms.length ? data.rooms : ["(no activity)"];
-    const label = 72; const width = 480; const rowHeight = 24; const top = 4; const axis = 20;
+    const width = widthOf(container);
+    const label = 88; const rowHeight = 30; const top = 4; const axis = 26;
     const height = top + rows.length * rowHeight + axis;
     const x = (t) => label + ((t - start) / (end - start)) * (width - label - 8);
     const svg = svgEl("svg", {
-      viewBox: `0 0 ${width} ${height}`, role: "img", class: "timeline",
+      viewBox: `0 0 ${width} ${height}`, width, height, role: "img", class: "timeline",
       "aria-label": `Where the resident was, room by room, from ${clock(data.start, timeZone)} to ${clock(data.end, timeZone)}`,
     });
     rows.forEach((room, i) => {
       const y = top + i * rowHeight;
-      svg.append(svgEl("text", { x: 0, y: y + 17, class: "room-label" }, room));
+      svg.append(svgEl("text", { x: 0, y: y + 20, class: "room-label" }, room.replaceAll("_", " ")));
       svg.append(svgEl("rect", { x: label, y: y + 3, width: width - label - 8, height: rowHeight - 6, class: "lane" }));
     });
     for (const span of data.spans) {
@@ -129,10 +142,14 @@ const carewatch = (() => {
       bar.append(svgEl("title", {}, `${span.room}: ${clock(span.start, timeZone)}–${clock(span.end, timeZone)}`));
       svg.append(bar);
     }
+    // About one time label per 70 px: every 3, 4 or 6 hours on a phone, every 1 or 2 on a desktop.
     const hours = (end - start) / 3_600_000;
-    const step = hours > 12 ? 3 : 1;
+    const room = (width - label) / 70;
+    const step = [1, 2, 3, 4, 6, 12].find((s) => hours / s <= room) || 12;
     const first = new Date(start); first.setMinutes(0, 0, 0);
-    for (let t = first.getTime() + 3_600_000; t < end; t += step * 3_600_000) {
+    for (let t = first.getTime() + 3_600_000; t < end; t += 3_600_000) {
+      const hour = Number(clock(new Date(t).toISOString(), timeZone).slice(0, 2));
+      if (hour % step) continue;
       const tx = x(t);
       svg.append(svgEl("line", { x1: tx, x2: tx, y1: top, y2: height - axis + 2, class: "tick" }));
       svg.append(svgEl("text", { x: tx, y: height - 6, class: "tick-label", "text-anchor": "middle" },
@@ -148,49 +165,118 @@ const carewatch = (() => {
     container.replaceChildren(svg, summary);
   }
 
-  // A small bar chart of one routine measure over the last days, with its numbers in words.
-  function drawTrend(container, title, days, value, format) {
+  const WEEKDAY = (day) => new Date(`${day}T12:00:00Z`).toLocaleDateString("en-GB", { weekday: "short", timeZone: "UTC" });
+  const hhmm = (minutes) => `${String(Math.floor(minutes / 60) % 24).padStart(2, "0")}:${String(Math.round(minutes) % 60).padStart(2, "0")}`;
+
+  // One routine measure over the last days: a labelled axis, a day label under each day,
+  // the resident's usual band shaded, today marked. Amounts are bars; times of day are
+  // dots on a time axis (a later morning is lower down the clock, not a taller bar).
+  function drawTrend(container, { title, days, value, format, usual, time = false }) {
     const values = days.map(value);
     const known = values.filter((v) => v !== null && v !== undefined);
     const figure = document.createElement("figure");
     figure.className = "trend";
     const caption = document.createElement("figcaption");
     caption.textContent = title;
-    const width = 210; const height = 56; const gap = 3;
-    const max = Math.max(1, ...known);
-    const barWidth = (width - gap * (values.length - 1)) / values.length;
-    const words = days.map((d, i) => `${d.day.slice(5)}: ${values[i] === null ? "no data" : format(values[i])}`).join(", ");
+    const width = widthOf(container); const height = 150;
+    const left = time ? 52 : 36; const right = 8; const top = 10; const bottom = 26;
+    const plot = height - top - bottom;
+    let low; let high;
+    if (time) {
+      const spread = [...known, ...(usual ? [usual.low, usual.high] : [])];
+      low = Math.floor((Math.min(...spread, 7 * 60) - 30) / 60) * 60;
+      high = Math.ceil((Math.max(...spread, 8 * 60) + 30) / 60) * 60;
+    } else {
+      low = 0;
+      high = Math.max(1, ...known, usual ? usual.high : 0);
+      high = high <= 4 ? Math.ceil(high) : Math.ceil(high / 5) * 5;
+    }
+    // Time runs down the axis as on a clock face read top to bottom; amounts grow upwards.
+    const y = time ? (v) => top + ((v - low) / (high - low)) * plot : (v) => top + plot - ((v - low) / (high - low)) * plot;
+    const slot = (width - left - right) / values.length;
+    const words = days.map((d, i) => `${WEEKDAY(d.day)}: ${values[i] === null || values[i] === undefined ? "no data" : format(values[i])}`).join(", ");
+    const usualWords = usual ? `; usual ${format(usual.low)} to ${format(usual.high)}` : "";
     const svg = svgEl("svg", {
-      viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img", "aria-label": `${title}: ${words}`,
+      viewBox: `0 0 ${width} ${height}`, width, height, role: "img", class: "trend-chart",
+      "aria-label": `${title}: ${words}${usualWords}`,
     });
+    if (usual) {
+      const a = y(Math.max(low, usual.low)); const b = y(Math.min(high, usual.high));
+      const band = svgEl("rect", { x: left, y: Math.min(a, b), width: width - left - right, height: Math.abs(b - a), class: "usual" });
+      band.append(svgEl("title", {}, `Usual: ${format(usual.low)} to ${format(usual.high)}`));
+      svg.append(band);
+    }
+    // The value axis: whole hours for times, a few round numbers for amounts.
+    const ticks = [];
+    if (time) {
+      const every = high - low > 6 * 60 ? 120 : 60;
+      for (let t = low; t <= high; t += every) ticks.push(t);
+    } else {
+      const every = high <= 4 ? 1 : high <= 20 ? 5 : Math.ceil(high / 4 / 10) * 10;
+      for (let t = 0; t <= high; t += every) ticks.push(t);
+    }
+    for (const t of ticks) {
+      svg.append(svgEl("line", { x1: left, x2: width - right, y1: y(t), y2: y(t), class: "tick" }));
+      svg.append(svgEl("text", { x: left - 6, y: y(t) + 5, class: "tick-label", "text-anchor": "end" },
+        time ? hhmm(t) : String(t)));
+    }
     values.forEach((v, i) => {
-      const h = v === null ? 2 : Math.max(2, (v / max) * (height - 14));
-      const bar = svgEl("rect", {
-        x: i * (barWidth + gap), y: height - h, width: barWidth, height: h,
-        class: v === null ? "bar missing" : i === values.length - 1 ? "bar today" : "bar",
-      });
-      bar.append(svgEl("title", {}, `${days[i].day}: ${v === null ? "no data" : format(v)}`));
-      svg.append(bar);
+      const cx = left + slot * i + slot / 2;
+      const today = i === values.length - 1;
+      svg.append(svgEl("text", { x: cx, y: height - 6, class: today ? "day-label today" : "day-label", "text-anchor": "middle" },
+        today ? "Today" : WEEKDAY(days[i].day)));
+      const tip = `${days[i].day}: ${v === null || v === undefined ? "no data" : format(v)}`;
+      let mark;
+      if (v === null || v === undefined) {
+        mark = svgEl("text", { x: cx, y: top + plot / 2 + 5, class: "no-data", "text-anchor": "middle" }, "–");
+      } else if (time) {
+        mark = svgEl("circle", { cx, cy: y(v), r: today ? 7 : 5, class: today ? "dot today" : "dot" });
+      } else {
+        const barWidth = Math.min(28, slot * 0.6);
+        mark = svgEl("rect", {
+          x: cx - barWidth / 2, y: y(v), width: barWidth, height: Math.max(1, y(0) - y(v)),
+          class: today ? "bar today" : "bar",
+        });
+      }
+      mark.append(svgEl("title", {}, tip));
+      svg.append(mark);
     });
     const last = values[values.length - 1];
     const latest = document.createElement("p");
     latest.className = "trend-latest";
-    latest.textContent = `Today: ${last === null ? "—" : format(last)}`;
+    latest.textContent = `Today: ${last === null || last === undefined ? "—" : format(last)}`
+      + (usual ? ` (usual ${format(usual.low)}–${format(usual.high)})` : "");
     figure.append(caption, svg, latest);
     container.append(figure);
   }
 
-  function drawTrends(container, days) {
+  // The week's measures, each with the usual band from the routine's own judgement.
+  function drawTrends(container, days, usual = {}) {
     const week = days.slice(-7);
     container.replaceChildren();
-    const time = (t) => (t ? t.slice(0, 5) : "—");
+    const measured = ["wake_time", "sleep_hours", "night_toilet_visits", "meals", "time_out_min"];
+    if (!week.some((d) => measured.some((m) => d[m] !== null && d[m] !== undefined))) {
+      // Seven empty charts say less than one sentence.
+      const none = document.createElement("p");
+      none.className = "hint";
+      none.textContent = "No readings from the home this week yet, so there is nothing to chart.";
+      container.append(none);
+      return;
+    }
     const minutes = (t) => (t ? Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5)) : null);
-    drawTrend(container, "Sleep (hours)", week, (d) => d.sleep_hours, (v) => v.toFixed(1));
-    drawTrend(container, "Night toilet visits", week, (d) => d.night_toilet_visits, (v) => String(v));
-    drawTrend(container, "Meals", week, (d) => d.meals, (v) => String(v));
-    drawTrend(container, "Time out (min)", week, (d) => d.time_out_min, (v) => String(v));
-    drawTrend(container, "Up at", week, (d) => minutes(d.wake_time),
-      (v) => time(`${String(Math.floor(v / 60)).padStart(2, "0")}:${String(v % 60).padStart(2, "0")}`));
+    const whole = (v) => String(Math.round(v));
+    drawTrend(container, { title: "Up at", days: week, value: (d) => minutes(d.wake_time), format: hhmm, usual: usual.wake_time, time: true });
+    drawTrend(container, { title: "Sleep (hours)", days: week, value: (d) => d.sleep_hours, format: (v) => v.toFixed(1), usual: usual.sleep_hours });
+    drawTrend(container, { title: "Night toilet visits", days: week, value: (d) => d.night_toilet_visits, format: whole, usual: usual.night_toilet_visits });
+    drawTrend(container, { title: "Meals", days: week, value: (d) => d.meals, format: whole, usual: usual.meals });
+    drawTrend(container, { title: "Time out (minutes)", days: week, value: (d) => d.time_out_min, format: whole, usual: usual.time_out_min });
+    const key = document.createElement("p");
+    key.className = "hint trend-key";
+    const swatch = document.createElement("span");
+    swatch.className = "usual-swatch";
+    swatch.setAttribute("aria-hidden", "true");
+    key.append(swatch, " Shaded: the usual range. Outside it, a day counts as different.");
+    container.append(key);
   }
 
   return { $, start, api, signOut, liveAlerts, kindWords, clock, ago, drawTimeline, drawTrends, OUTCOMES, session };

@@ -21,7 +21,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       : "none";
     $("contacts").replaceChildren(...resident.contacts.map((c) => {
       const li = document.createElement("li");
-      li.textContent = `${c.name} (${c.role})${c.reach.length ? ": " + c.reach.join(", ") : ""}`;
+      const reach = [...(c.phone ? [c.phone] : []), ...c.reach];
+      li.textContent = `${c.name} (${c.role})${reach.length ? ": " + reach.join(", ") : ""}`;
       return li;
     }));
     const alerts = await api(`/api/v1/alerts?status=active&resident_id=${id}`);
@@ -38,7 +39,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       ]);
       drawTimeline($("timeline"), timeline, resident.timezone);
       $("verdict").textContent = routine.as_usual ? "All as usual today." : routine.differences.join(" ");
-      drawTrends($("trends"), routine.days);
+      drawTrends($("trends"), routine.days, routine.usual);
     } catch (error) {
       $("timeline").textContent = error.message;
     }
