@@ -1,4 +1,4 @@
-// Administration: residents, the people who sign in, and each resident's carers.
+// Administration: residents, the people who sign in, each resident's carers and care record.
 "use strict";
 
 const { $, api } = carewatch;
@@ -32,7 +32,9 @@ async function loadResidents() {
   }));
   residentOptions($("person-resident"));
   residentOptions($("ladder-resident"));
+  residentOptions($("record-resident"));
   await loadLadder();
+  await loadRecord();
 }
 
 async function loadPeople() {
@@ -58,6 +60,12 @@ async function loadLadder() {
   $("ladder-state").textContent = record.contacts.length
     ? `${record.name}'s carers now: ${record.contacts.map((c) => c.name).join(", ")}.`
     : `${record.name} has no carers yet.`;
+}
+
+async function loadRecord() {
+  const id = $("record-resident").value;
+  if (!id) return;
+  careRecord.fill(await api(`/api/v1/residents/${id}/record`));
 }
 
 function showRoleFields() {
@@ -119,6 +127,8 @@ async function saveLadder(event) {
   $("ladder").addEventListener("submit", saveLadder);
   $("person-role").addEventListener("change", showRoleFields);
   $("ladder-resident").addEventListener("change", () => loadLadder().catch((e) => say(e.message)));
+  $("record-resident").addEventListener("change", () => loadRecord().catch((e) => say(e.message)));
+  careRecord.setUp((record) => say(`${record.name}'s care record and contacts saved.`));
   showRoleFields();
   try {
     await loadResidents();
