@@ -182,6 +182,7 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     await expect(admin.locator("#who-name")).to_contain_text("admin")
     await admin.goto(f"{quick_server.http_url}/admin")
     await admin.locator("#record-resident").select_option(str(home.resident_id))
+    await expect(admin.locator("#record-state")).to_have_text(f"Editing {home.name}'s record.")
     await expect(admin.locator("#cr-allergies")).to_have_value("Penicillin, latex")
     await expect(admin.locator("#cr-contacts li")).to_have_count(3)
     await admin.locator("#cr-language").fill("English and Polish")

@@ -8,6 +8,7 @@ import httpx
 import psycopg
 import pytest
 
+from server import demo
 from server.domain.record import hazard_list
 from server.phones import phone_number
 from server.runtime import CarewatchServer
@@ -272,3 +273,23 @@ def test_hazards_at_most_twenty() -> None:
     assert len(hazard_list(f"hazard {i}" for i in range(20))) == 20
     with pytest.raises(ValueError, match="at most 20"):
         hazard_list(f"hazard {i}" for i in range(21))
+
+
+async def test_the_demo_residents_have_records_and_contacts(server: CarewatchServer) -> None:
+    async with server.pool.connection() as conn:
+        resident_ids = await demo._reset_demo_homes(conn, 4)
+        await demo._demo_people(conn, "a-long-demo-password", resident_ids)
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as desk:
+        token = await desk.post(
+            "/api/v1/auth/token", data={"username": "desk", "password": "a-long-demo-password"}
+        )
+        desk.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        edith = (await desk.get(f"/api/v1/residents/{resident_ids[0]}/record")).json()
+        shown = (await desk.post(f"/api/v1/residents/{resident_ids[0]}/record/key-safe")).json()
+    assert edith["phone"]["tel"] == "tel:+441134960101"
+    assert edith["health"]["resuscitation"] == "respect"
+    assert edith["hazards"]
+    first = edith["contacts"][0]
+    assert (first["name"], first["username"]) == ("Jo Clarke", "carer")
+    assert all(c["phone"]["tel"].startswith("tel:+44") for c in edith["contacts"])
+    assert shown["code"] == "4471"

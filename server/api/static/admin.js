@@ -62,10 +62,24 @@ async function loadLadder() {
     : `${record.name} has no carers yet.`;
 }
 
+let recordLoads = 0;
+
 async function loadRecord() {
   const id = $("record-resident").value;
   if (!id) return;
-  careRecord.fill(await api(`/api/v1/residents/${id}/record`));
+  const mine = ++recordLoads;
+  // Nothing typed while a record loads is overwritten by it: the form waits, disabled.
+  const parts = $("care-record-form").querySelectorAll("fieldset, button[type=submit]");
+  for (const part of parts) part.disabled = true;
+  $("record-state").textContent = "Loading the record…";
+  try {
+    const record = await api(`/api/v1/residents/${id}/record`);
+    if (mine !== recordLoads) return;  // a later choice is loading: it fills the form
+    careRecord.fill(record);
+    $("record-state").textContent = `Editing ${record.name}'s record.`;
+  } finally {
+    if (mine === recordLoads) for (const part of parts) part.disabled = false;
+  }
 }
 
 function showRoleFields() {
