@@ -146,7 +146,8 @@ class CareRecord:
     def __post_init__(self) -> None:
         if self.resuscitation is ResuscitationStatus.NONE and self.resuscitation_form_at:
             raise ValueError(
-                "a form's place is given but no DNACPR or ReSPECT is recorded: choose which"
+                "a form's place is given but no DNACPR or ReSPECT is recorded: choose which,"
+                " or clear where the form is kept"
             )
 
 

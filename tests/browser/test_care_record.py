@@ -147,7 +147,7 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     row = page.locator("#cr-contacts li").nth(2)
     await expect(row.get_by_label("Name")).to_be_focused()
     await page.keyboard.type("Peter Moss")
-    await row.get_by_label("Relationship or role").fill("neighbour")
+    await row.get_by_label("Relationship").fill("neighbour")
     await row.get_by_label("Phone").fill("not a number")
     await row.get_by_label("Holds a key").check()
     await page.get_by_role("button", name="Save the record").click()
@@ -181,7 +181,7 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     await sign_in(admin, quick_server.http_url, "admin", ADMIN_PASSWORD)
     await expect(admin.locator("#who-name")).to_contain_text("admin")
     await admin.goto(f"{quick_server.http_url}/admin")
-    await admin.locator("#record-resident").select_option(str(home.resident_id))
+    await admin.get_by_label("Whose record").select_option(str(home.resident_id))
     await expect(admin.locator("#record-state")).to_have_text(f"Editing {home.name}'s record.")
     await expect(admin.locator("#cr-allergies")).to_have_value("Penicillin, latex")
     await expect(admin.locator("#cr-contacts li")).to_have_count(3)
@@ -194,3 +194,18 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
             "SELECT language FROM residents WHERE id = %s", (home.resident_id,)
         ).fetchone()
     assert row_ == ("English and Polish",)
+
+    # Edith's carer reads the essentials on her record page: the phone to dial, whom to
+    # call (names only: the contacts' numbers are for the centre), never the access.
+    carer = await browser.new_page(viewport={"width": 390, "height": 844})
+    await sign_in(carer, quick_server.http_url, home.carer, PASSWORD)
+    await expect(carer.locator("#who-name")).to_contain_text(home.carer)
+    await carer.goto(f"{quick_server.http_url}/residents/{home.resident_id}")
+    await expect(carer.locator("#phone a")).to_have_attribute("href", "tel:+441134960123")
+    await expect(carer.locator("#hazards")).to_contain_text("Dog (friendly)")
+    listed = carer.locator("#record-contacts li")
+    await expect(listed).to_have_count(3)
+    await expect(listed.nth(0)).to_contain_text("Peter Moss (neighbour, keyholder)")
+    await expect(carer.locator("#record-contacts a")).to_have_count(0)
+    await expect(carer.locator("#access")).to_have_text("shown to responders only")
+    assert await accessibility_problems(carer) == []

@@ -183,7 +183,12 @@ async def _in_reach(
     rule: Callable[[Viewer, ResidentScope], bool] = may_see,
     refusal: str = "you are not one of this resident's carers or responders",
 ) -> ResidentScope:
-    """The resident's scope if ``rule`` lets the user do ``what``; every attempt logged once."""
+    """The resident's scope if ``rule`` lets the user do ``what``; every attempt logged once.
+
+    Unlike ``resident_in_reach`` followed by a rule, the one log row says whether
+    the attempt was let through: a carer asking for the key safe code is logged
+    as refused, not as a read.
+    """
     viewer = viewer_of(user)
     async with services.pool.connection() as conn:
         home = await residents_sql.scope(conn, resident_id)

@@ -381,7 +381,12 @@ function showRecord(record) {
     if (c.phone) li.append(": ", dial(c.phone, `Call ${c.name} on ${c.phone.display}`));
     return li;
   }));
-  if (!record.contacts.length) $("panel-contacts").textContent = "No contacts recorded.";
+  if (!record.contacts.length) {
+    const none = document.createElement("li");
+    none.className = "muted";
+    none.textContent = "No contacts recorded.";
+    $("panel-contacts").replaceChildren(none);
+  }
   $("edit-record").hidden = !record.may_edit;
 }
 
