@@ -171,9 +171,11 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
         ),
         "the contacts saved in the new call order",
     )
-    # Saving the form without a new code kept the one on file.
+    # Saving the form without a new code kept the one on file; it is hidden again until asked.
+    await expect(page.locator("#key-safe-code")).to_have_text("")
     await page.get_by_role("button", name="Show key safe code").click()
     await expect(page.locator("#key-safe-code")).to_contain_text("C4471")
+    assert _key_safe_reads(database_url, home) == [(home.responder, True)] * 2
     await page.close()
 
     # The same record on the admin page.

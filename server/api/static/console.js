@@ -357,7 +357,8 @@ function showRecord(record) {
   $("panel-access").textContent = record.access === null ? "not shown" : record.access.notes || "not recorded";
   const hasCode = Boolean(record.access && record.access.has_key_safe_code);
   $("reveal-key-safe").hidden = !(record.may_reveal_key_safe && hasCode);
-  if (!hasCode) $("key-safe-code").textContent = record.access ? "none on file" : "not shown";
+  // A code shown before is hidden again whenever the record is drawn (after an edit, too).
+  $("key-safe-code").textContent = hasCode ? "" : record.access ? "none on file" : "not shown";
   const health = record.health;
   const flags = [];
   if (health) {
