@@ -18,6 +18,7 @@ import time as clock_time
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -26,9 +27,12 @@ from firmware_sim.home import SimulatedHome
 from firmware_sim.incidents import Fall, Incident, PendantPress
 from firmware_sim.live import LiveHomes
 from server import services
+from server.domain.record import CareRecord, ContactKind, RecordContact, ResuscitationStatus
 from server.passwords import generate_password, hash_password
+from server.phones import phone_number
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
+from server.store import care_record as care_record_sql
 from server.store import people
 from server.store import residents as residents_sql
 from server.store import shift as shift_sql
@@ -150,31 +154,84 @@ DEMO_PEOPLE = (
 DEMO_DESK_PHONE = "01632 960142"
 
 
-# What responders need on a call, for the first homes: address, access, health notes.
+# What a call handler needs on the call, for the first homes: the care record (phones
+# from Ofcom's drama ranges, which ring nobody) and the contacts in call order.
 DEMO_RECORDS = (
-    (
-        "14 Larch Close, Harrogate HG1 4QT",
-        "Key safe left of the front door, code 4471.",
-        "Type 2 diabetes; hip replacement 2024. Hard of hearing: knock loudly.",
+    CareRecord(
+        phone=phone_number("0113 496 0101"),
+        address="14 Larch Close, Harrogate HG1 4QT",
+        access_notes="Key safe left of the front door; the door sticks, push hard.",
+        medical_summary="Type 2 diabetes; hip replacement 2024.",
+        allergies="Penicillin",
+        medication="Metformin 500 mg twice a day; ramipril 5 mg in the morning.",
+        resuscitation=ResuscitationStatus.RESPECT,
+        resuscitation_form_at="in the kitchen drawer by the phone",
+        hazards=("Small dog (friendly), shut in the kitchen at night",),
+        language="English",
+        hearing_sight="Hard of hearing: knock loudly, speak slowly and face her.",
     ),
-    (
-        "Flat 3, 22 Mill Lane, Knaresborough HG5 8AL",
-        "Warden on site 9-5 has a key; key safe by the communal door, code 1903.",
-        "Heart failure; uses a wheelchair indoors.",
+    CareRecord(
+        phone=phone_number("0113 496 0201"),
+        address="Flat 3, 22 Mill Lane, Knaresborough HG5 8AL",
+        access_notes="Warden on site 9-5 has a key; key safe by the communal door.",
+        medical_summary="Heart failure; uses a wheelchair indoors.",
+        allergies="None known",
+        medication="Furosemide 40 mg in the morning; bisoprolol 2.5 mg.",
+        resuscitation=ResuscitationStatus.DNACPR,
+        resuscitation_form_at="the original in the blue folder on the hall table",
+        hazards=("Oxygen concentrator in the lounge: no naked flames",),
+        language="English",
+        hearing_sight="Partially sighted: say who you are as you come in.",
     ),
-    ("7 Station Road, Pannal HG3 1JL", "Neighbour at no. 9 holds a key.", ""),
-    ("2 The Green, Killinghall HG3 2DA", "", ""),
+    CareRecord(
+        phone=phone_number("0113 496 0301"),
+        address="7 Station Road, Pannal HG3 1JL",
+        access_notes="Neighbour at no. 9 holds a key.",
+        language="Gujarati; some English (interpreter: Language Line)",
+    ),
+    CareRecord(
+        phone=phone_number("0113 496 0401"),
+        address="2 The Green, Killinghall HG3 2DA",
+        hazards=("Steep steps to the front door, no rail",),
+    ),
 )
+DEMO_KEY_SAFES = ("4471", "1903", "", "")
+
+
+def _contact(
+    name: str, relationship: str, phone: str, kind: ContactKind, **more: Any
+) -> RecordContact:
+    return RecordContact(name, relationship, phone_number(phone), kind, **more)
+
+
+# Whom to call, in order: family with a login (the demo's carer) or without, keyholders, the GP.
+DEMO_CONTACTS: tuple[tuple[RecordContact, ...], ...] = (
+    (
+        _contact("Jo Clarke", "daughter", "020 7946 0102", ContactKind.NEXT_OF_KIN,
+                 keyholder=True, username="carer"),
+        _contact("Peter Moss", "neighbour at no. 16", "0113 496 0103", ContactKind.NEIGHBOUR,
+                 keyholder=True),
+        _contact("Dr Anna Shah", "GP, Larch Surgery", "0113 496 0104", ContactKind.PROFESSIONAL),
+    ),
+    (
+        _contact("Susan Bell", "niece", "020 7946 0202", ContactKind.NEXT_OF_KIN),
+        _contact("Mill Lane warden", "scheme warden, 9-5", "0113 496 0203",
+                 ContactKind.PROFESSIONAL, keyholder=True),
+        _contact("Jo Clarke", "family friend", "020 7946 0102", ContactKind.FAMILY_OR_FRIEND,
+                 username="carer"),
+    ),
+    (
+        _contact("Ravi Patel", "son", "020 7946 0302", ContactKind.NEXT_OF_KIN),
+        _contact("Mrs Khan", "neighbour at no. 9", "0113 496 0303", ContactKind.NEIGHBOUR,
+                 keyholder=True),
+    ),
+    (_contact("Carol Evans", "daughter", "020 7946 0402", ContactKind.NEXT_OF_KIN, keyholder=True),),
+)  # fmt: skip
 
 
 async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> None:
     """A responder, a carer for the first two homes, and the first resident's own account."""
     password_hash = hash_password(password)
-    for resident_id, (address, access, health) in zip(resident_ids, DEMO_RECORDS, strict=False):
-        await residents_sql.update_profile(
-            conn, resident_id, {"address": address, "access_info": access, "health_notes": health}
-        )
-        await residents_sql.share_health_notes(conn, resident_id)
     for username, role, display_name in DEMO_PEOPLE:
         await people.upsert_user(
             conn,
@@ -185,6 +242,13 @@ async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> 
             service="default" if role == "responder" else None,
             resident_id=resident_ids[0] if role == "resident" else None,
         )
+    # After the people: a contact who signs in is linked to their account by username.
+    for resident_id, record, code, contacts in zip(
+        resident_ids, DEMO_RECORDS, DEMO_KEY_SAFES, DEMO_CONTACTS, strict=False
+    ):
+        await care_record_sql.save_care_record(conn, resident_id, record, key_safe_code=code)
+        await care_record_sql.replace_contacts(conn, resident_id, contacts)
+        await residents_sql.share_health_notes(conn, resident_id)
     # The desk is on duty with its direct line, so the demo's alarms reach someone
     # (Ofcom's drama range: a number that rings nobody).
     desk = await people.user_by_username(conn, "desk")

@@ -12,16 +12,16 @@ service's own region.
 >>> checked_address("sms", "12345", region="GB")
 Traceback (most recent call last):
 ...
-ValueError: '12345' is not a phone number in use in GB: give it with its country code, e.g. +44 7400 123456
+ValueError: '12345' is not a phone number in use in GB: give it as a UK number (0113 496 0000) or with its country code (+44 113 496 0000)
 >>> checked_address("email", "amy@example.org", region="GB")
 'amy@example.org'
 """
 
 from __future__ import annotations
 
-import phonenumbers
+from server.phones import phone_number
 
-__all__ = ["CHANNEL_KINDS", "PHONE_KINDS", "SMS_NUMBER", "checked_address", "phone_number"]
+__all__ = ["CHANNEL_KINDS", "PHONE_KINDS", "SMS_NUMBER", "checked_address"]
 
 # Where the recipient's number goes in CAREWATCH_SMS_URL.
 SMS_NUMBER = "{to}"
@@ -29,27 +29,6 @@ SMS_NUMBER = "{to}"
 # Kinds a person can be given by hand; Web Push subscriptions come from a browser.
 CHANNEL_KINDS = ("email", "webhook", "sms", "voice")
 PHONE_KINDS = frozenset({"sms", "voice"})
-
-
-def phone_number(text: str, *, region: str) -> str:
-    """``text`` as an E.164 number, or ValueError saying how to write it."""
-    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-    hint = (
-        f"e.g. {phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)}"
-        if example is not None
-        else "e.g. +44 7700 900123"
-    )
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(
-            f"{text!r} is not a phone number: give it with its country code, {hint}"
-        ) from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(
-            f"{text!r} is not a phone number in use in {region}: give it with its country code, {hint}"
-        )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def checked_address(kind: str, address: str, *, region: str) -> str:

@@ -19,6 +19,7 @@ from server.api.routes import (
     alerts,
     arc,
     auth,
+    care_record,
     dead_letters,
     fhir,
     health,
@@ -89,6 +90,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ack_links.router)
     app.include_router(health.router)
     app.include_router(residents.router)
+    app.include_router(care_record.router)
     app.include_router(users.router)
     app.include_router(passwords.router)
     app.include_router(shift.router)

@@ -29,6 +29,7 @@ __all__ = [
     "may_act_on_alerts",
     "may_change_choices",
     "may_check_in",
+    "may_edit_care_record",
     "may_see",
     "may_see_access_info",
     "may_see_activity",
@@ -91,6 +92,18 @@ def may_act_on_alerts(viewer: Viewer, home: ResidentScope) -> bool:
 
 def may_see_access_info(viewer: Viewer, home: ResidentScope) -> bool:
     """The key safe code and how to get in: for the people who may have to go in."""
+    return viewer.role in (Role.RESPONDER, Role.ADMIN) and may_see(viewer, home)
+
+
+def may_edit_care_record(viewer: Viewer, home: ResidentScope) -> bool:
+    """The care record and contacts: the responders who work from it, and admins.
+
+    >>> home = ResidentScope(resident_id=7, service="north", carer_ids=frozenset({3}))
+    >>> may_edit_care_record(Viewer(5, "desk", Role.RESPONDER, service="north"), home)
+    True
+    >>> may_edit_care_record(Viewer(3, "amy", Role.CARER), home)
+    False
+    """
     return viewer.role in (Role.RESPONDER, Role.ADMIN) and may_see(viewer, home)
 
 

@@ -74,7 +74,7 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     panel = page.locator("#panel")
     await expect(panel.get_by_role("heading", name=homes.edith.name)).to_be_visible()
     await expect(page.locator("#panel-access")).to_contain_text("key safe by the door")
-    await expect(page.locator("#panel-contacts")).to_contain_text(f"Carer of {homes.edith.name}")
+    await expect(page.locator("#panel-ladder")).to_contain_text(f"Carer of {homes.edith.name}")
     await expect(page.locator("#panel-timeline svg")).to_be_visible()
     await expect(page.locator("#panel-timeline")).to_contain_text("lounge")
 

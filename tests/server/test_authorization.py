@@ -123,6 +123,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/residents/{resident_id}/timeline"): Rule(ALL, per_resident=True),
     ("GET", "/api/v1/residents/{resident_id}/past-alerts"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/residents/{resident_id}/record"): Rule(ALL, per_resident=True),
+    ("PUT", "/api/v1/residents/{resident_id}/record"): Rule(
+        frozenset({"admin", "responder"}), per_resident=True, json={"language": "English"}
+    ),
+    ("PUT", "/api/v1/residents/{resident_id}/record/contacts"): Rule(
+        frozenset({"admin", "responder"}), per_resident=True, json={"contacts": []}
+    ),
+    ("POST", "/api/v1/residents/{resident_id}/record/key-safe"): Rule(
+        frozenset({"admin", "responder"}), per_resident=True
+    ),
     ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
     ("POST", "/api/v1/alerts/{alert_id}/steps"): Rule(
         STAFF, per_resident=True, json={"step": "call-resident"}

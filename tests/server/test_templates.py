@@ -15,7 +15,10 @@ from server.domain.alerts import AlertKind
 PAGES = sorted(
     entry.name
     for entry in resources.files("server.api").joinpath("templates").iterdir()
-    if entry.name.endswith(".html") and entry.name != "layout.html"
+    # A name starting with "_" is a part included in pages (the care record's form), not a page.
+    if entry.name.endswith(".html")
+    and entry.name != "layout.html"
+    and not entry.name.startswith("_")
 )
 VALUES = {
     "error.html": {"title": "Page not found", "message": "m"},

@@ -1,4 +1,4 @@
-// Administration: residents, the people who sign in, and each resident's carers.
+// Administration: residents, the people who sign in, each resident's carers and care record.
 "use strict";
 
 const { $, api } = carewatch;
@@ -38,7 +38,9 @@ async function loadResidents() {
   residentOptions($("person-resident"));
   residentOptions($("ladder-resident"));
   residentOptions($("hub-resident"));
+  residentOptions($("record-resident"));
   await loadLadder();
+  await loadRecord();
 }
 
 let editing = null;
@@ -258,6 +260,26 @@ async function loadLadder() {
     : `${record.name} has no carers yet.`;
 }
 
+let recordLoads = 0;
+
+async function loadRecord() {
+  const id = $("record-resident").value;
+  if (!id) return;
+  const mine = ++recordLoads;
+  // Nothing typed while a record loads is overwritten by it: the form waits, disabled.
+  const parts = $("care-record-form").querySelectorAll("fieldset, button[type=submit]");
+  for (const part of parts) part.disabled = true;
+  $("record-state").textContent = "Loading the record…";
+  try {
+    const record = await api(`/api/v1/residents/${id}/record`);
+    if (mine !== recordLoads) return;  // a later choice is loading: it fills the form
+    careRecord.fill(record);
+    $("record-state").textContent = `Editing ${record.name}'s record.`;
+  } finally {
+    if (mine === recordLoads) for (const part of parts) part.disabled = false;
+  }
+}
+
 function showRoleFields() {
   const role = $("person-role").value;
   $("person-service-field").hidden = role !== "responder";
@@ -321,6 +343,8 @@ async function saveLadder(event) {
   $("person-cancel").addEventListener("click", closePerson);
   $("person-role").addEventListener("change", showRoleFields);
   $("ladder-resident").addEventListener("change", () => loadLadder().catch((e) => say(e.message)));
+  $("record-resident").addEventListener("change", () => loadRecord().catch((e) => say(e.message)));
+  careRecord.setUp((record) => say(`${record.name}'s care record and contacts saved.`));
   showRoleFields();
   try {
     await loadResidents();

@@ -17,7 +17,7 @@ const REPEAT_SOUND_MS = 30_000;
 const MUTE_KEY = "carewatch.console.muted";
 
 const state = {
-  alerts: new Map(), selected: null, panelFor: null, planFor: null, plans: {},
+  alerts: new Map(), selected: null, panelFor: null, planFor: null, plans: {}, record: null,
   // What has sounded: alert id → "status:presses", so a change that matters sounds once.
   heard: new Map(), lastSound: 0, sounded: 0, firstLoad: true,
 };
@@ -308,28 +308,106 @@ async function showPanel(alert) {
   showPlan(alert);
   if (state.panelFor === alert.resident_id) return;
   state.panelFor = alert.resident_id;
+  state.record = null;
   $("panel-title").textContent = alert.resident;
   $("panel-record").href = `/residents/${alert.resident_id}`;
+  $("key-safe-code").textContent = "";
   try {
-    const [resident, timeline] = await Promise.all([
+    const [resident, record, timeline] = await Promise.all([
       api(`/api/v1/residents/${alert.resident_id}`),
+      api(`/api/v1/residents/${alert.resident_id}/record`),
       api(`/api/v1/residents/${alert.resident_id}/timeline?hours=24`),
     ]);
     if (state.panelFor !== alert.resident_id) return;
-    $("panel-address").textContent = resident.address || "not recorded";
-    $("panel-access").textContent = resident.access_info === null ? "not shown" : resident.access_info || "not recorded";
-    $("panel-health").textContent = resident.health_notes === null ? "not shared by the resident" : resident.health_notes || "none recorded";
+    showRecord(record);
     $("panel-away").textContent = resident.away_until ? `until ${new Date(resident.away_until).toLocaleString("en-GB")}` : "at home";
-    $("panel-contacts").replaceChildren(...resident.contacts.map((c) => {
-      const li = document.createElement("li");
-      li.textContent = `${c.name} (${c.role})${c.reach.length ? ": " + c.reach.join(", ") : ""}`;
-      return li;
-    }));
-    if (!resident.contacts.length) $("panel-contacts").textContent = "No carers on the ladder.";
+    // The alert ladder's carers (people who sign in), apart from the record's contacts.
+    $("panel-ladder").textContent = resident.contacts.length
+      ? `Alert ladder: ${resident.contacts.map((c) => `${c.name} (${c.role})`).join(", ")}.` : "No carers on the alert ladder.";
     drawTimeline($("panel-timeline"), timeline, resident.timezone);
   } catch (error) {
     $("panel-timeline").textContent = error.message;
   }
+}
+
+// --- The care record on the panel: what to say, whom to dial, what to watch for -----------
+
+function dial(phone, label) {
+  const link = document.createElement("a");
+  link.href = phone.tel;
+  link.textContent = phone.display;
+  link.setAttribute("aria-label", label);
+  return link;
+}
+
+function flag(label, text, urgent = false) {
+  const li = document.createElement("li");
+  if (urgent) li.className = "urgent-flag";
+  const strong = document.createElement("strong");
+  strong.textContent = `${label}: `;
+  li.append(strong, text);
+  return li;
+}
+
+function showRecord(record) {
+  state.record = record;
+  $("panel-phone").replaceChildren(record.phone
+    ? dial(record.phone, `Call ${record.name} on ${record.phone.display}`) : "not recorded");
+  $("panel-address").textContent = record.address || "not recorded";
+  $("panel-access").textContent = record.access === null ? "not shown" : record.access.notes || "not recorded";
+  const hasCode = Boolean(record.access && record.access.has_key_safe_code);
+  $("reveal-key-safe").hidden = !(record.may_reveal_key_safe && hasCode);
+  // A code shown before is hidden again whenever the record is drawn (after an edit, too).
+  $("key-safe-code").textContent = hasCode ? "" : record.access ? "none on file" : "not shown";
+  const health = record.health;
+  const flags = [];
+  if (health) {
+    if (health.resuscitation !== "none") {
+      flags.push(flag(health.resuscitation_words, health.resuscitation_form_at ? `form ${health.resuscitation_form_at}` : "ask where the form is", true));
+    }
+    if (health.allergies) flags.push(flag("Allergies", health.allergies, true));
+  }
+  if (record.hazards.length) flags.push(flag("Hazards", record.hazards.join("; "), true));
+  if (record.hearing_sight) flags.push(flag("Hearing, sight", record.hearing_sight));
+  if (record.language) flags.push(flag("Language", record.language));
+  if (!health) flags.push(flag("Health", "not shared by the resident"));
+  else if (health.resuscitation === "none") flags.push(flag("DNACPR / ReSPECT", "none recorded"));
+  $("panel-flags").replaceChildren(...flags);
+  $("panel-medication").textContent = health === null ? "not shared" : health.medication || "none recorded";
+  $("panel-health").textContent = health === null ? "not shared" : health.medical_summary || "none recorded";
+  $("panel-contacts").replaceChildren(...record.contacts.map((c) => {
+    const li = document.createElement("li");
+    const who = [c.relationship, c.keyholder ? "keyholder" : ""].filter(Boolean).join(", ");
+    li.append(`${c.name}${who ? ` (${who})` : ""}`);
+    if (c.phone) li.append(": ", dial(c.phone, `Call ${c.name} on ${c.phone.display}`));
+    return li;
+  }));
+  if (!record.contacts.length) {
+    const none = document.createElement("li");
+    none.className = "muted";
+    none.textContent = "No contacts recorded.";
+    $("panel-contacts").replaceChildren(none);
+  }
+  $("edit-record").hidden = !record.may_edit;
+}
+
+async function revealKeySafe() {
+  const record = state.record;
+  if (!record) return;
+  try {
+    const shown = await api(`/api/v1/residents/${record.resident_id}/record/key-safe`, { method: "POST" });
+    if (state.panelFor !== record.resident_id) return;
+    const at = new Date(shown.shown_at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+    $("key-safe-code").textContent = `${shown.code || "none on file"} (shown at ${at}; this is logged)`;
+  } catch (error) { $("key-safe-code").textContent = error.message; }
+}
+
+function editRecord() {
+  if (!state.record) return;
+  careRecord.fill(state.record);
+  $("record-title").textContent = `Care record: ${state.record.name}`;
+  $("record-dialog").showModal();
+  $("cr-phone").focus();
 }
 
 // --- The shift bar ---------------------------------------------------------------------
@@ -435,6 +513,14 @@ document.addEventListener("DOMContentLoaded", async () => {
     showMute();
   });
   $("duty-toggle").addEventListener("click", toggleDuty);
+  $("reveal-key-safe").addEventListener("click", revealKeySafe);
+  $("edit-record").addEventListener("click", editRecord);
+  $("record-close").addEventListener("click", () => $("record-dialog").close());
+  careRecord.setUp((record) => {
+    $("record-dialog").close();
+    if (state.panelFor === record.resident_id) showRecord(record);
+    $("announcer").textContent = `${record.name}: care record saved.`;
+  });
   showMute();
   const me = await carewatch.start();
   if (!me) return;

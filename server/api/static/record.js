@@ -3,6 +3,35 @@
 
 const { $, api, kindWords, clock, drawTimeline, drawTrends } = carewatch;
 
+function dial(phone) {
+  const link = document.createElement("a");
+  link.href = phone.tel;
+  link.textContent = phone.display;
+  return link;
+}
+
+// The care record's parts this viewer may see (GET .../record withholds the rest).
+async function showCareRecord(id) {
+  const record = await api(`/api/v1/residents/${id}/record`);
+  $("phone").replaceChildren(record.phone ? dial(record.phone) : "not recorded");
+  $("hazards").textContent = record.hazards.join("; ") || "none recorded";
+  $("language").textContent = record.language || "not recorded";
+  $("hearing-sight").textContent = record.hearing_sight || "none recorded";
+  const items = record.contacts.map((c) => {
+    const li = document.createElement("li");
+    const who = [c.relationship, c.keyholder ? "keyholder" : ""].filter(Boolean).join(", ");
+    li.append(`${c.name}${who ? ` (${who})` : ""}`);
+    if (c.phone) li.append(": ", dial(c.phone));
+    return li;
+  });
+  if (!items.length) {
+    const none = document.createElement("li");
+    none.textContent = "None recorded.";
+    items.push(none);
+  }
+  $("record-contacts").replaceChildren(...items);
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   const me = await carewatch.start();
   if (!me) return;
@@ -25,6 +54,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       li.textContent = `${c.name} (${c.role})${reach.length ? ": " + reach.join(", ") : ""}`;
       return li;
     }));
+    await showCareRecord(id);
     const alerts = await api(`/api/v1/alerts?status=active&resident_id=${id}`);
     $("alerts").replaceChildren(...alerts.map((a) => {
       const li = document.createElement("li");
