@@ -52,7 +52,22 @@ from server.detect.day_profile import close_profile_day, learn_recent_days
 from server.detect.feedback import less_eager
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
 from server.detect.home_state import HomeState
-from server.detect.hours import clock, hour_of, latest_usual, time_of
+from server.detect.hours import (
+    AFTERNOON,
+    BED_TIME_FROM,
+    LATEST_WAKE_CAP,
+    MORNING_RECKONING,
+    NIGHT_COUNT_UNTIL,
+    NOON,
+    SLEEP_FROM,
+    SLEEP_UNTIL,
+    WAKE_FROM,
+    WAKE_UNTIL,
+    clock,
+    hour_of,
+    latest_usual,
+    time_of,
+)
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.longest import cell_of
@@ -63,7 +78,7 @@ from server.detect.sensors import (
     resident_back,
     sensor_reported,
 )
-from server.domain.alerts import AlertKind, Outcome
+from server.domain.alerts import KINDS, AlertKind, FalseAlarmLesson, Outcome
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
@@ -99,6 +114,16 @@ _BACK_SPAN = timedelta(minutes=2)
 # evening; before it, from night_starts, only after going to bed since _EVENING.
 _SMALL_HOURS_START = 1.0
 _EVENING = time(18, 0)
+# A week of mornings (or of weekend mornings) before their own getting-up time is used;
+# until then, WatchSettings.latest_wake_default.
+_WAKES_LEARNED = 7
+# Ten nights of toilet visits before a rise is judged against their own usual.
+_NIGHTS_LEARNED = 10
+# Night toilet visits are raised again at most once a week: a rise lasts for days.
+_TOILETS_AGAIN_DAYS = 7
+# A battery low once is low until it reads at least this (changed), not at each wobble
+# around battery_low.
+_BATTERY_CHANGED = 50.0
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -300,31 +325,27 @@ class HomeWatch:
         home.feedback_until = resolved_at
         home.limit = None
         s = self.settings
-        match kind:
-            case AlertKind.NO_MOVEMENT:
+        # What a false alarm teaches is the kind's, in the table of kinds.
+        match KINDS[kind].false_alarm:
+            case FalseAlarmLesson.LONGER_SILENCE:
                 place, band = details.get("place_code"), details.get("band")
                 if not isinstance(place, int) or not isinstance(band, int):
                     return False
                 cell = (place, band)
                 home.slack[cell] = min(home.slack.get(cell, 1.0) * s.feedback_step, s.feedback_max)
-            case AlertKind.NOT_UP:
+            case FalseAlarmLesson.LATER_WAKE:
                 home.wake_slack_min = min(
                     home.wake_slack_min + s.wake_feedback.total_seconds() / 60,
                     s.wake_feedback_max.total_seconds() / 60,
                 )
-            case AlertKind.DOOR_AT_NIGHT:
+            case FalseAlarmLesson.LONGER_DOOR_QUIET:
                 home.door_slack = min(home.door_slack * 1.5, s.door_feedback_max)
-            case (
-                AlertKind.NIGHT_TOILET_VISITS
-                | AlertKind.MISSED_MEAL
-                | AlertKind.ACTIVITY_DECLINE
-                | AlertKind.ROUTINE_CHANGE
-            ):
+            case FalseAlarmLesson.LESS_EAGER | FalseAlarmLesson.LESS_EAGER_RELEARN as lesson:
                 slack = home.advisory_slack.get(kind.value, 1.0)
                 home.advisory_slack[kind.value] = min(slack * s.feedback_step, s.feedback_max)
-                if kind is AlertKind.ROUTINE_CHANGE:
+                if lesson is FalseAlarmLesson.LESS_EAGER_RELEARN:
                     learn_recent_days(home)
-            case _:
+            case None:
                 return False
         return True
 
@@ -435,7 +456,7 @@ class HomeWatch:
         home.place = UP if fixture else self._place(home, room, this_hour.hour)
         if home.place == IN_BED:
             home.in_bed_at = ts
-        if home.place == IN_BED and was != IN_BED and this_hour.hour >= 18:
+        if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
             home.profile_counts[3] = hour_of(self._local(hub, ts))  # the last time to bed
         if room == "bathroom":
             self._count_toilet(home, ts, this_hour)
@@ -505,7 +526,7 @@ class HomeWatch:
         if last is not None and home.last_door is not None and home.last_door > last:
             # Out of the front door and back now: out since the last movement before it.
             counts[1] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
-        if hour < 6 and room not in _NIGHT_PASSAGE:
+        if hour < NIGHT_COUNT_UNTIL and room not in _NIGHT_PASSAGE:
             counts[2] += 1
 
     def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
@@ -540,7 +561,7 @@ class HomeWatch:
                         details={"sensor": sensor.sensor, "battery": sensor.battery},
                     )
                 )
-            elif sensor.battery >= 50:
+            elif sensor.battery >= _BATTERY_CHANGED:
                 home.low_batteries.discard(sensor.sensor)
         return found
 
@@ -627,17 +648,17 @@ class HomeWatch:
         """
         s = self.settings
         hour = hour_of(local)
-        if hour < 12:
+        if hour < NOON:
             hour += 24  # the small hours belong to the evening before
         starts = hour_of(s.night_starts)
-        if starts < 12:
+        if starts < NOON:
             starts += 24  # an operator's night that starts after midnight
         if not (starts <= hour < 24 + hour_of(s.night_ends)):
             return False
         if hour >= 24 + _SMALL_HOURS_START:
             return True
         evening = datetime.combine(
-            local.date() - timedelta(days=1) if local.hour < 12 else local.date(),
+            local.date() - timedelta(days=1) if local.hour < NOON else local.date(),
             _EVENING,
             local.tzinfo,
         )
@@ -646,7 +667,7 @@ class HomeWatch:
     @staticmethod
     def _is_sleep_time(hour: int) -> bool:
         """From 18:00 until 11:00 (local hours)."""
-        return hour >= 18 or hour < 11
+        return hour >= SLEEP_FROM or hour < SLEEP_UNTIL
 
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
@@ -697,7 +718,7 @@ class HomeWatch:
     ) -> None:
         """The first time up and about in the morning, from the bed pad if there is one."""
         # The day's rooms; a night trip to the bathroom by the hall is not getting up.
-        if room not in ("kitchen", "lounge") or not (4 <= this_hour.hour < 13):
+        if room not in ("kitchen", "lounge") or not (WAKE_FROM <= this_hour.hour < WAKE_UNTIL):
             return
         if home.woke_on == this_hour.day:
             return
@@ -716,7 +737,7 @@ class HomeWatch:
     # -- night toilet visits ----------------------------------------------------------
 
     def _count_toilet(self, home: HomeState, ts: datetime, this_hour: LocalHour) -> None:
-        if this_hour.hour >= 6:
+        if this_hour.hour >= NIGHT_COUNT_UNTIL:
             home.last_bathroom = ts
             return
         self._roll_night(home, this_hour.day)
@@ -733,14 +754,18 @@ class HomeWatch:
     def _night_toilets(self, hub: str, home: HomeState, local: datetime) -> list[Finding]:
         """Each morning at 07:00: last night's visits against this resident's own nights."""
         today = local.date()
-        if local.hour < 7 or home.closed_night == today or home.last_activity is None:
+        if (
+            local.hour < MORNING_RECKONING
+            or home.closed_night == today
+            or home.last_activity is None
+        ):
             return []
         home.closed_night = today
         counted = home.tonight if home.night_of == today else 0
         home.profile_toilets = counted
         home.recent_nights.append(counted)
         history = list(home.night_counts)
-        if len(history) < 10:
+        if len(history) < _NIGHTS_LEARNED:
             home.night_counts.append(counted)
             return []
         # CUSUM on the nightly count against the resident's own usual (a trimmed
@@ -754,7 +779,10 @@ class HomeWatch:
             home.night_counts.append(counted)
             return []
         home.toilet_cusum = 0.0
-        if home.toilets_raised_on is not None and (today - home.toilets_raised_on).days <= 7:
+        if (
+            home.toilets_raised_on is not None
+            and (today - home.toilets_raised_on).days <= _TOILETS_AGAIN_DAYS
+        ):
             return []
         home.toilets_raised_on = today
         recent = list(home.recent_nights)[-3:]
@@ -831,8 +859,14 @@ class HomeWatch:
                 for at, meal in meal_deadlines(home, local.date(), self._zones.get(hub))
                 if at > watermark
             ]
-            day = local.date() + timedelta(days=1) if local.hour >= 7 else local.date()
-            home.next_morning = datetime.combine(day, time(7, 0), local.tzinfo).astimezone(UTC)
+            day = (
+                local.date() + timedelta(days=1)
+                if local.hour >= MORNING_RECKONING
+                else local.date()
+            )
+            home.next_morning = datetime.combine(
+                day, time(MORNING_RECKONING), local.tzinfo
+            ).astimezone(UTC)
         while home.meal_checks and watermark >= home.meal_checks[0][0]:
             due, meal = home.meal_checks.pop(0)
             if home.raised or watermark - due > _MEAL_LATE:
@@ -862,7 +896,7 @@ class HomeWatch:
         this_hour = self._hour(hub, watermark)
         latest = self._latest_wake(home, this_hour.day)
         # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
-        if not (latest.hour <= this_hour.hour < 14) or home.not_up_on == this_hour.day:
+        if not (latest.hour <= this_hour.hour < AFTERNOON) or home.not_up_on == this_hour.day:
             return []
         if home.woke_on == this_hour.day:
             return []  # up already today: back in bed later is a lie-down, not "not up"
@@ -873,7 +907,7 @@ class HomeWatch:
             return []  # already raised as a silence, or away
         home.not_up_on = local.date()
         home.raised = AlertKind.NOT_UP
-        learned = len(home.wakes) >= 7
+        learned = len(home.wakes) >= _WAKES_LEARNED
         usual = (
             f"They are usually up by {clock(statistics.median(home.wakes))}; "
             f"later than {latest:%H:%M} is unusual for them."
@@ -971,12 +1005,12 @@ class HomeWatch:
         if home.place == IN_BED and self._is_sleep_time(local.hour):
             # Gone to bed for the night: judged by the next morning's usual (a Friday night
             # ends in a Saturday morning, which may be a weekend lie-in).
-            morning = local.date() + timedelta(days=1) if local.hour >= 14 else local.date()
+            morning = local.date() + timedelta(days=1) if local.hour >= AFTERNOON else local.date()
             latest = self._latest_wake(home, morning)
             wake = datetime.combine(morning, latest, local.tzinfo)
             if wake <= local:
                 return s.nap_ceiling, "A long silence in bed in the morning."
-            learned = len(home.wakes) >= 7
+            learned = len(home.wakes) >= _WAKES_LEARNED
             why = (
                 f"Usually up by {clock(statistics.median(home.wakes))}; later than "
                 f"{latest:%H:%M} is unusual for them."
@@ -1037,11 +1071,11 @@ class HomeWatch:
     def _work_out_latest_wake(self, home: HomeState, day: date | None) -> time:
         s = self.settings
         wakes, weekend = home.wakes, day is not None and day.weekday() >= 5
-        if weekend and len(home.weekend_wakes) >= 7:
+        if weekend and len(home.weekend_wakes) >= _WAKES_LEARNED:
             wakes = home.weekend_wakes
         slack = home.wake_slack_min / 60
-        if len(wakes) < 7:
-            return time_of(min(hour_of(s.latest_wake_default) + slack, 13.0))
+        if len(wakes) < _WAKES_LEARNED:
+            return time_of(min(hour_of(s.latest_wake_default) + slack, LATEST_WAKE_CAP))
         margin = s.wake_margin.total_seconds() / 3600
         latest = latest_usual(wakes, margin=margin, spreads=s.wake_spreads)
         if weekend and wakes is home.wakes and home.weekend_wakes:
@@ -1049,7 +1083,7 @@ class HomeWatch:
             # mornings say little about a Sunday lie-in: until there are enough, a weekend
             # morning may be as late as the latest weekend morning seen, plus the margin.
             latest = max(latest, max(home.weekend_wakes) + margin)
-        return time_of(min(latest + slack, 13.0))
+        return time_of(min(latest + slack, LATEST_WAKE_CAP))
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(
