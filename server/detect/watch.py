@@ -40,7 +40,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
-from server.detect.coverage import coverage_gaps
+from server.detect.batteries import judge_batteries
+from server.detect.cold_home import judge_temperature
+from server.detect.coverage import judge_coverage
 from server.detect.daily import (
     activity_day,
     kitchen_visit,
@@ -50,6 +52,7 @@ from server.detect.daily import (
 )
 from server.detect.day_profile import close_profile_day, learn_recent_days
 from server.detect.feedback import less_eager
+from server.detect.front_door import is_door_night, judge_door
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import (
@@ -58,7 +61,6 @@ from server.detect.hours import (
     LATEST_WAKE_CAP,
     MORNING_RECKONING,
     NIGHT_COUNT_UNTIL,
-    NOON,
     SLEEP_FROM,
     SLEEP_UNTIL,
     WAKE_FROM,
@@ -71,6 +73,7 @@ from server.detect.hours import (
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.longest import cell_of
+from server.detect.night_toilets import close_night, count_toilet
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -110,20 +113,9 @@ _LONGEST_OUT_H = 16.0
 # reports within this time of the first reading, or the same one for at least _BACK_SPAN.
 _BACK_WITHIN = timedelta(minutes=15)
 _BACK_SPAN = timedelta(minutes=2)
-# The front door at night: from this hour on, a leaving is at night whatever the
-# evening; before it, from night_starts, only after going to bed since _EVENING.
-_SMALL_HOURS_START = 1.0
-_EVENING = time(18, 0)
 # A week of mornings (or of weekend mornings) before their own getting-up time is used;
 # until then, WatchSettings.latest_wake_default.
 _WAKES_LEARNED = 7
-# Ten nights of toilet visits before a rise is judged against their own usual.
-_NIGHTS_LEARNED = 10
-# Night toilet visits are raised again at most once a week: a rise lasts for days.
-_TOILETS_AGAIN_DAYS = 7
-# A battery low once is low until it reads at least this (changed), not at each wobble
-# around battery_low.
-_BATTERY_CHANGED = 50.0
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -262,7 +254,8 @@ class HomeWatch:
         home = self._home(hub)
         home.last_activity, home.room, home.last_door = last_activity, room, last_door
         home.watermark = max((t for t in (last_activity, last_door) if t), default=None)
-        home.raised = raised
+        home.no_movement_raised = raised is _NO_MOVEMENT
+        home.not_up_raised = raised is _NOT_UP
 
     def take_checkpoints(self) -> dict[str, bytes]:
         """The state of every home that changed since last asked, to save, all at once."""
@@ -307,10 +300,10 @@ class HomeWatch:
         Returns whether it changed anything (each resolution counts once, in order).
         """
         home = self._home(hub)
-        if kind is _NO_MOVEMENT and home.raised is _NO_MOVEMENT and home.stirred_at is not None:
+        if kind is _NO_MOVEMENT and home.no_movement_raised and home.stirred_at is not None:
             # A person closed it after the resident stirred: whoever closed it knows how they
             # are, so the next silence is judged afresh rather than waiting for more movement.
-            home.raised, home.stirred_at, home.stirred_by = None, None, None
+            home.no_movement_raised, home.stirred_at, home.stirred_by = False, None, None
             self._changed.add(hub)
         if kind is AlertKind.NO_MOVEMENT and outcome in _INCIDENT:
             # A person confirmed it: the silence was not their routine, so it is not learned.
@@ -339,7 +332,7 @@ class HomeWatch:
                     s.wake_feedback_max.total_seconds() / 60,
                 )
             case FalseAlarmLesson.LONGER_DOOR_QUIET:
-                home.door_slack = min(home.door_slack * 1.5, s.door_feedback_max)
+                home.door.slack = min(home.door.slack * 1.5, s.door_feedback_max)
             case FalseAlarmLesson.LESS_EAGER | FalseAlarmLesson.LESS_EAGER_RELEARN as lesson:
                 slack = home.advisory_slack.get(kind.value, 1.0)
                 home.advisory_slack[kind.value] = min(slack * s.feedback_step, s.feedback_max)
@@ -373,7 +366,16 @@ class HomeWatch:
         found: list[Finding] = []
         kind, ts = reading.kind, reading.ts
         if kind is _TEMPERATURE:
-            return self._temperature(hub, home, reading)
+            if "bedroom" in self._maps.get(hub, {}).get(reading.sensor, reading.sensor):
+                return []  # the living room is what UK guidance is about
+            return judge_temperature(
+                hub,
+                home.cold,
+                reading,
+                limit_c=self.settings.cold_limit_c,
+                cold_for=self.settings.cold_for,
+                zone=self._zones.get(hub),
+            )
         if kind is _HUMIDITY:
             return []
         if kind is _CONTACT and self._is_front_door(hub, reading.sensor):
@@ -384,10 +386,16 @@ class HomeWatch:
                     home.last_door is None or home.last_activity > home.last_door
                 )
                 home.last_door = ts
-                if home.door_at_night is not None and not home.door_raised:
-                    home.door_at_night = ts  # still at the door: quiet from its last use
-                elif was_in and self._is_door_night(home, self._local(hub, ts)):
-                    home.door_at_night = ts
+                door = home.door
+                if door.at_night is not None and not door.raised:
+                    door.at_night = ts  # still at the door: quiet from its last use
+                elif was_in and is_door_night(
+                    self._local(hub, ts),
+                    in_bed_at=home.in_bed_at,
+                    night_starts=self.settings.night_starts,
+                    night_ends=self.settings.night_ends,
+                ):
+                    door.at_night = ts
             return []
         if kind is _CHAIR:
             home.in_chair = reading.value >= 0.5
@@ -459,19 +467,20 @@ class HomeWatch:
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
             home.profile_counts[3] = hour_of(self._local(hub, ts))  # the last time to bed
         if room == "bathroom":
-            self._count_toilet(home, ts, this_hour)
+            count_toilet(home.toilets, ts, hour=this_hour.hour, day=this_hour.day)
         if room == "kitchen":
             kitchen_visit(home, self._local(hub, ts))
         else:
             home.kitchen_since = None
         self._learn_wake(hub, home, room, ts, this_hour)
-        if home.door_at_night is not None and ts > home.door_at_night:
-            if home.door_raised:
+        door = home.door
+        if door.at_night is not None and ts > door.at_night:
+            if door.raised:
                 found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, ts, room))
-            home.door_at_night, home.door_raised = None, False
-        if home.raised is _NO_MOVEMENT and not self._moving_again(home, reading.sensor, ts):
+            door.at_night, door.raised = None, False
+        if home.no_movement_raised and not self._moving_again(home, reading.sensor, ts):
             return found
-        if home.raised is not None:
+        if home.no_movement_raised or home.not_up_raised:
             found += self._clear_raised(hub, home, ts, room)
         return found
 
@@ -505,7 +514,7 @@ class HomeWatch:
                 if home.woke_on == day and home.profile_wake is not None
                 else math.nan,
                 home.profile_toilets
-                if home.closed_night == day and home.profile_toilets is not None
+                if home.toilets.closed_night == day and home.profile_toilets is not None
                 else math.nan,
                 math.log(max(home.activity_today, 1)),
                 kitchen,
@@ -531,10 +540,11 @@ class HomeWatch:
 
     def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
         # Stirring in bed does not end "not up"; getting up does.
-        if home.raised is None or (home.raised is AlertKind.NOT_UP and home.place == IN_BED):
+        raised = home.raised
+        if raised is None or (raised is _NOT_UP and home.place == IN_BED):
             return []
-        cleared = self._cleared(hub, home.raised, ts, room)
-        home.raised = None
+        cleared = self._cleared(hub, raised, ts, room)
+        home.no_movement_raised = home.not_up_raised = False
         home.stirred_at = home.stirred_by = None
         return [cleared]
 
@@ -542,55 +552,16 @@ class HomeWatch:
         """A heartbeat's battery levels: a low battery is the installer's to change."""
         home = self._home(hub)
         self.set_sensor_map(hub, {s.sensor: s.room for s in sensors if s.room})
-        found: list[Finding] = self._coverage(hub, home, sensors, ts)
-        for sensor in sensors:
-            if sensor.battery is None:
-                continue
-            if (
-                sensor.battery < self.settings.battery_low
-                and sensor.sensor not in home.low_batteries
-            ):
-                home.low_batteries.add(sensor.sensor)
-                found.append(
-                    Condition(
-                        hub=hub,
-                        kind=AlertKind.BATTERY_LOW,
-                        event_at=ts,
-                        reason=f"The battery of {sensor.sensor} is at {sensor.battery:.0f} %: "
-                        "change it within a week, or the sensor will stop.",
-                        details={"sensor": sensor.sensor, "battery": sensor.battery},
-                    )
-                )
-            elif sensor.battery >= _BATTERY_CHANGED:
-                home.low_batteries.discard(sensor.sensor)
+        found = judge_coverage(
+            hub,
+            home.coverage,
+            sensors,
+            ts,
+            room=home.room or "home",
+            zone=self._zones.get(hub),
+        )
+        found += judge_batteries(hub, home.batteries, sensors, ts, low=self.settings.battery_low)
         return found
-
-    def _coverage(
-        self, hub: str, home: HomeState, sensors: Sequence[SensorHealth], ts: datetime
-    ) -> list[Finding]:
-        """Told once, and again when the map changes: what the sensors cannot see."""
-        if not sensors:
-            return []  # a heartbeat without its map says nothing about the map
-        # Heartbeats come every minute and the map seldom changes: judged when it does.
-        key = hash(tuple((s.sensor, s.kind, s.room) for s in sensors))
-        if key == home.coverage_key:
-            return []
-        home.coverage_key = key
-        gaps = coverage_gaps(sensors)
-        if gaps == home.coverage_told:
-            return []
-        was, home.coverage_told = home.coverage_told, gaps
-        if not gaps:
-            return [self._cleared(hub, AlertKind.SENSOR_COVERAGE, ts, home.room or "home")]
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.SENSOR_COVERAGE,
-                event_at=ts,
-                reason=" ".join(gaps),
-                details={"gaps": gaps, "was": was},
-            )
-        ]
 
     @staticmethod
     def _room(reading: Reading, mapped: str | None) -> str:
@@ -637,33 +608,6 @@ class HomeWatch:
                 return IN_BED
         return UP
 
-    def _is_door_night(self, home: HomeState, local: datetime) -> bool:
-        """Whether a leaving by the front door now is a leaving at night.
-
-        In the small hours it always is. In the late evening (from ``night_starts``) only
-        once they had gone to bed this evening: someone who goes out at 22:50 without
-        having been to bed is going out, as they may on any evening (a door alert every
-        late evening out was most of a real home's false door alerts); someone who went to
-        bed and is out of the door at 23:30 may be wandering.
-        """
-        s = self.settings
-        hour = hour_of(local)
-        if hour < NOON:
-            hour += 24  # the small hours belong to the evening before
-        starts = hour_of(s.night_starts)
-        if starts < NOON:
-            starts += 24  # an operator's night that starts after midnight
-        if not (starts <= hour < 24 + hour_of(s.night_ends)):
-            return False
-        if hour >= 24 + _SMALL_HOURS_START:
-            return True
-        evening = datetime.combine(
-            local.date() - timedelta(days=1) if local.hour < NOON else local.date(),
-            _EVENING,
-            local.tzinfo,
-        )
-        return home.in_bed_at is not None and home.in_bed_at >= evening
-
     @staticmethod
     def _is_sleep_time(hour: int) -> bool:
         """From 18:00 until 11:00 (local hours)."""
@@ -673,8 +617,7 @@ class HomeWatch:
         last = home.last_activity
         if home.longest.held:
             home.longest.mature(ts.timestamp())
-        raised = home.raised
-        if last is None or raised is _NOT_UP or self._away(home, ts):
+        if last is None or home.not_up_raised or self._away(home, ts):
             return  # no history yet, not up, or away: not something to learn as normal
         if home.last_door is not None and home.last_door > last:
             return  # out of the house: not a silence at home
@@ -685,9 +628,9 @@ class HomeWatch:
         gap_s = (ts - last).total_seconds()
         place = home.place
         cell = band * _PLACE_COUNT + place  # cell_of(), inlined: this runs for every reading
-        if raised is _NO_MOVEMENT and home.stirred_at is not None:
+        if home.no_movement_raised and home.stirred_at is not None:
             return  # stirring after the alert: the silence was held at its first reading
-        if raised is _NO_MOVEMENT:
+        if home.no_movement_raised:
             # The silence raised an alert and ended in movement: part of their routine
             # unless a person confirms an incident (see alerted_learn_after), so the same
             # long evening still spell does not raise every evening for ever.
@@ -703,8 +646,6 @@ class HomeWatch:
                 learn_after=(ts + s.alerted_learn_after).timestamp(),
                 began=last.timestamp(),
             )
-            return
-        if raised is not None:
             return
         home.gaps.learn(band=band, place=place, gap_s=gap_s)
         longest, minutes = home.longest, gap_s / 60
@@ -734,111 +675,6 @@ class HomeWatch:
         (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
         home.wakes_learned += 1
 
-    # -- night toilet visits ----------------------------------------------------------
-
-    def _count_toilet(self, home: HomeState, ts: datetime, this_hour: LocalHour) -> None:
-        if this_hour.hour >= NIGHT_COUNT_UNTIL:
-            home.last_bathroom = ts
-            return
-        self._roll_night(home, this_hour.day)
-        if home.last_bathroom is None or ts - home.last_bathroom > timedelta(minutes=10):
-            home.tonight += 1
-        home.last_bathroom = ts
-
-    @staticmethod
-    def _roll_night(home: HomeState, night: date) -> None:
-        # Visits before 06:00 belong to the night that ends that morning.
-        if home.night_of != night:
-            home.night_of, home.tonight = night, 0
-
-    def _night_toilets(self, hub: str, home: HomeState, local: datetime) -> list[Finding]:
-        """Each morning at 07:00: last night's visits against this resident's own nights."""
-        today = local.date()
-        if (
-            local.hour < MORNING_RECKONING
-            or home.closed_night == today
-            or home.last_activity is None
-        ):
-            return []
-        home.closed_night = today
-        counted = home.tonight if home.night_of == today else 0
-        home.profile_toilets = counted
-        home.recent_nights.append(counted)
-        history = list(home.night_counts)
-        if len(history) < _NIGHTS_LEARNED:
-            home.night_counts.append(counted)
-            return []
-        # CUSUM on the nightly count against the resident's own usual (a trimmed
-        # mean, so one bad night does not move it): slow rises add up.
-        kept = sorted(history)[: int(0.9 * len(history)) + 1]
-        usual = max(0.3, sum(kept) / len(kept))
-        slack = 0.5 * max(0.5, usual)
-        home.toilet_cusum = max(0.0, home.toilet_cusum + counted - usual - slack)
-        eagerness = less_eager(home, AlertKind.NIGHT_TOILET_VISITS)
-        if home.toilet_cusum < 4 * max(1.0, usual**0.5) * eagerness.factor:
-            home.night_counts.append(counted)
-            return []
-        home.toilet_cusum = 0.0
-        if (
-            home.toilets_raised_on is not None
-            and (today - home.toilets_raised_on).days <= _TOILETS_AGAIN_DAYS
-        ):
-            return []
-        home.toilets_raised_on = today
-        recent = list(home.recent_nights)[-3:]
-        low, top = min(history), sorted(history)[int(0.9 * (len(history) - 1))]
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.NIGHT_TOILET_VISITS,
-                event_at=local,
-                reason=(
-                    f"Night toilet visits {', '.join(str(n) for n in recent)} in the last "
-                    f"{len(recent)} nights; usually {low} to {top}: possible infection, "
-                    f"consider a check.{eagerness.note}"
-                ),
-                details={"recent": recent, "usual": round(usual, 2)},
-            )
-        ]
-
-    # -- temperature ------------------------------------------------------------------
-
-    def _temperature(self, hub: str, home: HomeState, reading: Reading) -> list[Finding]:
-        if "bedroom" in self._maps.get(hub, {}).get(reading.sensor, reading.sensor):
-            return []  # the living room is what UK guidance is about
-        s = self.settings
-        if reading.value >= s.cold_limit_c:
-            home.cold_since.pop(reading.sensor, None)
-            if reading.sensor in home.cold_raised:
-                home.cold_raised.discard(reading.sensor)
-                return [
-                    Cleared(
-                        hub=hub,
-                        kind=AlertKind.COLD_HOME,
-                        event_at=reading.ts,
-                        reason=f"The living room is back to {reading.value:.1f} °C.",
-                    )
-                ]
-            return []
-        since = home.cold_since.setdefault(reading.sensor, reading.ts)
-        if reading.ts - since >= s.cold_for and reading.sensor not in home.cold_raised:
-            home.cold_raised.add(reading.sensor)
-            local = self._local(hub, since)
-            return [
-                Condition(
-                    hub=hub,
-                    kind=AlertKind.COLD_HOME,
-                    event_at=reading.ts,
-                    reason=(
-                        f"The living room has been below {s.cold_limit_c:g} °C since "
-                        f"{local:%H:%M} ({reading.value:.1f} °C now). Older people should have at "
-                        "least 18 °C: is the heating working? Consider a call."
-                    ),
-                    details={"temperature": reading.value, "since": since.isoformat()},
-                )
-            ]
-        return []
-
     # -- the passing of time -------------------------------------------------------------
 
     def advance(self, hub: str, watermark: datetime) -> list[Finding]:
@@ -853,7 +689,16 @@ class HomeWatch:
         # them every minute, and comparing across time zones costs more than the rest.
         if home.next_morning is None or watermark >= home.next_morning:
             local = self._local(hub, watermark)
-            found += self._night_toilets(hub, home, local)
+            if home.last_activity is not None:
+                closed, counted = close_night(
+                    hub,
+                    home.toilets,
+                    local,
+                    eagerness=less_eager(home, AlertKind.NIGHT_TOILET_VISITS),
+                )
+                if counted is not None:
+                    home.profile_toilets = counted
+                found += closed
             home.meal_checks = [
                 (at.astimezone(UTC), meal)
                 for at, meal in meal_deadlines(home, local.date(), self._zones.get(hub))
@@ -869,7 +714,7 @@ class HomeWatch:
             ).astimezone(UTC)
         while home.meal_checks and watermark >= home.meal_checks[0][0]:
             due, meal = home.meal_checks.pop(0)
-            if home.raised or watermark - due > _MEAL_LATE:
+            if home.no_movement_raised or home.not_up_raised or watermark - due > _MEAL_LATE:
                 continue  # a silence is already raised, or the hub was away at the time
             local = self._local(hub, watermark)
             missed = missed_meal(hub, home, meal, local, away=self._away(home, watermark))
@@ -879,8 +724,14 @@ class HomeWatch:
             home.next_sensor_check = watermark + _SENSOR_CHECK
             if not self._away(home, watermark):
                 found += check_sensors(hub, home, watermark)
-        if home.door_at_night is not None:
-            found += self._door(hub, home, watermark)
+        if home.door.at_night is not None:
+            found += judge_door(
+                hub,
+                home.door,
+                watermark,
+                quiet=self.settings.door_quiet,
+                zone=self._zones.get(hub),
+            )
         if home.place == IN_BED:
             found += self._not_up(hub, home, watermark)
         last = home.last_activity
@@ -903,10 +754,10 @@ class HomeWatch:
         local = self._local(hub, watermark)
         if local.time() < latest:
             return []
-        if home.raised or self._away(home, watermark):
+        if home.no_movement_raised or home.not_up_raised or self._away(home, watermark):
             return []  # already raised as a silence, or away
         home.not_up_on = local.date()
-        home.raised = AlertKind.NOT_UP
+        home.not_up_raised = True
         learned = len(home.wakes) >= _WAKES_LEARNED
         usual = (
             f"They are usually up by {clock(statistics.median(home.wakes))}; "
@@ -925,32 +776,11 @@ class HomeWatch:
             )
         ]
 
-    def _door(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
-        opened = home.door_at_night
-        if opened is None or home.door_raised:
-            return []
-        quiet = self.settings.door_quiet * home.door_slack
-        if watermark - opened < quiet:
-            return []
-        home.door_raised = True
-        local = self._local(hub, opened)
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.DOOR_AT_NIGHT,
-                event_at=opened + quiet,
-                reason=(
-                    f"The front door was used at {local:%H:%M} and there has been no movement "
-                    f"inside for {format_duration(watermark - opened)}. At night the resident "
-                    "is normally in: they may have gone out. Call, then check the home."
-                ),
-                details={"door_at": opened.isoformat()},
-            )
-        ]
-
     def _inactivity(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
         last = home.last_activity
-        if home.raised or last is None or self._away(home, watermark):
+        if home.no_movement_raised or home.not_up_raised or last is None:
+            return []
+        if self._away(home, watermark):
             return []
         if home.last_door is not None and home.last_door > last:
             return []  # left by the front door and nothing moved since: out
@@ -969,7 +799,7 @@ class HomeWatch:
         if silence <= home.limit:
             return []
         limit, why = self._limit(hub, home, last)
-        home.raised = AlertKind.NO_MOVEMENT
+        home.no_movement_raised = True
         since = self._local(hub, last)
         place = _PLACE_WORDS[home.place]
         band = band_of(hour_of(since))

@@ -500,7 +500,7 @@ def test_what_a_false_alarm_teaches_is_read_from_the_table_of_kinds() -> None:
     watch.feedback(
         HUB, AlertKind.DOOR_AT_NIGHT, Outcome.FALSE_ALARM, details={}, resolved_at=at + day
     )
-    assert home.door_slack == 1.5
+    assert home.door.slack == 1.5
     watch.feedback(
         HUB, AlertKind.MISSED_MEAL, Outcome.RESIDENT_AWAY, details={}, resolved_at=at + 2 * day
     )
