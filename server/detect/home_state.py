@@ -3,7 +3,7 @@
 A checkpoint is ``CWH1``, the length of a JSON header, the header (its format
 version ``v``, times, counters, the resident's recent wakes, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
-``batteries``, ``coverage``) and the gap histogram's raw counts. Version 1 (no ``v``)
+``batteries``, ``coverage``, ``mornings``) and the gap histogram's raw counts. Version 1 (no ``v``)
 had every field flat in the header and one ``raised`` for both silences; it is still
 read. A server restored from it neither forgets a baseline nor raises an
 alert it has already raised. An unreadable checkpoint (another version, a
@@ -18,7 +18,7 @@ import math
 import struct
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from server.detect.batteries import Batteries
@@ -27,6 +27,7 @@ from server.detect.coverage import Coverage
 from server.detect.front_door import FrontDoor
 from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
+from server.detect.mornings import Mornings
 from server.detect.night_toilets import NightToilets
 from server.domain.alerts import AlertKind
 
@@ -51,8 +52,6 @@ _TIMES = (
     "chair_pressed",
 )
 _DAYS = (
-    "not_up_on",
-    "woke_on",
     "activity_day",
     "decline_raised_on",
     "profile_raised_on",
@@ -63,7 +62,6 @@ _PLAIN = (
     "in_bed",
     "has_bed_pad",
     "in_chair",
-    "wake_slack_min",
     "meal_seen_on",
     "activity_today",
     "decline_cusum",
@@ -87,8 +85,6 @@ _PLAIN = (
     "stirred_by",
 )
 _DEQUES = (
-    "wakes",
-    "weekend_wakes",
     "lunch_times",
     "dinner_times",
     "day_counts",
@@ -121,7 +117,7 @@ _ADDED = frozenset(
 )
 
 
-_SECTIONS = ("cold_home", "front_door", "night_toilets", "batteries", "coverage")
+_SECTIONS = ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings")
 
 
 class CheckpointError(ValueError):
@@ -145,7 +141,6 @@ class HomeState:
     chair_pressed: datetime | None = None
     # The share of the chair pad's recent presses that were pulses (0: it holds "occupied").
     chair_pulsing: float = 0.0
-    not_up_on: date | None = None
     bed_left: datetime | None = None
     # The bed pad's last press, and whether they have stayed in the bedroom since.
     bed_pressed: datetime | None = None
@@ -162,20 +157,17 @@ class HomeState:
     # when the resident is seen moving about again, not at a lone blip (see watch.py).
     stirred_at: datetime | None = None
     stirred_by: str | None = None
-    wakes: deque[float] = field(default_factory=lambda: deque(maxlen=28))
-    weekend_wakes: deque[float] = field(default_factory=lambda: deque(maxlen=12))
-    woke_on: date | None = None
     # The detectors with a state of their own, each its own checkpoint section.
     door: FrontDoor = field(default_factory=FrontDoor)
     cold: ColdHome = field(default_factory=ColdHome)
     toilets: NightToilets = field(default_factory=NightToilets)
     batteries: Batteries = field(default_factory=Batteries)
     coverage: Coverage = field(default_factory=Coverage)
+    mornings: Mornings = field(default_factory=Mornings)
     # The resident said they are away: no inactivity judgements until then.
     away_until: datetime | None = None
     # Feedback: per place and band, how much longer than learned a silence must be.
     slack: dict[tuple[int, int], float] = field(default_factory=dict)
-    wake_slack_min: float = 0.0
     # Feedback on advisories: per alert kind, how much less eagerly it is raised.
     advisory_slack: dict[str, float] = field(default_factory=dict)
     feedback_until: datetime | None = None
@@ -223,9 +215,6 @@ class HomeState:
     next_morning: datetime | None = None
     meal_checks: list[tuple[datetime, str]] = field(default_factory=list)
     kitchen_since: datetime | None = None
-    latest_wake: time | None = None
-    latest_wake_key: tuple[int, float, bool] | None = None
-    wakes_learned: int = 0
     next_sensor_check: datetime | None = None
     # Motion sensors whose last report was "on", since when, and those seen to clear.
     motion_on: dict[str, datetime] = field(default_factory=dict)
@@ -259,6 +248,7 @@ class HomeState:
         header["night_toilets"] = self.toilets.section()
         header["batteries"] = self.batteries.section()
         header["coverage"] = self.coverage.section()
+        header["mornings"] = self.mornings.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -308,6 +298,7 @@ class HomeState:
             state.toilets = NightToilets.from_section(sections["night_toilets"])
             state.batteries = Batteries.from_section(sections["batteries"])
             state.coverage = Coverage.from_section(sections["coverage"])
+            state.mornings = Mornings.from_section(sections["mornings"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

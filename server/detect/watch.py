@@ -58,7 +58,6 @@ from server.detect.home_state import HomeState
 from server.detect.hours import (
     AFTERNOON,
     BED_TIME_FROM,
-    LATEST_WAKE_CAP,
     MORNING_RECKONING,
     NIGHT_COUNT_UNTIL,
     SLEEP_FROM,
@@ -67,12 +66,11 @@ from server.detect.hours import (
     WAKE_UNTIL,
     clock,
     hour_of,
-    latest_usual,
-    time_of,
 )
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.longest import cell_of
+from server.detect.mornings import WAKES_LEARNED, latest_wake, learn_wake
 from server.detect.night_toilets import close_night, count_toilet
 from server.detect.sensors import (
     ABSENCE,
@@ -113,9 +111,10 @@ _LONGEST_OUT_H = 16.0
 # reports within this time of the first reading, or the same one for at least _BACK_SPAN.
 _BACK_WITHIN = timedelta(minutes=15)
 _BACK_SPAN = timedelta(minutes=2)
-# A week of mornings (or of weekend mornings) before their own getting-up time is used;
-# until then, WatchSettings.latest_wake_default.
-_WAKES_LEARNED = 7
+# Today's counts for the day profile, by position in HomeState.profile_counts (a list, as
+# checkpoints hold it): kitchen visits, hours out, movements about the house at night
+# (outside _NIGHT_PASSAGE), and the hour they went to bed (NaN until they do).
+_KITCHEN_VISITS, _HOURS_OUT, _NIGHT_MOVES, _BED_TIME = range(4)
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -327,8 +326,8 @@ class HomeWatch:
                 cell = (place, band)
                 home.slack[cell] = min(home.slack.get(cell, 1.0) * s.feedback_step, s.feedback_max)
             case FalseAlarmLesson.LATER_WAKE:
-                home.wake_slack_min = min(
-                    home.wake_slack_min + s.wake_feedback.total_seconds() / 60,
+                home.mornings.slack_min = min(
+                    home.mornings.slack_min + s.wake_feedback.total_seconds() / 60,
                     s.wake_feedback_max.total_seconds() / 60,
                 )
             case FalseAlarmLesson.LONGER_DOOR_QUIET:
@@ -465,7 +464,7 @@ class HomeWatch:
         if home.place == IN_BED:
             home.in_bed_at = ts
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
-            home.profile_counts[3] = hour_of(self._local(hub, ts))  # the last time to bed
+            home.profile_counts[_BED_TIME] = hour_of(self._local(hub, ts))  # the last one counts
         if room == "bathroom":
             count_toilet(home.toilets, ts, hour=this_hour.hour, day=this_hour.day)
         if room == "kitchen":
@@ -511,7 +510,7 @@ class HomeWatch:
             kitchen, hours_out, night_moves, bed = home.profile_counts
             measures = [
                 home.profile_wake
-                if home.woke_on == day and home.profile_wake is not None
+                if home.mornings.woke_on == day and home.profile_wake is not None
                 else math.nan,
                 home.profile_toilets
                 if home.toilets.closed_night == day and home.profile_toilets is not None
@@ -531,12 +530,12 @@ class HomeWatch:
     ) -> None:
         counts = home.profile_counts
         if room == "kitchen" and home.room != "kitchen":
-            counts[0] += 1
+            counts[_KITCHEN_VISITS] += 1
         if last is not None and home.last_door is not None and home.last_door > last:
             # Out of the front door and back now: out since the last movement before it.
-            counts[1] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
+            counts[_HOURS_OUT] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
         if hour < NIGHT_COUNT_UNTIL and room not in _NIGHT_PASSAGE:
-            counts[2] += 1
+            counts[_NIGHT_MOVES] += 1
 
     def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
         # Stirring in bed does not end "not up"; getting up does.
@@ -661,19 +660,14 @@ class HomeWatch:
         # The day's rooms; a night trip to the bathroom by the hall is not getting up.
         if room not in ("kitchen", "lounge") or not (WAKE_FROM <= this_hour.hour < WAKE_UNTIL):
             return
-        if home.woke_on == this_hour.day:
+        mornings = home.mornings
+        if mornings.woke_on == this_hour.day:
             return
-        home.woke_on = this_hour.day
+        mornings.woke_on = this_hour.day
         woke = self._local(hub, ts)
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
-        home.profile_wake = hour_of(woke)
-        # Learned even after a "not up" alert: a late morning that ended in their getting
-        # up as usual is part of their routine (the median and MAD it feeds are robust to
-        # an odd one); left out, a late riser would be called every late morning for ever.
-        hour = hour_of(woke)
-        (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
-        home.wakes_learned += 1
+        home.profile_wake = learn_wake(mornings, woke)
 
     # -- the passing of time -------------------------------------------------------------
 
@@ -747,20 +741,21 @@ class HomeWatch:
         this_hour = self._hour(hub, watermark)
         latest = self._latest_wake(home, this_hour.day)
         # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
-        if not (latest.hour <= this_hour.hour < AFTERNOON) or home.not_up_on == this_hour.day:
+        mornings = home.mornings
+        if not (latest.hour <= this_hour.hour < AFTERNOON) or mornings.not_up_on == this_hour.day:
             return []
-        if home.woke_on == this_hour.day:
+        if mornings.woke_on == this_hour.day:
             return []  # up already today: back in bed later is a lie-down, not "not up"
         local = self._local(hub, watermark)
         if local.time() < latest:
             return []
         if home.no_movement_raised or home.not_up_raised or self._away(home, watermark):
             return []  # already raised as a silence, or away
-        home.not_up_on = local.date()
+        mornings.not_up_on = local.date()
         home.not_up_raised = True
-        learned = len(home.wakes) >= _WAKES_LEARNED
+        learned = len(mornings.wakes) >= WAKES_LEARNED
         usual = (
-            f"They are usually up by {clock(statistics.median(home.wakes))}; "
+            f"They are usually up by {clock(statistics.median(mornings.wakes))}; "
             f"later than {latest:%H:%M} is unusual for them."
             if learned
             else f"Not up by {latest:%H:%M}."
@@ -772,7 +767,7 @@ class HomeWatch:
                 kind=AlertKind.NOT_UP,
                 event_at=deadline,
                 reason=f"Still in bed at {local:%H:%M}. {usual} Call to check they are well.",
-                details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(home.wakes)},
+                details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(mornings.wakes)},
             )
         ]
 
@@ -840,9 +835,10 @@ class HomeWatch:
             wake = datetime.combine(morning, latest, local.tzinfo)
             if wake <= local:
                 return s.nap_ceiling, "A long silence in bed in the morning."
-            learned = len(home.wakes) >= _WAKES_LEARNED
+            wakes = home.mornings.wakes
+            learned = len(wakes) >= WAKES_LEARNED
             why = (
-                f"Usually up by {clock(statistics.median(home.wakes))}; later than "
+                f"Usually up by {clock(statistics.median(wakes))}; later than "
                 f"{latest:%H:%M} is unusual for them."
                 if learned
                 else f"Not up by {latest:%H:%M}."
@@ -891,29 +887,14 @@ class HomeWatch:
 
     def _latest_wake(self, home: HomeState, day: date | None = None) -> time:
         """The latest this resident usually gets up (weekends apart once there are enough)."""
-        weekend = day is not None and day.weekday() >= 5
-        key = (home.wakes_learned, home.wake_slack_min, weekend)
-        if home.latest_wake_key != key or home.latest_wake is None:
-            home.latest_wake = self._work_out_latest_wake(home, day)
-            home.latest_wake_key = key
-        return home.latest_wake
-
-    def _work_out_latest_wake(self, home: HomeState, day: date | None) -> time:
         s = self.settings
-        wakes, weekend = home.wakes, day is not None and day.weekday() >= 5
-        if weekend and len(home.weekend_wakes) >= _WAKES_LEARNED:
-            wakes = home.weekend_wakes
-        slack = home.wake_slack_min / 60
-        if len(wakes) < _WAKES_LEARNED:
-            return time_of(min(hour_of(s.latest_wake_default) + slack, LATEST_WAKE_CAP))
-        margin = s.wake_margin.total_seconds() / 3600
-        latest = latest_usual(wakes, margin=margin, spreads=s.wake_spreads)
-        if weekend and wakes is home.wakes and home.weekend_wakes:
-            # Too few weekend mornings to judge them on their own, and a working week's
-            # mornings say little about a Sunday lie-in: until there are enough, a weekend
-            # morning may be as late as the latest weekend morning seen, plus the margin.
-            latest = max(latest, max(home.weekend_wakes) + margin)
-        return time_of(min(latest + slack, LATEST_WAKE_CAP))
+        return latest_wake(
+            home.mornings,
+            day,
+            default=s.latest_wake_default,
+            margin_h=s.wake_margin.total_seconds() / 3600,
+            spreads=s.wake_spreads,
+        )
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(

@@ -496,7 +496,7 @@ def test_what_a_false_alarm_teaches_is_read_from_the_table_of_kinds() -> None:
     watch = _watch()
     watch.feedback(HUB, AlertKind.NOT_UP, Outcome.FALSE_ALARM, details={}, resolved_at=at)
     home = watch._homes[HUB]
-    assert home.wake_slack_min == 20.0
+    assert home.mornings.slack_min == 20.0
     watch.feedback(
         HUB, AlertKind.DOOR_AT_NIGHT, Outcome.FALSE_ALARM, details={}, resolved_at=at + day
     )
