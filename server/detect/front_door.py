@@ -69,6 +69,18 @@ def is_door_night(
     having been to bed is going out, as they may on any evening (a door alert every
     late evening out was most of a real home's false door alerts); someone who went to
     bed and is out of the door at 23:30 may be wandering.
+
+    >>> from datetime import UTC
+    >>> night = dict(night_starts=time(22, 0), night_ends=time(6, 0))
+    >>> at = lambda h, m: datetime(2026, 11, 2, h, m, tzinfo=UTC)
+    >>> is_door_night(at(22, 50), in_bed_at=None, **night)  # out for the evening
+    False
+    >>> is_door_night(at(23, 30), in_bed_at=at(22, 10), **night)  # up again after bed
+    True
+    >>> is_door_night(at(2, 15), in_bed_at=None, **night)  # the small hours
+    True
+    >>> is_door_night(at(7, 0), in_bed_at=at(2, 0), **night)  # morning
+    False
     """
     hour = hour_of(local)
     if hour < NOON:

@@ -82,7 +82,15 @@ def _time(value: str | None) -> datetime | None:
 
 
 def count_toilet(toilets: NightToilets, ts: datetime, *, hour: int, day: date) -> None:
-    """A reading in the bathroom at local ``hour`` of ``day``: a visit if at night."""
+    """A reading in the bathroom at local ``hour`` of ``day``: a visit if at night.
+
+    >>> from datetime import UTC
+    >>> toilets, day = NightToilets(), date(2026, 11, 3)
+    >>> for h, m in ((2, 0), (2, 5), (3, 30), (6, 30)):  # 02:05 is the same visit
+    ...     count_toilet(toilets, datetime(2026, 11, 3, h, m, tzinfo=UTC), hour=h, day=day)
+    >>> toilets.tonight, toilets.night_of
+    (2, datetime.date(2026, 11, 3))
+    """
     if hour >= NIGHT_COUNT_UNTIL:
         toilets.last_bathroom = ts
         return
