@@ -17,11 +17,17 @@ sensor could have ended.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from edge.protocol import SensorHealth
+from server.domain.alerts import AlertKind
+from server.domain.findings import Cleared, Condition, Finding
 
-__all__ = ["coverage_gaps"]
+__all__ = ["Coverage", "coverage_gaps", "judge_coverage"]
 
 _FRONT_DOOR = "front_door"
 # The kinds the detectors place the resident by. Thermometers say nothing about where
@@ -73,3 +79,64 @@ def coverage_gaps(sensors: Iterable[SensorHealth]) -> list[str]:
             "cannot place what it sees. Give each sensor its room."
         )
     return gaps
+
+
+@dataclass(slots=True)
+class Coverage:
+    """What the installer was last told; its checkpoint section is ``coverage``."""
+
+    told: list[str] = field(default_factory=list)
+    # Not checkpointed: the sensor map last judged (a restart judges it again, and says
+    # nothing new unless the findings changed).
+    key: int | None = None
+
+    def section(self) -> dict[str, Any]:
+        """The checkpoint section (the name is that of the first checkpoints)."""
+        return {"coverage_told": self.told}
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> Coverage:
+        """A state from :meth:`section`; checkpoints from before coverage have none."""
+        return cls(told=section.get("coverage_told", []))
+
+
+def judge_coverage(
+    hub: str,
+    coverage: Coverage,
+    sensors: Sequence[SensorHealth],
+    ts: datetime,
+    *,
+    room: str,
+    zone: ZoneInfo | None,
+) -> list[Finding]:
+    """Told once, and again when the map changes: what the sensors cannot see."""
+    if not sensors:
+        return []  # a heartbeat without its map says nothing about the map
+    # Heartbeats come every minute and the map seldom changes: judged when it does.
+    key = hash(tuple((s.sensor, s.kind, s.room) for s in sensors))
+    if key == coverage.key:
+        return []
+    coverage.key = key
+    gaps = coverage_gaps(sensors)
+    if gaps == coverage.told:
+        return []
+    was, coverage.told = coverage.told, gaps
+    if not gaps:
+        local = ts.astimezone(zone) if zone else ts
+        return [
+            Cleared(
+                hub=hub,
+                kind=AlertKind.SENSOR_COVERAGE,
+                event_at=ts,
+                reason=f"Movement again in the {room} at {local:%H:%M}.",
+            )
+        ]
+    return [
+        Condition(
+            hub=hub,
+            kind=AlertKind.SENSOR_COVERAGE,
+            event_at=ts,
+            reason=" ".join(gaps),
+            details={"gaps": gaps, "was": was},
+        )
+    ]

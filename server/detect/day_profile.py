@@ -188,7 +188,7 @@ def learn_recent_days(home: HomeState) -> None:
 def _already_raised(home: HomeState, day: date) -> set[str]:
     """Measures a single-measure detector raised an advisory about lately."""
     covered = set()
-    if home.toilets_raised_on is not None and (day - home.toilets_raised_on).days <= _QUIET_DAYS:
+    if home.toilets.raised_on is not None and (day - home.toilets.raised_on).days <= _QUIET_DAYS:
         covered |= {"night_toilets", "night_moves"}
     if home.decline_raised_on is not None and (day - home.decline_raised_on).days <= _QUIET_DAYS:
         covered |= {"movements"}

@@ -1,8 +1,11 @@
 """What carewatch remembers about one home, and its checkpoint form.
 
-A checkpoint is ``CWH1``, the length of a JSON header, the header (times,
-counters, the resident's recent wakes and nights) and the gap histogram's raw
-counts. A server restored from it neither forgets a baseline nor raises an
+A checkpoint is ``CWH1``, the length of a JSON header, the header (its format
+version ``v``, times, counters, the resident's recent wakes, and one section per
+detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
+``batteries``, ``coverage``, ``mornings``) and the gap histogram's raw counts. Version 1 (no ``v``)
+had every field flat in the header and one ``raised`` for both silences; it is still
+read. A server restored from it neither forgets a baseline nor raises an
 alert it has already raised. An unreadable checkpoint (another version, a
 truncated row) is refused with :class:`CheckpointError` and the home starts
 from the population prior again.
@@ -15,17 +18,25 @@ import math
 import struct
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from server.detect.batteries import Batteries
+from server.detect.cold_home import ColdHome
+from server.detect.coverage import Coverage
+from server.detect.front_door import FrontDoor
 from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
+from server.detect.mornings import Mornings
+from server.detect.night_toilets import NightToilets
 from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
 
 _MAGIC = b"CWH1"
 _HEADER = struct.Struct(">4sI")
+# The header's format: 2 has a section per detector and a raised slot per silence.
+_VERSION = 2
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
 _TIMES = (
@@ -33,8 +44,6 @@ _TIMES = (
     "bed_left",
     "last_door",
     "watermark",
-    "door_at_night",
-    "last_bathroom",
     "away_until",
     "feedback_until",
     "bed_pressed",
@@ -43,11 +52,6 @@ _TIMES = (
     "chair_pressed",
 )
 _DAYS = (
-    "not_up_on",
-    "woke_on",
-    "night_of",
-    "toilets_raised_on",
-    "closed_night",
     "activity_day",
     "decline_raised_on",
     "profile_raised_on",
@@ -58,11 +62,6 @@ _PLAIN = (
     "in_bed",
     "has_bed_pad",
     "in_chair",
-    "door_raised",
-    "tonight",
-    "toilet_cusum",
-    "wake_slack_min",
-    "door_slack",
     "meal_seen_on",
     "activity_today",
     "decline_cusum",
@@ -84,13 +83,8 @@ _PLAIN = (
     "bed_stay",
     "chair_pulsing",
     "stirred_by",
-    "coverage_told",
 )
 _DEQUES = (
-    "wakes",
-    "weekend_wakes",
-    "night_counts",
-    "recent_nights",
     "lunch_times",
     "dinner_times",
     "day_counts",
@@ -117,11 +111,13 @@ _ADDED = frozenset(
         "stirred_at",
         "stirred_by",
         "in_bed_at",
-        "coverage_told",
         "chair_pressed",
         "chair_pulsing",
     }
 )
+
+
+_SECTIONS = ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings")
 
 
 class CheckpointError(ValueError):
@@ -145,7 +141,6 @@ class HomeState:
     chair_pressed: datetime | None = None
     # The share of the chair pad's recent presses that were pulses (0: it holds "occupied").
     chair_pulsing: float = 0.0
-    not_up_on: date | None = None
     bed_left: datetime | None = None
     # The bed pad's last press, and whether they have stayed in the bedroom since.
     bed_pressed: datetime | None = None
@@ -154,35 +149,25 @@ class HomeState:
     in_bed_at: datetime | None = None
     last_door: datetime | None = None
     watermark: datetime | None = None
-    raised: AlertKind | None = None
+    # The silence raised and not yet ended: one slot each, at most one of them set (a
+    # silence raised as one is not raised again as the other).
+    no_movement_raised: bool = False
+    not_up_raised: bool = False
     # After a no-movement alert: the first reading since, and its sensor. The alert ends
     # when the resident is seen moving about again, not at a lone blip (see watch.py).
     stirred_at: datetime | None = None
     stirred_by: str | None = None
-    wakes: deque[float] = field(default_factory=lambda: deque(maxlen=28))
-    weekend_wakes: deque[float] = field(default_factory=lambda: deque(maxlen=12))
-    woke_on: date | None = None
-    door_at_night: datetime | None = None
-    door_raised: bool = False
-    cold_since: dict[str, datetime] = field(default_factory=dict)
-    cold_raised: set[str] = field(default_factory=set)
-    night_counts: deque[int] = field(default_factory=lambda: deque(maxlen=28))
-    tonight: int = 0
-    night_of: date | None = None
-    last_bathroom: datetime | None = None
-    toilets_raised_on: date | None = None
-    closed_night: date | None = None
-    toilet_cusum: float = 0.0
-    recent_nights: deque[int] = field(default_factory=lambda: deque(maxlen=3))
-    low_batteries: set[str] = field(default_factory=set)
-    # What the installer was last told the sensors cannot see (server.detect.coverage).
-    coverage_told: list[str] = field(default_factory=list)
+    # The detectors with a state of their own, each its own checkpoint section.
+    door: FrontDoor = field(default_factory=FrontDoor)
+    cold: ColdHome = field(default_factory=ColdHome)
+    toilets: NightToilets = field(default_factory=NightToilets)
+    batteries: Batteries = field(default_factory=Batteries)
+    coverage: Coverage = field(default_factory=Coverage)
+    mornings: Mornings = field(default_factory=Mornings)
     # The resident said they are away: no inactivity judgements until then.
     away_until: datetime | None = None
     # Feedback: per place and band, how much longer than learned a silence must be.
     slack: dict[tuple[int, int], float] = field(default_factory=dict)
-    wake_slack_min: float = 0.0
-    door_slack: float = 1.0
     # Feedback on advisories: per alert kind, how much less eagerly it is raised.
     advisory_slack: dict[str, float] = field(default_factory=dict)
     feedback_until: datetime | None = None
@@ -221,9 +206,6 @@ class HomeState:
     environment_sensors: dict[str, bool] = field(default_factory=dict)
     silent_sensors: list[str] = field(default_factory=list)
     activity_total: int = 0
-    # Not checkpointed: the sensor map last judged for coverage (a restart judges it again,
-    # and says nothing new unless the findings changed).
-    coverage_key: int | None = None
     # Not checkpointed: the no-movement limit for the current last activity.
     limit: timedelta | None = None
     limit_for: datetime | None = None
@@ -233,13 +215,17 @@ class HomeState:
     next_morning: datetime | None = None
     meal_checks: list[tuple[datetime, str]] = field(default_factory=list)
     kitchen_since: datetime | None = None
-    latest_wake: time | None = None
-    latest_wake_key: tuple[int, float, bool] | None = None
-    wakes_learned: int = 0
     next_sensor_check: datetime | None = None
     # Motion sensors whose last report was "on", since when, and those seen to clear.
     motion_on: dict[str, datetime] = field(default_factory=dict)
     motion_clears: set[str] = field(default_factory=set)
+
+    @property
+    def raised(self) -> AlertKind | None:
+        """The silence raised and not yet ended, if any."""
+        if self.no_movement_raised:
+            return AlertKind.NO_MOVEMENT
+        return AlertKind.NOT_UP if self.not_up_raised else None
 
     def to_bytes(self) -> bytes:
         """The checkpoint form."""
@@ -254,10 +240,15 @@ class HomeState:
             header[name] = getattr(self, name)
         for name in _DEQUES:
             header[name] = list(getattr(self, name))
-        header["raised"] = self.raised.value if self.raised else None
-        header["cold_since"] = {k: v.isoformat() for k, v in self.cold_since.items()}
-        header["cold_raised"] = sorted(self.cold_raised)
-        header["low_batteries"] = sorted(self.low_batteries)
+        header["v"] = _VERSION
+        header["no_movement_raised"] = self.no_movement_raised
+        header["not_up_raised"] = self.not_up_raised
+        header["cold_home"] = self.cold.section()
+        header["front_door"] = self.door.section()
+        header["night_toilets"] = self.toilets.section()
+        header["batteries"] = self.batteries.section()
+        header["coverage"] = self.coverage.section()
+        header["mornings"] = self.mornings.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -286,12 +277,28 @@ class HomeState:
                 getattr(state, name).extend(
                     header.get(name, []) if name in _ADDED else header[name]
                 )
-            state.raised = AlertKind(header["raised"]) if header["raised"] else None
-            state.cold_since = {
-                k: datetime.fromisoformat(v) for k, v in header["cold_since"].items()
-            }
-            state.cold_raised = set(header["cold_raised"])
-            state.low_batteries = set(header["low_batteries"])
+            version = header.get("v", 1)
+            if version == 1:
+                # Every field flat in the header, under the names the sections keep.
+                raised = AlertKind(header["raised"]) if header["raised"] else None
+                state.no_movement_raised = raised is AlertKind.NO_MOVEMENT
+                state.not_up_raised = raised is AlertKind.NOT_UP
+                sections = dict.fromkeys(_SECTIONS, header)
+            elif version == _VERSION:
+                state.no_movement_raised = bool(header["no_movement_raised"])
+                state.not_up_raised = bool(header["not_up_raised"])
+                sections = {name: header[name] for name in _SECTIONS}
+            else:
+                raise CheckpointError(
+                    f"home checkpoint version {version}, newer than this server's "
+                    f"{_VERSION}: upgrade the server, or the home relearns its routine"
+                )
+            state.cold = ColdHome.from_section(sections["cold_home"])
+            state.door = FrontDoor.from_section(sections["front_door"])
+            state.toilets = NightToilets.from_section(sections["night_toilets"])
+            state.batteries = Batteries.from_section(sections["batteries"])
+            state.coverage = Coverage.from_section(sections["coverage"])
+            state.mornings = Mornings.from_section(sections["mornings"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

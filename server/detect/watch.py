@@ -40,7 +40,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
-from server.detect.coverage import coverage_gaps
+from server.detect.batteries import judge_batteries
+from server.detect.cold_home import judge_temperature
+from server.detect.coverage import judge_coverage
 from server.detect.daily import (
     activity_day,
     kitchen_visit,
@@ -50,12 +52,26 @@ from server.detect.daily import (
 )
 from server.detect.day_profile import close_profile_day, learn_recent_days
 from server.detect.feedback import less_eager
+from server.detect.front_door import is_door_night, judge_door
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
 from server.detect.home_state import HomeState
-from server.detect.hours import clock, hour_of, latest_usual, time_of
+from server.detect.hours import (
+    AFTERNOON,
+    BED_TIME_FROM,
+    MORNING_RECKONING,
+    NIGHT_COUNT_UNTIL,
+    SLEEP_FROM,
+    SLEEP_UNTIL,
+    WAKE_FROM,
+    WAKE_UNTIL,
+    clock,
+    hour_of,
+)
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.longest import cell_of
+from server.detect.mornings import WAKES_LEARNED, latest_wake, learn_wake
+from server.detect.night_toilets import close_night, count_toilet
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -63,7 +79,7 @@ from server.detect.sensors import (
     resident_back,
     sensor_reported,
 )
-from server.domain.alerts import AlertKind, Outcome
+from server.domain.alerts import KINDS, AlertKind, FalseAlarmLesson, Outcome
 from server.domain.findings import Cleared, Condition, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
@@ -95,10 +111,10 @@ _LONGEST_OUT_H = 16.0
 # reports within this time of the first reading, or the same one for at least _BACK_SPAN.
 _BACK_WITHIN = timedelta(minutes=15)
 _BACK_SPAN = timedelta(minutes=2)
-# The front door at night: from this hour on, a leaving is at night whatever the
-# evening; before it, from night_starts, only after going to bed since _EVENING.
-_SMALL_HOURS_START = 1.0
-_EVENING = time(18, 0)
+# Today's counts for the day profile, by position in HomeState.profile_counts (a list, as
+# checkpoints hold it): kitchen visits, hours out, movements about the house at night
+# (outside _NIGHT_PASSAGE), and the hour they went to bed (NaN until they do).
+_KITCHEN_VISITS, _HOURS_OUT, _NIGHT_MOVES, _BED_TIME = range(4)
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -237,7 +253,8 @@ class HomeWatch:
         home = self._home(hub)
         home.last_activity, home.room, home.last_door = last_activity, room, last_door
         home.watermark = max((t for t in (last_activity, last_door) if t), default=None)
-        home.raised = raised
+        home.no_movement_raised = raised is _NO_MOVEMENT
+        home.not_up_raised = raised is _NOT_UP
 
     def take_checkpoints(self) -> dict[str, bytes]:
         """The state of every home that changed since last asked, to save, all at once."""
@@ -282,10 +299,10 @@ class HomeWatch:
         Returns whether it changed anything (each resolution counts once, in order).
         """
         home = self._home(hub)
-        if kind is _NO_MOVEMENT and home.raised is _NO_MOVEMENT and home.stirred_at is not None:
+        if kind is _NO_MOVEMENT and home.no_movement_raised and home.stirred_at is not None:
             # A person closed it after the resident stirred: whoever closed it knows how they
             # are, so the next silence is judged afresh rather than waiting for more movement.
-            home.raised, home.stirred_at, home.stirred_by = None, None, None
+            home.no_movement_raised, home.stirred_at, home.stirred_by = False, None, None
             self._changed.add(hub)
         if kind is AlertKind.NO_MOVEMENT and outcome in _INCIDENT:
             # A person confirmed it: the silence was not their routine, so it is not learned.
@@ -300,31 +317,27 @@ class HomeWatch:
         home.feedback_until = resolved_at
         home.limit = None
         s = self.settings
-        match kind:
-            case AlertKind.NO_MOVEMENT:
+        # What a false alarm teaches is the kind's, in the table of kinds.
+        match KINDS[kind].false_alarm:
+            case FalseAlarmLesson.LONGER_SILENCE:
                 place, band = details.get("place_code"), details.get("band")
                 if not isinstance(place, int) or not isinstance(band, int):
                     return False
                 cell = (place, band)
                 home.slack[cell] = min(home.slack.get(cell, 1.0) * s.feedback_step, s.feedback_max)
-            case AlertKind.NOT_UP:
-                home.wake_slack_min = min(
-                    home.wake_slack_min + s.wake_feedback.total_seconds() / 60,
+            case FalseAlarmLesson.LATER_WAKE:
+                home.mornings.slack_min = min(
+                    home.mornings.slack_min + s.wake_feedback.total_seconds() / 60,
                     s.wake_feedback_max.total_seconds() / 60,
                 )
-            case AlertKind.DOOR_AT_NIGHT:
-                home.door_slack = min(home.door_slack * 1.5, s.door_feedback_max)
-            case (
-                AlertKind.NIGHT_TOILET_VISITS
-                | AlertKind.MISSED_MEAL
-                | AlertKind.ACTIVITY_DECLINE
-                | AlertKind.ROUTINE_CHANGE
-            ):
+            case FalseAlarmLesson.LONGER_DOOR_QUIET:
+                home.door.slack = min(home.door.slack * 1.5, s.door_feedback_max)
+            case FalseAlarmLesson.LESS_EAGER | FalseAlarmLesson.LESS_EAGER_RELEARN as lesson:
                 slack = home.advisory_slack.get(kind.value, 1.0)
                 home.advisory_slack[kind.value] = min(slack * s.feedback_step, s.feedback_max)
-                if kind is AlertKind.ROUTINE_CHANGE:
+                if lesson is FalseAlarmLesson.LESS_EAGER_RELEARN:
                     learn_recent_days(home)
-            case _:
+            case None:
                 return False
         return True
 
@@ -352,7 +365,16 @@ class HomeWatch:
         found: list[Finding] = []
         kind, ts = reading.kind, reading.ts
         if kind is _TEMPERATURE:
-            return self._temperature(hub, home, reading)
+            if "bedroom" in self._maps.get(hub, {}).get(reading.sensor, reading.sensor):
+                return []  # the living room is what UK guidance is about
+            return judge_temperature(
+                hub,
+                home.cold,
+                reading,
+                limit_c=self.settings.cold_limit_c,
+                cold_for=self.settings.cold_for,
+                zone=self._zones.get(hub),
+            )
         if kind is _HUMIDITY:
             return []
         if kind is _CONTACT and self._is_front_door(hub, reading.sensor):
@@ -363,10 +385,16 @@ class HomeWatch:
                     home.last_door is None or home.last_activity > home.last_door
                 )
                 home.last_door = ts
-                if home.door_at_night is not None and not home.door_raised:
-                    home.door_at_night = ts  # still at the door: quiet from its last use
-                elif was_in and self._is_door_night(home, self._local(hub, ts)):
-                    home.door_at_night = ts
+                door = home.door
+                if door.at_night is not None and not door.raised:
+                    door.at_night = ts  # still at the door: quiet from its last use
+                elif was_in and is_door_night(
+                    self._local(hub, ts),
+                    in_bed_at=home.in_bed_at,
+                    night_starts=self.settings.night_starts,
+                    night_ends=self.settings.night_ends,
+                ):
+                    door.at_night = ts
             return []
         if kind is _CHAIR:
             home.in_chair = reading.value >= 0.5
@@ -435,22 +463,23 @@ class HomeWatch:
         home.place = UP if fixture else self._place(home, room, this_hour.hour)
         if home.place == IN_BED:
             home.in_bed_at = ts
-        if home.place == IN_BED and was != IN_BED and this_hour.hour >= 18:
-            home.profile_counts[3] = hour_of(self._local(hub, ts))  # the last time to bed
+        if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
+            home.profile_counts[_BED_TIME] = hour_of(self._local(hub, ts))  # the last one counts
         if room == "bathroom":
-            self._count_toilet(home, ts, this_hour)
+            count_toilet(home.toilets, ts, hour=this_hour.hour, day=this_hour.day)
         if room == "kitchen":
             kitchen_visit(home, self._local(hub, ts))
         else:
             home.kitchen_since = None
         self._learn_wake(hub, home, room, ts, this_hour)
-        if home.door_at_night is not None and ts > home.door_at_night:
-            if home.door_raised:
+        door = home.door
+        if door.at_night is not None and ts > door.at_night:
+            if door.raised:
                 found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, ts, room))
-            home.door_at_night, home.door_raised = None, False
-        if home.raised is _NO_MOVEMENT and not self._moving_again(home, reading.sensor, ts):
+            door.at_night, door.raised = None, False
+        if home.no_movement_raised and not self._moving_again(home, reading.sensor, ts):
             return found
-        if home.raised is not None:
+        if home.no_movement_raised or home.not_up_raised:
             found += self._clear_raised(hub, home, ts, room)
         return found
 
@@ -481,10 +510,10 @@ class HomeWatch:
             kitchen, hours_out, night_moves, bed = home.profile_counts
             measures = [
                 home.profile_wake
-                if home.woke_on == day and home.profile_wake is not None
+                if home.mornings.woke_on == day and home.profile_wake is not None
                 else math.nan,
                 home.profile_toilets
-                if home.closed_night == day and home.profile_toilets is not None
+                if home.toilets.closed_night == day and home.profile_toilets is not None
                 else math.nan,
                 math.log(max(home.activity_today, 1)),
                 kitchen,
@@ -501,19 +530,20 @@ class HomeWatch:
     ) -> None:
         counts = home.profile_counts
         if room == "kitchen" and home.room != "kitchen":
-            counts[0] += 1
+            counts[_KITCHEN_VISITS] += 1
         if last is not None and home.last_door is not None and home.last_door > last:
             # Out of the front door and back now: out since the last movement before it.
-            counts[1] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
-        if hour < 6 and room not in _NIGHT_PASSAGE:
-            counts[2] += 1
+            counts[_HOURS_OUT] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
+        if hour < NIGHT_COUNT_UNTIL and room not in _NIGHT_PASSAGE:
+            counts[_NIGHT_MOVES] += 1
 
     def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
         # Stirring in bed does not end "not up"; getting up does.
-        if home.raised is None or (home.raised is AlertKind.NOT_UP and home.place == IN_BED):
+        raised = home.raised
+        if raised is None or (raised is _NOT_UP and home.place == IN_BED):
             return []
-        cleared = self._cleared(hub, home.raised, ts, room)
-        home.raised = None
+        cleared = self._cleared(hub, raised, ts, room)
+        home.no_movement_raised = home.not_up_raised = False
         home.stirred_at = home.stirred_by = None
         return [cleared]
 
@@ -521,55 +551,16 @@ class HomeWatch:
         """A heartbeat's battery levels: a low battery is the installer's to change."""
         home = self._home(hub)
         self.set_sensor_map(hub, {s.sensor: s.room for s in sensors if s.room})
-        found: list[Finding] = self._coverage(hub, home, sensors, ts)
-        for sensor in sensors:
-            if sensor.battery is None:
-                continue
-            if (
-                sensor.battery < self.settings.battery_low
-                and sensor.sensor not in home.low_batteries
-            ):
-                home.low_batteries.add(sensor.sensor)
-                found.append(
-                    Condition(
-                        hub=hub,
-                        kind=AlertKind.BATTERY_LOW,
-                        event_at=ts,
-                        reason=f"The battery of {sensor.sensor} is at {sensor.battery:.0f} %: "
-                        "change it within a week, or the sensor will stop.",
-                        details={"sensor": sensor.sensor, "battery": sensor.battery},
-                    )
-                )
-            elif sensor.battery >= 50:
-                home.low_batteries.discard(sensor.sensor)
+        found = judge_coverage(
+            hub,
+            home.coverage,
+            sensors,
+            ts,
+            room=home.room or "home",
+            zone=self._zones.get(hub),
+        )
+        found += judge_batteries(hub, home.batteries, sensors, ts, low=self.settings.battery_low)
         return found
-
-    def _coverage(
-        self, hub: str, home: HomeState, sensors: Sequence[SensorHealth], ts: datetime
-    ) -> list[Finding]:
-        """Told once, and again when the map changes: what the sensors cannot see."""
-        if not sensors:
-            return []  # a heartbeat without its map says nothing about the map
-        # Heartbeats come every minute and the map seldom changes: judged when it does.
-        key = hash(tuple((s.sensor, s.kind, s.room) for s in sensors))
-        if key == home.coverage_key:
-            return []
-        home.coverage_key = key
-        gaps = coverage_gaps(sensors)
-        if gaps == home.coverage_told:
-            return []
-        was, home.coverage_told = home.coverage_told, gaps
-        if not gaps:
-            return [self._cleared(hub, AlertKind.SENSOR_COVERAGE, ts, home.room or "home")]
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.SENSOR_COVERAGE,
-                event_at=ts,
-                reason=" ".join(gaps),
-                details={"gaps": gaps, "was": was},
-            )
-        ]
 
     @staticmethod
     def _room(reading: Reading, mapped: str | None) -> str:
@@ -616,44 +607,16 @@ class HomeWatch:
                 return IN_BED
         return UP
 
-    def _is_door_night(self, home: HomeState, local: datetime) -> bool:
-        """Whether a leaving by the front door now is a leaving at night.
-
-        In the small hours it always is. In the late evening (from ``night_starts``) only
-        once they had gone to bed this evening: someone who goes out at 22:50 without
-        having been to bed is going out, as they may on any evening (a door alert every
-        late evening out was most of a real home's false door alerts); someone who went to
-        bed and is out of the door at 23:30 may be wandering.
-        """
-        s = self.settings
-        hour = hour_of(local)
-        if hour < 12:
-            hour += 24  # the small hours belong to the evening before
-        starts = hour_of(s.night_starts)
-        if starts < 12:
-            starts += 24  # an operator's night that starts after midnight
-        if not (starts <= hour < 24 + hour_of(s.night_ends)):
-            return False
-        if hour >= 24 + _SMALL_HOURS_START:
-            return True
-        evening = datetime.combine(
-            local.date() - timedelta(days=1) if local.hour < 12 else local.date(),
-            _EVENING,
-            local.tzinfo,
-        )
-        return home.in_bed_at is not None and home.in_bed_at >= evening
-
     @staticmethod
     def _is_sleep_time(hour: int) -> bool:
         """From 18:00 until 11:00 (local hours)."""
-        return hour >= 18 or hour < 11
+        return hour >= SLEEP_FROM or hour < SLEEP_UNTIL
 
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
         if home.longest.held:
             home.longest.mature(ts.timestamp())
-        raised = home.raised
-        if last is None or raised is _NOT_UP or self._away(home, ts):
+        if last is None or home.not_up_raised or self._away(home, ts):
             return  # no history yet, not up, or away: not something to learn as normal
         if home.last_door is not None and home.last_door > last:
             return  # out of the house: not a silence at home
@@ -664,9 +627,9 @@ class HomeWatch:
         gap_s = (ts - last).total_seconds()
         place = home.place
         cell = band * _PLACE_COUNT + place  # cell_of(), inlined: this runs for every reading
-        if raised is _NO_MOVEMENT and home.stirred_at is not None:
+        if home.no_movement_raised and home.stirred_at is not None:
             return  # stirring after the alert: the silence was held at its first reading
-        if raised is _NO_MOVEMENT:
+        if home.no_movement_raised:
             # The silence raised an alert and ended in movement: part of their routine
             # unless a person confirms an incident (see alerted_learn_after), so the same
             # long evening still spell does not raise every evening for ever.
@@ -683,8 +646,6 @@ class HomeWatch:
                 began=last.timestamp(),
             )
             return
-        if raised is not None:
-            return
         home.gaps.learn(band=band, place=place, gap_s=gap_s)
         longest, minutes = home.longest, gap_s / 60
         if longest.day != day:
@@ -697,119 +658,16 @@ class HomeWatch:
     ) -> None:
         """The first time up and about in the morning, from the bed pad if there is one."""
         # The day's rooms; a night trip to the bathroom by the hall is not getting up.
-        if room not in ("kitchen", "lounge") or not (4 <= this_hour.hour < 13):
+        if room not in ("kitchen", "lounge") or not (WAKE_FROM <= this_hour.hour < WAKE_UNTIL):
             return
-        if home.woke_on == this_hour.day:
+        mornings = home.mornings
+        if mornings.woke_on == this_hour.day:
             return
-        home.woke_on = this_hour.day
+        mornings.woke_on = this_hour.day
         woke = self._local(hub, ts)
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
-        home.profile_wake = hour_of(woke)
-        # Learned even after a "not up" alert: a late morning that ended in their getting
-        # up as usual is part of their routine (the median and MAD it feeds are robust to
-        # an odd one); left out, a late riser would be called every late morning for ever.
-        hour = hour_of(woke)
-        (home.weekend_wakes if woke.weekday() >= 5 else home.wakes).append(hour)
-        home.wakes_learned += 1
-
-    # -- night toilet visits ----------------------------------------------------------
-
-    def _count_toilet(self, home: HomeState, ts: datetime, this_hour: LocalHour) -> None:
-        if this_hour.hour >= 6:
-            home.last_bathroom = ts
-            return
-        self._roll_night(home, this_hour.day)
-        if home.last_bathroom is None or ts - home.last_bathroom > timedelta(minutes=10):
-            home.tonight += 1
-        home.last_bathroom = ts
-
-    @staticmethod
-    def _roll_night(home: HomeState, night: date) -> None:
-        # Visits before 06:00 belong to the night that ends that morning.
-        if home.night_of != night:
-            home.night_of, home.tonight = night, 0
-
-    def _night_toilets(self, hub: str, home: HomeState, local: datetime) -> list[Finding]:
-        """Each morning at 07:00: last night's visits against this resident's own nights."""
-        today = local.date()
-        if local.hour < 7 or home.closed_night == today or home.last_activity is None:
-            return []
-        home.closed_night = today
-        counted = home.tonight if home.night_of == today else 0
-        home.profile_toilets = counted
-        home.recent_nights.append(counted)
-        history = list(home.night_counts)
-        if len(history) < 10:
-            home.night_counts.append(counted)
-            return []
-        # CUSUM on the nightly count against the resident's own usual (a trimmed
-        # mean, so one bad night does not move it): slow rises add up.
-        kept = sorted(history)[: int(0.9 * len(history)) + 1]
-        usual = max(0.3, sum(kept) / len(kept))
-        slack = 0.5 * max(0.5, usual)
-        home.toilet_cusum = max(0.0, home.toilet_cusum + counted - usual - slack)
-        eagerness = less_eager(home, AlertKind.NIGHT_TOILET_VISITS)
-        if home.toilet_cusum < 4 * max(1.0, usual**0.5) * eagerness.factor:
-            home.night_counts.append(counted)
-            return []
-        home.toilet_cusum = 0.0
-        if home.toilets_raised_on is not None and (today - home.toilets_raised_on).days <= 7:
-            return []
-        home.toilets_raised_on = today
-        recent = list(home.recent_nights)[-3:]
-        low, top = min(history), sorted(history)[int(0.9 * (len(history) - 1))]
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.NIGHT_TOILET_VISITS,
-                event_at=local,
-                reason=(
-                    f"Night toilet visits {', '.join(str(n) for n in recent)} in the last "
-                    f"{len(recent)} nights; usually {low} to {top}: possible infection, "
-                    f"consider a check.{eagerness.note}"
-                ),
-                details={"recent": recent, "usual": round(usual, 2)},
-            )
-        ]
-
-    # -- temperature ------------------------------------------------------------------
-
-    def _temperature(self, hub: str, home: HomeState, reading: Reading) -> list[Finding]:
-        if "bedroom" in self._maps.get(hub, {}).get(reading.sensor, reading.sensor):
-            return []  # the living room is what UK guidance is about
-        s = self.settings
-        if reading.value >= s.cold_limit_c:
-            home.cold_since.pop(reading.sensor, None)
-            if reading.sensor in home.cold_raised:
-                home.cold_raised.discard(reading.sensor)
-                return [
-                    Cleared(
-                        hub=hub,
-                        kind=AlertKind.COLD_HOME,
-                        event_at=reading.ts,
-                        reason=f"The living room is back to {reading.value:.1f} °C.",
-                    )
-                ]
-            return []
-        since = home.cold_since.setdefault(reading.sensor, reading.ts)
-        if reading.ts - since >= s.cold_for and reading.sensor not in home.cold_raised:
-            home.cold_raised.add(reading.sensor)
-            local = self._local(hub, since)
-            return [
-                Condition(
-                    hub=hub,
-                    kind=AlertKind.COLD_HOME,
-                    event_at=reading.ts,
-                    reason=(
-                        f"The living room has been below {s.cold_limit_c:g} °C since "
-                        f"{local:%H:%M} ({reading.value:.1f} °C now). Older people should have at "
-                        "least 18 °C: is the heating working? Consider a call."
-                    ),
-                    details={"temperature": reading.value, "since": since.isoformat()},
-                )
-            ]
-        return []
+        home.profile_wake = learn_wake(mornings, woke)
 
     # -- the passing of time -------------------------------------------------------------
 
@@ -825,17 +683,32 @@ class HomeWatch:
         # them every minute, and comparing across time zones costs more than the rest.
         if home.next_morning is None or watermark >= home.next_morning:
             local = self._local(hub, watermark)
-            found += self._night_toilets(hub, home, local)
+            if home.last_activity is not None:
+                closed, counted = close_night(
+                    hub,
+                    home.toilets,
+                    local,
+                    eagerness=less_eager(home, AlertKind.NIGHT_TOILET_VISITS),
+                )
+                if counted is not None:
+                    home.profile_toilets = counted
+                found += closed
             home.meal_checks = [
                 (at.astimezone(UTC), meal)
                 for at, meal in meal_deadlines(home, local.date(), self._zones.get(hub))
                 if at > watermark
             ]
-            day = local.date() + timedelta(days=1) if local.hour >= 7 else local.date()
-            home.next_morning = datetime.combine(day, time(7, 0), local.tzinfo).astimezone(UTC)
+            day = (
+                local.date() + timedelta(days=1)
+                if local.hour >= MORNING_RECKONING
+                else local.date()
+            )
+            home.next_morning = datetime.combine(
+                day, time(MORNING_RECKONING), local.tzinfo
+            ).astimezone(UTC)
         while home.meal_checks and watermark >= home.meal_checks[0][0]:
             due, meal = home.meal_checks.pop(0)
-            if home.raised or watermark - due > _MEAL_LATE:
+            if home.no_movement_raised or home.not_up_raised or watermark - due > _MEAL_LATE:
                 continue  # a silence is already raised, or the hub was away at the time
             local = self._local(hub, watermark)
             missed = missed_meal(hub, home, meal, local, away=self._away(home, watermark))
@@ -845,8 +718,14 @@ class HomeWatch:
             home.next_sensor_check = watermark + _SENSOR_CHECK
             if not self._away(home, watermark):
                 found += check_sensors(hub, home, watermark)
-        if home.door_at_night is not None:
-            found += self._door(hub, home, watermark)
+        if home.door.at_night is not None:
+            found += judge_door(
+                hub,
+                home.door,
+                watermark,
+                quiet=self.settings.door_quiet,
+                zone=self._zones.get(hub),
+            )
         if home.place == IN_BED:
             found += self._not_up(hub, home, watermark)
         last = home.last_activity
@@ -862,20 +741,21 @@ class HomeWatch:
         this_hour = self._hour(hub, watermark)
         latest = self._latest_wake(home, this_hour.day)
         # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
-        if not (latest.hour <= this_hour.hour < 14) or home.not_up_on == this_hour.day:
+        mornings = home.mornings
+        if not (latest.hour <= this_hour.hour < AFTERNOON) or mornings.not_up_on == this_hour.day:
             return []
-        if home.woke_on == this_hour.day:
+        if mornings.woke_on == this_hour.day:
             return []  # up already today: back in bed later is a lie-down, not "not up"
         local = self._local(hub, watermark)
         if local.time() < latest:
             return []
-        if home.raised or self._away(home, watermark):
+        if home.no_movement_raised or home.not_up_raised or self._away(home, watermark):
             return []  # already raised as a silence, or away
-        home.not_up_on = local.date()
-        home.raised = AlertKind.NOT_UP
-        learned = len(home.wakes) >= 7
+        mornings.not_up_on = local.date()
+        home.not_up_raised = True
+        learned = len(mornings.wakes) >= WAKES_LEARNED
         usual = (
-            f"They are usually up by {clock(statistics.median(home.wakes))}; "
+            f"They are usually up by {clock(statistics.median(mornings.wakes))}; "
             f"later than {latest:%H:%M} is unusual for them."
             if learned
             else f"Not up by {latest:%H:%M}."
@@ -887,36 +767,15 @@ class HomeWatch:
                 kind=AlertKind.NOT_UP,
                 event_at=deadline,
                 reason=f"Still in bed at {local:%H:%M}. {usual} Call to check they are well.",
-                details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(home.wakes)},
-            )
-        ]
-
-    def _door(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
-        opened = home.door_at_night
-        if opened is None or home.door_raised:
-            return []
-        quiet = self.settings.door_quiet * home.door_slack
-        if watermark - opened < quiet:
-            return []
-        home.door_raised = True
-        local = self._local(hub, opened)
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.DOOR_AT_NIGHT,
-                event_at=opened + quiet,
-                reason=(
-                    f"The front door was used at {local:%H:%M} and there has been no movement "
-                    f"inside for {format_duration(watermark - opened)}. At night the resident "
-                    "is normally in: they may have gone out. Call, then check the home."
-                ),
-                details={"door_at": opened.isoformat()},
+                details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(mornings.wakes)},
             )
         ]
 
     def _inactivity(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
         last = home.last_activity
-        if home.raised or last is None or self._away(home, watermark):
+        if home.no_movement_raised or home.not_up_raised or last is None:
+            return []
+        if self._away(home, watermark):
             return []
         if home.last_door is not None and home.last_door > last:
             return []  # left by the front door and nothing moved since: out
@@ -935,7 +794,7 @@ class HomeWatch:
         if silence <= home.limit:
             return []
         limit, why = self._limit(hub, home, last)
-        home.raised = AlertKind.NO_MOVEMENT
+        home.no_movement_raised = True
         since = self._local(hub, last)
         place = _PLACE_WORDS[home.place]
         band = band_of(hour_of(since))
@@ -971,14 +830,15 @@ class HomeWatch:
         if home.place == IN_BED and self._is_sleep_time(local.hour):
             # Gone to bed for the night: judged by the next morning's usual (a Friday night
             # ends in a Saturday morning, which may be a weekend lie-in).
-            morning = local.date() + timedelta(days=1) if local.hour >= 14 else local.date()
+            morning = local.date() + timedelta(days=1) if local.hour >= AFTERNOON else local.date()
             latest = self._latest_wake(home, morning)
             wake = datetime.combine(morning, latest, local.tzinfo)
             if wake <= local:
                 return s.nap_ceiling, "A long silence in bed in the morning."
-            learned = len(home.wakes) >= 7
+            wakes = home.mornings.wakes
+            learned = len(wakes) >= WAKES_LEARNED
             why = (
-                f"Usually up by {clock(statistics.median(home.wakes))}; later than "
+                f"Usually up by {clock(statistics.median(wakes))}; later than "
                 f"{latest:%H:%M} is unusual for them."
                 if learned
                 else f"Not up by {latest:%H:%M}."
@@ -1027,29 +887,14 @@ class HomeWatch:
 
     def _latest_wake(self, home: HomeState, day: date | None = None) -> time:
         """The latest this resident usually gets up (weekends apart once there are enough)."""
-        weekend = day is not None and day.weekday() >= 5
-        key = (home.wakes_learned, home.wake_slack_min, weekend)
-        if home.latest_wake_key != key or home.latest_wake is None:
-            home.latest_wake = self._work_out_latest_wake(home, day)
-            home.latest_wake_key = key
-        return home.latest_wake
-
-    def _work_out_latest_wake(self, home: HomeState, day: date | None) -> time:
         s = self.settings
-        wakes, weekend = home.wakes, day is not None and day.weekday() >= 5
-        if weekend and len(home.weekend_wakes) >= 7:
-            wakes = home.weekend_wakes
-        slack = home.wake_slack_min / 60
-        if len(wakes) < 7:
-            return time_of(min(hour_of(s.latest_wake_default) + slack, 13.0))
-        margin = s.wake_margin.total_seconds() / 3600
-        latest = latest_usual(wakes, margin=margin, spreads=s.wake_spreads)
-        if weekend and wakes is home.wakes and home.weekend_wakes:
-            # Too few weekend mornings to judge them on their own, and a working week's
-            # mornings say little about a Sunday lie-in: until there are enough, a weekend
-            # morning may be as late as the latest weekend morning seen, plus the margin.
-            latest = max(latest, max(home.weekend_wakes) + margin)
-        return time_of(min(latest + slack, 13.0))
+        return latest_wake(
+            home.mornings,
+            day,
+            default=s.latest_wake_default,
+            margin_h=s.wake_margin.total_seconds() / 3600,
+            spreads=s.wake_spreads,
+        )
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(

@@ -32,6 +32,7 @@ __all__ = [
     "AfterClearing",
     "AlertKind",
     "AlertStatus",
+    "FalseAlarmLesson",
     "IllegalTransition",
     "KindWords",
     "Outcome",
@@ -101,15 +102,35 @@ class AlertKind(StrEnum):
     ALARM_UNIT_SILENT = "alarm_unit_silent"
 
 
+class FalseAlarmLesson(StrEnum):
+    """What the detectors learn when a person closes an alert of a kind as a false alarm
+    (or "resident away"): each step is a setting of ``server.detect.watch.WatchSettings``."""
+
+    # The silence limit of that place and time of day grows (feedback_step, up to feedback_max).
+    LONGER_SILENCE = "longer_silence"
+    # The latest usual getting-up time moves later (wake_feedback, up to wake_feedback_max).
+    LATER_WAKE = "later_wake"
+    # The front door's quiet time at night grows (x1.5, up to door_feedback_max).
+    LONGER_DOOR_QUIET = "longer_door_quiet"
+    # The advisory needs to go further past usual (feedback_step, up to feedback_max).
+    LESS_EAGER = "less_eager"
+    # As LESS_EAGER, and the unusual days held out of the baseline are learned as usual.
+    LESS_EAGER_RELEARN = "less_eager_relearn"
+
+
 @dataclass(slots=True, frozen=True)
 class KindWords:
-    """What every alert of a kind is: its severity, and its title on a card or a message."""
+    """What every alert of a kind is: its severity, its title on a card or a message, and
+    what a false alarm teaches its detector (None: nothing, it is not learned from)."""
 
     severity: Severity
     title: str
+    false_alarm: FalseAlarmLesson | None = None
 
 
 _E, _U, _A, _T = Severity.EMERGENCY, Severity.URGENT, Severity.ADVISORY, Severity.TECHNICAL
+_SILENCE, _WAKE = FalseAlarmLesson.LONGER_SILENCE, FalseAlarmLesson.LATER_WAKE
+_DOOR, _EAGER = FalseAlarmLesson.LONGER_DOOR_QUIET, FalseAlarmLesson.LESS_EAGER
 # The one table of alert kinds: a new kind is added here (and its detector), nowhere else.
 KINDS: Mapping[AlertKind, KindWords] = MappingProxyType(
     {
@@ -119,16 +140,18 @@ KINDS: Mapping[AlertKind, KindWords] = MappingProxyType(
         AlertKind.SMOKE: KindWords(_E, "Smoke"),
         AlertKind.CO: KindWords(_E, "Carbon monoxide"),
         AlertKind.FLOOD: KindWords(_E, "Flood"),
-        AlertKind.NO_MOVEMENT: KindWords(_U, "No movement"),
-        AlertKind.NOT_UP: KindWords(_U, "Not up yet"),
-        AlertKind.DOOR_AT_NIGHT: KindWords(_U, "Front door at night"),
+        AlertKind.NO_MOVEMENT: KindWords(_U, "No movement", _SILENCE),
+        AlertKind.NOT_UP: KindWords(_U, "Not up yet", _WAKE),
+        AlertKind.DOOR_AT_NIGHT: KindWords(_U, "Front door at night", _DOOR),
         AlertKind.OUT_OF_BED: KindWords(_U, "Out of bed"),
         AlertKind.COLD_HOME: KindWords(_A, "Cold home"),
-        AlertKind.NIGHT_TOILET_VISITS: KindWords(_A, "Night toilet visits"),
+        AlertKind.NIGHT_TOILET_VISITS: KindWords(_A, "Night toilet visits", _EAGER),
         AlertKind.BATTERY_LOW: KindWords(_T, "Battery low"),
-        AlertKind.MISSED_MEAL: KindWords(_A, "Missed meal"),
-        AlertKind.ACTIVITY_DECLINE: KindWords(_A, "Less active"),
-        AlertKind.ROUTINE_CHANGE: KindWords(_A, "Routine changed"),
+        AlertKind.MISSED_MEAL: KindWords(_A, "Missed meal", _EAGER),
+        AlertKind.ACTIVITY_DECLINE: KindWords(_A, "Less active", _EAGER),
+        AlertKind.ROUTINE_CHANGE: KindWords(
+            _A, "Routine changed", FalseAlarmLesson.LESS_EAGER_RELEARN
+        ),
         AlertKind.SENSOR_SILENT: KindWords(_T, "Sensor silent"),
         AlertKind.SENSOR_COVERAGE: KindWords(_T, "Sensors miss a room"),
         AlertKind.CHECKIN_MISSED: KindWords(_U, "\u201cI\u2019m OK\u201d missed"),

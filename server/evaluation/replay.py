@@ -20,32 +20,16 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from edge.protocol import AlarmKind, Reading, SensorHealth
+from edge.protocol import AlarmKind, SensorHealth
 from firmware_sim.recording import Record, RecordedAlarm, RecordedReading, RecordedStatus
+from server.detect.detector import Detector
 from server.detect.hub_health import HubHealth
 from server.domain.alerts import AlertKind, Outcome, Severity, kind_for_alarm
 from server.domain.findings import Condition, Finding
 
 __all__ = ["Detector", "RaisedAlert", "Replay", "every_alert_false", "received", "replay"]
-
-
-class Detector(Protocol):
-    """What the evaluation drives: carewatch's detectors, or a baseline."""
-
-    def set_timezone(self, hub: str, zone: ZoneInfo) -> None:
-        """The resident's local time zone."""
-        ...
-
-    def observe(self, hub: str, reading: Reading) -> list[Finding]:
-        """One reading, in arrival order."""
-        ...
-
-    def advance(self, hub: str, watermark: datetime) -> list[Finding]:
-        """Everything up to ``watermark`` has arrived."""
-        ...
 
 
 @dataclass(slots=True, frozen=True)

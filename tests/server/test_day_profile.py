@@ -219,8 +219,8 @@ def test_the_profile_survives_a_checkpoint_and_an_older_checkpoint_still_loads()
     assert list(restored.profile_recent) == list(home.profile_recent)
     assert restored.profile_run == home.profile_run == 1
     # A checkpoint written before the day profile existed: the rest of what was learned stays.
-    older = HomeState(wakes_learned=9)
-    older.wakes.extend([7.0] * 9)
+    older = HomeState()
+    older.mornings.wakes.extend([7.0] * 9)
     data = older.to_bytes()
     header_size = struct.calcsize(">4sI")
     _, length = struct.unpack_from(">4sI", data)
@@ -231,6 +231,6 @@ def test_the_profile_survives_a_checkpoint_and_an_older_checkpoint_still_loads()
     encoded = json.dumps(header).encode()
     rewritten = struct.pack(">4sI", b"CWH1", len(encoded)) + encoded + data[header_size + length :]
     loaded = HomeState.from_bytes(rewritten)
-    assert list(loaded.wakes) == [7.0] * 9
+    assert list(loaded.mornings.wakes) == [7.0] * 9
     assert list(loaded.profile_days) == []
     assert loaded.profile_run == 0

@@ -11,7 +11,7 @@ import pytest
 from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.detect.home_state import CheckpointError, HomeState
 from server.detect.watch import HomeWatch
-from server.domain.alerts import AlertKind, Outcome, Severity
+from server.domain.alerts import KINDS, AlertKind, Outcome, Severity
 from server.domain.findings import Cleared, Condition, Finding
 
 ZONE = ZoneInfo("Europe/London")
@@ -483,3 +483,25 @@ def test_a_checkpoint_taken_but_not_saved_is_taken_again() -> None:
     assert watch.take_checkpoints() == {}
     watch.not_saved(taken)
     assert set(watch.take_checkpoints()) == {HUB}
+
+
+def test_what_a_false_alarm_teaches_is_read_from_the_table_of_kinds() -> None:
+    """Each kind with a lesson in KINDS moves this home; one without is not learned from."""
+    at, day = datetime(2026, 3, 2, 9, 0, tzinfo=UTC), timedelta(days=1)
+    details = {"place_code": 0, "band": 2}
+    for kind, words in KINDS.items():
+        watch = _watch()
+        changed = watch.feedback(HUB, kind, Outcome.FALSE_ALARM, details=details, resolved_at=at)
+        assert changed is (words.false_alarm is not None), kind
+    watch = _watch()
+    watch.feedback(HUB, AlertKind.NOT_UP, Outcome.FALSE_ALARM, details={}, resolved_at=at)
+    home = watch._homes[HUB]
+    assert home.mornings.slack_min == 20.0
+    watch.feedback(
+        HUB, AlertKind.DOOR_AT_NIGHT, Outcome.FALSE_ALARM, details={}, resolved_at=at + day
+    )
+    assert home.door.slack == 1.5
+    watch.feedback(
+        HUB, AlertKind.MISSED_MEAL, Outcome.RESIDENT_AWAY, details={}, resolved_at=at + 2 * day
+    )
+    assert home.advisory_slack == {"missed_meal": 1.25}

@@ -176,7 +176,7 @@ def test_not_up_is_only_before_the_first_getting_up_of_the_day() -> None:
 
 def test_a_late_morning_that_raised_not_up_is_learned_when_they_get_up() -> None:
     watch = _watch()
-    before = len(watch._home(HUB).wakes)
+    before = len(watch._home(HUB).mornings.wakes)
     day = DAY0
     watch.observe(HUB, Reading("bed", ReadingKind.BED, day - timedelta(hours=1), 1.0))
     t = day + timedelta(hours=5)
@@ -186,7 +186,7 @@ def test_a_late_morning_that_raised_not_up_is_learned_when_they_get_up() -> None
         raised += _conditions(watch.advance(HUB, t))
     assert [a.kind for a in raised] == [AlertKind.NOT_UP]
     watch.observe(HUB, _motion("kitchen", t + timedelta(minutes=1)))
-    assert len(watch._homes[HUB].wakes) == before + 1
+    assert len(watch._homes[HUB].mornings.wakes) == before + 1
 
 
 def test_a_checkpoint_from_before_the_daily_longest_silences_still_loads() -> None:
@@ -409,7 +409,7 @@ def test_a_contact_is_placed_by_the_map_not_its_name_and_says_they_are_up() -> N
     home = watch._homes[HUB]
     assert home.room == "kitchen"
     assert home.place == 0  # up and about
-    assert home.woke_on == (night + timedelta(hours=7)).date()
+    assert home.mornings.woke_on == (night + timedelta(hours=7)).date()
     # An appliance plug is placed by the map too, not by being called "kettle".
     watch.set_sensor_map(HUB, {"plug-2": "kitchen", "kettle": "utility"})
     watch.observe(

@@ -1,0 +1,81 @@
+"""Checkpoints of every format this server has written restore, and the home goes on as before.
+
+``data/home_checkpoint_v1.bin`` was written by the code before the detectors had a
+checkpoint section each (format 1: every field flat, one ``raised`` for both
+silences), at the end of :func:`checkpoint_life.before`; ``.json`` is every finding
+that code made after restoring it and living :func:`checkpoint_life.after`.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from server.detect.home_state import CheckpointError, HomeState
+from tests.server.checkpoint_life import HUB, after, as_json, before, new_watch
+
+_DATA = Path(__file__).parent / "data"
+_V1 = _DATA / "home_checkpoint_v1.bin"
+
+
+def _header(checkpoint: bytes) -> tuple[dict[str, object], bytes]:
+    _, length = struct.unpack_from(">4sI", checkpoint)
+    return json.loads(checkpoint[8 : 8 + length]), checkpoint[8 + length :]
+
+
+def _with_header(header: dict[str, object], rest: bytes) -> bytes:
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack(">4sI", b"CWH1", len(encoded)) + encoded + rest
+
+
+def test_a_version_1_checkpoint_restores_and_the_home_goes_on_exactly_as_before() -> None:
+    watch = new_watch()
+    watch.restore(HUB, _V1.read_bytes())
+    home = watch._homes[HUB]
+    # Every section came back: the silence raised, the door's feedback, the nights.
+    assert home.no_movement_raised
+    assert not home.not_up_raised
+    assert home.batteries.low == {"bathroom-pir"}
+    assert home.coverage.told
+    assert list(home.toilets.counts) == [2] * 14 + [0]
+    assert home.door.slack == 1.0
+    assert home.cold.since == {}
+    expected = json.loads(_V1.with_suffix(".json").read_text(encoding="utf-8"))
+    assert as_json(after(watch)) == expected
+
+
+def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() -> None:
+    lived = new_watch()
+    before(lived)
+    checkpoint = lived.checkpoint(HUB)
+    assert checkpoint is not None
+    header, _ = _header(checkpoint)
+    assert header["v"] == 2
+    assert set(header) >= {"cold_home", "front_door", "night_toilets", "batteries", "coverage"}
+    restored = new_watch()
+    restored.restore(HUB, checkpoint)
+    assert restored.checkpoint(HUB) == checkpoint
+    assert as_json(after(restored)) == as_json(after(lived))
+
+
+def test_a_version_1_not_up_goes_to_its_own_slot() -> None:
+    header, rest = _header(_V1.read_bytes())
+    assert "v" not in header
+    header["raised"] = "not_up"
+    state = HomeState.from_bytes(_with_header(header, rest))
+    assert state.not_up_raised
+    assert not state.no_movement_raised
+
+
+def test_a_checkpoint_from_a_newer_server_is_refused_saying_what_to_do() -> None:
+    lived = new_watch()
+    before(lived)
+    checkpoint = lived.checkpoint(HUB)
+    assert checkpoint is not None
+    header, rest = _header(checkpoint)
+    header["v"] = 3
+    with pytest.raises(CheckpointError, match="upgrade the server"):
+        HomeState.from_bytes(_with_header(header, rest))
