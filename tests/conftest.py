@@ -17,7 +17,7 @@ from tests.server.helpers import running_server, token
 def mqtt_url() -> Iterator[str]:
     """The machine's Mosquitto if it runs, else an embedded amqtt broker."""
     if infra.system_mqtt_available():
-        yield "mqtt://{}:{}".format(*infra.system_mqtt())
+        yield "mqtt://{}:{}".format(*infra.SYSTEM_MQTT)
         return
     infra.require_system("Mosquitto on 127.0.0.1:1883")
     with infra.embedded_mqtt() as url:

@@ -6,12 +6,10 @@ Mosquitto and PostgreSQL run, or ``=system`` to fail loudly when they do not.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +23,6 @@ from psycopg import sql
 from server.embedded import EmbeddedBroker, EmbeddedPostgres
 
 SYSTEM_MQTT = ("127.0.0.1", 1883)
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 SYSTEM_POSTGRES_URL = os.environ.get(
     "CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -45,61 +42,9 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
-_worker_broker: tuple[str, int] | None = None
-
-
-def system_mqtt() -> tuple[str, int]:
-    """The Mosquitto this test process uses: the machine's, or its own under pytest-xdist.
-
-    A carewatch server subscribes to every hub's topics, so two tests running at
-    once on one broker would each see the other's hubs (and dead-letter them).
-    Each xdist worker therefore gets a Mosquitto of its own, configured like the
-    machine's (persistent sessions, anonymous on the loopback), on a free port;
-    it is killed when the worker exits.
-    """
-    global _worker_broker
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker or not Path(MOSQUITTO).exists():
-        return SYSTEM_MQTT
-    if _worker_broker is None:
-        _worker_broker = _start_worker_broker(worker)
-    return _worker_broker
-
-
-def _start_worker_broker(worker: str) -> tuple[str, int]:
-    from server.embedded._broker import free_port
-
-    directory = Path(tempfile.mkdtemp(prefix=f"carewatch-mosquitto-{worker}-"))
-    port = free_port()
-    conf = directory / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-        f"persistence true\npersistence_location {directory}/\n"
-    )
-    process = subprocess.Popen(
-        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    atexit.register(_stop, process, directory)
-    deadline = time.monotonic() + 10
-    while not port_open("127.0.0.1", port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the test worker's Mosquitto did not start ({conf})")
-        time.sleep(0.05)
-    return ("127.0.0.1", port)
-
-
-def _stop(process: subprocess.Popen[bytes], directory: Path) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 def system_mqtt_available() -> bool:
-    """Whether the machine's Mosquitto (or the worker's own) is there to use."""
-    return wanted() != "embedded" and port_open(*system_mqtt())
+    """Whether the machine's Mosquitto is there to use."""
+    return wanted() != "embedded" and port_open(*SYSTEM_MQTT)
 
 
 def system_postgres_available() -> bool:

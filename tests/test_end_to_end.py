@@ -37,7 +37,7 @@ def services(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
             if not (infra.system_mqtt_available() and infra.system_postgres_available()):
                 infra.require_system("Mosquitto and PostgreSQL")
                 pytest.skip("Mosquitto or PostgreSQL is not running on this machine")
-            mqtt_url = "mqtt://{}:{}".format(*infra.system_mqtt())
+            mqtt_url = "mqtt://{}:{}".format(*infra.SYSTEM_MQTT)
             database_url = stack.enter_context(infra.fresh_database(infra.SYSTEM_POSTGRES_URL))
         else:
             mqtt_url = stack.enter_context(infra.embedded_mqtt())

@@ -115,7 +115,7 @@ def test_the_run_command_catches_up_then_stops_when_everything_is_delivered(
         "--speed", "40000",
         "--seed", "4",
         "--hub-prefix", f"hub-cli-{uuid.uuid4().hex[:4]}-",
-        "--mqtt-url", "mqtt://{}:{}".format(*infra.system_mqtt()),
+        "--mqtt-url", "mqtt://{}:{}".format(*infra.SYSTEM_MQTT),
         "--outbox-dir", str(tmp_path / "outboxes"),
         "--labels", str(labels),
     ]  # fmt: skip
