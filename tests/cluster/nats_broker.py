@@ -11,8 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from server.cluster.partitions import nats_mappings
 from server.embedded._broker import free_port
 from tests.infra import port_open
@@ -35,7 +33,7 @@ def nats_missing() -> bool:
 def nats_broker(directory: Path, *, partitions: int) -> Iterator[NatsBroker]:
     """Start nats-server with its store in ``directory``; stopped on exit."""
     if nats_missing():
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
+        raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
     port, mqtt_port = free_port(), free_port()
     mappings = ",\n".join(
         f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in nats_mappings(partitions).items()

@@ -32,7 +32,7 @@ from edge.protocol import (
 )
 from server.cluster.partitions import partition_of
 from server.store.pool import migrate
-from tests.cluster.nats_broker import nats_broker
+from tests.cluster.nats_broker import nats_broker, nats_missing
 from tests.server.helpers import Publisher, provision, unique_hub
 from tests.server.process import ServerProcess
 
@@ -72,6 +72,9 @@ def _wait(probe: object, what: str, *, within: float) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    nats_missing(), reason="nats-server is not installed (apt-get install nats-server)"
+)
 def test_a_process_killed_mid_stream_loses_repeats_and_doubles_nothing(
     database_url: str, tmp_path: Path
 ) -> None:

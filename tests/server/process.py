@@ -51,6 +51,12 @@ class ServerProcess:
                 raise RuntimeError("carewatch server did not become ready")
             time.sleep(0.1)
 
+    @property
+    def pid(self) -> int:
+        """The process id, once started."""
+        assert self._process is not None
+        return self._process.pid
+
     def kill(self) -> None:
         """SIGKILL: no chance to flush or say goodbye."""
         assert self._process is not None
