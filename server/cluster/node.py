@@ -109,6 +109,11 @@ class ClusterNode:
             except psycopg.OperationalError:
                 log.exception("lost the cluster's database session; letting go of every partition")
                 await self._lose_everything()
+            except Exception:
+                # Holding locks without polling would keep partitions from everyone:
+                # let go of everything (the locks with the session) and join again.
+                log.exception("a cluster round failed; letting go of every partition")
+                await self._lose_everything()
 
     async def _connect(self) -> None:
         self._conn = await psycopg.AsyncConnection.connect(
@@ -136,7 +141,15 @@ class ClusterNode:
             if wanted <= 0:
                 break
             if await cluster_sql.take_partition(conn, partition):
-                await self._take(partition)
+                try:
+                    await self._take(partition)
+                except (psycopg.OperationalError, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    log.exception("could not take partition %d; letting it go", partition)
+                    self._keeper.disown(await self._homes_of(partition))
+                    await cluster_sql.release_partition(conn, partition)
+                    continue
                 wanted -= 1
         if not self.leading and await cluster_sql.try_lead(conn):
             self.leading = True

@@ -92,13 +92,19 @@ class ClusterStream:
 
     async def connect(self) -> None:
         """Connect (reconnecting for ever after) and make sure both streams exist."""
-        self._nats = nc = await nats.connect(
-            self._url,
-            name="carewatch-server",
-            max_reconnect_attempts=-1,
-            disconnected_cb=self._disconnected,
-            reconnected_cb=self._reconnected,
-        )
+        try:
+            self._nats = nc = await nats.connect(
+                self._url,
+                name="carewatch-server",
+                max_reconnect_attempts=-1,
+                disconnected_cb=self._disconnected,
+                reconnected_cb=self._reconnected,
+            )
+        except (OSError, nats.errors.Error) as exc:
+            raise RuntimeError(
+                f"cannot reach NATS at {self._url} ({exc}); check CAREWATCH_CLUSTER_NATS_URL "
+                "and that nats-server runs with JetStream (deploy/nats/carewatch.conf)"
+            ) from exc
         self._js = nc.jetstream()
         self._jsm = jsm = nc.jsm()
         for name, subjects in (

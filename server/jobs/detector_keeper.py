@@ -121,6 +121,11 @@ class DetectorKeeper:
             await self._save_chunk(bounded=False)
         owned.difference_update(leaving)
 
+    def disown(self, hubs: Collection[str]) -> None:
+        """Stop saving ``hubs`` without saving them first (a take-over that failed half way)."""
+        if self._owned is not None:
+            self._owned.difference_update(hubs)
+
     async def _restore(self, within: set[str] | None) -> None:
         """Restore the homes ``within`` (None: every home) from checkpoints and the readings since."""
         restored: dict[str, datetime] = {}
