@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 database_url,
                 broker.mqtt_url,
                 client_id=name,
+                log=args.logs / f"{name}.log" if args.logs else None,
                 CAREWATCH_CLUSTER_NATS_URL=broker.nats_url,
                 CAREWATCH_CLUSTER_PARTITIONS=str(args.partitions),
                 CAREWATCH_HUB_CHECK_INTERVAL_S="30",
@@ -286,6 +287,7 @@ def main() -> None:
         help="a PostgreSQL server where a fresh database may be made",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--logs", type=Path, help="a directory for each server's output")
     args = parser.parse_args()
     results = run(args)
     print(json.dumps(results, indent=2))

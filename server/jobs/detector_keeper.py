@@ -116,8 +116,10 @@ class DetectorKeeper:
         if owned is None:
             return
         leaving = [hub for hub in hubs if hub in owned]
+        # At the front of the line, so these chunks are theirs: the other homes wait
+        # for the round, and the partition is free sooner.
         self._line.put_back(leaving)
-        while self._line:
+        for _ in range(-(-len(leaving) // self._chunk_homes)):
             await self._save_chunk(bounded=False)
         owned.difference_update(leaving)
 
@@ -262,11 +264,14 @@ class DetectorKeeper:
     async def _save_chunk(self, *, bounded: bool) -> None:
         """Serialise up to a chunk of homes from the front of the line and write them."""
         hubs = self._line.take(self._chunk_homes)
+        owned = self._owned
         states: dict[str, bytes] = {}
         left: list[str] = []
         try:
             given_back = time.perf_counter()
             for at, hub in enumerate(hubs):
+                if owned is not None and hub not in owned:
+                    continue  # its partition moved away while it waited in line
                 if bounded and not self._budget.allows(now=self._clock()):
                     left = hubs[at:]
                     break
