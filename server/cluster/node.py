@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -135,46 +136,60 @@ class ClusterNode:
         decision = share.decide(held=self.held)
         for partition in decision.release:
             await self._let_go(partition)
-        wanted = decision.take
+        # Lock every partition wanted first, then restore all their homes in one go
+        # (one read of the checkpoints, not one per partition), then consume each.
+        locked: list[int] = []
         free = [p for p in range(self._partitions) if p not in taken]
         for partition in share.candidates(free=free, rank=self.member):
-            if wanted <= 0:
+            if len(locked) >= decision.take:
                 break
             if await cluster_sql.take_partition(conn, partition):
-                try:
-                    await self._take(partition)
-                except (psycopg.OperationalError, asyncio.CancelledError):
-                    raise
-                except Exception:
-                    log.exception("could not take partition %d; letting it go", partition)
+                locked.append(partition)
+        if locked:
+            try:
+                await self._take(*locked)
+            except (psycopg.OperationalError, asyncio.CancelledError):
+                raise
+            except Exception:
+                log.exception("could not take partitions %s; letting them go", locked)
+                for partition in locked:
+                    if partition in self._held:
+                        continue
                     self._keeper.disown(await self._homes_of(partition))
                     await cluster_sql.release_partition(conn, partition)
-                    continue
-                wanted -= 1
         if not self.leading and await cluster_sql.try_lead(conn):
             self.leading = True
             log.info("cluster: this process runs the singleton jobs now")
             self._lead()
 
-    async def _take(self, partition: int) -> None:
+    async def _take(self, *partitions: int) -> None:
+        """Restore the homes of ``partitions`` (locked by this session), then consume each."""
         began = time.monotonic()
-        homes = await self._homes_of(partition)
-        await self._keeper.take_over(homes)
-        subscription = await self._stream.take_partition(partition)
-        self._held[partition] = self._spawn(
-            f"partition-{partition}",
-            consume(
-                subscription,
-                self._handler,
-                transient_errors=self._transient,
-                on_message=lambda subject: self._stream.check_partition(partition, subject),
-            ),
-        )
-        took = Takeover(partition, len(homes), time.monotonic() - began)
-        self.takeovers.append(took)
-        log.info(
-            "cluster: took partition %d (%d homes) in %.2f s", partition, took.homes, took.seconds
-        )
+        everyone = await self._hubs()
+        homes = {
+            partition: [h for h in everyone if partition_of(h, self._partitions) == partition]
+            for partition in partitions
+        }
+        await self._keeper.take_over([hub for hubs in homes.values() for hub in hubs])
+        for partition in partitions:
+            subscription = await self._stream.take_partition(partition)
+            self._held[partition] = self._spawn(
+                f"partition-{partition}",
+                consume(
+                    subscription,
+                    self._handler,
+                    transient_errors=self._transient,
+                    on_message=functools.partial(self._stream.check_partition, partition),
+                ),
+            )
+            took = Takeover(partition, len(homes[partition]), time.monotonic() - began)
+            self.takeovers.append(took)
+            log.info(
+                "cluster: took partition %d (%d homes) in %.2f s",
+                partition,
+                took.homes,
+                took.seconds,
+            )
 
     async def _let_go(self, partition: int) -> None:
         task = self._held.pop(partition)

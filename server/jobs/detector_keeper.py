@@ -188,7 +188,12 @@ class DetectorKeeper:
         # Each home remembers the feedback it has learned from, so all of it is offered again.
         self._feedback_until = None
         log.info("detectors: %d homes restored, %d started afresh", len(restored), afresh)
-        await self.sync()
+        if within is None:
+            await self.sync()
+        else:
+            # A partition taken over: its homes are watched at once; what changed is
+            # saved by the rounds, not here while the partition's messages wait.
+            await self._read_residents()
 
     async def run(self) -> None:
         """Rounds for ever: "away" and feedback read, changed homes saved over the interval."""
