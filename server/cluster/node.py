@@ -31,7 +31,7 @@ from typing import Any
 
 import psycopg
 
-from server.cluster.partitions import Share, partition_of
+from server.cluster.partitions import Share, has_nats_safe_id, partition_of
 from server.cluster.stream import ClusterStream, Handler, consume
 from server.jobs.detector_keeper import DetectorKeeper
 from server.store import cluster as cluster_sql
@@ -96,6 +96,15 @@ class ClusterNode:
 
     async def start(self) -> None:
         """Join the cluster and take a first share (returns once it is held)."""
+        unreachable = [hub for hub in await self._hubs() if not has_nats_safe_id(hub)]
+        if unreachable:
+            log.warning(
+                "%d provisioned hubs have a '.' in their id (%s), which NATS's MQTT gateway "
+                "refuses in a topic: they cannot publish to this cluster; re-provision them "
+                "with ids without dots",
+                len(unreachable),
+                ", ".join(unreachable[:5]),
+            )
         await self._connect()
         await self.round()
 
