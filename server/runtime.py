@@ -7,7 +7,7 @@ import contextlib
 import logging
 import secrets
 import socket
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, time, timedelta
 from types import TracebackType
 from typing import Any
@@ -32,6 +32,8 @@ from server.api.login_limit import LoginLimiter
 from server.api.routes.alerts import event_data
 from server.arc.forwarder import ArcForwarder, ForwarderPolicy
 from server.broker_accounts import SERVER_ACCOUNTS, ensure_server_account
+from server.cluster.node import ClusterNode
+from server.cluster.stream import ClusterStream, consume
 from server.detect.hub_health import HubHealth
 from server.detect.unit_health import UnitHealth
 from server.detect.watch import HomeWatch, WatchSettings
@@ -100,6 +102,12 @@ class CarewatchServer:
         self._arc_pool: Pool | None = None
         self.scaip: ScaipEndpoint | None = None
         self.scaip_receiver: ScaipReceiver | None = None
+        # Cluster mode (CAREWATCH_CLUSTER_NATS_URL): NATS instead of the MQTT sessions,
+        # and this process's share of the partitions.
+        self.cluster_stream: ClusterStream | None = None
+        self.cluster: ClusterNode | None = None
+        # Jobs that one process of a cluster runs (all of them, on one server).
+        self._singletons: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
 
     @property
     def pool(self) -> Pool:
@@ -210,6 +218,11 @@ class CarewatchServer:
             confirmer=AlarmConfirmer(self._publish_on_alarm_session, metrics=metrics),
         )
         await self.ingest.start()
+        if s.cluster_nats_url is not None:
+            self.cluster_stream = ClusterStream(
+                s.cluster_nats_url, partitions=s.cluster_partitions, stream=s.cluster_stream
+            )
+            await self.cluster_stream.connect()
         self.detector_keeper = keeper = DetectorKeeper(
             pool,
             detector,
@@ -218,7 +231,9 @@ class CarewatchServer:
             bytes_per_min=s.detector_checkpoint_bytes_per_min,
             on_findings=self.ingest.act,
         )
-        await keeper.start()
+        if self.cluster_stream is None:
+            await keeper.start()
+        # In a cluster the keeper restores each partition's homes as it is taken (below).
         self._feed = feed = AlertFeed(
             self.database_url, http_pool, render=event_data, backlog=s.live_stream_backlog
         )
@@ -327,15 +342,15 @@ class CarewatchServer:
         self._spawn("writer", self.writer.run())
         self._spawn("heartbeats", self.heartbeats.run())
         self._spawn("detector-keeper", keeper.run())
-        self._spawn("hub-watch", self.hub_watch.run())
-        self._spawn(
-            "checkin-watch",
-            CheckinWatch(pool, alerts, interval_s=s.hub_check_interval_s).run(),
-        )
+        self._singletons["hub-watch"] = self.hub_watch.run
+        self._singletons["checkin-watch"] = CheckinWatch(
+            pool, alerts, interval_s=s.hub_check_interval_s
+        ).run
         if self.storage.timescaledb is None:
-            self._spawn("prune", self._prune(timedelta(days=s.readings_retention_days)))
+            retain_for = timedelta(days=s.readings_retention_days)
+            self._singletons["prune"] = lambda: self._prune(retain_for)
         self._spawn("hub-refresh", self._refresh_hubs(self.ingest, s.hub_check_interval_s))
-        self._spawn("escalation", self.escalation.run())
+        self._singletons["escalation"] = self.escalation.run
         # Forwarding to ARCs runs apart: raising and notifying never wait for it.
         # Its own small pool too: a slow or failing ARC never holds a connection an alarm needs.
         self._arc_pool = arc_pool = await open_pool(
@@ -353,12 +368,16 @@ class CarewatchServer:
             ),
             registry=metrics.registry,
         )
-        self._spawn("arc", self.arc.run())
+        self._singletons["arc"] = self.arc.run
         if s.scaip_port is not None:
             await self._start_scaip(alarm_pool, link_key)
         self._spawn("alert-feed", feed.run())
-        self._spawn("mqtt", self.consumer.run())
-        self._spawn("mqtt-alarms", self.alarm_consumer.run())
+        if self.cluster_stream is None:
+            self._lead()
+            self._spawn("mqtt", self.consumer.run())
+            self._spawn("mqtt-alarms", self.alarm_consumer.run())
+        else:
+            await self._join_cluster(self.cluster_stream, keeper)
         self._spawn("http", self._http.serve(sockets=[self._socket]))
         await self._wait_ready(feed)
         log.info("carewatch server ready at %s", self.http_url)
@@ -379,9 +398,54 @@ class CarewatchServer:
             interval_s=s.scaip_check_interval_s,
         )
         await watch.start()
-        self._spawn("scaip-watch", watch.run())
+        self._singletons["scaip-watch"] = watch.run
+
+    async def _join_cluster(self, stream: ClusterStream, keeper: DetectorKeeper) -> None:
+        """Alarms from the shared consumer, and this process's share of the partitions."""
+        s = self.settings
+        assert self.ingest is not None
+        ingest = self.ingest
+
+        async def hubs() -> list[str]:
+            async with self.pool.connection() as conn:
+                return [home.hub for home in await people.hub_homes(conn)]
+
+        self._spawn(
+            "nats-alarms",
+            consume(
+                await stream.alarms(),
+                ingest.handle,
+                transient_errors=(psycopg.OperationalError,),
+                batch=20,
+            ),
+        )
+        self.cluster = node = ClusterNode(
+            self.database_url,
+            stream,
+            keeper,
+            ingest.handle,
+            partitions=s.cluster_partitions,
+            hubs=hubs,
+            lead=self._lead,
+            unlead=self._unlead,
+            poll_s=s.cluster_poll_s,
+            name=s.mqtt_client_id,
+        )
+        await node.start()
+        self._spawn("cluster", node.run())
+
+    def _lead(self) -> None:
+        """Run the singleton jobs here (one server: at start; a cluster: its leader)."""
+        for name, job in self._singletons.items():
+            self._spawn(name, job())
+
+    async def _unlead(self) -> None:
+        for name in self._singletons:
+            await self._cancel(name)
 
     def _publish_on_alarm_session(self, topic: str, payload: bytes) -> bool:
+        if self.cluster_stream is not None:
+            return self.cluster_stream.publish_nowait(topic, payload)
         consumer = self.alarm_consumer
         return consumer is not None and consumer.publish_nowait(topic, payload)
 
@@ -427,11 +491,11 @@ class CarewatchServer:
         http = self._http
         assert http is not None
         assert self.alarm_consumer is not None
-        waits = [
-            self.consumer.connected.wait(),
-            self.alarm_consumer.connected.wait(),
-            feed.listening.wait(),
-        ]
+        waits = [feed.listening.wait()]
+        if self.cluster_stream is not None:
+            waits.append(self.cluster_stream.connected.wait())
+        else:
+            waits += [self.consumer.connected.wait(), self.alarm_consumer.connected.wait()]
         try:
             async with asyncio.timeout(60):
                 await asyncio.gather(*waits)
@@ -461,6 +525,11 @@ class CarewatchServer:
         """Stop taking messages, flush what was taken, then close the API and the pool."""
         if self.scaip is not None:
             await self.scaip.stop()
+        await self._cancel("cluster")
+        await self._cancel("nats-alarms")
+        if self.cluster is not None:
+            # Each partition saved and let go, so the other processes take it at once.
+            await self.cluster.stop()
         for name in (
             "scaip-watch",
             "arc",
@@ -481,6 +550,8 @@ class CarewatchServer:
                 await self.detector_keeper.sync()
             except psycopg.Error:
                 log.exception("could not save the detectors' state at stop")
+        if self.cluster_stream is not None:
+            await self.cluster_stream.close()
         if self._feed is not None:
             self._feed.close()
         if self._http is not None:

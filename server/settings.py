@@ -181,6 +181,18 @@ class ServerSettings(BaseSettings):
     # heartbeat intervals and a minute raises a technical alarm_unit_silent alert).
     scaip_check_interval_s: float = Field(default=30.0, gt=0)
 
+    # Scale-out (server/cluster/, docs/deployment.md): with a NATS URL this process is
+    # one of several, hubs publish to NATS's MQTT gateway, and each process holds a
+    # share of the partitions (locks in PostgreSQL); unset, one server takes every hub.
+    cluster_nats_url: str | None = None
+    # Must equal the partition count in the broker's partition() mappings
+    # (deploy/nats/carewatch.conf); more partitions than processes, so shares even out.
+    cluster_partitions: int = Field(default=12, ge=1, le=1024)
+    # How often a process looks for partitions to take (a dead one's) or to let go.
+    cluster_poll_s: float = Field(default=2.0, gt=0)
+    # The JetStream stream of partitioned readings and status (alarms: the same + "_ALARMS").
+    cluster_stream: str = Field(default="CAREWATCH", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
     def server_broker_names(self) -> frozenset[str]:
         """The server's broker account and its sessions' client ids: names no hub may have.
 

@@ -88,6 +88,7 @@ BELOW_THE_API = (
     "server/ingest",
     "server/routine",
     "server/evaluation",
+    "server/cluster",
 )
 
 # (what the rule says, the modules it is about, what each of their imports must pass)
@@ -106,6 +107,11 @@ RULES: list[tuple[str, str, Callable[[str], bool]]] = [
         for below in BELOW_THE_API
     ),
     ("the simulator imports nothing of the server", "firmware_sim", _simulator),
+    (
+        "the cluster's partition plan imports only the standard library and the wire contract",
+        "server/cluster/partitions.py",
+        _domain,
+    ),
 ]
 
 

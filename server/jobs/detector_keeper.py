@@ -24,7 +24,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 
 from server.detect.home_state import CheckpointError
@@ -88,12 +88,48 @@ class DetectorKeeper:
         self._feedback_until: datetime | None = None
         # Hubs whose resident was away at the last reading of "away".
         self._away: set[str] = set()
+        # The homes this process saves: None, every home (one server); in a cluster,
+        # those of the partitions it holds (another process's homes are not its to save).
+        self._owned: set[str] | None = None
         # For the benchmark and /metrics readers: what has been written so far.
         self.homes_saved = 0
         self.bytes_saved = 0
 
     async def start(self) -> None:
         """Restore every home before the first reading is observed."""
+        await self._restore(None)
+
+    async def take_over(self, hubs: Collection[str]) -> None:
+        """Restore ``hubs`` (a partition moved to this process) and save only owned homes from now.
+
+        The first call makes this keeper a cluster member's: it saves the homes
+        it was given, never another process's (server/cluster/).
+        """
+        if self._owned is None:
+            self._owned = set()
+        self._owned.update(hubs)
+        await self._restore(set(hubs))
+
+    async def release(self, hubs: Collection[str]) -> None:
+        """Save ``hubs`` once more and stop saving them (their partition moves elsewhere)."""
+        owned = self._owned
+        if owned is None:
+            return
+        leaving = [hub for hub in hubs if hub in owned]
+        # At the front of the line, so these chunks are theirs: the other homes wait
+        # for the round, and the partition is free sooner.
+        self._line.put_back(leaving)
+        for _ in range(-(-len(leaving) // self._chunk_homes)):
+            await self._save_chunk(bounded=False)
+        owned.difference_update(leaving)
+
+    def disown(self, hubs: Collection[str]) -> None:
+        """Stop saving ``hubs`` without saving them first (a take-over that failed half way)."""
+        if self._owned is not None:
+            self._owned.difference_update(hubs)
+
+    async def _restore(self, within: set[str] | None) -> None:
+        """Restore the homes ``within`` (None: every home) from checkpoints and the readings since."""
         restored: dict[str, datetime] = {}
         unreadable: list[str] = []
         async with self._pool.connection() as conn:
@@ -105,7 +141,9 @@ class DetectorKeeper:
             gc.disable()
             try:
                 given_back = time.perf_counter()
-                async for chunk in stream_checkpoints(conn, chunk_homes=_RESTORE_CHUNK):
+                async for chunk in stream_checkpoints(
+                    conn, chunk_homes=_RESTORE_CHUNK, within=within
+                ):
                     for hub, checkpoint, saved_at in chunk:
                         try:
                             self._detector.restore(hub, checkpoint)
@@ -119,7 +157,7 @@ class DetectorKeeper:
             finally:
                 gc.enable()
             gc.freeze()
-            seen = await last_seen_by_hub(conn, unsaved_or=unreadable)
+            seen = await last_seen_by_hub(conn, unsaved_or=unreadable, within=within)
             open_silences = await alerts_sql.open_alerts_by_hub(conn, _SILENCE_KINDS)
             raised = {hub: AlertKind(kind) for hub, kind in open_silences}
         # What arrived after each checkpoint was stored but not yet saved as learned.
@@ -150,7 +188,12 @@ class DetectorKeeper:
         # Each home remembers the feedback it has learned from, so all of it is offered again.
         self._feedback_until = None
         log.info("detectors: %d homes restored, %d started afresh", len(restored), afresh)
-        await self.sync()
+        if within is None:
+            await self.sync()
+        else:
+            # A partition taken over: its homes are watched at once; what changed is
+            # saved by the rounds, not here while the partition's messages wait.
+            await self._read_residents()
 
     async def run(self) -> None:
         """Rounds for ever: "away" and feedback read, changed homes saved over the interval."""
@@ -190,6 +233,9 @@ class DetectorKeeper:
 
     async def _line_up_changed(self) -> None:
         changed = self._detector.changed_homes()
+        owned = self._owned
+        if owned is not None:
+            changed = [hub for hub in changed if hub in owned]
         for start in range(0, len(changed), _LOOP_SHARE):
             self._line.changed(changed[start : start + _LOOP_SHARE])
             await asyncio.sleep(0)
@@ -223,11 +269,14 @@ class DetectorKeeper:
     async def _save_chunk(self, *, bounded: bool) -> None:
         """Serialise up to a chunk of homes from the front of the line and write them."""
         hubs = self._line.take(self._chunk_homes)
+        owned = self._owned
         states: dict[str, bytes] = {}
         left: list[str] = []
         try:
             given_back = time.perf_counter()
             for at, hub in enumerate(hubs):
+                if owned is not None and hub not in owned:
+                    continue  # its partition moved away while it waited in line
                 if bounded and not self._budget.allows(now=self._clock()):
                     left = hubs[at:]
                     break

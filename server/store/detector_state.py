@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,9 +43,9 @@ async def load_checkpoints(conn: DbConn) -> dict[str, tuple[bytes, datetime]]:
 
 
 async def stream_checkpoints(
-    conn: DbConn, *, chunk_homes: int = 500
+    conn: DbConn, *, chunk_homes: int = 500, within: Collection[str] | None = None
 ) -> AsyncIterator[list[tuple[str, bytes, datetime]]]:
-    """Every saved home state, in chunks, as binary COPY brings them.
+    """Every saved home state (or those of the hubs ``within``), in chunks, as binary COPY brings them.
 
     A fleet's states do not fit in one result comfortably (100,000 homes are
     gigabytes); the caller restores each chunk before the next is read.
@@ -53,7 +53,9 @@ async def stream_checkpoints(
     async with (
         conn.cursor() as cursor,
         cursor.copy(
-            "COPY (SELECT hub_id, state, saved_at FROM detector_state) TO STDOUT (FORMAT BINARY)"
+            "COPY (SELECT hub_id, state, saved_at FROM detector_state"
+            " WHERE %(all)s OR hub_id = ANY(%(within)s)) TO STDOUT (FORMAT BINARY)",
+            {"all": within is None, "within": list(within or ())},
         ) as copy,
     ):
         copy.set_types(["text", "bytea", "timestamptz"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,12 +67,16 @@ class LastSeen:
 
 
 async def last_seen_by_hub(
-    conn: DbConn, *, unsaved_or: Sequence[str] | None = None
+    conn: DbConn,
+    *,
+    unsaved_or: Sequence[str] | None = None,
+    within: Collection[str] | None = None,
 ) -> list[LastSeen]:
     """For each hub, its latest motion and front-door readings.
 
     ``unsaved_or``: only hubs with no detector checkpoint, and these (a fleet's
     restart asks for the few homes it must start afresh, not for every hub).
+    ``within``: only these hubs (a cluster member's partition), None for all.
     """
     cursor = await conn.execute(
         "SELECT h.id, m.ts, m.sensor, d.ts FROM hubs h"
@@ -82,8 +86,14 @@ async def last_seen_by_hub(
         " LEFT JOIN LATERAL (SELECT ts FROM readings r"
         "   WHERE r.hub_id = h.id AND r.sensor = 'front-door'"
         "   ORDER BY ts DESC LIMIT 1) d ON true"
-        " WHERE %(all)s OR h.id = ANY(%(also)s)"
-        " OR NOT EXISTS (SELECT 1 FROM detector_state s WHERE s.hub_id = h.id)",
-        {"all": unsaved_or is None, "also": list(unsaved_or or ())},
+        " WHERE (%(all)s OR h.id = ANY(%(also)s)"
+        " OR NOT EXISTS (SELECT 1 FROM detector_state s WHERE s.hub_id = h.id))"
+        " AND (%(everywhere)s OR h.id = ANY(%(within)s))",
+        {
+            "all": unsaved_or is None,
+            "also": list(unsaved_or or ()),
+            "everywhere": within is None,
+            "within": list(within or ()),
+        },
     )
     return [LastSeen(*row) for row in await cursor.fetchall()]

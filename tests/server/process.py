@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -17,8 +18,18 @@ from tests.server.helpers import ADMIN_PASSWORD
 class ServerProcess:
     """``carewatch server`` on the given database and broker, with a fixed MQTT session id."""
 
-    def __init__(self, database_url: str, mqtt_url: str, *, client_id: str, **env: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        mqtt_url: str,
+        *,
+        client_id: str,
+        log: Path | None = None,
+        **env: str,
+    ) -> None:
         self.port = free_port()
+        # Where its output goes (None: nowhere).
+        self._log = log
         self._env = {
             **os.environ,
             "CAREWATCH_DATABASE_URL": database_url,
@@ -32,11 +43,12 @@ class ServerProcess:
 
     def start(self, *, within: float = 60.0) -> None:
         """Start and wait until /readyz answers."""
+        output = self._log.open("ab") if self._log is not None else subprocess.DEVNULL
         self._process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "server"],
             env=self._env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + within
         while True:
@@ -50,6 +62,12 @@ class ServerProcess:
             if time.monotonic() > deadline:
                 raise RuntimeError("carewatch server did not become ready")
             time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        """The process id, once started."""
+        assert self._process is not None
+        return self._process.pid
 
     def kill(self) -> None:
         """SIGKILL: no chance to flush or say goodbye."""
