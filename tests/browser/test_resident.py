@@ -96,6 +96,19 @@ async def test_a_resident_checks_in_goes_away_and_reads_who_looked(
     await expect(page.locator("#away-error")).to_have_text(
         "That time has already passed today: choose a later day or part of the day."
     )
+
+    # Sharing with health is her own choice, off until she ticks it (issue 23's consent).
+    sharing = page.get_by_label("My GP and hospital may read my record")
+    await expect(sharing).not_to_be_checked()
+    await sharing.check()
+    await page.get_by_role("button", name="Save my choices").click()
+    await expect(page.locator("#message")).to_have_text("Your choices are saved.")
+    await expect(page.locator("#who-can-see")).to_contain_text("Your GP and hospital")
+    async with httpx.AsyncClient(base_url=base, timeout=10) as api:
+        api.headers["Authorization"] = f"Bearer {await bearer(api, edith.resident_user)}"
+        shared = await api.get(f"/api/v1/residents/{edith.resident_id}/health-sharing")
+    assert shared.json()["share_with_health"] is True
+
     problems = await accessibility_problems(page)
     await screenshot(page, "resident")
     assert problems == [], "\n".join(problems)

@@ -106,10 +106,13 @@ async function load() {
   $("share-health").checked = me.share_health_notes;
   $("share-activity").checked = me.share_activity_with_carers;
   $("checkin-by").value = me.checkin_by ? me.checkin_by.slice(0, 5) : "";
+  const health = await api(`/api/v1/residents/${residentId}/health-sharing`);
+  $("share-with-health").checked = health.share_with_health;
   const who = [
     `The alarm centre's responders, when they answer one of your alerts${me.share_health_notes ? " (with your health notes)" : ""}.`,
     ...me.contacts.map((c) => `${c.name}, your carer${me.share_activity_with_carers ? ", with your daily timeline" : ""}.`),
     "The care team's administrators.",
+    ...(health.share_with_health ? ["Your GP and hospital, through the health systems your care team has connected."] : []),
   ];
   $("who-can-see").replaceChildren(...who.map((w) => item(w)));
   // Other people's looks: the resident's own are not news to them.
@@ -163,7 +166,11 @@ document.addEventListener("DOMContentLoaded", async () => {
       share_activity_with_carers: $("share-activity").checked,
       checkin_by: $("checkin-by").value || null,
     };
-    run(() => api(`/api/v1/residents/${residentId}/choices`, { method: "PUT", body }), "Your choices are saved.", event.submitter);
+    const health = { share_with_health: $("share-with-health").checked };
+    run(async () => {
+      await api(`/api/v1/residents/${residentId}/choices`, { method: "PUT", body });
+      await api(`/api/v1/residents/${residentId}/health-sharing`, { method: "PUT", body: health });
+    }, "Your choices are saved.", event.submitter);
   });
   await load();
 });
