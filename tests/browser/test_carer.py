@@ -56,6 +56,11 @@ async def test_a_carer_takes_an_alert_on_notes_it_closes_it_and_sees_it_in_the_p
     first = raise_alert(
         database_url, edith.resident_id, edith.hub, "no_movement", "No movement for 3 h."
     )
+    # Her own number, on her care record (the care team's, typed the UK way).
+    stored = await admin_api.put(
+        f"/api/v1/residents/{edith.resident_id}/record", json={"phone": "0113 496 0123"}
+    )
+    assert stored.status_code == 200, stored.text
     context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = await context.new_page()
     await sign_in(page, base, edith.carer, PASSWORD)
@@ -71,8 +76,9 @@ async def test_a_carer_takes_an_alert_on_notes_it_closes_it_and_sees_it_in_the_p
     await line.get_by_role("button", name="I'm dealing with it").click()
     await expect(line.locator(".status")).to_contain_text("You are dealing with it")
     assert edith.carer not in await line.inner_text()  # "you", not her username
-    # No phone number on record yet: the page says so instead of a dead button.
-    await expect(line.locator(".no-phone")).to_contain_text("no phone number for Edith")
+    # One tap rings her, on the number from her record.
+    call = line.get_by_role("link", name="Call Edith (0113 496 0123)")
+    await expect(call).to_have_attribute("href", "tel:+441134960123")
     await line.get_by_label("A note about Edith").fill("Rang her: she was in the garden")
     await page.evaluate("document.querySelector('.alert').dataset.marker = 'kept'")
     scrolled = await page.evaluate("window.scrollY")

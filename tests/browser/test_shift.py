@@ -165,7 +165,7 @@ async def test_a_shift(
         "button", name=f"I'm dealing with it: {edith.name}, Pendant pressed"
     ).click()
     await expect(phone.locator(".card", has_text=edith.name)).to_contain_text(
-        f"Dealing with it: {edith.carer}"
+        "You are dealing with it. The alarm centre is handling it too."
     )
     await phone.close()
     await expect(pendant.locator(".status")).to_contain_text(f"carer on the way: {edith.carer}")

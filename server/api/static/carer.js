@@ -80,19 +80,31 @@ async function refreshCard(residentId) {
   try {
     do {
       entry.again = false;
-      const [record, alerts, past, routine, timeline] = await Promise.all([
+      const [record, care, alerts, past, routine, timeline] = await Promise.all([
         api(`/api/v1/residents/${residentId}`),
+        // The care record: her phone (a carer sees it, not the health parts).
+        api(`/api/v1/residents/${residentId}/record`).catch(() => null),
         api(`/api/v1/alerts?status=active&resident_id=${residentId}`),
         api(`/api/v1/residents/${residentId}/past-alerts?limit=10`),
         api(`/api/v1/residents/${residentId}/routine?days=28`).catch((e) => e),
         api(`/api/v1/residents/${residentId}/timeline?hours=24`).catch((e) => e),
       ]);
+      record.care = care;
       Object.assign(entry, { record, routine, timeline });
+      // Her place on the page: whatever she is looking at stays where it is on the
+      // screen, whatever grew or shrank above it (the browser's own scroll anchoring
+      // picks its anchor itself and was seen to let the page move).
+      const anchor = [...document.querySelectorAll(".alert, .card")].find((node) => {
+        const box = node.getBoundingClientRect();
+        return box.top >= 0 && box.top < window.innerHeight;
+      });
+      const before = anchor?.getBoundingClientRect().top;
       showVerdict(entry, alerts);
       showCheckin(entry);
       showAlerts(entry, alerts);
       showPast(entry, past);
       drawPictures(residentId);
+      if (anchor?.isConnected) window.scrollBy(0, anchor.getBoundingClientRect().top - before);
     } while (entry.again);
   } finally {
     entry.busy = false;
@@ -221,11 +233,11 @@ function nextSteps(alert, entry, li, { emergency }) {
   const { record } = entry;
   const name = firstName(alert.resident);
   const steps = el("div", { class: "next-steps" });
-  // The resident's own number comes with the care record (once it holds one).
-  const phone = record.phone || record.care?.phone || null;
+  // The resident's own number comes with the care record.
+  const phone = record.care?.phone || null;
   if (phone) {
-    steps.append(el("a", { class: "button big", href: `tel:${phone.replace(/[^0-9+]/g, "")}`, "data-role": "call",
-      text: `Call ${name} (${phone})` }));
+    steps.append(el("a", { class: "button big", href: phone.tel, "data-role": "call",
+      text: `Call ${name} (${phone.display})` }));
   } else {
     steps.append(el("p", { class: "hint no-phone",
       text: `There is no phone number for ${name} on record yet: ring ${name} on the number you have, and ask the care team to add it.` }));
