@@ -111,11 +111,17 @@ async def plan(
 ) -> ImportPlan:
     """Check the homes and compare them with the database; ImportRefused lists every problem."""
     problems = check_homes(homes, server_names=server_names)
-    if problems:
-        raise ImportRefused(problems)
     existing = await sql.existing_hubs(conn, [home.hub for home in homes])
     zones = await sql.resident_timezones(conn, {home.resident for home in homes})
-    return plan_import(homes, existing=existing, resident_timezones=zones)
+    try:
+        planned = plan_import(homes, existing=existing, resident_timezones=zones)
+    except ImportRefused as conflicts:
+        problems += conflicts.problems
+    if problems:
+        # Both kinds together, in the order of the file: one round of corrections.
+        order = {home.where: n for n, home in enumerate(homes)}
+        raise ImportRefused(sorted(problems, key=lambda p: order.get(p.where, -1)))
+    return planned
 
 
 async def import_homes(

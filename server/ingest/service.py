@@ -31,6 +31,7 @@ from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
 from server.metrics import IngestMetrics, dead_letter_category
 from server.store.dead_letters import DeadLetter, store_dead_letter
+from server.store.hub_import import sensor_maps
 from server.store.people import hub_home, hub_homes, record_hub_status
 from server.store.pool import Pool
 from server.store.readings import ReceivedBatch
@@ -91,11 +92,16 @@ class IngestService:
         """Re-read the provisioned hubs (a hub added while running is picked up)."""
         async with self._pool.connection() as conn:
             homes = await hub_homes(conn)
+            added = [h.hub for h in homes if h.hub not in self._homes]
+            # The installer's maps of hubs new to this process (imported ones), read once.
+            maps = await sensor_maps(conn, added) if added else {}
         for gone in set(self._homes) - {h.hub for h in homes}:
             self._roster.forget(gone)
         self._homes = {h.hub: h for h in homes}
         for home in homes:
             self._detector.set_timezone(home.hub, ZoneInfo(home.timezone))
+        for hub, rooms in maps.items():
+            self._detector.set_sensor_map(hub, rooms)
 
     async def handle(
         self, topic: str, payload: bytes, received_at: datetime
@@ -210,6 +216,7 @@ class IngestService:
             return
         async with self._pool.connection() as conn:
             home = await hub_home(conn, hub)
+            maps = await sensor_maps(conn, [hub]) if home is not None else {}
         if home is None:
             if len(self._unknown) > 10_000:
                 self._unknown.clear()
@@ -218,6 +225,8 @@ class IngestService:
         self._unknown.pop(hub, None)
         self._homes[hub] = home
         self._detector.set_timezone(hub, ZoneInfo(home.timezone))
+        if hub in maps:
+            self._detector.set_sensor_map(hub, maps[hub])
 
     async def _status(
         self, home: HubHome, status: HubStatus, received_at: datetime

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import hashlib
 import os
+import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
 import psycopg
 import pytest
 
 from server.broker_accounts import BrokerAccounts
 from server.cli import main
 from server.hub_import import HomeEntry, SensorEntry, check_homes, read_homes_csv
+from server.ingest.service import IngestService
+from server.runtime import CarewatchServer
+from server.store.pool import open_pool
+from tests.server.helpers import wait_for
 
 HOMES = 300
 
@@ -190,3 +198,106 @@ def test_a_sensor_id_holding_colons_is_split_from_the_right() -> None:
     assert not problems
     assert homes[0].sensors == (SensorEntry("0x00158d:0001", "motion", "hall"),)
     assert check_homes([HomeEntry("line 2", "hub-1", "A", "UTC", homes[0].sensors)]) == []
+
+
+def _request(count: int, *, start: int = 0) -> dict[str, object]:
+    return {
+        "homes": [
+            {
+                "hub": f"api-{n:04d}",
+                "resident": f"Api Resident {n}",
+                "timezone": "Europe/Dublin",
+                "sensors": [
+                    {"sensor": "hall-pir", "kind": "motion", "room": "hall"},
+                    {"sensor": "door", "kind": "contact", "room": "front_door"},
+                ],
+            }
+            for n in range(start, start + count)
+        ]
+    }
+
+
+async def test_the_bulk_api_imports_skips_on_a_rerun_and_refuses_a_bad_request_whole(
+    admin_api: httpx.AsyncClient, quick_server: CarewatchServer, database_url: str
+) -> None:
+    response = await admin_api.post("/api/v1/hubs/import", json=_request(200))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["created"]) == 200
+    assert body["skipped"] == []
+    first = body["created"][5]
+    assert first["where"] == "homes[5]"
+    assert first["hub"] == first["username"] == "api-0005"
+    assert first["agent_settings"]["CAREWATCH_AGENT_HUB_ID"] == "api-0005"
+    again = (await admin_api.post("/api/v1/hubs/import", json=_request(201))).json()
+    assert [h["hub"] for h in again["created"]] == ["api-0200"]
+    assert len(again["skipped"]) == 200
+    bad = _request(3, start=300)
+    bad["homes"][1]["sensors"][0]["kind"] = "sofa"  # type: ignore[index]
+    bad["homes"][2]["hub"] = "api-0001"  # type: ignore[index]
+    refused = await admin_api.post("/api/v1/hubs/import", json=bad)
+    assert refused.status_code == 422
+    problems = refused.json()["detail"]
+    assert [p["where"] for p in problems] == ["homes[1]", "homes[2]"]
+    assert "unknown kind 'sofa'" in problems[0]["problem"]
+    assert "already in the home of Api Resident 1" in problems[1]["problem"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM hubs WHERE id LIKE 'api-%'").fetchone() == (201,)
+
+    # The server heard of the imported hubs and their maps without a restart.
+    async def known() -> bool:
+        assert quick_server.ingest is not None
+        return "api-0200" in quick_server.ingest._homes
+
+    await wait_for(known, within=5, what="the server to hear of the imported hub")
+
+
+class _MapSpy:
+    """A detector that records the sensor maps and time zones it is given."""
+
+    def __init__(self) -> None:
+        self.maps: dict[str, dict[str, str]] = {}
+
+    def set_timezone(self, hub: str, zone: ZoneInfo) -> None:
+        pass
+
+    def set_sensor_map(self, hub: str, rooms: dict[str, str]) -> None:
+        self.maps[hub] = dict(rooms)
+
+
+async def test_the_installers_sensor_map_reaches_the_detector_before_any_heartbeat(
+    env: str, tmp_path: Path
+) -> None:
+    homes = _homes_file(tmp_path / "homes.csv", 3)
+    command = ["hub", "import", str(homes), "--out", str(tmp_path / "out.csv")]
+    assert await asyncio.to_thread(main, command) == 0
+    pool = await open_pool(env, min_size=1, max_size=1)
+    try:
+        spy = _MapSpy()
+        ingest = IngestService(pool, alerts=None, detector=spy, writer=None)  # type: ignore[arg-type]
+        await ingest.start()
+        assert spy.maps["hub-00001"] == {
+            "kitchen-pir": "kitchen",
+            "front-door": "front_door",
+            "bed-1": "bedroom",
+        }
+        assert set(spy.maps) == {"hub-00000", "hub-00001", "hub-00002"}
+        spy.maps.clear()
+        await ingest.refresh_hubs()
+        assert spy.maps == {}  # read once, not at every refresh
+    finally:
+        await pool.close()
+
+
+@pytest.mark.slow
+def test_a_hundred_thousand_homes_import_in_under_ten_minutes(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    homes = _homes_file(tmp_path / "homes.csv", 100_000)
+    started = time.monotonic()
+    assert main(["hub", "import", str(homes), "--out", str(tmp_path / "out.csv")]) == 0
+    assert time.monotonic() - started < 600
+    assert "Imported 100000 hubs" in capsys.readouterr().out
+    assert _count(env, "hubs") == 100_000
+    assert _count(env, "hub_sensors") == 300_000
+    assert len(_rows(tmp_path / "out.csv")) == 100_000
