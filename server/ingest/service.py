@@ -20,6 +20,7 @@ from edge.protocol import (
     encode,
     parse_topic,
 )
+from server.alerts.finding_queue import FindingQueue
 from server.alerts.service import AlertService
 from server.detect.watch import HomeWatch
 from server.domain.findings import Cleared, Condition, Finding
@@ -46,6 +47,21 @@ _UNKNOWN_HUB_TTL_S = 1.0
 _MAX_ERROR_REASON = 500
 
 
+def _all(*parts: asyncio.Future[None] | None) -> asyncio.Future[None] | None:
+    """One future for a message's stored readings or status and its raised findings."""
+    waiting = [part for part in parts if part is not None]
+    if not waiting:
+        return None
+    if len(waiting) == 1:
+        return waiting[0]
+
+    async def every() -> None:
+        for part in waiting:
+            await part
+
+    return asyncio.ensure_future(every())
+
+
 def _hub_of(topic: str) -> str | None:
     try:
         return parse_topic(topic)[0]
@@ -67,8 +83,11 @@ class IngestService:
         confirmer: AlarmConfirmer | None = None,
         heartbeats: HeartbeatWriter | None = None,
         alarm_alerts: AlertService | None = None,
+        findings: FindingQueue | None = None,
     ) -> None:
         self._pool = pool
+        # None: each finding is raised before the next message is handled (tests, tools).
+        self._findings = findings
         # Alarms raised through their own connection (None: through ``alerts``).
         self._alarm_alerts = alarm_alerts or alerts
         # None: each status is written as it comes (a server without the batch writer).
@@ -151,9 +170,11 @@ class IngestService:
                 lag = self._metrics.ingest_lag
                 for reading in message.readings:
                     lag.observe((received_at - reading.ts).total_seconds())
+                raised: list[asyncio.Future[None]] = []
                 for reading in message.readings:
-                    await self._act(home, self._detector.observe(message.hub, reading))
-                return await self._writer.put(ReceivedBatch(message, received_at))
+                    raised += await self._act(home, self._detector.observe(message.hub, reading))
+                written = await self._writer.put(ReceivedBatch(message, received_at))
+                return _all(written, *raised)
             case Alarm():
                 self._metrics.messages.labels("alarm").inc()
                 # Committed (or found stored already, for a redelivery) once this returns.
@@ -237,26 +258,33 @@ class IngestService:
         else:
             async with self._pool.connection() as conn:
                 await record_hub_status(conn, status, received_at)
+        raised: list[asyncio.Future[None]] = []
         if status.state is HubState.ONLINE:
             if status.sensors:
-                await self._act(home, self._detector.health(home.hub, status.sensors, status.ts))
+                found = self._detector.health(home.hub, status.sensors, status.ts)
+                raised += await self._act(home, found)
             watermark = status.watermark or status.ts
-            await self._act(home, self._detector.advance(home.hub, watermark))
-        return written
+            raised += await self._act(home, self._detector.advance(home.hub, watermark))
+        return _all(written, *raised)
 
     async def act(self, hub: str, findings: list[Finding]) -> None:
         """Raise or clear what the detector found for ``hub`` outside a message (at restore)."""
         home = self._homes.get(hub)
         if home is not None:
-            await self._act(home, findings)
+            for raised in await self._act(home, findings):
+                await raised
 
-    async def _act(self, home: HubHome, findings: list[Finding]) -> None:
+    async def _act(self, home: HubHome, findings: list[Finding]) -> list[asyncio.Future[None]]:
+        """Raise or clear each finding: queued (futures to wait for), or at once without a queue."""
+        if self._findings is not None:
+            return [self._findings.put(home, finding) for finding in findings]
         for finding in findings:
             match finding:
                 case Condition():
                     await self._alerts.raise_condition(home, finding)
                 case Cleared():
                     await self._alerts.clear_condition(home, finding)
+        return []
 
     async def _dead_letter(self, letter: DeadLetter) -> None:
         self._metrics.messages.labels("refused").inc()
