@@ -47,21 +47,6 @@ _UNKNOWN_HUB_TTL_S = 1.0
 _MAX_ERROR_REASON = 500
 
 
-def _all(*parts: asyncio.Future[None] | None) -> asyncio.Future[None] | None:
-    """One future for a message's stored readings or status and its raised findings."""
-    waiting = [part for part in parts if part is not None]
-    if not waiting:
-        return None
-    if len(waiting) == 1:
-        return waiting[0]
-
-    async def every() -> None:
-        for part in waiting:
-            await part
-
-    return asyncio.ensure_future(every())
-
-
 def _hub_of(topic: str) -> str | None:
     try:
         return parse_topic(topic)[0]
@@ -170,11 +155,9 @@ class IngestService:
                 lag = self._metrics.ingest_lag
                 for reading in message.readings:
                     lag.observe((received_at - reading.ts).total_seconds())
-                raised: list[asyncio.Future[None]] = []
                 for reading in message.readings:
-                    raised += await self._act(home, self._detector.observe(message.hub, reading))
-                written = await self._writer.put(ReceivedBatch(message, received_at))
-                return _all(written, *raised)
+                    await self._act(home, self._detector.observe(message.hub, reading))
+                return await self._writer.put(ReceivedBatch(message, received_at))
             case Alarm():
                 self._metrics.messages.labels("alarm").inc()
                 # Committed (or found stored already, for a redelivery) once this returns.
@@ -258,33 +241,40 @@ class IngestService:
         else:
             async with self._pool.connection() as conn:
                 await record_hub_status(conn, status, received_at)
-        raised: list[asyncio.Future[None]] = []
         if status.state is HubState.ONLINE:
             if status.sensors:
-                found = self._detector.health(home.hub, status.sensors, status.ts)
-                raised += await self._act(home, found)
+                await self._act(home, self._detector.health(home.hub, status.sensors, status.ts))
             watermark = status.watermark or status.ts
-            raised += await self._act(home, self._detector.advance(home.hub, watermark))
-        return _all(written, *raised)
+            await self._act(home, self._detector.advance(home.hub, watermark))
+        return written
 
     async def act(self, hub: str, findings: list[Finding]) -> None:
         """Raise or clear what the detector found for ``hub`` outside a message (at restore)."""
         home = self._homes.get(hub)
         if home is not None:
-            for raised in await self._act(home, findings):
-                await raised
+            await self._act(home, findings)
 
-    async def _act(self, home: HubHome, findings: list[Finding]) -> list[asyncio.Future[None]]:
-        """Raise or clear each finding: queued (futures to wait for), or at once without a queue."""
+    async def _act(self, home: HubHome, findings: list[Finding]) -> None:
+        """Raise or clear each finding: queued for the finding task, or at once without one.
+
+        A message is acknowledged once its readings or status are stored, without
+        waiting for its queued findings (a storm would hold every acknowledgement
+        behind it, and the broker's in-flight window with them). None is lost to a
+        crash: the detectors' state that says a condition was raised is saved only
+        once the queue has committed it (DetectorKeeper's ``before_saving``), so a
+        restart from the checkpoint before finds it again in the stored readings or
+        the next heartbeat.
+        """
         if self._findings is not None:
-            return [self._findings.put(home, finding) for finding in findings]
+            for finding in findings:
+                self._findings.put(home, finding)
+            return
         for finding in findings:
             match finding:
                 case Condition():
                     await self._alerts.raise_condition(home, finding)
                 case Cleared():
                     await self._alerts.clear_condition(home, finding)
-        return []
 
     async def _dead_letter(self, letter: DeadLetter) -> None:
         self._metrics.messages.labels("refused").inc()
