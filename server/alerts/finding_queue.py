@@ -48,7 +48,7 @@ class FindingQueue:
         self._queue: deque[_Entry] = deque()
         self._last: asyncio.Future[None] | None = None
         self._wake = asyncio.Event()
-        self._running = False
+        self._stopped = False
         self.applied = 0
         self.transactions = 0
 
@@ -67,13 +67,13 @@ class FindingQueue:
     async def flushed(self) -> None:
         """Wait until every finding queued so far is committed (or given up on)."""
         last = self._last
-        # Not running (stopped, its last try failed): nothing will complete it; do not wait.
-        if self._running and last is not None and not last.done():
+        # Stopped (its last try failed): nothing will complete it; do not wait.
+        if not self._stopped and last is not None and not last.done():
             await asyncio.wait([last])
 
     async def run(self) -> None:
         """Apply for ever; on cancellation, one last try at what is queued."""
-        self._running = True
+        self._stopped = False
         try:
             while True:
                 await self._wake.wait()
@@ -86,7 +86,11 @@ class FindingQueue:
                     await self._apply(retry=False)
             raise
         finally:
-            self._running = False
+            self._stopped = True
+            # Not raised (the database was away at the stop): whoever waits is let go;
+            # the detectors find them again after the restart (see the module's note).
+            for _, _, done in self._queue:
+                done.cancel()
 
     async def _apply(self, *, retry: bool) -> None:
         batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
