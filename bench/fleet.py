@@ -341,7 +341,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raw_mqtt = raw_broker_rate(mqtt_url, sample)
         raw_copy = raw_copy_rate(database_url)
         started = time.monotonic()
-        with _server_env({"CAREWATCH_HUB_CHECK_INTERVAL_S": "30"}):
+        server_env = {"CAREWATCH_HUB_CHECK_INTERVAL_S": "30"}
+        if args.findings_one_by_one:
+            # The path before findings were batched: each raised inside the consumer.
+            server_env["CAREWATCH_FINDINGS_BATCHED"] = "false"
+        with _server_env(server_env):
             server = ServerProcess(database_url, mqtt_url)
         ready_s = time.monotonic() - started
         rss_start = server.rss_mb()
@@ -413,6 +417,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     offered = {k: (offered1[k] - offered0[k]) / elapsed for k in offered0}
     return {
         "homes": args.homes,
+        "findings": "one by one, in the consumer" if args.findings_one_by_one else "batched",
         "seconds": round(elapsed),
         "raw_mosquitto_qos1_msgs_per_s": round(raw_mqtt),
         "raw_binary_copy_rows_per_s": round(raw_copy),
@@ -450,6 +455,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=60.0)
     parser.add_argument("--alarm-every-s", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--findings-one-by-one",
+        action="store_true",
+        help="raise each finding inside the consumer (the old path), to compare with batching; "
+        "every home's first heartbeat raises a sensor_coverage finding, a storm in the warm-up",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get(

@@ -57,6 +57,7 @@ __all__ = [
     "status_topic",
     "topic_for",
     "validate_hub_id",
+    "validate_sensor_id",
 ]
 
 PROTOCOL_VERSION: Final = 1
@@ -295,6 +296,16 @@ def validate_hub_id(hub: str) -> str:
             "starting with a letter or digit"
         )
     return hub
+
+
+def validate_sensor_id(sensor: str) -> str:
+    """Return ``sensor`` if it can name a sensor in readings, alarms and heartbeats."""
+    if not _SENSOR_ID.fullmatch(sensor):
+        raise ProtocolError(
+            f"sensor id {sensor[:80]!r} is not valid: use 1-128 letters, digits, '-', '_', '.' "
+            "or ':', starting with a letter or digit"
+        )
+    return sensor
 
 
 def parse_topic(topic: str) -> tuple[str, Channel]:

@@ -20,7 +20,7 @@ import fcntl
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -97,6 +97,20 @@ class BrokerAccounts:
         with self._locked():
             entries = [(n, text) for n, text in self._read() if n != username]
             entries.append((username, line))
+            self._write(entries)
+
+    def set_lines(self, lines: Mapping[str, str]) -> None:
+        """Create or replace many accounts from ready-made :func:`password_line` lines, in one write.
+
+        For a bulk import: the file is read and replaced once, not once an account.
+        """
+        if self._hubs:
+            for username in lines:
+                if reason := reserved_name_reason(username):
+                    raise ValueError(reason)
+        with self._locked():
+            entries = [(n, text) for n, text in self._read() if n not in lines]
+            entries += lines.items()
             self._write(entries)
 
     def ensure(self, username: str, password: str) -> bool:

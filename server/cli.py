@@ -89,6 +89,28 @@ def _parser() -> argparse.ArgumentParser:
         "--timezone", default="Europe/London", help="the home's time zone (default Europe/London)"
     )
 
+    hub_import = hub.add_parser(
+        "import",
+        help="provision many homes from a CSV file and write their credentials to another",
+        description="Provision every hub in FILE (CSV with the header hub,resident,timezone,sensors; "
+        "sensors as sensor:kind:room entries separated by ';', e.g. "
+        "kitchen-pir:motion:kitchen;front-door:contact:front_door). The whole file is checked "
+        "first: if any line is wrong nothing is written. A hub already provisioned for the same "
+        "resident is skipped, so a file can be imported again. The hubs' credentials and agent "
+        "settings go to --out (readable by you only); reload the broker afterwards "
+        "(docker compose kill -s HUP mosquitto).",
+    )
+    hub_import.add_argument("file", metavar="FILE", type=Path, help="the homes, one hub a line")
+    hub_import.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the credentials CSV (default FILE with .credentials.csv); "
+        "an existing file is never overwritten",
+    )
+    hub_import.add_argument(
+        "--chunk", type=int, default=1000, help="hubs per database transaction (default 1000)"
+    )
+
     hub_revoke = hub.add_parser(
         "revoke",
         help="lock a hub out of the broker; its history stays",
@@ -242,6 +264,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("carewatch: not erased (the name did not match)", file=sys.stderr)
                     return 1
             return asyncio.run(_resident_erase(settings, args.name))
+        case "hub" if args.hub_command == "import":
+            from server.import_command import run_hub_import
+
+            out = args.out or args.file.with_suffix(".credentials.csv")
+            return asyncio.run(
+                run_hub_import(settings, lambda: _database(settings), args.file, out, args.chunk)
+            )
         case "hub" if args.hub_command == "revoke":
             return asyncio.run(_hub_revoke(settings, args.hub))
         case "hub":

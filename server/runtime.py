@@ -20,6 +20,7 @@ from edge.mqtt_url import broker_address
 from edge.protocol import TOPIC_PREFIX, Channel
 from server.alerts.calls import VoiceCaller
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
+from server.alerts.finding_queue import FindingQueue
 from server.alerts.notify import AppriseNotifier, ByChannelKind
 from server.alerts.service import AlertService
 from server.alerts.voice import voice_account
@@ -91,6 +92,7 @@ class CarewatchServer:
         self._socket: socket.socket | None = None
         self.writer: ReadingWriter | None = None
         self.heartbeats: HeartbeatWriter | None = None
+        self.findings: FindingQueue | None = None
         self.ingest: IngestService | None = None
         self.escalation: EscalationScheduler | None = None
         self.hub_watch: HubWatch | None = None
@@ -205,6 +207,10 @@ class CarewatchServer:
             metrics=metrics,
         )
         self.heartbeats = HeartbeatWriter(pool, flush_s=s.heartbeat_flush_s)
+        # Findings are raised in batches by a task of their own, never inside the consumer.
+        self.findings = findings = FindingQueue(alerts, max_batch=s.findings_max_batch)
+        # Running before the keeper's restore, whose findings (folded in at start) it raises.
+        self._spawn("findings", findings.run())
         self.ingest = IngestService(
             pool,
             heartbeats=self.heartbeats,
@@ -213,6 +219,7 @@ class CarewatchServer:
             detector=detector,
             writer=self.writer,
             metrics=metrics,
+            findings=findings if s.findings_batched else None,
             # Hubs keep an alarm until told it is stored; told on the alarm
             # session's connection, which is made below.
             confirmer=AlarmConfirmer(self._publish_on_alarm_session, metrics=metrics),
@@ -230,6 +237,7 @@ class CarewatchServer:
             chunk_homes=s.detector_checkpoint_chunk_homes,
             bytes_per_min=s.detector_checkpoint_bytes_per_min,
             on_findings=self.ingest.act,
+            before_saving=findings.flushed,
         )
         if self.cluster_stream is None:
             await keeper.start()
@@ -539,6 +547,7 @@ class CarewatchServer:
             "prune",
             "mqtt-alarms",
             "mqtt",
+            "findings",
             "writer",
             "heartbeats",
             "detector-keeper",

@@ -57,6 +57,11 @@ class ServerSettings(BaseSettings):
     # Hubs' heartbeats are kept in memory and written together at most this
     # often (one statement for up to 2,000 hubs); the first after a quiet spell at once.
     heartbeat_flush_s: float = Field(default=0.25, gt=0)
+    # Detected conditions raised (or cleared) up to this many a transaction, by a task
+    # of their own, off the consumer's path. Not batched (false): each is raised
+    # inside the consumer before the next message, as before (for comparison runs).
+    findings_max_batch: int = Field(default=500, ge=1)
+    findings_batched: bool = True
     # The largest request body the API reads (forms and JSON are small); larger
     # ones are refused with 413 before they are read.
     http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,14 +27,14 @@ from server.domain.alerts import (
     on_repeat,
     resolution_refused,
 )
-from server.domain.findings import Cleared, Condition
+from server.domain.findings import Cleared, Condition, Finding
 from server.domain.homes import HubHome
 from server.domain.plans import plan_for, step_in_plan
 from server.store import alarms as alarms_sql
 from server.store import alerts as alerts_sql
 from server.store import escalation as escalation_sql
 from server.store import people
-from server.store.pool import Pool
+from server.store.pool import DbConn, Pool
 
 __all__ = [
     "MAX_REASON_CHARS",
@@ -86,6 +87,45 @@ class StepNotInPlan(ValueError):
     """The step is not one of the response plan's for the alert's kind."""
 
 
+async def _raise_in(conn: DbConn, home: HubHome, condition: Condition) -> tuple[uuid.UUID, bool]:
+    """Raise the condition's alert in the caller's transaction; its id, and whether it is new."""
+    return await alerts_sql.insert_alert(
+        conn,
+        alerts_sql.NewAlert(
+            resident_id=home.resident_id,
+            hub=home.hub or None,
+            kind=condition.kind,
+            severity=condition.severity,
+            event_at=condition.event_at,
+            reason=clip_reason(condition.reason),
+            details=dict(condition.details),
+        ),
+    )
+
+
+async def _clear_in(conn: DbConn, home: HubHome, cleared: Cleared) -> None:
+    """Close, keep for review or note the ended condition, in the caller's transaction."""
+    note = clip_reason(cleared.reason)
+    active = await alerts_sql.active_for_update(conn, home.resident_id, cleared.kind.value)
+    if active is None:
+        return
+    alert_id, status, severity = active
+    after = on_cleared(AlertStatus(status), Severity(severity))
+    if after is AfterClearing.CLOSE:
+        await alerts_sql.set_resolved(conn, alert_id, by="system", outcome=Outcome.SELF_CLEARED)
+        await alerts_sql.add_event(conn, alert_id, actor="system", action="self_cleared", note=note)
+    elif after is AfterClearing.NEEDS_REVIEW:
+        await alerts_sql.set_needs_review(conn, alert_id, reason=note)
+        await alerts_sql.add_event(
+            conn, alert_id, actor="system", action="cleared_needs_review", note=note
+        )
+    else:
+        # Someone is already dealing with it: tell them, let them close it.
+        await alerts_sql.add_event(
+            conn, alert_id, actor="system", action="condition_cleared", note=note
+        )
+
+
 class AlertService:
     """The only way alerts change; the console's live stream hears of every change."""
 
@@ -96,48 +136,35 @@ class AlertService:
     async def raise_condition(self, home: HubHome, condition: Condition) -> uuid.UUID:
         """Raise an alert for a detected condition, or add to the active one."""
         async with self._pool.connection() as conn, conn.transaction():
-            alert_id, new = await alerts_sql.insert_alert(
-                conn,
-                alerts_sql.NewAlert(
-                    resident_id=home.resident_id,
-                    hub=home.hub or None,
-                    kind=condition.kind,
-                    severity=condition.severity,
-                    event_at=condition.event_at,
-                    reason=clip_reason(condition.reason),
-                    details=dict(condition.details),
-                ),
-            )
+            alert_id, new = await _raise_in(conn, home, condition)
         if new:
             log.warning("%s alert for %s: %s", condition.severity, home.resident, condition.reason)
         return alert_id
 
     async def clear_condition(self, home: HubHome, cleared: Cleared) -> None:
         """The condition ended by itself: close, keep for review, or note it (see on_cleared)."""
-        note = clip_reason(cleared.reason)
         async with self._pool.connection() as conn, conn.transaction():
-            active = await alerts_sql.active_for_update(conn, home.resident_id, cleared.kind.value)
-            if active is None:
-                return
-            alert_id, status, severity = active
-            after = on_cleared(AlertStatus(status), Severity(severity))
-            if after is AfterClearing.CLOSE:
-                await alerts_sql.set_resolved(
-                    conn, alert_id, by="system", outcome=Outcome.SELF_CLEARED
-                )
-                await alerts_sql.add_event(
-                    conn, alert_id, actor="system", action="self_cleared", note=note
-                )
-            elif after is AfterClearing.NEEDS_REVIEW:
-                await alerts_sql.set_needs_review(conn, alert_id, reason=note)
-                await alerts_sql.add_event(
-                    conn, alert_id, actor="system", action="cleared_needs_review", note=note
-                )
-            else:
-                # Someone is already dealing with it: tell them, let them close it.
-                await alerts_sql.add_event(
-                    conn, alert_id, actor="system", action="condition_cleared", note=note
-                )
+            await _clear_in(conn, home, cleared)
+
+    async def apply_findings(self, findings: Sequence[tuple[HubHome, Finding]]) -> None:
+        """Raise and clear many detected conditions, in order, in one transaction.
+
+        Each is raised or cleared exactly as :meth:`raise_condition` and
+        :meth:`clear_condition` do it (the same rows, audit trail and
+        escalation timer, so the same notifications); only the commit is shared.
+        """
+        raised: list[tuple[HubHome, Condition]] = []
+        # Pipeline mode: the audit row, the touch and the NOTIFY after each insert are sent
+        # without waiting for their answers, so an alert costs about one round trip, not four.
+        async with self._pool.connection() as conn, conn.transaction(), conn.pipeline():
+            for home, finding in findings:
+                if isinstance(finding, Condition):
+                    if (await _raise_in(conn, home, finding))[1]:
+                        raised.append((home, finding))
+                else:
+                    await _clear_in(conn, home, finding)
+        for home, condition in raised:
+            log.warning("%s alert for %s: %s", condition.severity, home.resident, condition.reason)
 
     async def raise_alarm(self, home: HubHome, alarm: Alarm) -> uuid.UUID | None:
         """An alarm from the home raises an emergency; a redelivered alarm raises nothing.

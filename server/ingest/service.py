@@ -20,6 +20,7 @@ from edge.protocol import (
     encode,
     parse_topic,
 )
+from server.alerts.finding_queue import FindingQueue
 from server.alerts.service import AlertService
 from server.detect.watch import HomeWatch
 from server.domain.findings import Cleared, Condition, Finding
@@ -31,6 +32,7 @@ from server.ingest.triage import Ignored, triage
 from server.ingest.writer import ReadingWriter
 from server.metrics import IngestMetrics, dead_letter_category
 from server.store.dead_letters import DeadLetter, store_dead_letter
+from server.store.hub_import import sensor_maps
 from server.store.people import hub_home, hub_homes, record_hub_status
 from server.store.pool import Pool
 from server.store.readings import ReceivedBatch
@@ -66,8 +68,11 @@ class IngestService:
         confirmer: AlarmConfirmer | None = None,
         heartbeats: HeartbeatWriter | None = None,
         alarm_alerts: AlertService | None = None,
+        findings: FindingQueue | None = None,
     ) -> None:
         self._pool = pool
+        # None: each finding is raised before the next message is handled (tests, tools).
+        self._findings = findings
         # Alarms raised through their own connection (None: through ``alerts``).
         self._alarm_alerts = alarm_alerts or alerts
         # None: each status is written as it comes (a server without the batch writer).
@@ -91,11 +96,16 @@ class IngestService:
         """Re-read the provisioned hubs (a hub added while running is picked up)."""
         async with self._pool.connection() as conn:
             homes = await hub_homes(conn)
+            added = [h.hub for h in homes if h.hub not in self._homes]
+            # The installer's maps of hubs new to this process (imported ones), read once.
+            maps = await sensor_maps(conn, added) if added else {}
         for gone in set(self._homes) - {h.hub for h in homes}:
             self._roster.forget(gone)
         self._homes = {h.hub: h for h in homes}
         for home in homes:
             self._detector.set_timezone(home.hub, ZoneInfo(home.timezone))
+        for hub, rooms in maps.items():
+            self._detector.set_sensor_map(hub, rooms)
 
     async def handle(
         self, topic: str, payload: bytes, received_at: datetime
@@ -210,6 +220,7 @@ class IngestService:
             return
         async with self._pool.connection() as conn:
             home = await hub_home(conn, hub)
+            maps = await sensor_maps(conn, [hub]) if home is not None else {}
         if home is None:
             if len(self._unknown) > 10_000:
                 self._unknown.clear()
@@ -218,6 +229,8 @@ class IngestService:
         self._unknown.pop(hub, None)
         self._homes[hub] = home
         self._detector.set_timezone(hub, ZoneInfo(home.timezone))
+        if hub in maps:
+            self._detector.set_sensor_map(hub, maps[hub])
 
     async def _status(
         self, home: HubHome, status: HubStatus, received_at: datetime
@@ -242,6 +255,20 @@ class IngestService:
             await self._act(home, findings)
 
     async def _act(self, home: HubHome, findings: list[Finding]) -> None:
+        """Raise or clear each finding: queued for the finding task, or at once without one.
+
+        A message is acknowledged once its readings or status are stored, without
+        waiting for its queued findings (a storm would hold every acknowledgement
+        behind it, and the broker's in-flight window with them). None is lost to a
+        crash: the detectors' state that says a condition was raised is saved only
+        once the queue has committed it (DetectorKeeper's ``before_saving``), so a
+        restart from the checkpoint before finds it again in the stored readings or
+        the next heartbeat.
+        """
+        if self._findings is not None:
+            for finding in findings:
+                self._findings.put(home, finding)
+            return
         for finding in findings:
             match finding:
                 case Condition():

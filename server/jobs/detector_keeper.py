@@ -73,9 +73,13 @@ class DetectorKeeper:
         bytes_per_min: int = 64_000_000,
         slice_s: float = 0.003,
         on_findings: Callable[[str, list[Finding]], Awaitable[None]] | None = None,
+        before_saving: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = pool
+        # Waits until the findings made before a checkpoint is taken are committed: a saved
+        # state that says "raised" never stands for an alert that was still only queued.
+        self._before_saving = before_saving
         self._detector = detector
         self._on_findings = on_findings
         self._interval_s = interval_s
@@ -288,6 +292,8 @@ class DetectorKeeper:
                 if time.perf_counter() - given_back > self._slice_s:
                     await asyncio.sleep(0)
                     given_back = time.perf_counter()
+            if self._before_saving is not None:
+                await self._before_saving()
             async with self._pool.connection() as conn:
                 await save_checkpoints(conn, states)
         except BaseException:

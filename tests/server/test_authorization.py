@@ -87,6 +87,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/me/push-subscriptions"): Rule(ALL, json={"endpoint": "not a url"}),
     ("GET", "/api/v1/dead-letters"): Rule(ADMIN),
     ("POST", "/api/v1/hubs"): Rule(ADMIN, json={"hub": "", "resident": ""}),
+    ("POST", "/api/v1/hubs/import"): Rule(ADMIN, json={"homes": []}),
     ("GET", "/api/v1/hubs"): Rule(frozenset({"admin", "responder"})),
     ("POST", "/api/v1/hubs/{hub}/revoke"): Rule(ADMIN, params={"hub": "no-such-hub"}),
     ("GET", "/ack/{token}"): Rule(PUBLIC, params={"token": "not-a-link"}),

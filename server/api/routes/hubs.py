@@ -1,4 +1,4 @@
-"""Hubs: provision one (its password is shown once), list them with their state, revoke one."""
+"""Hubs: provision one or many (passwords are shown once), list them with their state, revoke one."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from server import provisioning
 from server.api.deps import ServicesDep, require_role, viewer_of
+from server.bulk_provisioning import import_homes
+from server.hub_import import HomeEntry, ImportRefused, SensorEntry
 from server.provisioning import HubTaken, provision_hub
 from server.store import people
 from server.store.residents import visible_to
@@ -86,6 +88,106 @@ async def add_hub(services: ServicesDep, new: NewHub) -> ProvisionedHubOut:
         password=made.password,
         broker_account_written=made.broker_account_written,
         agent_settings=made.agent_settings(),
+    )
+
+
+class SensorIn(BaseModel):
+    """One sensor of the hub's map, as the installer fitted it."""
+
+    sensor: Annotated[str, Field(min_length=1, max_length=128, examples=["kitchen-pir"])]
+    kind: Annotated[str, Field(min_length=1, max_length=32, examples=["motion"])]
+    room: Annotated[str, Field(min_length=1, max_length=64, examples=["kitchen"])]
+
+
+class HomeIn(BaseModel):
+    """A hub in a resident's home, with its sensor map."""
+
+    hub: Annotated[str, Field(min_length=1, max_length=64, examples=["hub-0001"])]
+    resident: Annotated[str, Field(min_length=1, max_length=200, examples=["Mrs Edith Clarke"])]
+    timezone: str = "Europe/London"
+    sensors: list[SensorIn] = Field(default_factory=list, max_length=256)
+
+
+class HomesImport(BaseModel):
+    """Homes to provision at once: all are checked before any is written."""
+
+    homes: Annotated[list[HomeIn], Field(max_length=20_000)]
+
+
+class ImportedHubOut(ProvisionedHubOut):
+    """A hub the import created; ``where`` is its place in the request (homes[3])."""
+
+    where: str
+
+
+class SkippedHubOut(BaseModel):
+    """A hub already provisioned in the same resident's home: left as it was."""
+
+    where: str
+    hub: str
+
+
+class ImportOut(BaseModel):
+    """What the import did: the created hubs' credentials (shown once), the skipped ones."""
+
+    created: list[ImportedHubOut]
+    skipped: list[SkippedHubOut]
+    broker_account_written: bool
+
+
+@router.post(
+    "/import",
+    dependencies=[_ADMIN],
+    responses={422: {"description": "Every problem found (where, problem); nothing was written"}},
+)
+async def import_hubs(services: ServicesDep, request: HomesImport) -> ImportOut:
+    """Provision many homes (hubs, residents, sensor maps, broker accounts); a re-run skips them.
+
+    The broker's password file is written once; reload the broker afterwards
+    (Mosquitto re-reads it on SIGHUP). For a county's worth of homes, use
+    ``carewatch hub import FILE.csv``, which takes a file of any length.
+    """
+    homes = [
+        HomeEntry(
+            where=f"homes[{n}]",
+            hub=home.hub,
+            resident=home.resident.strip(),
+            timezone=home.timezone,
+            sensors=tuple(SensorEntry(s.sensor, s.kind, s.room) for s in home.sensors),
+        )
+        for n, home in enumerate(request.homes)
+    ]
+    settings = services.settings
+    try:
+        async with services.pool.connection() as conn:
+            report = await import_homes(
+                conn,
+                homes,
+                credentials_dir=settings.broker_credentials_dir,
+                broker_url=settings.broker_public_url,
+                server_names=settings.server_broker_names(),
+                # A thread or two: the server's own work (and its alarms) keeps its cores.
+                threads=1,
+            )
+    except ImportRefused as exc:
+        raise HTTPException(
+            422, detail=[{"where": p.where, "problem": p.message} for p in exc.problems]
+        ) from None
+    return ImportOut(
+        created=[
+            ImportedHubOut(
+                where=made.where,
+                hub=made.hub.hub,
+                resident=made.hub.resident,
+                username=made.hub.hub,
+                password=made.hub.password,
+                broker_account_written=made.hub.broker_account_written,
+                agent_settings=made.hub.agent_settings(),
+            )
+            for made in report.created
+        ],
+        skipped=[SkippedHubOut(where=home.where, hub=home.hub) for home in report.skipped],
+        broker_account_written=report.broker_account_written,
     )
 
 
