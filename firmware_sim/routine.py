@@ -128,6 +128,8 @@ _NIGHT = frozenset({"sleep"})
 # Residents who go out this often (early risers, steady ones) may be the ones out
 # every weekday; the frail and the housebound are not.
 _BUSY_OUTINGS = 0.4
+# Night toilet trips at the least on a night of an infection (3-5 times the usual).
+_INFECTION_LEAST_VISITS = 2
 
 
 def _insert(stays: list[Stay], visit: Stay, *, hosts: frozenset[str] = _DAY) -> bool:
@@ -245,8 +247,10 @@ def plan_day(
     meals = {"breakfast": washed, "lunch": lunch, "dinner": dinner}
 
     day_out = False
-    # Drawn every day whatever the home, so a home's other realism stays put.
-    weekday_out = real.random() < traits.weekday_out_chance and not weekend
+    # (Each feature draws only where the home has it, as late evenings do: a home
+    # without it lives the days it lived before the feature existed.)
+    weekday_out = bool(traits.weekday_out_chance) and real.random() < traits.weekday_out_chance
+    weekday_out = weekday_out and not weekend
     if traits.days_out_per_week and real.random() < traits.days_out_per_week / 7:
         # A whole day away (a day centre, family, work): lunch is eaten out.
         leave = max(local_epoch(day, real.uniform(8.0, 10.5), zone), breakfast_done + 10 * _MIN)
@@ -272,7 +276,7 @@ def plan_day(
         back = min(leave + hours * _HOUR, dinner - 10 * _MIN)
         if back - leave >= 30 * _MIN:
             stays = _overlay(stays, Stay(OUT, leave, back, "outing"))
-    evening_out = real.random() < traits.evening_out_chance
+    evening_out = bool(traits.evening_out_chance) and real.random() < traits.evening_out_chance
     if evening_out and traits.evening_out_h and not incident_day:
         # Out after dinner (a club, family, the pub) and home in time for bed: the
         # home is empty all evening, which without a front-door sensor looks still.
@@ -326,7 +330,12 @@ def plan_day(
         toilet = Stay("bathroom", c.toilet_at, c.toilet_at + real.uniform(3, 7) * _MIN, "toilet")
         _insert(stays, toilet, hosts=_NIGHT)
     if night_hours > 0.75:
-        for _ in range(poisson(rng, persona.night_toilet_visits * c.night_toilet_factor)):
+        visits = poisson(rng, persona.night_toilet_visits * c.night_toilet_factor)
+        if c.night_toilet_factor > 1:
+            # An infection's urgency gets the resident up every night, not on a
+            # Poisson draw's whim: a night of it without a trip would make its label untrue.
+            visits = max(visits, _INFECTION_LEAST_VISITS)
+        for _ in range(visits):
             start = day_start + rng.uniform(0.5, night_hours) * _HOUR
             toilet = Stay("bathroom", start, start + rng.uniform(3, 7) * _MIN, "toilet")
             _insert(stays, toilet, hosts=_NIGHT)
