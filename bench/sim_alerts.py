@@ -28,12 +28,12 @@ from pathlib import Path
 
 from firmware_sim.offline import export_trial
 from firmware_sim.progress import Progress
-from firmware_sim.realism import Realism
+from firmware_sim.realism import Realism, realism_overrides
 from firmware_sim.recording import read_recording
 from firmware_sim.scenario import Scenario, load_scenario
 from server.evaluation.cli import evaluate_homes
 
-__all__ = ["DETECTORS", "TARGET", "Rate", "main", "ratio_within", "realism_overrides"]
+__all__ = ["DETECTORS", "TARGET", "Rate", "main", "ratio_within"]
 
 DETECTORS = ("carewatch", "fixed-timer")
 # The issue's bar: the simulator's false-alert rate within this factor of the real homes'.
@@ -65,26 +65,6 @@ def ratio_within(real: float, sim: float, target: float = TARGET) -> bool:
     if real <= 0 or sim <= 0:
         return real == sim
     return 1 / target <= real / sim <= target
-
-
-def realism_overrides(items: Sequence[str]) -> dict[str, float]:
-    """``key=value`` pairs of the scenario's ``[realism]`` table, checked against its keys.
-
-    >>> realism_overrides(["level=0.5", "visitors=0"])
-    {'level': 0.5, 'visitors': 0.0}
-    """
-    found: dict[str, float] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in Realism.model_fields:
-            raise ValueError(
-                f"--realism {item!r}: give KEY=VALUE with KEY one of {', '.join(Realism.model_fields)}"
-            )
-        try:
-            found[key] = float(value)
-        except ValueError:
-            raise ValueError(f"--realism {item!r}: {value!r} is not a number") from None
-    return found
 
 
 def _rate(name: str, path: Path, workers: int | None) -> Rate:

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["TIDY", "HomeTraits", "Realism"]
+__all__ = ["TIDY", "HomeTraits", "Realism", "realism_overrides"]
 
 # Sensors an installer may not have fitted, with the share of real-world homes
 # without them at full realism. House B of the real set has no front-door
@@ -192,3 +193,23 @@ class HomeTraits:
 
 TIDY = HomeTraits()
 """A home with none of the realism: every room covered, pads that hold, a resident on the timetable."""
+
+
+def realism_overrides(items: Sequence[str]) -> dict[str, float]:
+    """``key=value`` pairs of the scenario's ``[realism]`` table, checked against its keys.
+
+    >>> realism_overrides(["level=0.5", "visitors=0"])
+    {'level': 0.5, 'visitors': 0.0}
+    """
+    found: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in Realism.model_fields:
+            raise ValueError(
+                f"--realism {item!r}: give KEY=VALUE with KEY one of {', '.join(Realism.model_fields)}"
+            )
+        try:
+            found[key] = float(value)
+        except ValueError:
+            raise ValueError(f"--realism {item!r}: {value!r} is not a number") from None
+    return found

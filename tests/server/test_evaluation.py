@@ -20,7 +20,9 @@ from server.evaluation.cli import evaluate, main
 # default: the residents who go out (errands, evenings and weekdays out) and the
 # devices that stick are off, so this trial measures detection in homes whose
 # resident is in, as it did when these thresholds were set. With them on, carewatch
-# finds 17 of these 20 falls (docs/simulator.md, "Detection on this simulator").
+# finds 19 of these 20 falls, 18 with busy weekdays alone: a home empty all day where
+# no front-door sensor shows it teaches long silences (docs/simulator.md, "Detection
+# on this simulator").
 TRIAL = Scenario.model_validate(
     {
         "trial": {"homes": 6, "days": 24, "seed": 4242, "quiet_days": 14},
