@@ -135,7 +135,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="processes (default: one per core)")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args(argv)
-    real_paths = args.real or sorted(p for p in _REAL_HOMES.iterdir() if p.is_dir())
     try:
         overrides = realism_overrides(args.realism)
         scenario = load_scenario(args.scenario) if args.scenario else Scenario()
@@ -143,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"sim_alerts: {exc}", file=sys.stderr)
         return 2
+    if not args.real and not _REAL_HOMES.is_dir():
+        print(f"sim_alerts: no {_REAL_HOMES}; name the real recordings", file=sys.stderr)
+        return 2
+    real_paths = args.real or sorted(p for p in _REAL_HOMES.iterdir() if p.is_dir())
     scenario = scenario.model_copy(update={"realism": realism}).with_trial(
         homes=args.sim_homes, days=args.days, seed=args.seed
     )
