@@ -25,6 +25,7 @@ from scipy.stats import ks_2samp
 
 from firmware_sim.measures import HomeMeasures, measure, recording_homes
 from firmware_sim.offline import export_trial
+from firmware_sim.realism import Realism, realism_overrides
 from firmware_sim.scenario import Scenario
 
 __all__ = ["MEASURES", "Comparison", "compare", "main", "markdown"]
@@ -178,6 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sim-homes", type=int, default=50)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--realism",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one [realism] key of the default scenario (repeatable), e.g. errands=0",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     parser.add_argument("--plot", type=Path, help="write the plot (PNG) here")
     args = parser.parse_args(argv)
@@ -187,7 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sim_path is None:
         scratch = Path(tempfile.mkdtemp(prefix="carewatch-compare-"))
         sim_path = scratch / "trial"
-        scenario = Scenario().with_trial(homes=args.sim_homes, days=args.days, seed=args.seed)
+        try:
+            overrides = realism_overrides(args.realism)
+        except ValueError as exc:
+            parser.error(str(exc))
+        realism = Realism.model_validate(Realism().model_dump() | overrides)
+        scenario = Scenario(realism=realism).with_trial(
+            homes=args.sim_homes, days=args.days, seed=args.seed
+        )
         export_trial(scenario, sim_path)
     try:
         sim = _measured(sim_path)

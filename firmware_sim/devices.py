@@ -134,6 +134,12 @@ class Firmware:
     flat_batteries: set[str] = field(default_factory=set)
     # Sensors the installer did not fit in this home: they never report.
     unfitted: frozenset[str] = frozenset()
+    # Per sensor: spells [start, end) when the device sticks "on". It works until its
+    # next "on" in the spell (a movement, a door opened, a press), reports that, then
+    # nothing until the spell ends: a PIR latched, a door left ajar or a reed switch
+    # out of line, a pad held down by a cushion. After it, the next real change shows.
+    stuck: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    _latched: set[tuple[str, float]] = field(default_factory=set)
     _pir_last: dict[str, float] = field(default_factory=dict)
     _state: dict[str, float] = field(default_factory=dict)
     _settled: dict[str, float] = field(default_factory=dict)
@@ -161,6 +167,19 @@ class Firmware:
         if battery is not None and battery.dead(ts):
             return True
         return any(a <= ts < b for a, b in self.dropouts.get(sensor, ()))
+
+    def _stuck(self, sensor: str, ts: float, value: float) -> bool | None:
+        """In a stuck spell: True if this report is swallowed, False if it is the one that
+        latches the device; None outside any spell."""
+        for a, b in self.stuck.get(sensor, ()):
+            if a <= ts < b:
+                if (sensor, a) in self._latched:
+                    return True
+                if value > 0:
+                    self._latched.add((sensor, a))
+                    return False
+                return None  # not yet stuck: an "off" still reports
+        return None
 
     def health(self, ts: float, rng: random.Random) -> list[tuple[str, float | None, float]]:
         """Each device's (sensor, battery %, link quality) as its next message would carry."""
@@ -190,10 +209,14 @@ class Firmware:
                         continue
                     if rng.random() < PIR_MISS:
                         continue
+                    if self.stuck and self._stuck(sensor, ts, 1.0):
+                        continue
                     self._pir_last[sensor] = ts
                     yield SensorEvent(ts, sensor, "motion", 1.0)
                 case "contact":
                     if self.silent(e.target, ts) or self._state.get(e.target) == e.value:
+                        continue
+                    if self.stuck and self._stuck(e.target, ts, e.value):
                         continue
                     # A change while the switch still chatters lands after it settles.
                     settled = self._settled.get(e.target)
@@ -210,6 +233,8 @@ class Firmware:
                         yield SensorEvent(settled, e.target, "contact", e.value)
                 case "occupancy":
                     if self.silent(e.target, ts) or self._state.get(e.target, 0.0) == e.value:
+                        continue
+                    if self.stuck and self._stuck(e.target, ts, e.value):
                         continue
                     self._state[e.target] = e.value
                     yield SensorEvent(ts, e.target, e.target, e.value)

@@ -74,6 +74,10 @@ _ASLEEP_SEEN = 0.3
 _IN_CHAIR = frozenset({"sit", "nap", "no_meal", "still", "visit"})
 # A pressure pad's press for a turn lasts about a second (the real homes' pads).
 _PULSE_S = (0.8, 3.0)
+# Devices that can stick "on", and the share of stuck spells that are that rather
+# than a device gone quiet (a link lost for days).
+_CAN_STICK = frozenset({"motion", "contact", "bed", "chair"})
+_STUCK_ON_SHARE = 0.6
 
 
 def _ts(epoch: float) -> datetime:
@@ -271,7 +275,7 @@ class SimulatedHome:
 
     def _draw_dropouts(self, day: date) -> None:
         block = (day - self.start.astimezone(self.zone).date()).days // 30
-        if block in self._dropout_blocks or self._dropouts_per_month <= 0:
+        if block in self._dropout_blocks:
             return
         self._dropout_blocks.add(block)
         rng = random.Random(f"{self.seed}:dropouts:{block}")
@@ -282,6 +286,22 @@ class SimulatedHome:
             end = start + rng.uniform(2, 24) * 3600
             self.firmware.dropouts.setdefault(sensor, []).append((start, end))
             self._label("sensor_dropout", start, end, sensor)
+        if self.traits.stuck_per_month <= 0:
+            return
+        stuck = random.Random(f"{self.seed}:stuck:{block}")
+        stateful = [d.sensor for d in self.sensors if d.kind in _CAN_STICK]
+        for _ in range(poisson(stuck, self.traits.stuck_per_month)):
+            sensor = stuck.choice(stateful)
+            start = block_start + stuck.uniform(0, 30 * _DAY_S)
+            # One to ten days, most of them short: until someone notices, or the
+            # installer's next visit.
+            end = start + math.exp(stuck.uniform(0.0, math.log(10.0))) * _DAY_S
+            if stuck.random() < _STUCK_ON_SHARE:
+                self.firmware.stuck.setdefault(sensor, []).append((start, end))
+                self._label("sensor_stuck", start, end, sensor)
+            else:
+                self.firmware.dropouts.setdefault(sensor, []).append((start, end))
+                self._label("sensor_dropout", start, end, sensor)
 
     # -- one day ------------------------------------------------------------------
 

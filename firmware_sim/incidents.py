@@ -42,8 +42,8 @@ INCIDENT_KINDS = (
     "pendant",
 )
 # Ground truth that is not an incident but explains the stream: a holiday, a
-# sensor that lost its radio link for a while.
-CONTEXT_KINDS = ("away", "sensor_dropout")
+# sensor that lost its radio link for a while or stuck "on".
+CONTEXT_KINDS = ("away", "sensor_dropout", "sensor_stuck")
 
 
 @dataclass(slots=True, frozen=True)

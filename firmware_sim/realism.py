@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["TIDY", "HomeTraits", "Realism"]
+__all__ = ["TIDY", "HomeTraits", "Realism", "realism_overrides"]
 
 # Sensors an installer may not have fitted, with the share of real-world homes
 # without them at full realism. House B of the real set has no front-door
@@ -45,6 +46,21 @@ _UNFITTED_CHANCE: dict[str, float] = {
     "chair": 0.3,
     "kettle": 0.3,
 }
+
+# Errands a day, by home: some residents never pop out, some do most days, a
+# few twice a day (house C goes in and out of its front door up to four times).
+_ERRANDS_PER_DAY = (0.0, 0.0, 0.3, 0.8, 2.0)
+# The share of evenings a home spends out after dinner (house B's resident is out
+# for whole evenings; most older residents seldom are).
+_EVENING_OUT_CHANCE = (0.0, 0.0, 0.05, 0.15, 0.35)
+# Homes whose resident is out most weekdays (house C is at work 07:20-17:00), and
+# the share of their weekdays out (holidays, a day off, a cold).
+_BUSY_WEEKDAYS_SHARE = 0.15
+_BUSY_WEEKDAY_CHANCE = 0.85
+# Stuck or silent spells a month, log-uniform: the real homes' research sensors
+# stuck for days six times in 27 days (house B) and twice in 18 (house C); a
+# telecare installation's few sensors, checked by an installer, far less often.
+_STUCK_PER_MONTH = (0.1, 1.0)
 
 
 class Realism(BaseModel):
@@ -63,6 +79,10 @@ class Realism(BaseModel):
     pulsing_pads: float = Field(default=1.0, ge=0, le=1)
     pir_blind_spots: float = Field(default=1.0, ge=0, le=1)
     uncovered_rooms: float = Field(default=1.0, ge=0, le=1)
+    errands: float = Field(default=1.0, ge=0, le=1)
+    evenings_out: float = Field(default=1.0, ge=0, le=1)
+    busy_weekdays: float = Field(default=1.0, ge=0, le=1)
+    stuck_devices: float = Field(default=1.0, ge=0, le=1)
 
 
 @dataclass(slots=True, frozen=True)
@@ -96,6 +116,17 @@ class HomeTraits:
     bedroom_seen: float = 1.0
     # Sensor ids the installer did not fit.
     unfitted: frozenset[str] = frozenset()
+    # Short trips out (the shop, the post, a walk) a day, fitted into the day's sitting.
+    errands_per_day: float = 0.0
+    # Evenings out after dinner (a club, family, the pub): the chance, and hours out at most.
+    evening_out_chance: float = 0.0
+    evening_out_h: float = 0.0
+    # Out most weekdays from morning to late afternoon (work, volunteering, a day
+    # centre): the chance on a weekday (0 = not such a home).
+    weekday_out_chance: float = 0.0
+    # Devices that stick "on" (a door left ajar, a PIR latched, a pad held down) or go
+    # quiet for days: spells a month.
+    stuck_per_month: float = 0.0
 
     @property
     def pulsing_pads(self) -> bool:
@@ -131,6 +162,12 @@ class HomeTraits:
         bedroom_seen = 1 - blind * rng.uniform(0.2, 0.8)
         cover = scale(realism.uncovered_rooms)
         unfitted = frozenset(s for s, p in _UNFITTED_CHANCE.items() if rng.random() < p * cover)
+        # (Drawn after the features above, so adding these left those homes' values alone.)
+        errands = scale(realism.errands) * rng.choice(_ERRANDS_PER_DAY)
+        evenings = scale(realism.evenings_out)
+        evening_chance, evening_h = rng.choice(_EVENING_OUT_CHANCE), rng.uniform(2.0, 4.5)
+        busy = rng.random() < _BUSY_WEEKDAYS_SHARE * scale(realism.busy_weekdays)
+        stuck = scale(realism.stuck_devices) * log_uniform(*_STUCK_PER_MONTH)
         return cls(
             still_spells_per_day=still * still_count,
             still_spell_min=still_min if still else 60.0,
@@ -146,8 +183,33 @@ class HomeTraits:
             lounge_seen=lounge_seen,
             bedroom_seen=bedroom_seen,
             unfitted=unfitted,
+            errands_per_day=errands,
+            evening_out_chance=evenings * evening_chance,
+            evening_out_h=evening_h if evenings else 0.0,
+            weekday_out_chance=_BUSY_WEEKDAY_CHANCE if busy else 0.0,
+            stuck_per_month=stuck,
         )
 
 
 TIDY = HomeTraits()
 """A home with none of the realism: every room covered, pads that hold, a resident on the timetable."""
+
+
+def realism_overrides(items: Sequence[str]) -> dict[str, float]:
+    """``key=value`` pairs of the scenario's ``[realism]`` table, checked against its keys.
+
+    >>> realism_overrides(["level=0.5", "visitors=0"])
+    {'level': 0.5, 'visitors': 0.0}
+    """
+    found: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in Realism.model_fields:
+            raise ValueError(
+                f"--realism {item!r}: give KEY=VALUE with KEY one of {', '.join(Realism.model_fields)}"
+            )
+        try:
+            found[key] = float(value)
+        except ValueError:
+            raise ValueError(f"--realism {item!r}: {value!r} is not a number") from None
+    return found

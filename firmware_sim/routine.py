@@ -125,6 +125,11 @@ _DAY = frozenset({"sit"})
 # The evening television: most still spells are after dinner.
 _EVENING_STILL_SHARE = 0.75
 _NIGHT = frozenset({"sleep"})
+# Residents who go out this often (early risers, steady ones) may be the ones out
+# every weekday; the frail and the housebound are not.
+_BUSY_OUTINGS = 0.4
+# Night toilet trips at the least on a night of an infection (3-5 times the usual).
+_INFECTION_LEAST_VISITS = 2
 
 
 def _insert(stays: list[Stay], visit: Stay, *, hosts: frozenset[str] = _DAY) -> bool:
@@ -242,12 +247,24 @@ def plan_day(
     meals = {"breakfast": washed, "lunch": lunch, "dinner": dinner}
 
     day_out = False
+    # (Each feature draws only where the home has it, as late evenings do: a home
+    # without it lives the days it lived before the feature existed.)
+    weekday_out = bool(traits.weekday_out_chance) and real.random() < traits.weekday_out_chance
+    weekday_out = weekday_out and not weekend
     if traits.days_out_per_week and real.random() < traits.days_out_per_week / 7:
         # A whole day away (a day centre, family, work): lunch is eaten out.
         leave = max(local_epoch(day, real.uniform(8.0, 10.5), zone), breakfast_done + 10 * _MIN)
         back = min(local_epoch(day, real.uniform(15.5, 19.0), zone), ready_for_bed - 30 * _MIN)
         if back - leave >= 4 * _HOUR and not incident_day:
             stays = _overlay(stays, Stay(OUT, leave, back, "day_out"))
+            day_out = True
+    if weekday_out and not day_out and not incident_day and persona.outing_chance >= _BUSY_OUTINGS:
+        # Out from the morning to the late afternoon (work, volunteering, a day centre),
+        # as soon as breakfast is done: the home is empty for eight hours or more.
+        leave = max(local_epoch(day, real.uniform(7.0, 9.0), zone), breakfast_done + 5 * _MIN)
+        back = min(local_epoch(day, real.uniform(16.0, 18.5), zone), ready_for_bed - 30 * _MIN)
+        if back - leave >= 4 * _HOUR:
+            stays = _overlay(stays, Stay(OUT, leave, back, "weekday_out"))
             day_out = True
     outing = persona.outing_chance * c.activity
     outing *= persona.rain_outing_factor if c.rain else 1.0
@@ -259,6 +276,26 @@ def plan_day(
         back = min(leave + hours * _HOUR, dinner - 10 * _MIN)
         if back - leave >= 30 * _MIN:
             stays = _overlay(stays, Stay(OUT, leave, back, "outing"))
+    evening_out = bool(traits.evening_out_chance) and real.random() < traits.evening_out_chance
+    if evening_out and traits.evening_out_h and not incident_day:
+        # Out after dinner (a club, family, the pub) and home in time for bed: the
+        # home is empty all evening, which without a front-door sensor looks still.
+        leave = dinner_done + real.uniform(10, 60) * _MIN
+        back = min(
+            leave + real.uniform(1.5, traits.evening_out_h) * _HOUR, ready_for_bed - 5 * _MIN
+        )
+        if back - leave >= _HOUR:
+            stays = _overlay(stays, Stay(OUT, leave, back, "evening_out"))
+    rain = persona.rain_outing_factor if c.rain else 1.0
+    errands = poisson(real, traits.errands_per_day * c.activity * rain)
+    for _ in range(0 if incident_day else errands):
+        # A short trip out of the chair (the shop, the post, a walk round the block),
+        # when the resident is sitting (not at a meal or already out).
+        length = real.uniform(15, 75) * _MIN
+        for _attempt in range(3):
+            start = local_epoch(day, real.uniform(9.5, 17.5), zone)
+            if _insert(stays, Stay(OUT, start, start + length, "errand")):
+                break
     guests: list[tuple[float, float]] = []
     if traits.visitors_per_week and real.random() < traits.visitors_per_week / 7:
         # The resident sits with them in the lounge; the guest moves about (tea, the toilet).
@@ -293,7 +330,12 @@ def plan_day(
         toilet = Stay("bathroom", c.toilet_at, c.toilet_at + real.uniform(3, 7) * _MIN, "toilet")
         _insert(stays, toilet, hosts=_NIGHT)
     if night_hours > 0.75:
-        for _ in range(poisson(rng, persona.night_toilet_visits * c.night_toilet_factor)):
+        visits = poisson(rng, persona.night_toilet_visits * c.night_toilet_factor)
+        if c.night_toilet_factor > 1:
+            # An infection's urgency gets the resident up every night, not on a
+            # Poisson draw's whim: a night of it without a trip would make its label untrue.
+            visits = max(visits, _INFECTION_LEAST_VISITS)
+        for _ in range(visits):
             start = day_start + rng.uniform(0.5, night_hours) * _HOUR
             toilet = Stay("bathroom", start, start + rng.uniform(3, 7) * _MIN, "toilet")
             _insert(stays, toilet, hosts=_NIGHT)

@@ -11,16 +11,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.protocol import ReadingKind
-from firmware_sim.devices import FRONT_DOOR, SensorEvent
+from firmware_sim.devices import FRONT_DOOR, Firmware, Physical, SensorEvent
 from firmware_sim.driver import SimDriver
 from firmware_sim.home import SimulatedHome
-from firmware_sim.incidents import Fall, NotUp
+from firmware_sim.incidents import CONTEXT_KINDS, Fall, NotUp
 from firmware_sim.offline import export_trial
-from firmware_sim.persona import STEADY
+from firmware_sim.persona import PERSONAS, STEADY
 from firmware_sim.realism import TIDY, HomeTraits, Realism
 from firmware_sim.recording import RecordedReading, read_labels, read_stream
 from firmware_sim.scenario import Scenario
-from tests.sim.streams import ACTIVITY_KINDS
+from tests.sim.streams import ACTIVITY_KINDS, outings
 
 ZONE = ZoneInfo("Europe/London")
 START = datetime.combine(date(2026, 10, 5), time(0), ZONE).astimezone(UTC)
@@ -208,3 +208,95 @@ def test_a_live_hub_lists_only_the_sensors_its_installer_fitted() -> None:
     listed = {s.sensor for s in driver.sensors()}
     assert "lounge-pir" in listed
     assert not listed & traits.unfitted
+
+
+def _outings(traits: HomeTraits, days: int = 14, seed: int = 21) -> list[tuple[float, float]]:
+    home = SimulatedHome(home_id="h", start=START, seed=seed, traits=traits)
+    return outings(home.sensor_events_until(START + timedelta(days=days)))
+
+
+def test_errands_are_short_trips_out_of_the_front_door_by_day() -> None:
+    tidy = _outings(TIDY)
+    errands = _outings(dataclasses.replace(TIDY, errands_per_day=2.0))
+    assert len(errands) >= len(tidy) + 14  # about two more a day
+    short = [(a, b) for a, b in errands if b - a <= 80 * 60]
+    assert len(short) >= 14
+    for a, _ in short:
+        assert 9 <= datetime.fromtimestamp(a, ZONE).hour < 18
+
+
+def test_an_evening_out_leaves_the_home_empty_after_dinner() -> None:
+    out = _outings(dataclasses.replace(TIDY, evening_out_chance=1.0, evening_out_h=4.0))
+    evenings = [
+        (a, b) for a, b in out if datetime.fromtimestamp(a, ZONE).hour >= 18 and b - a >= 3600
+    ]
+    # Most evenings (not when dinner runs into bedtime, or a late evening is planned).
+    assert len(evenings) >= 10
+    for _, back in evenings:
+        assert datetime.fromtimestamp(back, ZONE).hour < 24
+
+
+def test_a_busy_resident_is_out_on_weekdays_only() -> None:
+    home = SimulatedHome(
+        home_id="h", start=START, seed=5, traits=dataclasses.replace(TIDY, weekday_out_chance=1.0)
+    )
+    events = home.sensor_events_until(START + timedelta(days=14))
+    for d in range(14):
+        midday = _activity(events, _local(d, 10.0).timestamp(), _local(d, 15.5).timestamp())
+        weekday = (START + timedelta(days=d)).astimezone(ZONE).weekday() < 5
+        assert (midday == []) == weekday, (d, midday[:3])
+    # The frail stay in: a chair-bound resident is never such a home.
+    chair_bound = SimulatedHome(
+        home_id="h",
+        start=START,
+        seed=5,
+        persona=PERSONAS["chair_bound"],
+        traits=dataclasses.replace(TIDY, weekday_out_chance=1.0),
+    )
+    events = chair_bound.sensor_events_until(START + timedelta(days=7))
+    assert _activity(events, _local(0, 10.0).timestamp(), _local(0, 15.5).timestamp())
+
+
+def test_a_stuck_device_reports_its_next_on_then_nothing_until_the_spell_ends() -> None:
+    firmware = Firmware.fitted(0.0, random.Random(1))
+    firmware.stuck[FRONT_DOOR] = [(100.0, 1000.0)]
+    firmware.stuck["kitchen-pir"] = [(100.0, 1000.0)]
+    physical = [
+        Physical(50.0, "contact", FRONT_DOOR, 1.0),
+        Physical(60.0, "contact", FRONT_DOOR, 0.0),  # works before the spell
+        Physical(200.0, "contact", FRONT_DOOR, 1.0),  # sticks open here
+        Physical(210.0, "contact", FRONT_DOOR, 0.0),
+        Physical(500.0, "contact", FRONT_DOOR, 1.0),
+        Physical(510.0, "contact", FRONT_DOOR, 0.0),
+        Physical(1100.0, "contact", FRONT_DOOR, 1.0),  # still "open" as far as it knows
+        Physical(1110.0, "contact", FRONT_DOOR, 0.0),  # the next real change
+        *(Physical(t, "move", "kitchen", 1.0) for t in (300.0, 400.0, 500.0, 1200.0)),
+    ]
+    reported = list(firmware.report(sorted(physical), _NoQuirks(0)))
+    door = [(e.ts, e.value) for e in reported if e.sensor == FRONT_DOOR]
+    assert door == [(50.0, 1.0), (60.0, 0.0), (200.0, 1.0), (1110.0, 0.0)]
+    pir = [e.ts for e in reported if e.sensor == "kitchen-pir"]
+    assert pir == [300.0, 1200.0]
+
+
+class _NoQuirks(random.Random):
+    """A generator whose every draw says "no miss, no bounce", so only sticking shows."""
+
+    def random(self) -> float:
+        return 0.99
+
+
+def test_stuck_and_silent_spells_are_labelled_as_context() -> None:
+    traits = dataclasses.replace(TIDY, stuck_per_month=6.0)
+    home = SimulatedHome(home_id="h", start=START, seed=9, traits=traits)
+    home.sensor_events_until(START + timedelta(days=60))
+    labels = home.take_labels()
+    stuck = [lb for lb in labels if lb.kind == "sensor_stuck"]
+    silent = [lb for lb in labels if lb.kind == "sensor_dropout"]
+    assert stuck
+    assert silent
+    for label in stuck + silent:
+        assert label.end is not None
+        assert timedelta(days=1) <= label.end - label.start <= timedelta(days=10)
+        assert label.detail in {d.sensor for d in home.sensors}
+    assert "sensor_stuck" in CONTEXT_KINDS

@@ -92,3 +92,11 @@ def test_a_scenario_turns_realism_down(tmp_path: Path) -> None:
     path.write_text("[realism]\npulsing_pads = 2\n")
     with pytest.raises(ScenarioError, match=r"realism\.pulsing_pads"):
         load_scenario(path)
+    path.write_text("[trial]\nhomes = 40\n\n[realism]\nerrands = 0\nevenings_out = 0\n")
+    quiet = load_scenario(path)
+    assert all(s.traits.errands_per_day == s.traits.evening_out_chance == 0 for s in quiet.homes())
+    assert any(s.traits.errands_per_day > 0 for s in Scenario().with_trial(homes=40).homes())
+    for key in ("errands", "evenings_out", "busy_weekdays", "stuck_devices"):
+        path.write_text(f"[realism]\n{key} = -0.5\n")
+        with pytest.raises(ScenarioError, match=rf"realism\.{key}"):
+            load_scenario(path)
