@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
+from pydantic import SecretStr
 
 from edge.protocol import (
     Alarm,
@@ -27,8 +28,18 @@ from edge.protocol import (
     status_topic,
 )
 from server.runtime import CarewatchServer
+from server.settings import ServerSettings
 from tests.edge.helpers import Recorder
-from tests.server.helpers import Publisher, eventually, provision, unique_hub, wait_for
+from tests.server.helpers import (
+    ADMIN_PASSWORD,
+    Publisher,
+    eventually,
+    forget_session,
+    provision,
+    token,
+    unique_hub,
+    wait_for,
+)
 
 
 def _count(database_url: str, query: str, *args: object) -> int:
@@ -410,3 +421,25 @@ async def test_the_http_socket_sends_small_responses_at_once(server: CarewatchSe
     listening = server.http_socket
     assert listening is not None
     assert listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_the_api_refuses_a_hub_named_like_the_servers_own_broker_sessions(
+    database_url: str, mqtt_url: str
+) -> None:
+    # A deployment's own client id, outside the carewatch-* names refused everywhere:
+    # a hub of that name would take over the server's session on the broker.
+    client_id = f"ops-ingest-{uuid.uuid4().hex[:6]}"
+    settings = ServerSettings(
+        http_port=0, admin_password=SecretStr(ADMIN_PASSWORD), mqtt_client_id=client_id
+    )
+    async with (
+        CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server,
+        httpx.AsyncClient(base_url=server.http_url, timeout=10) as api,
+    ):
+        api.headers["Authorization"] = f"Bearer {await token(api)}"
+        for name in (client_id, f"{client_id}-alarms"):
+            refused = await api.post("/api/v1/hubs", json={"hub": name, "resident": "X"})
+            assert refused.status_code == 422, refused.text
+            listed = [h["hub"] for h in (await api.get("/api/v1/hubs")).json()]
+            assert name not in listed
+    forget_session(mqtt_url, client_id)

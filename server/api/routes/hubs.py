@@ -76,6 +76,7 @@ async def add_hub(services: ServicesDep, new: NewHub) -> ProvisionedHubOut:
                 timezone=new.timezone,
                 credentials_dir=settings.broker_credentials_dir,
                 broker_url=settings.broker_public_url,
+                server_names=settings.server_broker_names(),
             )
     except HubTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
