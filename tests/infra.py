@@ -2,6 +2,7 @@
 
 Set ``CAREWATCH_TEST_SERVICES=embedded`` to force the embedded ones even where
 Mosquitto and PostgreSQL run, or ``=system`` to fail loudly when they do not.
+``CAREWATCH_TEST_MQTT_PORT`` names another local Mosquitto (default 1883).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from psycopg import sql
 
 from server.embedded import EmbeddedBroker, EmbeddedPostgres
 
-SYSTEM_MQTT = ("127.0.0.1", 1883)
+# A second checkout's run can point at a Mosquitto of its own, so two suites never share topics.
+SYSTEM_MQTT = ("127.0.0.1", int(os.environ.get("CAREWATCH_TEST_MQTT_PORT", "1883")))
 SYSTEM_POSTGRES_URL = os.environ.get(
     "CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
