@@ -135,6 +135,13 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "responder"}), per_resident=True
     ),
     ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/residents/{resident_id}/plans"): Rule(ALL, per_resident=True),
+    ("PUT", "/api/v1/residents/{resident_id}/plans/{kind}"): Rule(
+        frozenset({"admin", "responder"}),
+        per_resident=True,
+        params={"kind": "fall"},
+        json={"steps": ["Ring her daughter first"]},
+    ),
     ("POST", "/api/v1/alerts/{alert_id}/steps"): Rule(
         STAFF, per_resident=True, json={"step": "call-resident"}
     ),
