@@ -43,7 +43,7 @@ function follow() {
     onReload: () => reload(),
     onAlert: (alert) => {
       const isNew = !state.alerts.has(alert.id);
-      if (alert.status === "resolved") state.alerts.delete(alert.id);
+      if (alert.status === "resolved") { state.alerts.delete(alert.id); loadClosed(); }
       else state.alerts.set(alert.id, alert);
       if (isNew && UNANSWERED.includes(alert.status)) {
         $("announcer").textContent = `New ${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}.`;
@@ -196,7 +196,7 @@ const DONE_WORDS = { notes: "note added", steps: "step recorded" };
 async function act(id, action, body = {}) {
   try {
     const alert = await api(`/api/v1/alerts/${id}/${action}`, { method: "POST", body });
-    if (alert.status === "resolved") state.alerts.delete(alert.id); else state.alerts.set(alert.id, alert);
+    if (alert.status === "resolved") { state.alerts.delete(alert.id); loadClosed(); } else state.alerts.set(alert.id, alert);
     $("announcer").textContent = `${alert.resident}: ${DONE_WORDS[action] || statusWords(alert)}.`;
     render();
     return alert;
@@ -446,6 +446,23 @@ function editRecord() {
   $("cr-phone").focus();
 }
 
+// --- Recently closed: what the shift has just dealt with, each with its trail --------------
+
+async function loadClosed() {
+  let closed;
+  try { closed = await api("/api/v1/alerts/recently-closed?hours=12"); } catch { return; }
+  const open = new Set([...$("closed").querySelectorAll("details[open]")].map((d) => d.dataset.alert));
+  $("closed").replaceChildren(...closed.map(({ alert, trail }) => {
+    const item = carewatch.closedAlert(alert, trail, { withResident: true });
+    const details = item.querySelector("details");
+    details.dataset.alert = alert.id;
+    details.open = open.has(alert.id);  // a trail being read stays open when the list redraws
+    return item;
+  }));
+  if (!closed.length) $("closed").replaceChildren(Object.assign(document.createElement("li"), { className: "muted", textContent: "Nothing closed in the last 12 hours." }));
+  $("closed-count").textContent = `(${closed.length})`;
+}
+
 // --- The shift bar ---------------------------------------------------------------------
 
 async function loadShift() {
@@ -574,6 +591,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   state.plans = await api("/api/v1/plans");
   setInterval(tick, 1000);
   setInterval(loadShift, 30_000);
-  await Promise.all([reload(), loadShift()]);
+  await Promise.all([reload(), loadShift(), loadClosed()]);
   follow();
 });

@@ -62,6 +62,12 @@ document.addEventListener("DOMContentLoaded", async () => {
       return li;
     }));
     if (!alerts.length) $("alerts").textContent = "No active alerts.";
+    // Every closed alert, newest first: how each ended and, opened, its whole trail.
+    const past = await api(`/api/v1/residents/${id}/past-alerts?limit=100`);
+    $("past-alerts").replaceChildren(...past.map((a) => carewatch.closedAlert(
+      a, async () => (await api(`/api/v1/alerts/${a.id}/history`)).events, { timeZone: resident.timezone },
+    )));
+    if (!past.length) $("past-alerts").textContent = "No closed alerts.";
     try {
       const [timeline, routine] = await Promise.all([
         api(`/api/v1/residents/${id}/timeline?hours=24`),
