@@ -27,6 +27,7 @@ from firmware_sim.home import SimulatedHome
 from firmware_sim.incidents import Fall, Incident, PendantPress
 from firmware_sim.live import LiveHomes
 from server import services
+from server.domain.alerts import AlertKind
 from server.domain.record import CareRecord, ContactKind, RecordContact, ResuscitationStatus
 from server.passwords import generate_password, hash_password
 from server.phones import phone_number
@@ -34,6 +35,7 @@ from server.runtime import CarewatchServer
 from server.settings import ServerSettings
 from server.store import care_record as care_record_sql
 from server.store import people
+from server.store import plans as plans_sql
 from server.store import residents as residents_sql
 from server.store import shift as shift_sql
 from server.store.pool import DbConn
@@ -229,6 +231,21 @@ DEMO_CONTACTS: tuple[tuple[RecordContact, ...], ...] = (
 )  # fmt: skip
 
 
+# Mrs Clarke's own fall plan (her contacts follow it, in call order, on the console's checklist):
+# her daughter first, who has a key; the other homes follow each kind's default plan.
+DEMO_OWN_PLANS: tuple[dict[AlertKind, tuple[str, ...]], ...] = (
+    {
+        AlertKind.FALL: (
+            "Call Mrs Clarke; she is hard of hearing: let it ring, speak slowly.",
+            "Ring her daughter Jo first (first contact below): she has a key and is 10 minutes away.",
+            "If Mrs Clarke is hurt or Jo cannot go: 999 for an ambulance; the ReSPECT form is in"
+            " the kitchen drawer by the phone.",
+            "Tell whoever goes in that the dog is shut in the kitchen at night.",
+        ),
+    },
+)
+
+
 async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> None:
     """A responder, a carer for the first two homes, and the first resident's own account."""
     password_hash = hash_password(password)
@@ -249,6 +266,9 @@ async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> 
         await care_record_sql.save_care_record(conn, resident_id, record, key_safe_code=code)
         await care_record_sql.replace_contacts(conn, resident_id, contacts)
         await residents_sql.share_health_notes(conn, resident_id)
+    for resident_id, plans in zip(resident_ids, DEMO_OWN_PLANS, strict=False):
+        for kind, steps in plans.items():
+            await plans_sql.set_own_plan(conn, resident_id, kind, steps, by="demo")
     # The desk is on duty with its direct line, so the demo's alarms reach someone
     # (Ofcom's drama range: a number that rings nobody).
     desk = await people.user_by_username(conn, "desk")
