@@ -44,7 +44,7 @@ CONTACTS = [
 ]  # fmt: skip
 
 
-async def _home_with_a_record(server: CarewatchServer, database_url: str) -> Home:
+async def home_with_a_record(server: CarewatchServer, database_url: str) -> Home:
     async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
         client.headers["Authorization"] = f"Bearer {await bearer_admin(client)}"
         tag = uuid.uuid4().hex[:6]
@@ -101,7 +101,7 @@ def _contacts(database_url: str, home: Home) -> list[tuple[str, str]]:
 async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     browser: Browser, quick_server: CarewatchServer, database_url: str
 ) -> None:
-    home = await _home_with_a_record(quick_server, database_url)
+    home = await home_with_a_record(quick_server, database_url)
     page = await browser.new_page(viewport={"width": 1440, "height": 900})
     await sign_in(page, quick_server.http_url, home.responder, PASSWORD)
     await expect(page.locator(".alert", has_text=home.name)).to_be_visible()
