@@ -90,9 +90,8 @@ async def test_her_own_plan_from_the_panel_and_the_trail_after_the_close(
     await expect(page.locator(".alert", has_text=home.name)).to_have_count(0)
 
     # The recently closed list: the close and its trail, step by step.
-    closed_box = page.locator("#closed-box")
-    await closed_box.locator("summary").click()
-    closed = page.locator("#closed li", has_text=home.name)
+    await page.locator("#closed-box > summary").click()
+    closed = page.locator("#closed > li", has_text=home.name)
     await expect(closed).to_contain_text("Resolved: all well")
     await closed.get_by_text("Trail").click()
     trail = closed.locator(".trail")
@@ -103,7 +102,7 @@ async def test_her_own_plan_from_the_panel_and_the_trail_after_the_close(
 
     # Her record's alert history: the same alert, its trail fetched when opened.
     await page.goto(f"{quick_server.http_url}/residents/{home.resident_id}")
-    past = page.locator("#past-alerts li", has_text="Pendant")
+    past = page.locator("#past-alerts > li", has_text="Pendant")
     await expect(past).to_contain_text("Resolved: all well")
     await past.get_by_text("Trail").click()
     await expect(past.locator(".trail")).to_contain_text(HER_STEPS[0])
