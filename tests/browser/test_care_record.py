@@ -14,7 +14,7 @@ import uuid
 import httpx
 import psycopg
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
@@ -77,6 +77,17 @@ async def bearer_admin(client: httpx.AsyncClient) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+async def admin_on_record(browser: Browser, server: CarewatchServer, home: Home) -> Page:
+    """The admin page, signed in as admin, with ``home``'s record (and plans) loaded."""
+    admin = await browser.new_page(viewport={"width": 1440, "height": 900})
+    await sign_in(admin, server.http_url, "admin", ADMIN_PASSWORD)
+    await expect(admin.locator("#who-name")).to_contain_text("admin")
+    await admin.goto(f"{server.http_url}/admin")
+    await admin.get_by_label("Whose record").select_option(str(home.resident_id))
+    await expect(admin.locator("#record-state")).to_have_text(f"Editing {home.name}'s record.")
+    return admin
 
 
 def _key_safe_reads(database_url: str, home: Home) -> list[tuple[str, bool]]:
@@ -179,12 +190,7 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     await page.close()
 
     # The same record on the admin page.
-    admin = await browser.new_page(viewport={"width": 1440, "height": 900})
-    await sign_in(admin, quick_server.http_url, "admin", ADMIN_PASSWORD)
-    await expect(admin.locator("#who-name")).to_contain_text("admin")
-    await admin.goto(f"{quick_server.http_url}/admin")
-    await admin.get_by_label("Whose record").select_option(str(home.resident_id))
-    await expect(admin.locator("#record-state")).to_have_text(f"Editing {home.name}'s record.")
+    admin = await admin_on_record(browser, quick_server, home)
     await expect(admin.locator("#cr-allergies")).to_have_value("Penicillin, latex")
     await expect(admin.locator("#cr-contacts li")).to_have_count(3)
     await admin.locator("#cr-language").fill("English and Polish")

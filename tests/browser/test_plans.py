@@ -16,8 +16,8 @@ from playwright.async_api import Browser, expect
 
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
-from tests.browser.test_care_record import home_with_a_record
-from tests.server.helpers import ADMIN_PASSWORD, eventually
+from tests.browser.test_care_record import admin_on_record, home_with_a_record
+from tests.server.helpers import eventually
 from tests.server.people import PASSWORD, Home
 
 pytestmark = pytest.mark.browser
@@ -110,12 +110,7 @@ async def test_her_own_plan_from_the_panel_and_the_trail_after_the_close(
     await page.close()
 
     # The admin page edits the same plans with the same form: back to the default.
-    admin = await browser.new_page(viewport={"width": 1440, "height": 900})
-    await sign_in(admin, quick_server.http_url, "admin", ADMIN_PASSWORD)
-    await expect(admin.locator("#who-name")).to_contain_text("admin")
-    await admin.goto(f"{quick_server.http_url}/admin")
-    await admin.get_by_label("Whose record").select_option(str(home.resident_id))
-    await expect(admin.locator("#record-state")).to_have_text(f"Editing {home.name}'s record.")
+    admin = await admin_on_record(browser, quick_server, home)
     await admin.get_by_label("Which alarm").select_option("pendant")
     await expect(admin.locator("#pl-steps")).to_have_value("\n".join(HER_STEPS))
     await admin.get_by_role("button", name="Back to the default plan").click()
