@@ -4,8 +4,9 @@ Simulated time starts four weeks ago and runs very fast through the homes'
 history (so carers see each resident's usual day, "as usual today" or "different
 today", not "still learning"), then at the demo's speed from two days ago until
 it catches up with the real time, and then goes on in real time: a fall and a
-pendant press happen in the first minute of that, and the console shows them as
-they would arrive from real homes.
+pendant press happen in the first minute at the demo's speed, and the console
+shows them as they would arrive from real homes (the fall as an urgent
+no-movement alert: the silence is how the home sees it).
 """
 
 from __future__ import annotations
@@ -231,16 +232,27 @@ DEMO_CONTACTS: tuple[tuple[RecordContact, ...], ...] = (
 )  # fmt: skip
 
 
-# Mrs Clarke's own fall plan (her contacts follow it, in call order, on the console's checklist):
-# her daughter first, who has a key; the other homes follow each kind's default plan.
+# Mrs Clarke's own plans (her contacts follow them, in call order, on the console's checklist):
+# her daughter first, who has a key. Her fall in the demo is seen as a long silence, so her
+# no-movement plan is her own too; the other homes follow each kind's default plan.
+_CLARKE_CALL = "Call Mrs Clarke; she is hard of hearing: let it ring, speak slowly."
+_CLARKE_JO = "Ring her daughter Jo first (first contact below): she has a key, 10 minutes away."
+_CLARKE_DOG = "Tell whoever goes in that the dog is shut in the kitchen at night."
 DEMO_OWN_PLANS: tuple[dict[AlertKind, tuple[str, ...]], ...] = (
     {
         AlertKind.FALL: (
-            "Call Mrs Clarke; she is hard of hearing: let it ring, speak slowly.",
-            "Ring her daughter Jo first (first contact below): she has a key and is 10 minutes away.",
-            "If Mrs Clarke is hurt or Jo cannot go: 999 for an ambulance; the ReSPECT form is in"
+            _CLARKE_CALL,
+            _CLARKE_JO,
+            "If she is hurt or Jo cannot go: 999 for an ambulance; the ReSPECT form is in"
             " the kitchen drawer by the phone.",
-            "Tell whoever goes in that the dog is shut in the kitchen at night.",
+            _CLARKE_DOG,
+        ),
+        AlertKind.NO_MOVEMENT: (
+            _CLARKE_CALL,
+            _CLARKE_JO,
+            "No answer and nobody can go within the hour: she may be on the floor; send a"
+            " responder, or 999 if at risk.",
+            _CLARKE_DOG,
         ),
     },
 )
