@@ -4,8 +4,9 @@ Simulated time starts four weeks ago and runs very fast through the homes'
 history (so carers see each resident's usual day, "as usual today" or "different
 today", not "still learning"), then at the demo's speed from two days ago until
 it catches up with the real time, and then goes on in real time: a fall and a
-pendant press happen in the first minute of that, and the console shows them as
-they would arrive from real homes.
+pendant press happen in the first minute at the demo's speed, and the console
+shows them as they would arrive from real homes (the fall as an urgent
+no-movement alert: the silence is how the home sees it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from firmware_sim.home import SimulatedHome
 from firmware_sim.incidents import Fall, Incident, PendantPress
 from firmware_sim.live import LiveHomes
 from server import services
+from server.domain.alerts import AlertKind
 from server.domain.record import CareRecord, ContactKind, RecordContact, ResuscitationStatus
 from server.passwords import generate_password, hash_password
 from server.phones import phone_number
@@ -34,6 +36,7 @@ from server.runtime import CarewatchServer
 from server.settings import ServerSettings
 from server.store import care_record as care_record_sql
 from server.store import people
+from server.store import plans as plans_sql
 from server.store import residents as residents_sql
 from server.store import shift as shift_sql
 from server.store.pool import DbConn
@@ -229,6 +232,32 @@ DEMO_CONTACTS: tuple[tuple[RecordContact, ...], ...] = (
 )  # fmt: skip
 
 
+# Mrs Clarke's own plans (her contacts follow them, in call order, on the console's checklist):
+# her daughter first, who has a key. Her fall in the demo is seen as a long silence, so her
+# no-movement plan is her own too; the other homes follow each kind's default plan.
+_CLARKE_CALL = "Call Mrs Clarke; she is hard of hearing: let it ring, speak slowly."
+_CLARKE_JO = "Ring her daughter Jo first (first contact below): she has a key, 10 minutes away."
+_CLARKE_DOG = "Tell whoever goes in that the dog is shut in the kitchen at night."
+DEMO_OWN_PLANS: tuple[dict[AlertKind, tuple[str, ...]], ...] = (
+    {
+        AlertKind.FALL: (
+            _CLARKE_CALL,
+            _CLARKE_JO,
+            "If she is hurt or Jo cannot go: 999 for an ambulance; the ReSPECT form is in"
+            " the kitchen drawer by the phone.",
+            _CLARKE_DOG,
+        ),
+        AlertKind.NO_MOVEMENT: (
+            _CLARKE_CALL,
+            _CLARKE_JO,
+            "No answer and nobody can go within the hour: she may be on the floor; send a"
+            " responder, or 999 if at risk.",
+            _CLARKE_DOG,
+        ),
+    },
+)
+
+
 async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> None:
     """A responder, a carer for the first two homes, and the first resident's own account."""
     password_hash = hash_password(password)
@@ -249,6 +278,9 @@ async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> 
         await care_record_sql.save_care_record(conn, resident_id, record, key_safe_code=code)
         await care_record_sql.replace_contacts(conn, resident_id, contacts)
         await residents_sql.share_health_notes(conn, resident_id)
+    for resident_id, plans in zip(resident_ids, DEMO_OWN_PLANS, strict=False):
+        for kind, steps in plans.items():
+            await plans_sql.set_own_plan(conn, resident_id, kind, steps, by="demo")
     # The desk is on duty with its direct line, so the demo's alarms reach someone
     # (Ofcom's drama range: a number that rings nobody).
     desk = await people.user_by_username(conn, "desk")

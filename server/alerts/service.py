@@ -29,11 +29,13 @@ from server.domain.alerts import (
 )
 from server.domain.findings import Cleared, Condition, Finding
 from server.domain.homes import HubHome
-from server.domain.plans import plan_for, step_in_plan
+from server.domain.plans import checklist
 from server.store import alarms as alarms_sql
 from server.store import alerts as alerts_sql
+from server.store import care_record as record_sql
 from server.store import escalation as escalation_sql
 from server.store import people
+from server.store import plans as plans_sql
 from server.store.pool import DbConn, Pool
 
 __all__ = [
@@ -282,10 +284,16 @@ class AlertService:
             if alert.status == AlertStatus.RESOLVED:
                 raise IllegalTransition("the alert is already closed")
             kind = AlertKind(alert.kind)
-            if not step_in_plan(kind, step):
-                raise StepNotInPlan(f"{step!r} is not a step of the {kind.value} plan")
+            # The resident's own checklist: her own steps if she has them, her contacts' rungs.
+            own = await plans_sql.own_plan(conn, alert.resident_id, kind)
+            contacts = await record_sql.contacts(conn, alert.resident_id)
+            words = next((s.words for s in checklist(kind, own, contacts) if s.id == step), None)
+            if words is None:
+                raise StepNotInPlan(
+                    f"{step!r} is not a step of this resident's {kind.value} plan:"
+                    " reload the console to see the plan as it is now"
+                )
             await alerts_sql.set_plan_step(conn, alert_id, step=step, done=done)
-            words = next(s.words for s in plan_for(kind) if s.id == step)
             await alerts_sql.add_event(
                 conn,
                 alert_id,

@@ -25,6 +25,7 @@ from server.api.routes import (
     health,
     hubs,
     passwords,
+    plans,
     push,
     reach,
     reports,
@@ -91,6 +92,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(residents.router)
     app.include_router(care_record.router)
+    app.include_router(plans.router)
     app.include_router(users.router)
     app.include_router(passwords.router)
     app.include_router(shift.router)

@@ -2,8 +2,11 @@
 
 One table for every kind, so a smoke alarm's plan (get them out, call the
 fire service) is not a pendant press's (speak to them, find out what is
-wrong). Pure data; the console shows the steps as a checklist and every step
-ticked goes on the alert's audit trail.
+wrong). A resident may have her own steps for a kind ("Ring her daughter
+first, she lives next door"), which replace the kind's. Either way the
+checklist calls her contacts by name, in call order, one rung each. Pure
+data; the console shows the checklist and every step ticked goes on the
+alert's audit trail.
 
 >>> [step.id for step in plan_for(AlertKind.SMOKE)][:2]
 ['call-resident', 'get-out']
@@ -11,23 +14,50 @@ ticked goes on the alert's audit trail.
 True
 >>> step_in_plan(AlertKind.SMOKE, "fire-service")
 True
+>>> jo = RecordContact("Jo Clarke", "daughter", "+447700900123", keyholder=True)
+>>> [(s.id, s.words) for s in checklist(AlertKind.FALL, ("Ring her daughter first",), [jo])]
+... # doctest: +NORMALIZE_WHITESPACE
+[('own-1', 'Ring her daughter first'),
+ ('call-contact-1', 'Call Jo Clarke (daughter, has a key)'),
+ ('record', 'Write what happened and who was called, then choose the outcome.')]
+>>> [s.id for s in checklist(AlertKind.CHECKIN_MISSED, (), [jo])]
+['call-resident', 'call-contact-1', 'record']
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from server.domain.alerts import AlertKind
+from server.domain.record import RecordContact
 
-__all__ = ["PLANS", "Step", "plan_for", "step_in_plan"]
+__all__ = [
+    "MAX_OWN_STEPS",
+    "MAX_STEP_LENGTH",
+    "PLANS",
+    "Step",
+    "checklist",
+    "own_steps",
+    "plan_for",
+    "step_in_plan",
+]
+
+# A plan longer than this is a care plan, not a call handler's checklist.
+MAX_OWN_STEPS = 12
+MAX_STEP_LENGTH = 300
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One thing to do, in the call handler's words; ``id`` is what the trail records."""
+    """One thing to do, in the call handler's words; ``id`` is what the trail records.
+
+    ``phone`` (E.164) is the number a rung that calls someone dials; '' for other steps.
+    """
 
     id: str
     words: str
+    phone: str = ""
 
 
 _CALL = Step("call-resident", "Call the resident. Ask what has happened and whether they are hurt.")
@@ -125,3 +155,54 @@ def plan_for(kind: AlertKind) -> tuple[Step, ...]:
 def step_in_plan(kind: AlertKind, step_id: str) -> bool:
     """Whether ``step_id`` is one of the steps of ``kind``'s plan."""
     return any(step.id == step_id for step in plan_for(kind))
+
+
+def own_steps(items: Iterable[str]) -> tuple[str, ...]:
+    """A resident's own steps as entered: trimmed, blanks dropped, order kept.
+
+    Raises ValueError, saying what to change, past MAX_OWN_STEPS or MAX_STEP_LENGTH.
+
+    >>> own_steps(["  Ring her daughter   first ", "", "Then the GP"])
+    ('Ring her daughter first', 'Then the GP')
+    """
+    kept = tuple(text for text in (" ".join(item.split()) for item in items) if text)
+    if len(kept) > MAX_OWN_STEPS:
+        raise ValueError(f"at most {MAX_OWN_STEPS} steps; put the rest in the access notes")
+    for text in kept:
+        if len(text) > MAX_STEP_LENGTH:
+            raise ValueError(
+                f"a step is at most {MAX_STEP_LENGTH} characters; shorten {text[:30]!r}…"
+            )
+    return kept
+
+
+def _rungs(contacts: Sequence[RecordContact]) -> tuple[Step, ...]:
+    """One step per contact, in call order, each dialling that contact."""
+    rungs = []
+    for order, contact in enumerate(contacts, start=1):
+        key = "has a key" if contact.keyholder else ""
+        about = ", ".join(part for part in (contact.relationship, key) if part)
+        words = f"Call {contact.name} ({about})" if about else f"Call {contact.name}"
+        rungs.append(Step(f"call-contact-{order}", words, phone=contact.phone))
+    return tuple(rungs)
+
+
+def checklist(
+    kind: AlertKind, own: Sequence[str], contacts: Sequence[RecordContact]
+) -> tuple[Step, ...]:
+    """The steps a handler ticks for one resident's alert of ``kind``.
+
+    ``own``: the resident's own steps for the kind (empty: the kind's plan).
+    ``contacts``: hers in call order; the plan's "call their contacts" becomes
+    one rung per contact (kept as it is if she has none). Her own steps are
+    followed by the rungs, and the record step always comes last, so an own
+    plan never loses the outcome.
+    """
+    rungs = _rungs(contacts)
+    if own:
+        steps = tuple(Step(f"own-{i}", words) for i, words in enumerate(own, start=1))
+        return (*steps, *rungs, _RECORD)
+    expanded: list[Step] = []
+    for step in plan_for(kind):
+        expanded.extend(rungs if step.id == _CONTACTS.id and rungs else (step,))
+    return tuple(expanded)

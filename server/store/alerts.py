@@ -27,11 +27,13 @@ __all__ = [
     "add_press",
     "audit_for_resident",
     "events_for",
+    "events_of",
     "get_alert",
     "get_visible_alert",
     "insert_alert",
     "list_alerts",
     "past_for_resident",
+    "recently_closed",
     "set_acknowledged",
     "set_carer_responding",
     "set_escalated",
@@ -247,6 +249,21 @@ async def past_for_resident(conn: DbConn, resident_id: int, *, limit: int = 20) 
         return await cur.fetchall()
 
 
+async def recently_closed(
+    conn: DbConn, *, visible: tuple[str, tuple[Any, ...]], since: datetime, limit: int = 20
+) -> list[AlertRow]:
+    """Alerts closed since ``since`` of the residents ``visible`` (see residents.visible_to),
+    the most recently closed first: what the shift has just dealt with."""
+    condition, params = visible
+    query = (
+        _SELECT + f" WHERE a.status = 'resolved' AND a.resolved_at >= %s AND ({condition})"
+        " ORDER BY a.resolved_at DESC LIMIT %s"
+    )
+    async with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        await cur.execute(query.encode(), (since, *params, limit))
+        return await cur.fetchall()
+
+
 async def set_acknowledged(conn: DbConn, alert_id: uuid.UUID, *, by: str) -> None:
     """Mark acknowledged by ``by``; the time stays the first acknowledgement's.
 
@@ -352,6 +369,18 @@ async def events_for(conn: DbConn, alert_id: uuid.UUID) -> list[AlertEvent]:
             (_EVENTS + " WHERE e.alert_id = %s ORDER BY e.at, e.id").encode(), (alert_id,)
         )
         return await cur.fetchall()
+
+
+async def events_of(conn: DbConn, alert_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[AlertEvent]]:
+    """The audit trails of several alerts at once, each oldest first."""
+    trails: dict[uuid.UUID, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
+    async with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
+        await cur.execute(
+            (_EVENTS + " WHERE e.alert_id = ANY(%s) ORDER BY e.at, e.id").encode(), (alert_ids,)
+        )
+        for event in await cur.fetchall():
+            trails[event.alert_id].append(event)
+    return trails
 
 
 async def audit_for_resident(conn: DbConn, resident_id: int, viewer: Viewer) -> list[AlertEvent]:

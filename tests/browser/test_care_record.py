@@ -14,7 +14,7 @@ import uuid
 import httpx
 import psycopg
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
@@ -44,7 +44,7 @@ CONTACTS = [
 ]  # fmt: skip
 
 
-async def _home_with_a_record(server: CarewatchServer, database_url: str) -> Home:
+async def home_with_a_record(server: CarewatchServer, database_url: str) -> Home:
     async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
         client.headers["Authorization"] = f"Bearer {await bearer_admin(client)}"
         tag = uuid.uuid4().hex[:6]
@@ -79,6 +79,17 @@ async def bearer_admin(client: httpx.AsyncClient) -> str:
     return token
 
 
+async def admin_on_record(browser: Browser, server: CarewatchServer, home: Home) -> Page:
+    """The admin page, signed in as admin, with ``home``'s record (and plans) loaded."""
+    admin = await browser.new_page(viewport={"width": 1440, "height": 900})
+    await sign_in(admin, server.http_url, "admin", ADMIN_PASSWORD)
+    await expect(admin.locator("#who-name")).to_contain_text("admin")
+    await admin.goto(f"{server.http_url}/admin")
+    await admin.get_by_label("Whose record").select_option(str(home.resident_id))
+    await expect(admin.locator("#record-state")).to_have_text(f"Editing {home.name}'s record.")
+    return admin
+
+
 def _key_safe_reads(database_url: str, home: Home) -> list[tuple[str, bool]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
@@ -101,7 +112,7 @@ def _contacts(database_url: str, home: Home) -> list[tuple[str, str]]:
 async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     browser: Browser, quick_server: CarewatchServer, database_url: str
 ) -> None:
-    home = await _home_with_a_record(quick_server, database_url)
+    home = await home_with_a_record(quick_server, database_url)
     page = await browser.new_page(viewport={"width": 1440, "height": 900})
     await sign_in(page, quick_server.http_url, home.responder, PASSWORD)
     await expect(page.locator(".alert", has_text=home.name)).to_be_visible()
@@ -179,12 +190,7 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     await page.close()
 
     # The same record on the admin page.
-    admin = await browser.new_page(viewport={"width": 1440, "height": 900})
-    await sign_in(admin, quick_server.http_url, "admin", ADMIN_PASSWORD)
-    await expect(admin.locator("#who-name")).to_contain_text("admin")
-    await admin.goto(f"{quick_server.http_url}/admin")
-    await admin.get_by_label("Whose record").select_option(str(home.resident_id))
-    await expect(admin.locator("#record-state")).to_have_text(f"Editing {home.name}'s record.")
+    admin = await admin_on_record(browser, quick_server, home)
     await expect(admin.locator("#cr-allergies")).to_have_value("Penicillin, latex")
     await expect(admin.locator("#cr-contacts li")).to_have_count(3)
     await admin.locator("#cr-language").fill("English and Polish")

@@ -1,8 +1,9 @@
 """A shift at the alarm receiving centre, played in a real browser against a real server.
 
 Three alarms arrive (a pendant, a smoke alarm, a silence), the alarm sounds, the
-handler works the smoke alarm through its plan by keyboard and must choose an
-outcome and write a note, a carer's tap does not take the pendant from the
+handler works the smoke alarm through its plan by keyboard, reaching the dial
+links of the resident and of his neighbour (the plan's rung for her), and must
+choose an outcome and write a note, a carer's tap does not take the pendant from the
 centre, the no-movement alert the ladder escalated stays as "needs review" when
 movement comes back, and the service report's answer times are the first
 acknowledgements'.
@@ -33,7 +34,8 @@ from edge.protocol import (
 )
 from server.alerts.figures import AlertTiming, service_figures
 from server.domain.alerts import AlertKind
-from server.domain.plans import plan_for
+from server.domain.plans import checklist
+from server.domain.record import RecordContact
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import (
@@ -50,6 +52,9 @@ from tests.server.people import PASSWORD, Home, make_home
 pytestmark = pytest.mark.browser
 
 DESK_PHONE = "01632 960142"
+# Mr Hall's phone and his neighbour's, whom the smoke plan has the handler call.
+FRED_PHONE = "+441134960555"
+NEIGHBOUR = RecordContact("Ada Cole", "neighbour at no. 4", "+441134960556", keyholder=True)
 SCREEN = {"width": 1440, "height": 900}
 
 
@@ -125,6 +130,12 @@ async def test_a_shift(
         edith = await make_home(admin, f"Mrs Edith Clarke {tag}", "north", tag=f"e{tag}")
         fred = await make_home(admin, f"Mr Fred Hall {tag}", "north", tag=f"f{tag}")
         mary = await make_home(admin, f"Mrs Mary Stone {tag}", "north", tag=f"m{tag}")
+        record = f"/api/v1/residents/{fred.resident_id}/record"
+        assert (await admin.put(record, json={"phone": FRED_PHONE})).status_code == 200
+        neighbour = {"name": NEIGHBOUR.name, "relationship": NEIGHBOUR.relationship,
+                     "phone": NEIGHBOUR.phone, "kind": "neighbour", "keyholder": True}  # fmt: skip
+        saved = await admin.put(f"{record}/contacts", json={"contacts": [neighbour]})
+        assert saved.status_code == 200, saved.text
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "UPDATE users SET phone = %s WHERE username = %s", (DESK_PHONE, edith.responder)
@@ -204,16 +215,26 @@ async def test_a_shift(
     await selected_is(page, fred.name)
     await page.keyboard.press("a")
     await expect(smoke.locator(".status")).to_contain_text(f"acknowledged by {edith.responder}")
-    steps = plan_for(AlertKind.SMOKE)
+    # His checklist: the smoke plan, its "call their contacts" a rung that dials his neighbour.
+    steps = checklist(AlertKind.SMOKE, (), [NEIGHBOUR])
     await expect(page.locator("#panel-plan li")).to_have_count(len(steps))
     await expect(page.locator("#panel-plan")).to_contain_text("fire service")
+    # One click dials him: the panel's phone is a tel: link with his number.
+    await expect(page.locator("#panel-phone a")).to_have_attribute("href", f"tel:{FRED_PHONE}")
     await page.keyboard.press("p")
-    for i in range(len(steps)):
+    dialled = []
+    for i, step in enumerate(steps):
         await expect(page.locator(f"#step-{i}")).to_be_focused()
         await page.keyboard.press("Space")
         await expect(page.locator(f"#step-{i}")).to_be_checked()
+        if step.phone:  # the rung's dial link comes next, in the keyboard's order
+            await page.keyboard.press("Tab")
+            link = page.locator(f"#panel-plan li:nth-child({i + 1}) a")
+            await expect(link).to_be_focused()
+            dialled.append(await link.get_attribute("href"))
         if i < len(steps) - 1:
             await page.keyboard.press("Tab")
+    assert dialled == [f"tel:{NEIGHBOUR.phone}"]
 
     def steps_recorded() -> bool:
         found = alert_of(database_url, fred, "smoke")
@@ -237,6 +258,14 @@ async def test_a_shift(
         "resolved",
         "false_alarm",
     )
+    # It is in the recently closed list, with the call to the neighbour on its trail.
+    await page.locator("#closed-box > summary").click()
+    done = page.locator("#closed > li", has_text=fred.name)
+    await expect(done).to_contain_text("False alarm")
+    await done.get_by_text("Trail").click()
+    await expect(done.locator(".trail")).to_contain_text(f"step done — Call {NEIGHBOUR.name}")
+    await page.locator("#closed-box > summary").click()
+    await page.locator(".alert").first.focus()
 
     # The silence: nobody on the carers' ladder answered in 3 s, so it went to the responders
     # and is late for the centre (red). Movement comes back: it stays, as "needs review".
@@ -312,15 +341,17 @@ def pendant_status(database_url: str, home: Home) -> str | None:
     return None if found is None else str(found["status"])
 
 
-async def test_eight_alerts_fit_on_a_1440_by_900_screen(
+async def test_fifteen_alerts_fit_on_a_1440_by_900_screen(
     browser: Browser, quick_server: CarewatchServer, database_url: str
 ) -> None:
     async with httpx.AsyncClient(base_url=quick_server.http_url, timeout=10) as admin:
         admin.headers["Authorization"] = f"Bearer {await token(admin)}"
         tag = uuid.uuid4().hex[:6]
         home = await make_home(admin, f"Mrs Edith Clarke {tag}", "north", tag=f"e{tag}")
+    # A busy night: sixteen alerts, the oldest four emergencies first.
     kinds = ["pendant", "smoke", "fall", "pull_cord", "no_movement", "not_up", "cold_home",
-             "door_at_night", "battery_low"]  # fmt: skip
+             "door_at_night", "battery_low", "co", "flood", "checkin_missed", "hub_offline",
+             "sensor_silent", "night_toilet_visits", "out_of_bed"]  # fmt: skip
     with psycopg.connect(database_url) as conn:
         for i, kind in enumerate(kinds):
             conn.execute(
@@ -339,6 +370,12 @@ async def test_eight_alerts_fit_on_a_1440_by_900_screen(
     page = await browser.new_page(viewport={"width": 1440, "height": 900})
     await sign_in(page, quick_server.http_url, home.responder, PASSWORD)
     await expect(page.locator(".alert")).to_have_count(len(kinds))
-    eighth = await page.locator(".alert").nth(7).bounding_box()
-    assert eighth is not None
-    assert eighth["y"] + eighth["height"] <= SCREEN["height"], eighth
+    # Not chosen, a row is one line (its reason cut short); the chosen one shows it all.
+    fifteenth = await page.locator(".alert").nth(14).bounding_box()
+    assert fifteenth is not None
+    assert fifteenth["y"] + fifteenth["height"] <= SCREEN["height"], fifteenth
+    await page.locator(".alert").nth(3).click()
+    chosen = page.locator(".alert.selected")
+    await expect(chosen.locator(".reason")).to_be_visible()
+    assert await chosen.locator(".reason").evaluate("r => r.scrollWidth <= r.clientWidth")
+    assert await accessibility_problems(page) == []

@@ -68,6 +68,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/alerts"): Rule(ALL),
     ("GET", "/api/v1/alerts/stream"): Rule(ALL),
+    ("GET", "/api/v1/alerts/recently-closed"): Rule(ALL),
     ("GET", "/api/v1/alerts/{alert_id}"): Rule(ALL, per_resident=True),
     ("GET", "/api/v1/alerts/{alert_id}/history"): Rule(ALL, per_resident=True),
     ("POST", "/api/v1/alerts/{alert_id}/notes"): Rule(
@@ -135,6 +136,13 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "responder"}), per_resident=True
     ),
     ("GET", "/api/v1/residents/{resident_id}/routine"): Rule(ALL, per_resident=True),
+    ("GET", "/api/v1/residents/{resident_id}/plans"): Rule(ALL, per_resident=True),
+    ("PUT", "/api/v1/residents/{resident_id}/plans/{kind}"): Rule(
+        frozenset({"admin", "responder"}),
+        per_resident=True,
+        params={"kind": "fall"},
+        json={"steps": ["Ring her daughter first"]},
+    ),
     ("POST", "/api/v1/alerts/{alert_id}/steps"): Rule(
         STAFF, per_resident=True, json={"step": "call-resident"}
     ),
@@ -363,6 +371,32 @@ async def test_lists_hold_only_what_the_role_may_see(world: World) -> None:
         expected = names if role == "admin" else {world.homes.edith.name}
         assert residents == expected, role
         assert alerts == expected, role
+
+
+async def test_recently_closed_holds_only_what_the_role_may_see_with_each_trail(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    for alert in world.alerts.values():
+        closed = await api.post(
+            f"/api/v1/alerts/{alert}/resolve",
+            json={"outcome": "false_alarm", "note": "Pressed by mistake; spoke to her."},
+        )
+        assert closed.status_code == 200, closed.text
+    names = {world.homes.edith.name, world.homes.arthur.name}
+    for role in ROLES:
+        async with httpx.AsyncClient(base_url=world.server.http_url, timeout=10) as client:
+            client.headers["Authorization"] = f"Bearer {world.tokens[role]}"
+            listed = (await client.get("/api/v1/alerts/recently-closed")).json()
+        mine = [c for c in listed if c["alert"]["resident"] in names]
+        expected = names if role == "admin" else {world.homes.edith.name}
+        assert {c["alert"]["resident"] for c in mine} == expected, role
+        for closed in mine:
+            assert closed["alert"]["outcome"] == "false_alarm"
+            last = closed["trail"][-1]
+            assert (last["action"], last["note"]) == (
+                "resolve",
+                "Pressed by mistake; spoke to her.",
+            )
 
 
 async def test_service_figures_are_a_responders_own_services(world: World) -> None:

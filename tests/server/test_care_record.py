@@ -286,6 +286,21 @@ async def test_the_demo_residents_have_records_and_contacts(server: CarewatchSer
         desk.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         edith = (await desk.get(f"/api/v1/residents/{resident_ids[0]}/record")).json()
         shown = (await desk.post(f"/api/v1/residents/{resident_ids[0]}/record/key-safe")).json()
+        plans = (await desk.get(f"/api/v1/residents/{resident_ids[0]}/plans")).json()
+        shift = (await desk.get("/api/v1/shift")).json()
+    # Her own fall plan, then her contacts as rungs dialling them; a pendant is the default.
+    # (Her fall reaches the console as a no-movement alert: that plan is hers too.)
+    for kind in ("fall", "no_movement"):
+        own = next(p for p in plans if p["kind"] == kind)
+        assert own["own"] is True
+        assert "daughter Jo first" in own["steps"][1]["words"]
+        rungs = [s for s in own["steps"] if s["id"].startswith("call-contact-")]
+        assert [s["phone"]["tel"] for s in rungs] == [c["phone"]["tel"] for c in edith["contacts"]]
+    assert next(p for p in plans if p["kind"] == "pendant")["own"] is False
+    # The desk is on duty with its phone, so the demo's alarms reach someone.
+    assert [(c["username"], c["phone"]) for c in shift["on_duty"]] == [
+        ("desk", demo.DEMO_DESK_PHONE)
+    ]
     assert edith["phone"]["tel"] == "tel:+441134960101"
     assert edith["health"]["resuscitation"] == "respect"
     assert edith["hazards"]

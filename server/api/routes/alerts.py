@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -111,6 +111,27 @@ class Alert(BaseModel):
         )
 
 
+class AuditEntry(BaseModel):
+    """One change to an alert: who did what, when."""
+
+    at: datetime
+    actor: str
+    action: str
+    note: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: alerts_sql.AlertEvent) -> AuditEntry:
+        """From the stored trail."""
+        return cls(
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            note=event.note,
+            details=event.details,
+        )
+
+
 class Resolution(BaseModel):
     """How the alert ended."""
 
@@ -170,6 +191,34 @@ async def list_alerts(
         )
         await log_list_reads(conn, viewer, (r.resident_id for r in rows), "alert list")
     return [Alert.of(r) for r in rows]
+
+
+class ClosedAlert(BaseModel):
+    """A closed alert with its audit trail: who answered, what was done, how it ended."""
+
+    alert: Alert
+    trail: list[AuditEntry]
+
+
+@router.get("/recently-closed")
+async def recently_closed(
+    services: ServicesDep,
+    user: CurrentUser,
+    hours: Annotated[int, Query(ge=1, le=72, description="closed within this many hours")] = 12,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[ClosedAlert]:
+    """The alerts of your residents closed lately, the latest first, each with its trail."""
+    viewer = viewer_of(user)
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    async with services.pool.connection() as conn:
+        rows = await alerts_sql.recently_closed(
+            conn, visible=visible_to(viewer), since=since, limit=limit
+        )
+        trails = await alerts_sql.events_of(conn, [r.id for r in rows])
+        await log_list_reads(conn, viewer, (r.resident_id for r in rows), "closed alerts")
+    return [
+        ClosedAlert(alert=Alert.of(r), trail=[AuditEntry.of(e) for e in trails[r.id]]) for r in rows
+    ]
 
 
 def event_data(row: alerts_sql.AlertRow) -> str:
@@ -252,16 +301,6 @@ async def escalate(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID
     return Alert.of(row)
 
 
-class AuditEntry(BaseModel):
-    """One change to an alert: who did what, when."""
-
-    at: datetime
-    actor: str
-    action: str
-    note: str | None
-    details: dict[str, Any]
-
-
 class NotificationAttempt(BaseModel):
     """One attempt to reach a person: who, by name and role; where, only for admins."""
 
@@ -305,10 +344,7 @@ async def history(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID)
         events = await alerts_sql.events_for(conn, alert_id)
         attempts = await escalation_sql.notifications_for(conn, alert_id)
     return AlertHistory(
-        events=[
-            AuditEntry(at=e.at, actor=e.actor, action=e.action, note=e.note, details=e.details)
-            for e in events
-        ],
+        events=[AuditEntry.of(e) for e in events],
         notifications=[
             NotificationAttempt(
                 at=n.at,

@@ -34,7 +34,7 @@ from server.store import care_record as record_sql
 from server.store import people
 from server.store import residents as residents_sql
 
-__all__ = ["router"]
+__all__ = ["PhoneOut", "phone_out", "record_in_reach", "router"]
 
 router = APIRouter(prefix="/api/v1/residents", tags=["care record"])
 
@@ -52,7 +52,8 @@ class PhoneOut(BaseModel):
     tel: str = Field(description="an RFC 3966 tel: URI: one click dials it")
 
 
-def _phone_out(e164: str) -> PhoneOut | None:
+def phone_out(e164: str) -> PhoneOut | None:
+    """The number for the page, or None when there is none."""
     if not e164:
         return None
     return PhoneOut(e164=e164, display=phone_display(e164), tel=tel_uri(e164))
@@ -175,7 +176,7 @@ class KeySafeOut(BaseModel):
     logged_as: str
 
 
-async def _in_reach(
+async def record_in_reach(
     services: Services,
     user: people.User,
     resident_id: int,
@@ -216,7 +217,7 @@ async def _record_out(services: Services, user: people.User, home: ResidentScope
     return CareRecordOut(
         resident_id=home.resident_id,
         name=found.name,
-        phone=_phone_out(record.phone),
+        phone=phone_out(record.phone),
         address=record.address,
         hazards=list(record.hazards),
         language=record.language,
@@ -242,7 +243,7 @@ async def _record_out(services: Services, user: people.User, home: ResidentScope
                 kind=c.kind,
                 keyholder=c.keyholder,
                 username=c.username,
-                phone=_phone_out(c.phone) if Part.CONTACT_PHONES in parts else None,
+                phone=phone_out(c.phone) if Part.CONTACT_PHONES in parts else None,
             )
             for c in listed
         ],
@@ -256,7 +257,7 @@ async def get_care_record(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId
 ) -> CareRecordOut:
     """The care record and contacts in call order, as much as you may see (the read is logged)."""
-    home = await _in_reach(services, user, resident_id, "care record")
+    home = await record_in_reach(services, user, resident_id, "care record")
     return await _record_out(services, user, home)
 
 
@@ -286,7 +287,7 @@ async def change_care_record(
     """
     given = change.model_dump(exclude_none=True)
     changed = sorted(k for k in given if k in _RECORD_FIELDS or k == "key_safe_code")
-    home = await _in_reach(
+    home = await record_in_reach(
         services,
         user,
         resident_id,
@@ -318,7 +319,7 @@ async def set_contacts(
     services: ServicesDep, user: CurrentUser, resident_id: ResidentId, new: ContactsIn
 ) -> CareRecordOut:
     """Replace the resident's contacts (responders and admins), first to call first."""
-    home = await _in_reach(
+    home = await record_in_reach(
         services,
         user,
         resident_id,
@@ -359,7 +360,7 @@ async def reveal_key_safe_code(
 ) -> KeySafeOut:
     """Show the key safe code (responders and admins); who asked and when goes in the read log."""
     what = "key safe code"
-    await _in_reach(
+    await record_in_reach(
         services,
         user,
         resident_id,

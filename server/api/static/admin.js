@@ -274,6 +274,7 @@ async function loadRecord() {
     const record = await api(`/api/v1/residents/${id}/record`);
     if (mine !== recordLoads) return;  // a later choice is loading: it fills the form
     careRecord.fill(record);
+    await planEditor.load(record.resident_id, record.name);
     $("record-state").textContent = `Editing ${record.name}'s record.`;
   } finally {
     if (mine === recordLoads) for (const part of parts) part.disabled = false;
@@ -344,7 +345,12 @@ async function saveLadder(event) {
   $("person-role").addEventListener("change", showRoleFields);
   $("ladder-resident").addEventListener("change", () => loadLadder().catch((e) => say(e.message)));
   $("record-resident").addEventListener("change", () => loadRecord().catch((e) => say(e.message)));
-  careRecord.setUp((record) => say(`${record.name}'s care record and contacts saved.`));
+  careRecord.setUp((record) => {
+    say(`${record.name}'s care record and contacts saved.`);
+    // The plans' rungs are the contacts: draw them again in the new call order.
+    planEditor.load(record.resident_id, record.name, $("pl-kind").value).catch((e) => say(e.message));
+  });
+  planEditor.setUp((_id, name, plan) => say(`${name}'s ${carewatch.kindWords(plan.kind).toLowerCase()} plan saved.`));
   showRoleFields();
   try {
     await loadResidents();

@@ -88,6 +88,54 @@ const carewatch = (() => {
 
   const kindWords = (kind) => KIND_WORDS[kind] || kind.replaceAll("_", " ");
 
+  // --- A closed alert and its trail (the console's recently closed, the record's history) ----
+
+  const TRAIL_WORDS = {
+    raise: "raised", acknowledge: "acknowledged", escalate: "escalated to responders",
+    resolve: "closed", note: "note", step_done: "step done", step_undone: "step undone",
+    carer_responding: "carer on the way", cleared_needs_review: "cleared by itself: needs review",
+    self_cleared: "cleared by itself", condition_cleared: "condition ended",
+    nobody_to_notify: "nobody on duty to notify", notified: "notified", escalated: "escalated",
+  };
+  const outcomeWords = (outcome) => (OUTCOMES.find(([value]) => value === outcome) || [outcome, outcome || "no outcome"])[1];
+
+  function trailList(events, timeZone) {
+    const ol = document.createElement("ol");
+    ol.className = "trail";
+    ol.replaceChildren(...events.map((e) => {
+      const li = document.createElement("li");
+      const what = TRAIL_WORDS[e.action] || e.action.replaceAll("_", " ");
+      li.textContent = `${clock(e.at, timeZone)} ${e.actor}: ${what}${e.note ? ` — ${e.note}` : ""}`;
+      return li;
+    }));
+    return ol;
+  }
+
+  // One closed alert: kind, outcome, who closed it and when, and its trail behind a
+  // disclosure. ``trail`` is the events, or a function fetching them when first opened.
+  function closedAlert(alert, trail, { timeZone, withResident = false } = {}) {
+    const li = document.createElement("li");
+    li.className = "closed-alert";
+    const head = document.createElement("p");
+    const when = alert.resolved_at ? new Date(alert.resolved_at).toLocaleString("en-GB", { timeZone, dateStyle: "medium", timeStyle: "short" }) : "";
+    head.textContent = `${withResident ? `${alert.resident}: ` : ""}${kindWords(alert.kind)} (${alert.severity}): `
+      + `${outcomeWords(alert.outcome)}, closed by ${alert.resolved_by || "nobody"} ${when}`;
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = `Trail${withResident ? `: ${alert.resident}, ${kindWords(alert.kind)}` : ""}`;
+    details.append(summary);
+    const fill = (events) => details.append(trailList(events, timeZone));
+    if (typeof trail === "function") {
+      details.addEventListener("toggle", () => {
+        if (!details.open || details.dataset.loaded) return;
+        details.dataset.loaded = "yes";
+        trail().then(fill).catch((error) => { details.append(error.message); });
+      });
+    } else fill(trail);
+    li.append(head, details);
+    return li;
+  }
+
   function clock(iso, timeZone) {
     return new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone });
   }
@@ -279,5 +327,5 @@ const carewatch = (() => {
     container.append(key);
   }
 
-  return { $, start, api, signOut, liveAlerts, kindWords, clock, ago, drawTimeline, drawTrends, OUTCOMES, session };
+  return { $, start, api, signOut, liveAlerts, kindWords, clock, ago, drawTimeline, drawTrends, closedAlert, OUTCOMES, session };
 })();

@@ -18,6 +18,8 @@ const MUTE_KEY = "carewatch.console.muted";
 
 const state = {
   alerts: new Map(), selected: null, panelFor: null, planFor: null, plans: {}, record: null,
+  // Each resident's own checklists (resident id → kind → plan), fetched with the panel.
+  residentPlans: new Map(),
   // What has sounded: alert id → "status:presses", so a change that matters sounds once.
   heard: new Map(), lastSound: 0, sounded: 0, firstLoad: true,
 };
@@ -41,7 +43,7 @@ function follow() {
     onReload: () => reload(),
     onAlert: (alert) => {
       const isNew = !state.alerts.has(alert.id);
-      if (alert.status === "resolved") state.alerts.delete(alert.id);
+      if (alert.status === "resolved") { state.alerts.delete(alert.id); loadClosed(); }
       else state.alerts.set(alert.id, alert);
       if (isNew && UNANSWERED.includes(alert.status)) {
         $("announcer").textContent = `New ${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}.`;
@@ -194,7 +196,7 @@ const DONE_WORDS = { notes: "note added", steps: "step recorded" };
 async function act(id, action, body = {}) {
   try {
     const alert = await api(`/api/v1/alerts/${id}/${action}`, { method: "POST", body });
-    if (alert.status === "resolved") state.alerts.delete(alert.id); else state.alerts.set(alert.id, alert);
+    if (alert.status === "resolved") { state.alerts.delete(alert.id); loadClosed(); } else state.alerts.set(alert.id, alert);
     $("announcer").textContent = `${alert.resident}: ${DONE_WORDS[action] || statusWords(alert)}.`;
     render();
     return alert;
@@ -266,12 +268,24 @@ function askNote(id) {
 
 // --- The panel: the alert's plan, then the resident ----------------------------------
 
+// The resident's own checklist once it is fetched (her steps, her contacts as rungs with
+// their numbers); until then, the kind's default.
+function stepsFor(alert) {
+  const own = state.residentPlans.get(alert.resident_id);
+  const plan = own && own.find((p) => p.kind === alert.kind);
+  return { steps: plan ? plan.steps : state.plans[alert.kind] || [], plan };
+}
+
 function showPlan(alert) {
   const list = $("panel-plan");
-  const steps = state.plans[alert.kind] || [];
+  const { steps, plan } = stepsFor(alert);
   const done = new Set(alert.details.steps_done || []);
-  if (state.planFor !== alert.id) {
-    state.planFor = alert.id;
+  const drawn = `${alert.id}:${steps.map((s) => s.id + s.words).join("|")}`;
+  if (state.planFor !== drawn) {
+    state.planFor = drawn;
+    $("plan-whose").textContent = !plan ? "" : plan.own
+      ? `${alert.resident}'s own plan for this alarm, then their contacts in call order.`
+      : "The plan for this alarm, with their contacts in call order.";
     list.replaceChildren(...steps.map((step, i) => {
       const li = document.createElement("li");
       const label = document.createElement("label");
@@ -285,10 +299,30 @@ function showPlan(alert) {
       });
       label.append(box, ` ${step.words}`);
       li.append(label);
+      // A rung that calls someone dials them from the checklist itself.
+      if (step.phone) li.append(" ", dial(step.phone, `Call ${step.words.replace(/^Call /, "")} on ${step.phone.display}`));
       return li;
     }));
   }
   for (const box of list.querySelectorAll("input")) box.checked = done.has(box.value);
+}
+
+async function loadPlans(residentId) {
+  const plans = await api(`/api/v1/residents/${residentId}/plans`);
+  state.residentPlans.set(residentId, plans);
+  const alert = state.alerts.get(state.selected);
+  if (alert && alert.resident_id === residentId) showPlan(alert);
+  return plans;
+}
+
+function editPlan() {
+  const alert = state.alerts.get(state.selected);
+  const plans = alert && state.residentPlans.get(alert.resident_id);
+  if (!plans) return;
+  planEditor.fill(alert.resident_id, alert.resident, plans, alert.kind);
+  $("plan-dialog-title").textContent = `Response plans: ${alert.resident}`;
+  $("plan-dialog").showModal();
+  $("pl-steps").focus();
 }
 
 async function showPanel(alert) {
@@ -317,6 +351,7 @@ async function showPanel(alert) {
       api(`/api/v1/residents/${alert.resident_id}`),
       api(`/api/v1/residents/${alert.resident_id}/record`),
       api(`/api/v1/residents/${alert.resident_id}/timeline?hours=24`),
+      loadPlans(alert.resident_id),
     ]);
     if (state.panelFor !== alert.resident_id) return;
     showRecord(record);
@@ -389,6 +424,7 @@ function showRecord(record) {
     $("panel-contacts").replaceChildren(none);
   }
   $("edit-record").hidden = !record.may_edit;
+  $("edit-plan").hidden = !record.may_edit;
 }
 
 async function revealKeySafe() {
@@ -408,6 +444,23 @@ function editRecord() {
   $("record-title").textContent = `Care record: ${state.record.name}`;
   $("record-dialog").showModal();
   $("cr-phone").focus();
+}
+
+// --- Recently closed: what the shift has just dealt with, each with its trail --------------
+
+async function loadClosed() {
+  let closed;
+  try { closed = await api("/api/v1/alerts/recently-closed?hours=12"); } catch { return; }
+  const open = new Set([...$("closed").querySelectorAll("details[open]")].map((d) => d.dataset.alert));
+  $("closed").replaceChildren(...closed.map(({ alert, trail }) => {
+    const item = carewatch.closedAlert(alert, trail, { withResident: true });
+    const details = item.querySelector("details");
+    details.dataset.alert = alert.id;
+    details.open = open.has(alert.id);  // a trail being read stays open when the list redraws
+    return item;
+  }));
+  if (!closed.length) $("closed").replaceChildren(Object.assign(document.createElement("li"), { className: "muted", textContent: "Nothing closed in the last 12 hours." }));
+  $("closed-count").textContent = `(${closed.length})`;
 }
 
 // --- The shift bar ---------------------------------------------------------------------
@@ -520,6 +573,16 @@ document.addEventListener("DOMContentLoaded", async () => {
     $("record-dialog").close();
     if (state.panelFor === record.resident_id) showRecord(record);
     $("announcer").textContent = `${record.name}: care record saved.`;
+    loadPlans(record.resident_id).catch(() => {});  // the contacts are the plan's rungs
+  });
+  $("edit-plan").addEventListener("click", editPlan);
+  $("plan-close").addEventListener("click", () => $("plan-dialog").close());
+  planEditor.setUp((residentId, name, plan) => {
+    const plans = (state.residentPlans.get(residentId) || []).map((p) => (p.kind === plan.kind ? plan : p));
+    state.residentPlans.set(residentId, plans);
+    const alert = state.alerts.get(state.selected);
+    if (alert) showPlan(alert);
+    $("announcer").textContent = `${name}: ${kindWords(plan.kind).toLowerCase()} plan saved.`;
   });
   showMute();
   const me = await carewatch.start();
@@ -528,6 +591,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   state.plans = await api("/api/v1/plans");
   setInterval(tick, 1000);
   setInterval(loadShift, 30_000);
-  await Promise.all([reload(), loadShift()]);
+  await Promise.all([reload(), loadShift(), loadClosed()]);
   follow();
 });

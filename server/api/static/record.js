@@ -61,7 +61,15 @@ document.addEventListener("DOMContentLoaded", async () => {
       li.textContent = `${a.severity}: ${kindWords(a.kind)} at ${clock(a.raised_at, resident.timezone)}: ${a.reason}`;
       return li;
     }));
-    if (!alerts.length) $("alerts").textContent = "No active alerts.";
+    // A list holds only items (axe): "none" is an item too.
+    const none = (text) => Object.assign(document.createElement("li"), { className: "muted", textContent: text });
+    if (!alerts.length) $("alerts").replaceChildren(none("No active alerts."));
+    // Every closed alert, newest first: how each ended and, opened, its whole trail.
+    const past = await api(`/api/v1/residents/${id}/past-alerts?limit=100`);
+    $("past-alerts").replaceChildren(...past.map((a) => carewatch.closedAlert(
+      a, async () => (await api(`/api/v1/alerts/${a.id}/history`)).events, { timeZone: resident.timezone },
+    )));
+    if (!past.length) $("past-alerts").replaceChildren(none("No closed alerts."));
     try {
       const [timeline, routine] = await Promise.all([
         api(`/api/v1/residents/${id}/timeline?hours=24`),
