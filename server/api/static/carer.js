@@ -385,7 +385,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     $("push").hidden = false;
     $("push-on").addEventListener("click", sendAlertsHere);
   }
-  await loadResidents();
+  await Promise.all([loadResidents(), carewatch.loadReach()]);
   // A changed alert refreshes its resident's card only; a new resident, the list.
   carewatch.liveAlerts({
     onAlert: (alert) => (cards.has(alert.resident_id) ? refreshCard(alert.resident_id) : loadResidents()),
