@@ -76,19 +76,97 @@ async function loadHubs() {
       none.textContent = "none reported yet";
       sensors.append(none);
     }
-    let action = "";
+    const action = document.createElement("div");
+    action.className = "actions";
     if (!hub.revoked_at) {
-      action = document.createElement("button");
-      action.type = "button";
-      action.className = "secondary";
-      action.textContent = "Revoke";
-      action.setAttribute("aria-label", `Revoke ${hub.hub}`);
-      action.addEventListener("click", () => revokeHub(hub.hub));
+      const map = document.createElement("button");
+      map.type = "button";
+      map.className = "secondary";
+      map.textContent = "Sensor map";
+      map.setAttribute("aria-label", `Sensor map of ${hub.hub}`);
+      map.addEventListener("click", () => openMap(hub).catch((error) => say(error.message)));
+      const revoke = document.createElement("button");
+      revoke.type = "button";
+      revoke.className = "secondary";
+      revoke.textContent = "Revoke";
+      revoke.setAttribute("aria-label", `Revoke ${hub.hub}`);
+      revoke.addEventListener("click", () => revokeHub(hub.hub));
+      action.append(map, revoke);
     }
     const tr = row([hub.hub, hub.resident, hubHealth(hub), when(hub.last_seen_at), sensors, action]);
     tr.dataset.hub = hub.hub;
     return tr;
   }));
+}
+
+// The sensor map of one hub: sensor id, kind and room per row, saved whole and sent to the hub.
+const mapState = { hub: null, kinds: [], rows: 0 };
+
+function mapRow(sensor = { sensor: "", kind: "motion", room: "" }) {
+  mapState.rows += 1;
+  const n = mapState.rows;
+  const cell = (tag, attributes, label) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+    node.setAttribute("aria-label", label);
+    return node;
+  };
+  const id = cell("input", { maxlength: "128", autocomplete: "off", "data-field": "sensor" }, `Sensor ${n} id`);
+  id.value = sensor.sensor;
+  const kind = cell("select", { "data-field": "kind" }, `Sensor ${n} kind`);
+  kind.replaceChildren(...mapState.kinds.map((k) => new Option(k.replaceAll("_", " "), k)));
+  kind.value = sensor.kind;
+  const room = cell("input", { maxlength: "64", autocomplete: "off", "data-field": "room" }, `Sensor ${n} room`);
+  room.value = sensor.room;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "secondary";
+  remove.textContent = "Remove";
+  remove.setAttribute("aria-label", `Remove sensor ${n}`);
+  const tr = row([id, kind, room, remove]);
+  remove.addEventListener("click", () => { tr.remove(); $("map-add").focus(); });
+  return tr;
+}
+
+async function openMap(hub) {
+  const map = await api(`/api/v1/hubs/${encodeURIComponent(hub.hub)}/sensors`);
+  Object.assign(mapState, { hub: hub.hub, kinds: map.kinds, rows: 0 });
+  $("map-title").textContent = `Sensor map of ${hub.hub} (${hub.resident})`;
+  $("map-rows").replaceChildren(...map.sensors.map((s) => mapRow(s)));
+  // What the hub reports that the map does not place: the installer's to-do list.
+  const mapped = new Set(map.sensors.map((s) => s.sensor));
+  const unmapped = hub.sensors.map((s) => s.sensor).filter((s) => !mapped.has(s));
+  $("map-unmapped").textContent = unmapped.length
+    ? `The hub reports sensors not on the map: ${unmapped.join(", ")}. Add them so the detectors know their rooms.` : "";
+  $("map-error").textContent = "";
+  $("map-message").textContent = "";
+  $("map-editor").hidden = false;
+  if (!map.sensors.length) $("map-rows").append(mapRow());
+  $("map-title").focus();
+}
+
+async function saveMap(event) {
+  event.preventDefault();
+  $("map-error").textContent = "";
+  $("map-message").textContent = "";
+  const value = (tr, field) => tr.querySelector(`[data-field="${field}"]`).value.trim();
+  // A row left wholly empty is a row not used.
+  const sensors = [...$("map-rows").children]
+    .map((tr) => ({ sensor: value(tr, "sensor"), kind: value(tr, "kind"), room: value(tr, "room") }))
+    .filter((s) => s.sensor || s.room);
+  const missing = sensors.find((s) => !s.sensor || !s.room);
+  if (missing) {
+    $("map-error").textContent = `Give every sensor an id and a room (${missing.sensor || "a sensor without an id"} is not complete).`;
+    return;
+  }
+  const button = event.submitter;
+  button.disabled = true;
+  try {
+    const saved = await api(`/api/v1/hubs/${encodeURIComponent(mapState.hub)}/sensors`, { method: "PUT", body: { sensors } });
+    (saved.sent ? $("map-message") : $("map-error")).textContent = saved.note;
+  } catch (error) {
+    $("map-error").textContent = `Not saved: ${carewatch.plainWords(error.message)}`;
+  } finally { button.disabled = false; }
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -339,6 +417,13 @@ async function saveLadder(event) {
   $("ladder").addEventListener("submit", saveLadder);
   $("person-form").addEventListener("submit", savePerson);
   $("add-hub").addEventListener("submit", addHub);
+  $("map-form").addEventListener("submit", saveMap);
+  $("map-add").addEventListener("click", () => {
+    const added = mapRow();
+    $("map-rows").append(added);
+    added.querySelector("input").focus();
+  });
+  $("map-close").addEventListener("click", () => { $("map-editor").hidden = true; });
   $("person-reset").addEventListener("click", makeResetLink);
   $("person-cancel").addEventListener("click", closePerson);
   $("person-role").addEventListener("change", showRoleFields);
