@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Alarm, AlarmKind
-from server.alerts.ladder import ladder, pass_on_rung
+from server.alerts.escalation import ladder_now
+from server.alerts.ladder import pass_on_rung
 from server.alerts.links import LinkRefused, read_link
 from server.domain.alerts import (
     Action,
@@ -262,17 +263,9 @@ class AlertService:
                 )
             passer = await people.user_by_username(conn, by)
             assert passer is not None, "the signed-in user"
-            carers, responders, installers = await escalation_sql.contacts_for(
-                conn, alert.resident_id
-            )
             # Only the order of the rungs matters here; the scheduler times them.
-            rungs = ladder(
-                Severity(alert.severity),
-                carers=carers,
-                responders=responders,
-                installers=installers,
-                ack_timeout=timedelta(0),
-                now=datetime.now(UTC),
+            rungs = await ladder_now(
+                conn, alert.resident_id, Severity(alert.severity), ack_timeout=timedelta(0)
             )
             climbed = await escalation_sql.rung_of(conn, alert_id)
             target = pass_on_rung(rungs, passer=passer.id, climbed=climbed)
@@ -284,7 +277,7 @@ class AlertService:
             rung = rungs[target]
             names = ", ".join(c.name for c in rung.contacts if c.user_id != passer.id)
             to = f"the responders on duty ({names})" if rung.escalates else names
-            me = next((c.name for c in (*carers, *responders) if c.user_id == passer.id), by)
+            me = next((c.name for r in rungs for c in r.contacts if c.user_id == passer.id), by)
             await alerts_sql.set_passed_on(conn, alert_id, by=by, to=to, escalated=rung.escalates)
             # Due at once: the scheduler sends the rung now, then climbs on from there.
             await escalation_sql.schedule_rung(
