@@ -37,7 +37,7 @@ def retained_config(mqtt_url: str, hub: str, *, within: float = 10.0) -> HubConf
         client.loop_stop()
         client.disconnect()
     assert message.retain, "the config must be retained, for a hub that connects later"
-    config = parse_message(config_topic(hub), message.payload)
+    config = parse_message(config_topic(hub), bytes(message.payload))
     assert isinstance(config, HubConfig)
     return config
 
