@@ -100,7 +100,7 @@ async function loadHubs() {
 }
 
 // The sensor map of one hub: sensor id, kind and room per row, saved whole and sent to the hub.
-const mapState = { hub: null, kinds: [], rows: 0 };
+const mapState = { hub: null, kinds: [], rows: 0, reported: [] };
 
 function mapRow(sensor = { sensor: "", kind: "motion", room: "" }) {
   mapState.rows += 1;
@@ -128,16 +128,21 @@ function mapRow(sensor = { sensor: "", kind: "motion", room: "" }) {
   return tr;
 }
 
+// What the hub reports that the map does not place: the installer's to-do list.
+function showUnmapped(sensors) {
+  const mapped = new Set(sensors.map((s) => s.sensor));
+  const unmapped = mapState.reported.filter((s) => !mapped.has(s));
+  $("map-unmapped").textContent = unmapped.length
+    ? `The hub reports sensors not on the map: ${unmapped.join(", ")}. Add them so the detectors know their rooms.` : "";
+}
+
 async function openMap(hub) {
   const map = await api(`/api/v1/hubs/${encodeURIComponent(hub.hub)}/sensors`);
   Object.assign(mapState, { hub: hub.hub, kinds: map.kinds, rows: 0 });
   $("map-title").textContent = `Sensor map of ${hub.hub} (${hub.resident})`;
   $("map-rows").replaceChildren(...map.sensors.map((s) => mapRow(s)));
-  // What the hub reports that the map does not place: the installer's to-do list.
-  const mapped = new Set(map.sensors.map((s) => s.sensor));
-  const unmapped = hub.sensors.map((s) => s.sensor).filter((s) => !mapped.has(s));
-  $("map-unmapped").textContent = unmapped.length
-    ? `The hub reports sensors not on the map: ${unmapped.join(", ")}. Add them so the detectors know their rooms.` : "";
+  mapState.reported = hub.sensors.map((s) => s.sensor);
+  showUnmapped(map.sensors);
   $("map-error").textContent = "";
   $("map-message").textContent = "";
   $("map-editor").hidden = false;
@@ -164,6 +169,7 @@ async function saveMap(event) {
   try {
     const saved = await api(`/api/v1/hubs/${encodeURIComponent(mapState.hub)}/sensors`, { method: "PUT", body: { sensors } });
     (saved.sent ? $("map-message") : $("map-error")).textContent = saved.note;
+    showUnmapped(saved.sensors);
   } catch (error) {
     $("map-error").textContent = `Not saved: ${carewatch.plainWords(error.message)}`;
   } finally { button.disabled = false; }
