@@ -310,9 +310,10 @@ async def test_an_administrator_adds_a_resident_and_her_daughter_who_then_sees_h
 
     await page.get_by_label("Resident", exact=True).select_option(label="Mrs Joan Hill (north)")
     await expect(page.locator("#ladder-state")).to_have_text("Mrs Joan Hill has no carers yet.")
-    await page.get_by_label("Carers' usernames, first to last, one per line").fill("joan-daughter")
+    await page.get_by_label("Add a carer").select_option(label="Sue Hill (joan-daughter)")
+    await page.get_by_role("button", name="Add to the end").click()
     await page.get_by_role("button", name="Save carers").click()
-    await expect(page.locator("#message")).to_have_text(
+    await expect(page.locator("#ladder-message")).to_have_text(
         "Carers of Mrs Joan Hill (north) saved: joan-daughter."
     )
     await expect(page.locator("#ladder-state")).to_have_text(

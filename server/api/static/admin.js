@@ -261,6 +261,9 @@ async function revokeHub(hub) {
 
 async function loadPeople() {
   const people = await api("/api/v1/users");
+  carerAccounts = people.filter((p) => p.role === "carer" && !p.disabled)
+    .map((p) => ({ username: p.username, name: p.display_name || p.username }));
+  showLadder();
   const names = new Map(residents.map((r) => [r.id, r.name]));
   $("people").replaceChildren(...people.map((p) => {
     const change = document.createElement("button");
@@ -329,19 +332,77 @@ async function makeResetLink() {
   } catch (error) { $("person-error").textContent = `No link made: ${error.message}`; }
 }
 
+// The resident's carers in the order an alert tries them, changed with buttons, not typed.
+let ladderCarers = []; // [{ username, name }]
+let carerAccounts = []; // every carer who can sign in, for "Add a carer"
+
+function showLadder(focusOn) {
+  const list = $("ladder-list");
+  const button = (role, text, label, onClick, disabled = false) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.role = role;
+    b.className = "secondary";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.disabled = disabled;
+    b.addEventListener("click", onClick);
+    return b;
+  };
+  const move = (from, to, role) => {
+    const [carer] = ladderCarers.splice(from, 1);
+    ladderCarers.splice(to, 0, carer);
+    showLadder({ username: carer.username, role });
+  };
+  list.replaceChildren(...ladderCarers.map((carer, i) => {
+    const li = document.createElement("li");
+    li.dataset.username = carer.username;
+    const who = carer.name && carer.name !== carer.username ? `${carer.name} (${carer.username})` : carer.username;
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    actions.append(
+      button("up", "Move up", `Move up: ${who}`, () => move(i, i - 1, "up"), i === 0),
+      button("down", "Move down", `Move down: ${who}`, () => move(i, i + 1, "down"), i === ladderCarers.length - 1),
+      button("remove", "Remove", `Remove ${who}`, () => { ladderCarers.splice(i, 1); showLadder(); $("ladder-add").focus(); }),
+    );
+    li.append(`${who} `, actions);
+    return li;
+  }));
+  if (!ladderCarers.length) {
+    const none = document.createElement("li");
+    none.textContent = "Nobody yet: urgent alerts go straight to the responders.";
+    list.append(none);
+  }
+  const taken = new Set(ladderCarers.map((c) => c.username));
+  const free = carerAccounts.filter((c) => !taken.has(c.username));
+  $("ladder-add").replaceChildren(...free.map((c) =>
+    new Option(c.name && c.name !== c.username ? `${c.name} (${c.username})` : c.username, c.username)));
+  $("ladder-add-button").disabled = !free.length;
+  if (focusOn) {
+    const target = list.querySelector(`[data-username="${CSS.escape(focusOn.username)}"] [data-role="${focusOn.role}"]`);
+    // At the top or the bottom the button is disabled: its neighbour takes the focus.
+    (target && !target.disabled ? target : list.querySelector(`[data-username="${CSS.escape(focusOn.username)}"] button:not(:disabled)`))?.focus();
+  }
+}
+
 async function loadLadder() {
   const id = $("ladder-resident").value;
   if (!id) return;
-  // Nothing typed while the resident's carers load is overwritten by them.
-  const box = $("ladder-carers");
-  box.disabled = true;
   $("ladder-state").textContent = "Loading their carers…";
-  let record;
-  try { record = await api(`/api/v1/residents/${id}`); } finally { box.disabled = false; }
-  box.value = record.contacts.map((c) => c.username).join("\n");
+  const record = await api(`/api/v1/residents/${id}`);
+  ladderCarers = record.contacts.map((c) => ({ username: c.username, name: c.name }));
+  showLadder();
   $("ladder-state").textContent = record.contacts.length
     ? `${record.name}'s carers now: ${record.contacts.map((c) => c.name).join(", ")}.`
     : `${record.name} has no carers yet.`;
+}
+
+function addToLadder() {
+  const username = $("ladder-add").value;
+  const carer = carerAccounts.find((c) => c.username === username);
+  if (!carer) return;
+  ladderCarers.push(carer);
+  showLadder({ username, role: "remove" });
 }
 
 let recordLoads = 0;
@@ -407,13 +468,14 @@ async function addPerson(event) {
 
 async function saveLadder(event) {
   event.preventDefault();
-  const carers = $("ladder-carers").value.split("\n").map((c) => c.trim()).filter(Boolean);
+  const carers = ladderCarers.map((c) => c.username);
   const select = $("ladder-resident");
+  const message = $("ladder-message");
   try {
     await api(`/api/v1/residents/${select.value}/carers`, { method: "PUT", body: { carers } });
     await loadLadder();
-    say(`Carers of ${select.selectedOptions[0].text} saved: ${carers.join(", ") || "none"}.`);
-  } catch (error) { say(`Not saved: ${error.message}`); }
+    message.textContent = `Carers of ${select.selectedOptions[0].text} saved: ${carers.join(", ") || "none"}.`;
+  } catch (error) { message.textContent = `Not saved: ${carewatch.plainWords(error.message)}`; }
 }
 
 (async () => {
@@ -421,6 +483,7 @@ async function saveLadder(event) {
   $("add-resident").addEventListener("submit", addResident);
   $("add-person").addEventListener("submit", addPerson);
   $("ladder").addEventListener("submit", saveLadder);
+  $("ladder-add-button").addEventListener("click", addToLadder);
   $("person-form").addEventListener("submit", savePerson);
   $("add-hub").addEventListener("submit", addHub);
   $("map-form").addEventListener("submit", saveMap);
