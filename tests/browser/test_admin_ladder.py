@@ -9,7 +9,7 @@ from playwright.async_api import Browser, expect
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, sign_in
 from tests.server.helpers import ADMIN_PASSWORD
-from tests.server.people import PASSWORD, make_home
+from tests.server.people import add_carer, make_home
 
 pytestmark = pytest.mark.browser
 
@@ -18,16 +18,7 @@ async def test_an_admin_adds_reorders_and_removes_a_residents_carers(
     browser: Browser, quick_server: CarewatchServer, admin_api: httpx.AsyncClient
 ) -> None:
     home = await make_home(admin_api, "Mrs Edith Clarke", "north", tag="lad1")
-    made = await admin_api.post(
-        "/api/v1/users",
-        json={
-            "username": "ben-lad1",
-            "role": "carer",
-            "display_name": "Ben Clarke",
-            "password": PASSWORD,
-        },
-    )
-    assert made.status_code == 201, made.text
+    await add_carer(admin_api, "ben-lad1", "Ben Clarke")
     base = quick_server.http_url
     page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
     await sign_in(page, base, "admin", ADMIN_PASSWORD)
@@ -43,7 +34,9 @@ async def test_an_admin_adds_reorders_and_removes_a_residents_carers(
     await page.get_by_role("button", name="Add to the end").click()
     await page.get_by_role("button", name="Move up: Ben Clarke (ben-lad1)").click()
     # The keyboard stays with Ben: at the top, his "Move down" has the focus.
-    await expect(page.get_by_role("button", name="Move down: Ben Clarke (ben-lad1)")).to_be_focused()
+    await expect(
+        page.get_by_role("button", name="Move down: Ben Clarke (ben-lad1)")
+    ).to_be_focused()
     await page.get_by_role("button", name="Save carers").click()
     await expect(page.locator("#ladder-message")).to_have_text(
         f"Carers of {home.name} (north) saved: ben-lad1, {home.carer}."

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, ViewportSize, expect
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import eventually, publish_day_then_silence
-from tests.server.people import PASSWORD, bearer, make_two_homes
+from tests.server.people import PASSWORD, add_carer, bearer, make_two_homes
 
 pytestmark = pytest.mark.browser
 
@@ -147,21 +147,7 @@ async def test_a_carer_who_cannot_help_passes_the_alert_on_to_the_next_carer(
     edith = homes.edith
     base = quick_server.http_url
     # Ben is the second carer on Edith's ladder.
-    made = await admin_api.post(
-        "/api/v1/users",
-        json={
-            "username": "ben-next",
-            "role": "carer",
-            "display_name": "Ben Clarke",
-            "password": PASSWORD,
-        },
-    )
-    assert made.status_code == 201, made.text
-    ladder = await admin_api.put(
-        f"/api/v1/residents/{edith.resident_id}/carers",
-        json={"carers": [edith.carer, "ben-next"]},
-    )
-    assert ladder.status_code == 200, ladder.text
+    await add_carer(admin_api, "ben-next", "Ben Clarke", ladder_of=edith)
     alert_id = raise_alert(
         database_url, edith.resident_id, edith.hub, "no_movement", "No movement for 3 h."
     )

@@ -55,7 +55,7 @@ from tests.server.helpers import (
     unique_hub,
     wait_for,
 )
-from tests.server.people import PASSWORD, bearer, make_home
+from tests.server.people import add_carer, bearer, make_home
 from tests.server.receivers import Hooks, Mailbox, smtp_server, webhook_server
 
 ACK_TIMEOUT_S = 1.5
@@ -682,20 +682,7 @@ async def test_a_carer_passes_an_alert_on_and_the_next_on_the_ladder_is_told_at_
     ):
         home = await make_home(admin, "Mrs Edith Clarke", "default", tag="pass1")
         ben = "ben-pass1"
-        made = await admin.post(
-            "/api/v1/users",
-            json={
-                "username": ben,
-                "role": "carer",
-                "display_name": "Ben Clarke",
-                "password": PASSWORD,
-            },
-        )
-        assert made.status_code == 201, made.text
-        ladder = await admin.put(
-            f"/api/v1/residents/{home.resident_id}/carers", json={"carers": [home.carer, ben]}
-        )
-        assert ladder.status_code == 200, ladder.text
+        await add_carer(admin, ben, "Ben Clarke", ladder_of=home)
         on_duty = await admin.patch(f"/api/v1/users/{home.responder}", json={"on_duty": True})
         assert on_duty.status_code == 200, on_duty.text
         people: dict[str, httpx.AsyncClient] = {}
