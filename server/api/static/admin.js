@@ -4,7 +4,8 @@
 const { $, api } = carewatch;
 let residents = [];
 
-function say(text) { $("message").textContent = text; }
+// What happened, next to the form it happened in (the page's own line for the rest).
+function say(text, where = "message") { $(where).textContent = text; }
 
 function row(cells) {
   const tr = document.createElement("tr");
@@ -255,8 +256,8 @@ async function revokeHub(hub) {
   try {
     await api(`/api/v1/hubs/${encodeURIComponent(hub)}/revoke`, { method: "POST" });
     await loadHubs();
-    say(`${hub} revoked: its messages are refused from now on.`);
-  } catch (error) { say(`Not revoked: ${error.message}`); }
+    say(`${hub} revoked: its messages are refused from now on.`, "hub-message");
+  } catch (error) { say(`Not revoked: ${error.message}`, "hub-message"); }
 }
 
 async function loadPeople() {
@@ -317,7 +318,7 @@ async function savePerson(event) {
     await api(`/api/v1/users/${encodeURIComponent(person.username)}`, { method: "PATCH", body });
     await loadPeople();
     closePerson();
-    say(`${person.username} saved.`);
+    say(`${person.username} saved.`, "people-message");
   } catch (error) { $("person-error").textContent = `Not saved: ${error.message}`; }
 }
 
@@ -442,8 +443,8 @@ async function addResident(event) {
     } });
     $("add-resident").reset();
     await loadResidents();
-    say(`${made.name} added to the ${made.service} service.`);
-  } catch (error) { say(`Not added: ${error.message}`); }
+    say(`${made.name} added to the ${made.service} service.`, "resident-message");
+  } catch (error) { say(`Not added: ${error.message}`, "resident-message"); }
 }
 
 async function addPerson(event) {
@@ -462,8 +463,8 @@ async function addPerson(event) {
     $("add-person").reset();
     showRoleFields();
     await loadPeople();
-    say(`${made.username} can now sign in as a ${made.role}.`);
-  } catch (error) { say(`Not added: ${error.message}`); }
+    say(`${made.username} can now sign in as a ${made.role}.`, "person-message");
+  } catch (error) { say(`Not added: ${error.message}`, "person-message"); }
 }
 
 async function saveLadder(event) {
@@ -498,7 +499,7 @@ async function saveLadder(event) {
   $("person-role").addEventListener("change", showRoleFields);
   $("ladder-resident").addEventListener("change", () => loadLadder().catch((e) => say(e.message)));
   $("record-resident").addEventListener("change", () => loadRecord().catch((e) => say(e.message)));
-  careRecord.setUp((record) => say(`${record.name}'s care record and contacts saved.`));
+  careRecord.setUp((record) => say(`${record.name}'s care record and contacts saved.`, "record-message"));
   showRoleFields();
   try {
     await loadResidents();
