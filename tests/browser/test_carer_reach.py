@@ -6,6 +6,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
+from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.browser.test_carer import PHONE
 from tests.server.helpers import running_server, token
@@ -92,3 +93,36 @@ async def test_a_carer_sets_her_channels_and_quiet_hours_and_says_she_is_away(
         problems += await accessibility_problems(page)
         assert problems == [], "\n".join(problems)
         await context.close()
+
+
+async def test_a_responder_sets_how_she_is_reached_on_her_account_page(
+    browser: Browser, quick_server: CarewatchServer, admin_api: httpx.AsyncClient
+) -> None:
+    home = await make_home(admin_api, "Mrs Edith Clarke", "north", tag="reach2")
+    base = quick_server.http_url
+    page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+    await sign_in(page, base, home.responder, PASSWORD)
+    await page.wait_for_url(lambda url: url != f"{base}/")
+    await page.goto(f"{base}/account")
+    await expect(page.get_by_role("heading", name="How I am reached")).to_be_visible()
+    # Responders go off duty rather than away: no time away for them.
+    await expect(page.get_by_role("heading", name="Time away")).to_be_hidden()
+    await page.get_by_label("E-mail to").fill("desk@example.org")
+    await page.get_by_role("button", name="Save how I am reached").click()
+    await expect(page.locator("#reach-message")).to_have_text(
+        "Saved: this is how alerts reach you now."
+    )
+    async with httpx.AsyncClient(base_url=base, timeout=10) as as_desk:
+        as_desk.headers["Authorization"] = f"Bearer {await bearer(as_desk, home.responder)}"
+        mine = (await as_desk.get("/api/v1/me/reach")).json()
+    assert [(c["kind"], c["address"]) for c in mine["channels"]] == [("email", "desk@example.org")]
+    problems = await accessibility_problems(page)
+    assert problems == [], "\n".join(problems)
+
+    # A resident is on nobody's ladder: her account page has only her password.
+    resident = await (await browser.new_context()).new_page()
+    await sign_in(resident, base, home.resident_user, PASSWORD)
+    await resident.wait_for_url(lambda url: url != f"{base}/")
+    await resident.goto(f"{base}/account")
+    await expect(resident.get_by_role("heading", name="Change my password")).to_be_visible()
+    await expect(resident.get_by_role("heading", name="How I am reached")).to_be_hidden()

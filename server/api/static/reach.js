@@ -50,6 +50,8 @@
       ? `You are away until ${carewatch.longDay(until, zone)}, by the end of the ${carewatch.partOfDay(until, zone)}: urgent alerts go to the next carer.`
       : "You are not away: urgent alerts come to you in your turn.";
     $("carer-back").hidden = !until;
+    // Time away takes a carer off the ladder; responders go off duty instead.
+    $("reach-away").hidden = carewatch.session.me?.role !== "carer";
   }
 
   // The server keeps push and webhooks by itself: only the kinds on the form are sent.
