@@ -50,6 +50,7 @@ __all__ = [
     "check_homes",
     "plan_import",
     "read_homes_csv",
+    "sensor_map_problems",
 ]
 
 COLUMNS = ("hub", "resident", "timezone", "sensors")
@@ -181,10 +182,15 @@ def _home_problems(home: HomeEntry, server_names: Collection[str]) -> Iterable[s
         yield f"the resident's name must be printable and at most {_MAX_NAME} characters"
     if not _known_zone(home.timezone):
         yield f"unknown time zone {home.timezone[:80]!r}; use e.g. Europe/London"
-    if len(home.sensors) > MAX_SENSORS_PER_HUB:
-        yield f"{len(home.sensors)} sensors; a hub may have at most {MAX_SENSORS_PER_HUB}"
+    yield from sensor_map_problems(home.sensors)
+
+
+def sensor_map_problems(sensors: Sequence[SensorEntry]) -> Iterable[str]:
+    """What is wrong with a hub's sensor map, one sentence each (imported or edited on the page)."""
+    if len(sensors) > MAX_SENSORS_PER_HUB:
+        yield f"{len(sensors)} sensors; a hub may have at most {MAX_SENSORS_PER_HUB}"
     seen: set[str] = set()
-    for entry in home.sensors:
+    for entry in sensors:
         try:
             validate_sensor_id(entry.sensor)
         except ProtocolError as exc:
@@ -197,7 +203,9 @@ def _home_problems(home: HomeEntry, server_names: Collection[str]) -> Iterable[s
                 f"sensor {entry.sensor} has unknown kind {entry.kind[:40]!r}; "
                 f"use one of {', '.join(sorted(SENSOR_KINDS))}"
             )
-        if len(entry.room) > _MAX_ROOM or not entry.room.isprintable():
+        if not entry.room.strip():
+            yield f"sensor {entry.sensor} has no room: say where it is (e.g. kitchen, front_door)"
+        elif len(entry.room) > _MAX_ROOM or not entry.room.isprintable():
             yield (
                 f"sensor {entry.sensor}'s room must be printable and at most {_MAX_ROOM} "
                 "characters (e.g. kitchen, front_door)"

@@ -17,7 +17,7 @@ import psycopg
 import uvicorn
 
 from edge.mqtt_url import broker_address
-from edge.protocol import TOPIC_PREFIX, Channel
+from edge.protocol import TOPIC_PREFIX, Channel, HubConfig
 from server.alerts.calls import VoiceCaller
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
 from server.alerts.finding_queue import FindingQueue
@@ -39,6 +39,7 @@ from server.detect.hub_health import HubHealth
 from server.detect.unit_health import UnitHealth
 from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.arc import RetryPolicy
+from server.hub_config import publish_config
 from server.ingest.alarm_confirm import AlarmConfirmer
 from server.ingest.consumer import MqttConsumer
 from server.ingest.heartbeats import HeartbeatWriter
@@ -287,6 +288,8 @@ class CarewatchServer:
                 passwords=passwords,
                 ingest_problem=self.writer.problem,
                 hubs_changed=self.ingest.refresh_hubs,
+                publish_hub_config=self._publish_hub_config,
+                sensor_map_edited=self.ingest.sensor_map_edited,
             )
         )
         self._http = _EmbeddedUvicorn(
@@ -450,6 +453,9 @@ class CarewatchServer:
     async def _unlead(self) -> None:
         for name in self._singletons:
             await self._cancel(name)
+
+    async def _publish_hub_config(self, hub: str, config: HubConfig) -> None:
+        await publish_config(self.mqtt_url, hub, config, client_id=self.settings.mqtt_client_id)
 
     def _publish_on_alarm_session(self, topic: str, payload: bytes) -> bool:
         if self.cluster_stream is not None:

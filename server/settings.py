@@ -57,6 +57,9 @@ class ServerSettings(BaseSettings):
     # Hubs' heartbeats are kept in memory and written together at most this
     # often (one statement for up to 2,000 hubs); the first after a quiet spell at once.
     heartbeat_flush_s: float = Field(default=0.25, gt=0)
+    # The heartbeat interval each hub is asked for in its retained config (the agent's
+    # own default is the same); hub_offline_grace_s must stay well above it.
+    hub_heartbeat_s: int = Field(default=60, ge=1, le=24 * 3600)
     # Detected conditions raised (or cleared) up to this many a transaction, by a task
     # of their own, off the consumer's path. Not batched (false): each is raised
     # inside the consumer before the next message, as before (for comparison runs).

@@ -15,7 +15,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -42,6 +43,7 @@ from edge.protocol import (
     HubStatus,
     ProtocolError,
     Reading,
+    SensorHealth,
     alarm_ack_topic,
     alarm_topic,
     config_topic,
@@ -52,7 +54,7 @@ from edge.protocol import (
     validate_hub_id,
 )
 
-__all__ = ["FIRMWARE_VERSION", "Agent"]
+__all__ = ["FIRMWARE_VERSION", "Agent", "placed"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,23 @@ def _firmware_version() -> str:
 FIRMWARE_VERSION = _firmware_version()
 # A watermark must sit strictly before the oldest reading still on its way.
 _BEFORE = timedelta(milliseconds=1)
+
+
+def placed(sensors: Iterable[SensorHealth], config: HubConfig | None) -> tuple[SensorHealth, ...]:
+    """Each sensor's health with its room from the server's map, when the map has it.
+
+    The map an admin edits on the server's page wins over the hub's own file, so
+    every server process (and the admin page) hears the same rooms in the heartbeat;
+    a sensor the map lacks keeps the room the hub's file gives it.
+
+    >>> from edge.protocol import SensorSpec
+    >>> config = HubConfig(60, (SensorSpec("hall-pir", "motion", "landing"),))
+    >>> [s.room for s in placed([SensorHealth("hall-pir", "motion", "hall"),
+    ...     SensorHealth("door", "contact", "front_door")], config)]
+    ['landing', 'front_door']
+    """
+    rooms = {spec.sensor: spec.room for spec in config.sensors} if config else {}
+    return tuple(replace(s, room=rooms[s.sensor]) if s.sensor in rooms else s for s in sensors)
 
 
 class Agent:
@@ -223,7 +242,7 @@ class Agent:
             uptime_s=round(self._monotonic() - self._started, 1),
             outbox=self.outbox.depth(),
             firmware=FIRMWARE_VERSION,
-            sensors=tuple(self._driver.sensors()),
+            sensors=placed(self._driver.sensors(), self.config),
             watermark=watermark,
             shed=self.outbox.shed(),
         )

@@ -43,9 +43,25 @@ from server.store import alerts as alerts_sql
 from server.store import escalation as escalation_sql
 from server.store.pool import DbConn, Pool
 
-__all__ = ["EscalationPolicy", "EscalationScheduler"]
+__all__ = ["EscalationPolicy", "EscalationScheduler", "ladder_now"]
 
 log = logging.getLogger(__name__)
+
+
+async def ladder_now(
+    conn: DbConn, resident_id: int, severity: Severity, *, ack_timeout: timedelta
+) -> tuple[Rung, ...]:
+    """The resident's ladder for an alert of ``severity`` as it stands now: today's
+    responders on duty, carers away left off (the one place the ladder meets the database)."""
+    carers, responders, installers = await escalation_sql.contacts_for(conn, resident_id)
+    return ladder(
+        severity,
+        carers=carers,
+        responders=responders,
+        installers=installers,
+        ack_timeout=ack_timeout,
+        now=datetime.now(UTC),
+    )
 
 
 @dataclass(slots=True, frozen=True)
@@ -206,16 +222,8 @@ class EscalationScheduler:
             due = await escalation_sql.claim_due(conn)
             if due is None:
                 return False, None
-            carers, responders, installers = await escalation_sql.contacts_for(
-                conn, due.resident_id
-            )
-            rungs = ladder(
-                Severity(due.severity),
-                carers=carers,
-                responders=responders,
-                installers=installers,
-                ack_timeout=self.policy.ack_timeout,
-                now=datetime.now(UTC),
+            rungs = await ladder_now(
+                conn, due.resident_id, Severity(due.severity), ack_timeout=self.policy.ack_timeout
             )
             index = due.rung
             if due.status == AlertStatus.ESCALATED:

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from server.domain.alerts import Severity
 from server.domain.contacts import Contact
 
-__all__ = ["Rung", "deadline_after", "ladder", "realert_round"]
+__all__ = ["Rung", "deadline_after", "ladder", "pass_on_rung", "realert_round"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -99,6 +99,39 @@ def deadline_after(
     if wait is None:
         return None
     return now + wait if reached else now
+
+
+def pass_on_rung(rungs: Sequence[Rung], *, passer: int, climbed: int) -> int | None:
+    """The rung an alert goes to, now, when ``passer`` (a user id) passes it on; None: nobody.
+
+    The first rung after both the passer's own and the ``climbed`` rungs already
+    sent that would tell someone other than the passer. Those already told had
+    their turn: passing on never calls them again, nor the passer.
+
+    >>> amy, ben, cat = Contact(1, "Amy", ()), Contact(2, "Ben", ()), Contact(3, "Cat", ())
+    >>> desk = Contact(9, "ARC desk", ())
+    >>> rungs = ladder(Severity.URGENT, carers=[amy, ben, cat], responders=[desk],
+    ...     installers=[], ack_timeout=timedelta(minutes=5))
+    >>> pass_on_rung(rungs, passer=1, climbed=1)  # Amy, told first, took it: Ben next
+    1
+    >>> pass_on_rung(rungs, passer=2, climbed=1)  # Ben took it before his turn: Cat
+    2
+    >>> pass_on_rung(rungs, passer=1, climbed=2)  # Ben was told already: Cat
+    2
+    >>> pass_on_rung(rungs, passer=3, climbed=3)  # the last carer: the responders
+    3
+    >>> pass_on_rung(rungs, passer=9, climbed=4) is None  # the responders: nobody after
+    True
+    """
+    own = max(
+        (i for i, rung in enumerate(rungs) if any(c.user_id == passer for c in rung.contacts)),
+        default=-1,
+    )
+    for index in range(max(own + 1, climbed), len(rungs)):
+        rung = rungs[index]
+        if rung.notify and any(c.user_id != passer for c in rung.contacts):
+            return index
+    return None
 
 
 def realert_round(

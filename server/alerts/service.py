@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Alarm, AlarmKind
+from server.alerts.escalation import ladder_now
+from server.alerts.ladder import pass_on_rung
 from server.alerts.links import LinkRefused, read_link
 from server.domain.alerts import (
     Action,
@@ -245,6 +247,55 @@ class AlertService:
     async def escalate(self, alert_id: uuid.UUID, *, by: str) -> alerts_sql.AlertRow:
         """Pass the alert to the responders now."""
         return await self._step(alert_id, Action.ESCALATE, by=by)
+
+    async def pass_on(self, alert_id: uuid.UUID, *, by: str) -> alerts_sql.AlertRow:
+        """The person who took the alert on cannot help after all: the next on the ladder
+        is told now (not at their rung's timer), and the trail says who passed it to whom.
+
+        IllegalTransition when it is not theirs to pass on, or nobody is after them.
+        """
+        async with self._pool.connection() as conn, conn.transaction():
+            alert = await alerts_sql.get_alert(conn, alert_id, for_update=True)
+            if alert is None:
+                raise AlertNotFound(f"no alert {alert_id}")
+            next_status(AlertStatus(alert.status), Action.PASS_ON)  # raises IllegalTransition
+            if alert.acknowledged_by != by:
+                raise IllegalTransition(
+                    f"only {alert.acknowledged_by}, who took it on, can pass it on"
+                )
+            passer = await people.user_by_username(conn, by)
+            assert passer is not None, "the signed-in user"
+            # Only the order of the rungs matters here; the scheduler times them.
+            rungs = await ladder_now(
+                conn, alert.resident_id, Severity(alert.severity), ack_timeout=timedelta(0)
+            )
+            climbed = await escalation_sql.rung_of(conn, alert_id)
+            target = pass_on_rung(rungs, passer=passer.id, climbed=climbed)
+            if target is None:
+                raise IllegalTransition(
+                    "there is nobody after you on the ladder to pass it to (no other carer"
+                    " is free and no responder is on duty): keep it, or pass it to the alarm centre"
+                )
+            rung = rungs[target]
+            names = ", ".join(c.name for c in rung.contacts if c.user_id != passer.id)
+            to = f"the responders on duty ({names})" if rung.escalates else names
+            me = next((c.name for r in rungs for c in r.contacts if c.user_id == passer.id), by)
+            await alerts_sql.set_passed_on(conn, alert_id, by=by, to=to, escalated=rung.escalates)
+            # Due at once: the scheduler sends the rung now, then climbs on from there.
+            await escalation_sql.schedule_rung(
+                conn, alert_id, rung=target, due_at=datetime.now(UTC)
+            )
+            await alerts_sql.add_event(
+                conn,
+                alert_id,
+                actor=by,
+                action="passed_on",
+                note=f"Passed on by {me} to {to}.",
+                details={"rung": target + 1},
+            )
+            updated = await alerts_sql.get_alert(conn, alert_id)
+        assert updated is not None
+        return updated
 
     async def acknowledge_by_link(self, token: str) -> alerts_sql.AlertRow:
         """A one-tap link from a notification: valid, unexpired and unused, or LinkRefused."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -13,10 +13,12 @@ from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
+from edge.protocol import HubConfig
 from server.alerts.service import AlertService
 from server.api.live import AlertFeed
 from server.api.login_limit import LoginLimiter
 from server.domain.access import ResidentScope, Role, Viewer, may_see
+from server.hub_config import ConfigNotSent
 from server.metrics import IngestMetrics
 from server.passwords import PasswordWork
 from server.settings import ServerSettings
@@ -76,10 +78,21 @@ class Services:
     ingest_problem: Callable[[], str | None] = lambda: None
     # Tells ingest that hubs were removed or changed, so it re-reads them at once.
     hubs_changed: Callable[[], Awaitable[None]] = lambda: _nothing()
+    # Sends a hub its config, retained on its config topic (server/hub_config.py);
+    # raises ConfigNotSent when the broker does not take it.
+    publish_hub_config: Callable[[str, HubConfig], Awaitable[None]] = lambda hub, config: (
+        _not_sent()
+    )
+    # Tells the detectors a hub's sensor map was edited: sensor -> room.
+    sensor_map_edited: Callable[[str, Mapping[str, str]], None] = lambda hub, rooms: None
 
 
 async def _nothing() -> None:
     return None
+
+
+async def _not_sent() -> None:
+    raise ConfigNotSent("this server has no broker to send it on")
 
 
 def get_services(request: Request) -> Services:

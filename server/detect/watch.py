@@ -208,8 +208,13 @@ class HomeWatch:
         self._zones[hub] = zone
         self._hours.pop(hub, None)
 
-    def set_sensor_map(self, hub: str, rooms: Mapping[str, str]) -> None:
-        """The installer's sensor map: the room of each sensor (``front_door`` for the door)."""
+    def set_sensor_map(self, hub: str, rooms: Mapping[str, str], *, replace: bool = False) -> None:
+        """The installer's sensor map: the room of each sensor (``front_door`` for the door).
+
+        ``replace``: the map was edited, and a sensor left out of it is no longer placed.
+        """
+        if replace:
+            self._maps.pop(hub, None)
         known = self._maps.setdefault(hub, {})
         for sensor, room in rooms.items():
             if room and (sensor in known or len(known) < _MAX_MAPPED_SENSORS):

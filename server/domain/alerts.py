@@ -206,6 +206,8 @@ class Action(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     ESCALATE = "escalate"
     RESOLVE = "resolve"
+    # The person who took it on hands it to the next on the ladder ("I can't go: pass it on").
+    PASS_ON = "pass_on"  # noqa: S105 - an action, not a password
 
 
 class IllegalTransition(ValueError):
@@ -220,6 +222,8 @@ _TRANSITIONS: dict[tuple[AlertStatus, Action], AlertStatus] = {
     (AlertStatus.ESCALATED, Action.RESOLVE): AlertStatus.RESOLVED,
     (AlertStatus.ACKNOWLEDGED, Action.ESCALATE): AlertStatus.ESCALATED,
     (AlertStatus.ACKNOWLEDGED, Action.RESOLVE): AlertStatus.RESOLVED,
+    # Unanswered again, for the next rung (escalated instead when that rung is the responders').
+    (AlertStatus.ACKNOWLEDGED, Action.PASS_ON): AlertStatus.OPEN,
 }
 
 # Nobody has taken these on yet: the ladder keeps climbing, a condition that

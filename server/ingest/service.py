@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -106,6 +107,10 @@ class IngestService:
             self._detector.set_timezone(home.hub, ZoneInfo(home.timezone))
         for hub, rooms in maps.items():
             self._detector.set_sensor_map(hub, rooms)
+
+    def sensor_map_edited(self, hub: str, rooms: Mapping[str, str]) -> None:
+        """The installer's map of ``hub`` was edited: the detector places its sensors anew."""
+        self._detector.set_sensor_map(hub, rooms, replace=True)
 
     async def handle(
         self, topic: str, payload: bytes, received_at: datetime

@@ -39,6 +39,7 @@ __all__ = [
     "set_escalated",
     "set_needs_review",
     "set_nobody_notified",
+    "set_passed_on",
     "set_plan_step",
     "set_resolved",
     "timings_since",
@@ -294,6 +295,20 @@ async def set_carer_responding(conn: DbConn, alert_id: uuid.UUID, *, by: str) ->
         " coalesce(details->'responding', '[]'::jsonb)"
         " || jsonb_build_array(jsonb_build_object('by', %s::text, 'at', now()))) WHERE id = %s",
         (by, alert_id),
+    )
+
+
+async def set_passed_on(
+    conn: DbConn, alert_id: uuid.UUID, *, by: str, to: str, escalated: bool
+) -> None:
+    """Nobody has it now: open again (or escalated, for the responders), ``details.passed_on``
+    saying who passed it to whom. The first acknowledgement's time stays: the service
+    answered then."""
+    await conn.execute(
+        "UPDATE alerts SET status = %s, acknowledged_by = NULL, details = details"
+        " || jsonb_build_object('passed_on', jsonb_build_object('by', %s::text, 'to', %s::text,"
+        " 'at', now())) WHERE id = %s",
+        ("escalated" if escalated else "open", by, to, alert_id),
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "notifications_for_resident",
     "realert_contacts",
     "record_attempt",
+    "rung_of",
     "schedule_realert",
     "schedule_rung",
     "store_link",
@@ -91,6 +92,13 @@ async def schedule_rung(
         "UPDATE alerts SET escalation_rung = %s, escalation_due_at = %s WHERE id = %s",
         (rung, due_at, alert_id),
     )
+
+
+async def rung_of(conn: DbConn, alert_id: uuid.UUID) -> int:
+    """The next rung of the alert's ladder not yet sent (how far it has climbed)."""
+    cursor = await conn.execute("SELECT escalation_rung FROM alerts WHERE id = %s", (alert_id,))
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def finish_rung(

@@ -195,7 +195,7 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     await expect(admin.locator("#cr-contacts li")).to_have_count(3)
     await admin.locator("#cr-language").fill("English and Polish")
     await admin.get_by_role("button", name="Save the record").click()
-    await expect(admin.locator("#message")).to_contain_text("care record and contacts saved")
+    await expect(admin.locator("#record-message")).to_contain_text("care record and contacts saved")
     assert await accessibility_problems(admin) == []
     with psycopg.connect(database_url) as conn:
         row_ = conn.execute(

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, ViewportSize, expect
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import eventually, publish_day_then_silence
-from tests.server.people import PASSWORD, bearer, make_two_homes
+from tests.server.people import PASSWORD, add_carer, bearer, make_two_homes
 
 pytestmark = pytest.mark.browser
 
@@ -135,3 +135,42 @@ async def test_a_carer_takes_an_alert_on_notes_it_closes_it_and_sees_it_in_the_p
     await expect(card.locator(".checkin")).to_contain_text('Edith said "I\'m OK" today at')
     problems += await accessibility_problems(page)
     assert problems == [], "\n".join(problems)
+
+
+async def test_a_carer_who_cannot_help_passes_the_alert_on_to_the_next_carer(
+    browser: Browser,
+    quick_server: CarewatchServer,
+    admin_api: httpx.AsyncClient,
+    database_url: str,
+) -> None:
+    homes = await make_two_homes(admin_api)
+    edith = homes.edith
+    base = quick_server.http_url
+    # Ben is the second carer on Edith's ladder.
+    await add_carer(admin_api, "ben-next", "Ben Clarke", ladder_of=edith)
+    alert_id = raise_alert(
+        database_url, edith.resident_id, edith.hub, "no_movement", "No movement for 3 h."
+    )
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await sign_in(page, base, edith.carer, PASSWORD)
+    await page.wait_for_url(f"{base}/carer")
+    line = page.locator(".card", has_text=edith.name).locator(".alert")
+    await line.get_by_role("button", name="I'm dealing with it").click()
+    await line.get_by_role("button", name="I can't help: pass it on to the next person").click()
+    status = line.locator(".status")
+    await expect(status).to_contain_text("You passed it on to Ben Clarke at")
+    await expect(page.locator("#announcer")).to_have_text(
+        "Passed on to Ben Clarke: they have been told."
+    )
+    # Hers no longer: she could take it back on if Ben cannot either.
+    await expect(line.get_by_role("button", name="I'm dealing with it")).to_be_visible()
+    await expect(status).to_be_focused()
+    problems = await accessibility_problems(page)
+    assert problems == [], "\n".join(problems)
+    async with httpx.AsyncClient(base_url=base, timeout=10) as as_ben:
+        as_ben.headers["Authorization"] = f"Bearer {await bearer(as_ben, 'ben-next')}"
+        trail = (await as_ben.get(f"/api/v1/alerts/{alert_id}/history")).json()
+    passed = next(e for e in trail["events"] if e["action"] == "passed_on")
+    assert passed["note"] == f"Passed on by Carer of {edith.name} to Ben Clarke."
+    await context.close()

@@ -288,7 +288,9 @@ async def test_an_administrator_adds_a_resident_and_her_daughter_who_then_sees_h
     await page.get_by_label("Service (the responders' team)").fill("north")
     await page.get_by_label("Address").fill("4 Mill Lane, Leeds")
     await page.get_by_role("button", name="Add resident").click()
-    await expect(page.locator("#message")).to_have_text("Mrs Joan Hill added to the north service.")
+    await expect(page.locator("#resident-message")).to_have_text(
+        "Mrs Joan Hill added to the north service."
+    )
     await expect(page.locator("#residents")).to_contain_text("Mrs Joan Hill")
 
     await page.get_by_label("Username (letters, digits, . _ @ -)").fill("joan-daughter")
@@ -301,18 +303,21 @@ async def test_an_administrator_adds_a_resident_and_her_daughter_who_then_sees_h
     await expect(page.get_by_label("Service they answer for")).to_be_hidden()
     await page.get_by_label("First password").fill(PASSWORD)
     await page.get_by_role("button", name="Add person").click()
-    await expect(page.locator("#message")).to_have_text("joan-daughter can now sign in as a carer.")
+    await expect(page.locator("#person-message")).to_have_text(
+        "joan-daughter can now sign in as a carer."
+    )
     # A mistake is explained, not swallowed.
     await page.get_by_label("Username (letters, digits, . _ @ -)").fill("joan-daughter")
     await page.get_by_label("First password").fill(PASSWORD)
     await page.get_by_role("button", name="Add person").click()
-    await expect(page.locator("#message")).to_contain_text("Not added:")
+    await expect(page.locator("#person-message")).to_contain_text("Not added:")
 
     await page.get_by_label("Resident", exact=True).select_option(label="Mrs Joan Hill (north)")
     await expect(page.locator("#ladder-state")).to_have_text("Mrs Joan Hill has no carers yet.")
-    await page.get_by_label("Carers' usernames, first to last, one per line").fill("joan-daughter")
+    await page.get_by_label("Add a carer").select_option(label="Sue Hill (joan-daughter)")
+    await page.get_by_role("button", name="Add to the end").click()
     await page.get_by_role("button", name="Save carers").click()
-    await expect(page.locator("#message")).to_have_text(
+    await expect(page.locator("#ladder-message")).to_have_text(
         "Carers of Mrs Joan Hill (north) saved: joan-daughter."
     )
     await expect(page.locator("#ladder-state")).to_have_text(

@@ -114,7 +114,7 @@ async def test_her_own_plan_from_the_panel_and_the_trail_after_the_close(
     await admin.get_by_label("Which alarm").select_option("pendant")
     await expect(admin.locator("#pl-steps")).to_have_value("\n".join(HER_STEPS))
     await admin.get_by_role("button", name="Back to the default plan").click()
-    await expect(admin.locator("#message")).to_contain_text("plan saved")
+    await expect(admin.locator("#plans-message")).to_contain_text("plan saved")
     await expect(admin.locator("#pl-state")).to_contain_text("follows the default plan")
     assert own_plans(database_url, home) == []
     assert await accessibility_problems(admin) == []

@@ -218,3 +218,30 @@ def test_the_servers_retained_config_is_applied_and_kept(mqtt_url: str, tmp_path
     finally:
         Publisher(mqtt_url).publish(config_topic(hub), b"", retain=True)  # clear it
         forget_session(mqtt_url, hub)
+
+
+def test_the_heartbeat_reports_the_rooms_of_the_servers_map(mqtt_url: str, tmp_path: Path) -> None:
+    # The hub's own file says kitchen; the admin moved the sensor to the lounge on the server.
+    hub = unique_hub()
+    config = HubConfig(heartbeat_s=60, sensors=(SensorSpec("kitchen-pir", "motion", "lounge"),))
+    Publisher(mqtt_url).publish(config_topic(hub), encode(config), retain=True)
+    try:
+        with running(_agent(hub, mqtt_url, tmp_path, [])) as agent:
+            eventually(lambda: agent.config is not None, what="the config applied")
+        # Started again (the test's clock stands still, so one heartbeat a start).
+        recorder = Recorder(mqtt_url, hub)
+        try:
+            with running(_agent(hub, mqtt_url, tmp_path, [])):
+
+                def rooms() -> list[str | None]:
+                    return [
+                        s.room for status in recorder.of_type(HubStatus) for s in status.sensors
+                    ]
+
+                eventually(lambda: bool(rooms()), what="a heartbeat")
+                assert rooms()[-1] == "lounge"
+        finally:
+            recorder.close()
+    finally:
+        Publisher(mqtt_url).publish(config_topic(hub), b"", retain=True)  # clear it
+        forget_session(mqtt_url, hub)

@@ -75,6 +75,30 @@ async def make_two_homes(admin: httpx.AsyncClient) -> TwoHomes:
     )
 
 
+async def add_carer(
+    admin: httpx.AsyncClient, username: str, name: str, *, ladder_of: Home | None = None
+) -> None:
+    """A carer who signs in with PASSWORD; put last on ``ladder_of``'s ladder, if given."""
+    await _created(
+        await admin.post(
+            "/api/v1/users",
+            json={
+                "username": username,
+                "role": "carer",
+                "display_name": name,
+                "password": PASSWORD,
+            },
+        )
+    )
+    if ladder_of is not None:
+        record = (await admin.get(f"/api/v1/residents/{ladder_of.resident_id}")).json()
+        carers = [c["username"] for c in record["contacts"]] + [username]
+        ladder = await admin.put(
+            f"/api/v1/residents/{ladder_of.resident_id}/carers", json={"carers": carers}
+        )
+        assert ladder.status_code == 200, ladder.text
+
+
 async def bearer(client: httpx.AsyncClient, username: str) -> str:
     """A bearer token for one of the people made here."""
     response = await client.post(

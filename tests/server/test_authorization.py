@@ -76,6 +76,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/alerts/{alert_id}/ack"): Rule(STAFF, per_resident=True),
     ("POST", "/api/v1/alerts/{alert_id}/escalate"): Rule(STAFF, per_resident=True),
+    ("POST", "/api/v1/alerts/{alert_id}/pass-on"): Rule(STAFF, per_resident=True),
+    ("GET", "/api/v1/hubs/{hub}/sensors"): Rule(ADMIN, params={"hub": "no-such-hub"}),
+    ("PUT", "/api/v1/hubs/{hub}/sensors"): Rule(
+        ADMIN, params={"hub": "no-such-hub"}, json={"sensors": []}
+    ),
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): Rule(
         STAFF, per_resident=True, json={"outcome": "false_alarm"}
     ),

@@ -55,6 +55,7 @@ from tests.server.helpers import (
     unique_hub,
     wait_for,
 )
+from tests.server.people import add_carer, bearer, make_home
 from tests.server.receivers import Hooks, Mailbox, smtp_server, webhook_server
 
 ACK_TIMEOUT_S = 1.5
@@ -666,4 +667,100 @@ async def test_a_responder_can_escalate_at_once(
             await wait_for(desk_called, within=5, what="the responders, at once")
             again = await api.post(f"/api/v1/alerts/{alert['id']}/escalate")
             assert again.status_code == 409
+    forget_session(mqtt_url, settings.mqtt_client_id)
+
+
+async def test_a_carer_passes_an_alert_on_and_the_next_on_the_ladder_is_told_at_once(
+    database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox]
+) -> None:
+    # A minute to answer: anyone told within seconds was told by "pass it on", not a timer.
+    settings = _settings(smtp[0], ack_timeout_s=60)
+    _, mailbox = smtp
+    async with (
+        CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server,
+        _api(server) as admin,
+    ):
+        home = await make_home(admin, "Mrs Edith Clarke", "default", tag="pass1")
+        ben = "ben-pass1"
+        await add_carer(admin, ben, "Ben Clarke", ladder_of=home)
+        on_duty = await admin.patch(f"/api/v1/users/{home.responder}", json={"on_duty": True})
+        assert on_duty.status_code == 200, on_duty.text
+        people: dict[str, httpx.AsyncClient] = {}
+        for username, address in (
+            (home.carer, "jo@example.org"),
+            (ben, "ben@example.org"),
+            (home.responder, "desk@example.org"),
+        ):
+            client = httpx.AsyncClient(base_url=server.http_url, timeout=10)
+            client.headers["Authorization"] = f"Bearer {await bearer(client, username)}"
+            people[username] = client
+            reach = await client.put(
+                "/api/v1/me/reach", json={"channels": [{"kind": "email", "address": address}]}
+            )
+            assert reach.status_code == 200, reach.text
+        jo, as_ben, desk = people[home.carer], people[ben], people[home.responder]
+        try:
+            with psycopg.connect(database_url) as conn:
+                row = conn.execute(
+                    "INSERT INTO alerts (resident_id, kind, severity, status, event_at, reason,"
+                    " escalation_due_at) VALUES (%s, 'no_movement', 'urgent', 'open',"
+                    " now() - interval '3 h', 'No movement for 3 h.', now()) RETURNING id",
+                    (home.resident_id,),
+                ).fetchone()
+            assert row is not None
+            alert_id = row[0]
+
+            def mailed_to(address: str) -> list[str]:
+                return [subject for to, subject, _ in mailbox.messages if address in to]
+
+            async def jo_told() -> bool:
+                return bool(mailed_to("jo@example.org"))
+
+            await wait_for(jo_told, what="the first carer's e-mail")
+            # Not hers yet: nothing to pass on.
+            early = await jo.post(f"/api/v1/alerts/{alert_id}/pass-on")
+            assert early.status_code == 409, early.text
+            assert (await jo.post(f"/api/v1/alerts/{alert_id}/ack")).status_code == 200
+            # Only the one who took it on can hand it over.
+            theirs = await as_ben.post(f"/api/v1/alerts/{alert_id}/pass-on")
+            assert theirs.status_code == 409
+            assert "who took it on" in theirs.json()["detail"]
+
+            passed = await jo.post(f"/api/v1/alerts/{alert_id}/pass-on")
+            assert passed.status_code == 200, passed.text
+            body = passed.json()
+            assert body["status"] == "open"
+            assert body["acknowledged_by"] is None
+            assert body["details"]["passed_on"]["by"] == home.carer
+            assert body["details"]["passed_on"]["to"] == "Ben Clarke"
+
+            async def ben_told() -> bool:
+                return bool(mailed_to("ben@example.org"))
+
+            await wait_for(ben_told, within=10, what="Ben told at once, not after 60 s")
+            assert mailed_to("desk@example.org") == [], "the responders' turn has not come"
+            trail = (await jo.get(f"/api/v1/alerts/{alert_id}/history")).json()["events"]
+            line = next(e for e in trail if e["action"] == "passed_on")
+            assert line["note"] == f"Passed on by Carer of {home.name} to Ben Clarke."
+            assert line["actor"] == home.carer
+
+            # Ben, the last carer, passes it on too: the alert goes to the responders.
+            assert (await as_ben.post(f"/api/v1/alerts/{alert_id}/ack")).status_code == 200
+            again = await as_ben.post(f"/api/v1/alerts/{alert_id}/pass-on")
+            assert again.status_code == 200, again.text
+            assert again.json()["status"] == "escalated"
+
+            async def desk_told() -> bool:
+                return bool(mailed_to("desk@example.org"))
+
+            await wait_for(desk_told, within=10, what="the responders told at once")
+            assert len(mailed_to("jo@example.org")) == 1, "those told already are not told again"
+            # The responders are the last rung: nobody after them.
+            assert (await desk.post(f"/api/v1/alerts/{alert_id}/ack")).status_code == 200
+            last = await desk.post(f"/api/v1/alerts/{alert_id}/pass-on")
+            assert last.status_code == 409
+            assert "nobody after you" in last.json()["detail"]
+        finally:
+            for client in people.values():
+                await client.aclose()
     forget_session(mqtt_url, settings.mqtt_client_id)

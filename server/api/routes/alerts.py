@@ -301,6 +301,20 @@ async def escalate(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID
     return Alert.of(row)
 
 
+@router.post("/{alert_id}/pass-on", responses={**_REFUSED, 409: {}})
+async def pass_on(services: ServicesDep, user: CurrentUser, alert_id: uuid.UUID) -> Alert:
+    """Hand an alert I took on to the next person on the resident's ladder, now.
+
+    The next carer (or, after the last, the on-duty responders) is notified at
+    once; the alert's trail says "Passed on by X to Y". 409 when it is not mine
+    or nobody is after me on the ladder.
+    """
+    await _in_reach(services, user, alert_id, act=True)
+    with _as_http_errors():
+        row = await services.alerts.pass_on(alert_id, by=user.username)
+    return Alert.of(row)
+
+
 class NotificationAttempt(BaseModel):
     """One attempt to reach a person: who, by name and role; where, only for admins."""
 

@@ -11,9 +11,17 @@ from pydantic import BaseModel, Field
 from server import provisioning
 from server.api.deps import ServicesDep, require_role, viewer_of
 from server.bulk_provisioning import import_homes
-from server.hub_import import HomeEntry, ImportRefused, SensorEntry
+from server.hub_config import ConfigNotSent, hub_config
+from server.hub_import import (
+    SENSOR_KINDS,
+    HomeEntry,
+    ImportRefused,
+    SensorEntry,
+    sensor_map_problems,
+)
 from server.provisioning import HubTaken, provision_hub
 from server.store import people
+from server.store import sensor_maps as maps_sql
 from server.store.residents import visible_to
 
 __all__ = ["router"]
@@ -224,3 +232,89 @@ async def revoke_hub(services: ServicesDep, hub: str) -> dict[str, str]:
     if not revoked.in_database:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no active hub {hub}")
     return {"hub": hub, "status": "revoked"}
+
+
+class SensorMapIn(BaseModel):
+    """A hub's whole sensor map: a sensor left out is taken off it."""
+
+    sensors: list[SensorIn] = Field(max_length=256)
+
+
+class SensorMapOut(BaseModel):
+    """A hub's sensor map as kept here, and whether the hub has been sent it."""
+
+    hub: str
+    sensors: list[SensorIn]
+    kinds: list[str] = Field(description="what a sensor may be")
+    sent: bool | None = Field(
+        default=None,
+        description="after a change: whether the broker took the hub's new config (retained)",
+    )
+    note: str | None = Field(default=None, description="what happened, in words")
+
+
+async def _active(services: ServicesDep, hub: str) -> list[tuple[str, str, str]]:
+    async with services.pool.connection() as conn:
+        if not await maps_sql.hub_is_active(conn, hub):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                detail=f"no hub {hub} in service (revoked, or never added): check the hub id",
+            )
+        return await maps_sql.sensor_map_of(conn, hub)
+
+
+def _map_out(hub: str, sensors: list[tuple[str, str, str]], **after: object) -> SensorMapOut:
+    return SensorMapOut(
+        hub=hub,
+        sensors=[SensorIn(sensor=s, kind=k, room=r) for s, k, r in sensors],
+        kinds=sorted(SENSOR_KINDS),
+        **after,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/{hub}/sensors", dependencies=[_ADMIN], responses={404: {}})
+async def sensor_map(services: ServicesDep, hub: str) -> SensorMapOut:
+    """The hub's sensor map: each sensor's kind and the room it is in."""
+    return _map_out(hub, await _active(services, hub))
+
+
+@router.put(
+    "/{hub}/sensors",
+    dependencies=[_ADMIN],
+    responses={404: {}, 422: {"description": "what is wrong with the map; nothing was saved"}},
+)
+async def set_sensor_map(services: ServicesDep, hub: str, wanted: SensorMapIn) -> SensorMapOut:
+    """Replace the hub's sensor map, and send it to the hub, retained on its config topic.
+
+    The detectors place the sensors at once. A hub offline now gets the map
+    when it next connects (the broker keeps it). ``sent`` false: saved, but the
+    broker did not take it; save again once the broker is back.
+    """
+    await _active(services, hub)
+    entries = [
+        SensorEntry(s.sensor.strip(), s.kind.strip(), s.room.strip()) for s in wanted.sensors
+    ]
+    problems = list(sensor_map_problems(entries))
+    if problems:
+        raise HTTPException(422, detail="; ".join(problems))
+    # By sensor id, as the map is read back: the page and the hub see one order.
+    sensors = sorted((e.sensor, e.kind, e.room) for e in entries)
+    async with services.pool.connection() as conn, conn.transaction():
+        await maps_sql.replace_sensor_map(conn, hub, sensors)
+    services.sensor_map_edited(hub, {sensor: room for sensor, _, room in sensors})
+    config = hub_config(sensors, heartbeat_s=services.settings.hub_heartbeat_s)
+    try:
+        await services.publish_hub_config(hub, config)
+    except ConfigNotSent as exc:
+        return _map_out(
+            hub,
+            sensors,
+            sent=False,
+            note=f"Saved here, but not sent to the hub: {exc}. Save again once the broker is back.",
+        )
+    return _map_out(
+        hub,
+        sensors,
+        sent=True,
+        note=f"Saved and sent to {hub}: it has the map as soon as it is connected.",
+    )

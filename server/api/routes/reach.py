@@ -19,6 +19,8 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["how I am reached"])
 
+_CHANNEL_WORDS = {"email": "e-mail", "sms": "text messages", "voice": "voice calls"}
+
 # Longer than this, an away that was forgotten would keep a carer off every ladder.
 _LONGEST_AWAY = timedelta(days=90)
 
@@ -62,6 +64,19 @@ class ReachOut(BaseModel):
     away_until: datetime | None
     away: bool = Field(description="whether I am away now: urgent alerts skip me")
     timezone: str = Field(description="the zone quiet hours are in")
+    offered: list[Literal["email", "sms", "voice"]] = Field(
+        description="the kinds of channel this service can send, for the form to offer"
+    )
+
+
+def _offered(services: ServicesDep) -> list[Literal["email", "sms", "voice"]]:
+    # E-mail is always taken, as before: a mail server set up later sends to it.
+    offered: list[Literal["email", "sms", "voice"]] = ["email"]
+    if services.settings.sms_url is not None:
+        offered.append("sms")
+    if services.settings.voice_url is not None:
+        offered.append("voice")
+    return offered
 
 
 def _shown(channel: Channel) -> ChannelOut:
@@ -84,6 +99,7 @@ async def _reach(services: ServicesDep, user_id: int) -> ReachOut:
         away_until=found.away_until,
         away=found.away_until is not None and found.away_until > now,
         timezone=services.settings.service_timezone,
+        offered=_offered(services),
     )
 
 
@@ -103,13 +119,10 @@ async def set_my_reach(services: ServicesDep, user: CurrentUser, wanted: ReachIn
     """
     region = services.settings.phone_region
     channels: list[Channel] = []
-    configured = {
-        "sms": services.settings.sms_url is not None,
-        "voice": services.settings.voice_url is not None,
-    }
+    offered = _offered(services)
     for wanted_channel in wanted.channels:
-        if not configured.get(wanted_channel.kind, True):
-            words = "text messages" if wanted_channel.kind == "sms" else "voice calls"
+        words = _CHANNEL_WORDS[wanted_channel.kind]
+        if wanted_channel.kind not in offered:
             raise HTTPException(
                 422,
                 detail=f"this service does not send {words} yet: choose another way, "
@@ -118,7 +131,8 @@ async def set_my_reach(services: ServicesDep, user: CurrentUser, wanted: ReachIn
         try:
             address = checked_address(wanted_channel.kind, wanted_channel.address, region=region)
         except ValueError as exc:
-            raise HTTPException(422, detail=str(exc)) from None
+            # Named, so a form with a box for each way says which box is wrong.
+            raise HTTPException(422, detail=f"{words}: {exc}") from None
         channel = Channel(wanted_channel.kind, address)
         if channel not in channels:
             channels.append(channel)

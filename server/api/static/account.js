@@ -7,6 +7,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   if (!me) return;
   $("home-link").href = me.home_page;
   $("account-username").value = me.username;
+  // Alerts reach carers, responders and administrators; a resident is not on a ladder.
+  // (A carer sets this on her own page too.)
+  $("reach").hidden = me.role === "resident";
+  if (me.role !== "resident") await carewatch.loadReach();
   $("password-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const error = $("password-error");

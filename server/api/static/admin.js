@@ -4,7 +4,8 @@
 const { $, api } = carewatch;
 let residents = [];
 
-function say(text) { $("message").textContent = text; }
+// What happened, next to the form it happened in (the page's own line for the rest).
+function say(text, where = "message") { $(where).textContent = text; }
 
 function row(cells) {
   const tr = document.createElement("tr");
@@ -76,19 +77,103 @@ async function loadHubs() {
       none.textContent = "none reported yet";
       sensors.append(none);
     }
-    let action = "";
+    const action = document.createElement("div");
+    action.className = "actions";
     if (!hub.revoked_at) {
-      action = document.createElement("button");
-      action.type = "button";
-      action.className = "secondary";
-      action.textContent = "Revoke";
-      action.setAttribute("aria-label", `Revoke ${hub.hub}`);
-      action.addEventListener("click", () => revokeHub(hub.hub));
+      const map = document.createElement("button");
+      map.type = "button";
+      map.className = "secondary";
+      map.textContent = "Sensor map";
+      map.setAttribute("aria-label", `Sensor map of ${hub.hub}`);
+      map.addEventListener("click", () => openMap(hub).catch((error) => say(error.message)));
+      const revoke = document.createElement("button");
+      revoke.type = "button";
+      revoke.className = "secondary";
+      revoke.textContent = "Revoke";
+      revoke.setAttribute("aria-label", `Revoke ${hub.hub}`);
+      revoke.addEventListener("click", () => revokeHub(hub.hub));
+      action.append(map, revoke);
     }
     const tr = row([hub.hub, hub.resident, hubHealth(hub), when(hub.last_seen_at), sensors, action]);
     tr.dataset.hub = hub.hub;
     return tr;
   }));
+}
+
+// The sensor map of one hub: sensor id, kind and room per row, saved whole and sent to the hub.
+const mapState = { hub: null, kinds: [], rows: 0, reported: [] };
+
+function mapRow(sensor = { sensor: "", kind: "motion", room: "" }) {
+  mapState.rows += 1;
+  const n = mapState.rows;
+  const cell = (tag, attributes, label) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+    node.setAttribute("aria-label", label);
+    return node;
+  };
+  const id = cell("input", { maxlength: "128", autocomplete: "off", "data-field": "sensor" }, `Sensor ${n} id`);
+  id.value = sensor.sensor;
+  const kind = cell("select", { "data-field": "kind" }, `Sensor ${n} kind`);
+  kind.replaceChildren(...mapState.kinds.map((k) => new Option(k.replaceAll("_", " "), k)));
+  kind.value = sensor.kind;
+  const room = cell("input", { maxlength: "64", autocomplete: "off", "data-field": "room" }, `Sensor ${n} room`);
+  room.value = sensor.room;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "secondary";
+  remove.textContent = "Remove";
+  remove.setAttribute("aria-label", `Remove sensor ${n}`);
+  const tr = row([id, kind, room, remove]);
+  remove.addEventListener("click", () => { tr.remove(); $("map-add").focus(); });
+  return tr;
+}
+
+// What the hub reports that the map does not place: the installer's to-do list.
+function showUnmapped(sensors) {
+  const mapped = new Set(sensors.map((s) => s.sensor));
+  const unmapped = mapState.reported.filter((s) => !mapped.has(s));
+  $("map-unmapped").textContent = unmapped.length
+    ? `The hub reports sensors not on the map: ${unmapped.join(", ")}. Add them so the detectors know their rooms.` : "";
+}
+
+async function openMap(hub) {
+  const map = await api(`/api/v1/hubs/${encodeURIComponent(hub.hub)}/sensors`);
+  Object.assign(mapState, { hub: hub.hub, kinds: map.kinds, rows: 0 });
+  $("map-title").textContent = `Sensor map of ${hub.hub} (${hub.resident})`;
+  $("map-rows").replaceChildren(...map.sensors.map((s) => mapRow(s)));
+  mapState.reported = hub.sensors.map((s) => s.sensor);
+  showUnmapped(map.sensors);
+  $("map-error").textContent = "";
+  $("map-message").textContent = "";
+  $("map-editor").hidden = false;
+  if (!map.sensors.length) $("map-rows").append(mapRow());
+  $("map-title").focus();
+}
+
+async function saveMap(event) {
+  event.preventDefault();
+  $("map-error").textContent = "";
+  $("map-message").textContent = "";
+  const value = (tr, field) => tr.querySelector(`[data-field="${field}"]`).value.trim();
+  // A row left wholly empty is a row not used.
+  const sensors = [...$("map-rows").children]
+    .map((tr) => ({ sensor: value(tr, "sensor"), kind: value(tr, "kind"), room: value(tr, "room") }))
+    .filter((s) => s.sensor || s.room);
+  const missing = sensors.find((s) => !s.sensor || !s.room);
+  if (missing) {
+    $("map-error").textContent = `Give every sensor an id and a room (${missing.sensor || "a sensor without an id"} is not complete).`;
+    return;
+  }
+  const button = event.submitter;
+  button.disabled = true;
+  try {
+    const saved = await api(`/api/v1/hubs/${encodeURIComponent(mapState.hub)}/sensors`, { method: "PUT", body: { sensors } });
+    (saved.sent ? $("map-message") : $("map-error")).textContent = saved.note;
+    showUnmapped(saved.sensors);
+  } catch (error) {
+    $("map-error").textContent = `Not saved: ${carewatch.plainWords(error.message)}`;
+  } finally { button.disabled = false; }
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -171,12 +256,15 @@ async function revokeHub(hub) {
   try {
     await api(`/api/v1/hubs/${encodeURIComponent(hub)}/revoke`, { method: "POST" });
     await loadHubs();
-    say(`${hub} revoked: its messages are refused from now on.`);
-  } catch (error) { say(`Not revoked: ${error.message}`); }
+    say(`${hub} revoked: its messages are refused from now on.`, "hub-message");
+  } catch (error) { say(`Not revoked: ${error.message}`, "hub-message"); }
 }
 
 async function loadPeople() {
   const people = await api("/api/v1/users");
+  carerAccounts = people.filter((p) => p.role === "carer" && !p.disabled)
+    .map((p) => ({ username: p.username, name: p.display_name || p.username }));
+  showLadder();
   const names = new Map(residents.map((r) => [r.id, r.name]));
   $("people").replaceChildren(...people.map((p) => {
     const change = document.createElement("button");
@@ -230,7 +318,7 @@ async function savePerson(event) {
     await api(`/api/v1/users/${encodeURIComponent(person.username)}`, { method: "PATCH", body });
     await loadPeople();
     closePerson();
-    say(`${person.username} saved.`);
+    say(`${person.username} saved.`, "people-message");
   } catch (error) { $("person-error").textContent = `Not saved: ${error.message}`; }
 }
 
@@ -245,19 +333,77 @@ async function makeResetLink() {
   } catch (error) { $("person-error").textContent = `No link made: ${error.message}`; }
 }
 
+// The resident's carers in the order an alert tries them, changed with buttons, not typed.
+let ladderCarers = []; // [{ username, name }]
+let carerAccounts = []; // every carer who can sign in, for "Add a carer"
+
+function showLadder(focusOn) {
+  const list = $("ladder-list");
+  const button = (role, text, label, onClick, disabled = false) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.role = role;
+    b.className = "secondary";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.disabled = disabled;
+    b.addEventListener("click", onClick);
+    return b;
+  };
+  const move = (from, to, role) => {
+    const [carer] = ladderCarers.splice(from, 1);
+    ladderCarers.splice(to, 0, carer);
+    showLadder({ username: carer.username, role });
+  };
+  list.replaceChildren(...ladderCarers.map((carer, i) => {
+    const li = document.createElement("li");
+    li.dataset.username = carer.username;
+    const who = carer.name && carer.name !== carer.username ? `${carer.name} (${carer.username})` : carer.username;
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    actions.append(
+      button("up", "Move up", `Move up: ${who}`, () => move(i, i - 1, "up"), i === 0),
+      button("down", "Move down", `Move down: ${who}`, () => move(i, i + 1, "down"), i === ladderCarers.length - 1),
+      button("remove", "Remove", `Remove ${who}`, () => { ladderCarers.splice(i, 1); showLadder(); $("ladder-add").focus(); }),
+    );
+    li.append(`${who} `, actions);
+    return li;
+  }));
+  if (!ladderCarers.length) {
+    const none = document.createElement("li");
+    none.textContent = "Nobody yet: urgent alerts go straight to the responders.";
+    list.append(none);
+  }
+  const taken = new Set(ladderCarers.map((c) => c.username));
+  const free = carerAccounts.filter((c) => !taken.has(c.username));
+  $("ladder-add").replaceChildren(...free.map((c) =>
+    new Option(c.name && c.name !== c.username ? `${c.name} (${c.username})` : c.username, c.username)));
+  $("ladder-add-button").disabled = !free.length;
+  if (focusOn) {
+    const target = list.querySelector(`[data-username="${CSS.escape(focusOn.username)}"] [data-role="${focusOn.role}"]`);
+    // At the top or the bottom the button is disabled: its neighbour takes the focus.
+    (target && !target.disabled ? target : list.querySelector(`[data-username="${CSS.escape(focusOn.username)}"] button:not(:disabled)`))?.focus();
+  }
+}
+
 async function loadLadder() {
   const id = $("ladder-resident").value;
   if (!id) return;
-  // Nothing typed while the resident's carers load is overwritten by them.
-  const box = $("ladder-carers");
-  box.disabled = true;
   $("ladder-state").textContent = "Loading their carers…";
-  let record;
-  try { record = await api(`/api/v1/residents/${id}`); } finally { box.disabled = false; }
-  box.value = record.contacts.map((c) => c.username).join("\n");
+  const record = await api(`/api/v1/residents/${id}`);
+  ladderCarers = record.contacts.map((c) => ({ username: c.username, name: c.name }));
+  showLadder();
   $("ladder-state").textContent = record.contacts.length
     ? `${record.name}'s carers now: ${record.contacts.map((c) => c.name).join(", ")}.`
     : `${record.name} has no carers yet.`;
+}
+
+function addToLadder() {
+  const username = $("ladder-add").value;
+  const carer = carerAccounts.find((c) => c.username === username);
+  if (!carer) return;
+  ladderCarers.push(carer);
+  showLadder({ username, role: "remove" });
 }
 
 let recordLoads = 0;
@@ -298,8 +444,8 @@ async function addResident(event) {
     } });
     $("add-resident").reset();
     await loadResidents();
-    say(`${made.name} added to the ${made.service} service.`);
-  } catch (error) { say(`Not added: ${error.message}`); }
+    say(`${made.name} added to the ${made.service} service.`, "resident-message");
+  } catch (error) { say(`Not added: ${error.message}`, "resident-message"); }
 }
 
 async function addPerson(event) {
@@ -318,19 +464,20 @@ async function addPerson(event) {
     $("add-person").reset();
     showRoleFields();
     await loadPeople();
-    say(`${made.username} can now sign in as a ${made.role}.`);
-  } catch (error) { say(`Not added: ${error.message}`); }
+    say(`${made.username} can now sign in as a ${made.role}.`, "person-message");
+  } catch (error) { say(`Not added: ${error.message}`, "person-message"); }
 }
 
 async function saveLadder(event) {
   event.preventDefault();
-  const carers = $("ladder-carers").value.split("\n").map((c) => c.trim()).filter(Boolean);
+  const carers = ladderCarers.map((c) => c.username);
   const select = $("ladder-resident");
+  const message = $("ladder-message");
   try {
     await api(`/api/v1/residents/${select.value}/carers`, { method: "PUT", body: { carers } });
     await loadLadder();
-    say(`Carers of ${select.selectedOptions[0].text} saved: ${carers.join(", ") || "none"}.`);
-  } catch (error) { say(`Not saved: ${error.message}`); }
+    message.textContent = `Carers of ${select.selectedOptions[0].text} saved: ${carers.join(", ") || "none"}.`;
+  } catch (error) { message.textContent = `Not saved: ${carewatch.plainWords(error.message)}`; }
 }
 
 (async () => {
@@ -338,19 +485,27 @@ async function saveLadder(event) {
   $("add-resident").addEventListener("submit", addResident);
   $("add-person").addEventListener("submit", addPerson);
   $("ladder").addEventListener("submit", saveLadder);
+  $("ladder-add-button").addEventListener("click", addToLadder);
   $("person-form").addEventListener("submit", savePerson);
   $("add-hub").addEventListener("submit", addHub);
+  $("map-form").addEventListener("submit", saveMap);
+  $("map-add").addEventListener("click", () => {
+    const added = mapRow();
+    $("map-rows").append(added);
+    added.querySelector("input").focus();
+  });
+  $("map-close").addEventListener("click", () => { $("map-editor").hidden = true; });
   $("person-reset").addEventListener("click", makeResetLink);
   $("person-cancel").addEventListener("click", closePerson);
   $("person-role").addEventListener("change", showRoleFields);
   $("ladder-resident").addEventListener("change", () => loadLadder().catch((e) => say(e.message)));
   $("record-resident").addEventListener("change", () => loadRecord().catch((e) => say(e.message)));
   careRecord.setUp((record) => {
-    say(`${record.name}'s care record and contacts saved.`);
+    say(`${record.name}'s care record and contacts saved.`, "record-message");
     // The plans' rungs are the contacts: draw them again in the new call order.
     planEditor.load(record.resident_id, record.name, $("pl-kind").value).catch((e) => say(e.message));
   });
-  planEditor.setUp((_id, name, plan) => say(`${name}'s ${carewatch.kindWords(plan.kind).toLowerCase()} plan saved.`));
+  planEditor.setUp((_id, name, plan) => say(`${name}'s ${carewatch.kindWords(plan.kind).toLowerCase()} plan saved.`, "plans-message"));
   showRoleFields();
   try {
     await loadResidents();

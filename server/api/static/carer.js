@@ -163,7 +163,8 @@ function showCheckin({ el: item, record }) {
 
 // What changed on an alert that the carer would see; an unchanged alert is left alone.
 const signature = (alert) => JSON.stringify([alert.status, alert.acknowledged_by,
-  (alert.details.responding || []).map((r) => r.by), alert.severity, alert.reason]);
+  (alert.details.responding || []).map((r) => r.by), alert.severity, alert.reason,
+  alert.details.passed_on?.at]);
 
 function showAlerts(entry, alerts) {
   const list = entry.el.querySelector(".alert-list");
@@ -215,7 +216,13 @@ function alertLine(alert, entry) {
     li.append(el("p", { class: "status", tabindex: "-1", "data-role": "status",
       text: `${who === "you" ? "You are" : `${who} is`} dealing with it (since ${clock(alert.acknowledged_at, record.timezone)}).` }));
   } else if (alert.status === "escalated") {
-    li.append(el("p", { class: "status", text: "Passed to the alarm centre." }));
+    li.append(el("p", { class: "status", tabindex: "-1", "data-role": "status", text: "Passed to the alarm centre." }));
+  }
+  const passed = alert.details.passed_on;
+  if (passed && alert.status === "open") {
+    const who = person(passed.by, record);
+    li.append(el("p", { class: "status", tabindex: "-1", "data-role": "status",
+      text: `${who === "you" ? "You" : who} passed it on to ${passed.to} at ${clock(passed.at, record.timezone)}: they have been told.` }));
   }
   if (!mine && (alert.status === "open" || alert.status === "escalated")) {
     const button = el("button", { type: "button", class: "big", "data-role": "ack",
@@ -248,6 +255,16 @@ function nextSteps(alert, entry, li, { emergency }) {
     fine.onclick = () => act(entry, li, fine, () => resolve(alert, "resolved_ok", li),
       `Closed: ${name} is fine. It is under Past alerts.`);
     actions.append(fine);
+  }
+  if (!emergency) {
+    // The next carer on the ladder (after the last, the alarm centre) is told now.
+    const next = el("button", { type: "button", class: "secondary", "data-role": "pass-on",
+      text: "I can't help: pass it on to the next person" });
+    next.onclick = () => act(entry, li, next, async () => {
+      const passedOn = await api(`/api/v1/alerts/${alert.id}/pass-on`, { method: "POST", body: {} });
+      announce(`Passed on to ${passedOn.details.passed_on.to}: they have been told.`);
+    }, null);
+    actions.append(next);
   }
   const pass = el("button", { type: "button", class: "secondary", "data-role": "pass",
     text: emergency ? "I can't help: leave it to the alarm centre" : "Pass it on to the alarm centre" });
@@ -301,7 +318,7 @@ async function act(entry, li, button, action, done) {
   button.setAttribute("aria-busy", "true");
   try {
     await action();
-    announce(done);
+    if (done) announce(done);
   } catch (error) {
     announce(`That did not work: ${error.message}`);
     button.disabled = false;
@@ -385,7 +402,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     $("push").hidden = false;
     $("push-on").addEventListener("click", sendAlertsHere);
   }
-  await loadResidents();
+  await Promise.all([loadResidents(), carewatch.loadReach()]);
   // A changed alert refreshes its resident's card only; a new resident, the list.
   carewatch.liveAlerts({
     onAlert: (alert) => (cards.has(alert.resident_id) ? refreshCard(alert.resident_id) : loadResidents()),

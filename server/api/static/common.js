@@ -43,10 +43,12 @@ const carewatch = (() => {
     location.assign("/");
   }
 
-  // A validation message as a person reads it: pydantic's "Value error, " prefix dropped.
+  // A validation message as a person reads it: pydantic's "Value error, " prefix dropped,
+  // a sentence with its capital and its full stop.
   function plainWords(message) {
     const text = String(message).replace(/^(Value|Assertion) error, /, "");
-    return /[.!?]$/.test(text) ? text : `${text}.`;
+    const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+    return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
   }
 
   async function api(path, { method = "GET", body } = {}) {
@@ -327,5 +329,44 @@ const carewatch = (() => {
     container.append(key);
   }
 
-  return { $, start, api, signOut, liveAlerts, kindWords, clock, ago, drawTimeline, drawTrends, closedAlert, OUTCOMES, session };
+  // "Away until" as a person says it: a day by name and the end of a part of the day,
+  // in the home's (or the service's) time zone, with no date format to guess.
+  const longDay = (date, timeZone) =>
+    date.toLocaleDateString("en-GB", { weekday: "long", day: "numeric", month: "long", timeZone });
+  // The local calendar day of an instant in a time zone, as YYYY-MM-DD.
+  const localDay = (date, timeZone) => date.toLocaleDateString("en-CA", { timeZone });
+
+  // The instant of a wall-clock time in a zone (the offset found by asking Intl).
+  function atZoneTime(day, hour, timeZone) {
+    const guess = Date.parse(`${day}T${String(hour).padStart(2, "0")}:00:00Z`);
+    const shown = new Date(guess).toLocaleString("en-US", { timeZone, hour12: false,
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+    const [, m, d, y, h, min] = shown.match(/(\d+)\/(\d+)\/(\d+), (\d+):(\d+)/);
+    const offset = Date.UTC(+y, m - 1, +d, h % 24, +min) - guess;
+    return new Date(guess - offset);
+  }
+
+  const DAY_PARTS = [[12, "morning"], [18, "afternoon"], [22, "evening"]];
+  function partOfDay(date, timeZone) {
+    const hour = Number(date.toLocaleTimeString("en-GB", { hour: "2-digit", hourCycle: "h23", timeZone }));
+    return (DAY_PARTS.find(([end]) => hour <= end) || DAY_PARTS[DAY_PARTS.length - 1])[1];
+  }
+
+  // Today and the next 90 days, by name, in a <select>; tomorrow chosen.
+  function fillAwayDays(select, timeZone) {
+    if (select.options.length) return;
+    const now = Date.now();
+    for (let i = 0; i <= 90; i += 1) {
+      const date = new Date(now + i * 86_400_000);
+      const option = document.createElement("option");
+      option.value = localDay(date, timeZone);
+      const words = longDay(date, timeZone);
+      option.textContent = i === 0 ? `Today, ${words}` : i === 1 ? `Tomorrow, ${words}` : words;
+      select.append(option);
+    }
+    select.selectedIndex = 1;
+  }
+
+  return { $, start, api, signOut, liveAlerts, kindWords, clock, ago, drawTimeline, drawTrends, closedAlert, OUTCOMES, session, plainWords,
+    longDay, localDay, atZoneTime, partOfDay, fillAwayDays };
 })();

@@ -13,40 +13,10 @@ function item(...children) {
   return li;
 }
 
-const longDay = (date) => date.toLocaleDateString("en-GB", { weekday: "long", day: "numeric", month: "long", timeZone: zone });
-// The local calendar day of an instant in the home's time zone, as YYYY-MM-DD.
-const localDay = (date) => date.toLocaleDateString("en-CA", { timeZone: zone });
-
-// The instant of a wall-clock time in the home's zone (the offset found by asking Intl).
-function atHomeTime(day, hour) {
-  const guess = Date.parse(`${day}T${String(hour).padStart(2, "0")}:00:00Z`);
-  const shown = new Date(guess).toLocaleString("en-US", { timeZone: zone, hour12: false,
-    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
-  const [, m, d, y, h, min] = shown.match(/(\d+)\/(\d+)\/(\d+), (\d+):(\d+)/);
-  const offset = Date.UTC(+y, m - 1, +d, h % 24, +min) - guess;
-  return new Date(guess - offset);
-}
-
-const PARTS = [[12, "morning"], [18, "afternoon"], [22, "evening"]];
-function partOfDay(date) {
-  const hour = Number(date.toLocaleTimeString("en-GB", { hour: "2-digit", hourCycle: "h23", timeZone: zone }));
-  return (PARTS.find(([end]) => hour <= end) || PARTS[PARTS.length - 1])[1];
-}
-
-function fillAwayDays() {
-  // Today and the next 90 days, by name: no date format to guess.
-  const select = $("away-day");
-  if (select.options.length) return;
-  const now = Date.now();
-  for (let i = 0; i <= 90; i += 1) {
-    const date = new Date(now + i * 86_400_000);
-    const option = document.createElement("option");
-    option.value = localDay(date);
-    option.textContent = i === 0 ? `Today, ${longDay(date)}` : i === 1 ? `Tomorrow, ${longDay(date)}` : longDay(date);
-    select.append(option);
-  }
-  select.selectedIndex = 1;
-}
+const longDay = (date) => carewatch.longDay(date, zone);
+const localDay = (date) => carewatch.localDay(date, zone);
+const atHomeTime = (day, hour) => carewatch.atZoneTime(day, hour, zone);
+const partOfDay = (date) => carewatch.partOfDay(date, zone);
 
 // "Who looked": one sentence per person and day, newest first.
 const WHAT = (what) => (what.startsWith("record") ? "your record" : what.startsWith("alert") ? "your alerts"
@@ -79,7 +49,7 @@ function whoLooked(reads) {
 async function load() {
   const me = await api(`/api/v1/residents/${residentId}`);
   zone = me.timezone;
-  fillAwayDays();
+  carewatch.fillAwayDays($("away-day"), zone);
   $("greeting").textContent = `Hello, ${me.name}`;
   const checked = me.last_checkin && localDay(new Date(me.last_checkin)) === localDay(new Date());
   const button = $("checkin");
