@@ -11,6 +11,7 @@ UPDATE alerts a SET details = jsonb_set(a.details, '{steps_done}', (
                               ORDER BY t.ord), '[]'::jsonb)
     FROM jsonb_array_elements_text(a.details->'steps_done') WITH ORDINALITY AS t(step, ord)
     LEFT JOIN resident_contacts c ON c.resident_id = a.resident_id
-        AND t.step ~ '^call-contact-[0-9]+$'
-        AND c.position = substring(t.step FROM 14)::int))
+        -- CASE, not AND: only a CASE keeps the cast from seeing 'call-resident'.
+        AND c.position = CASE WHEN t.step ~ '^call-contact-[0-9]{1,9}$'
+                              THEN substring(t.step FROM 14)::int END))
 WHERE a.status <> 'resolved' AND jsonb_typeof(a.details->'steps_done') = 'array';
