@@ -13,7 +13,7 @@ from server.runtime import CarewatchServer
 from tests.server.people import Home, bearer, make_two_homes
 
 FALL_PLAN = ["Ring her daughter first, she lives next door", "Then the warden on 0113 496 0777"]
-CONTACTS = {
+CONTACTS: dict[str, list[dict[str, Any]]] = {
     "contacts": [
         {"name": "Jo Clarke", "relationship": "daughter", "phone": "020 7946 0011",
          "kind": "next_of_kin", "keyholder": True},
