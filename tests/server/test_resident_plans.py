@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -21,6 +23,13 @@ CONTACTS: dict[str, list[dict[str, Any]]] = {
          "kind": "professional"},
     ]
 }  # fmt: skip
+
+
+@asynccontextmanager
+async def _signed_in(server: CarewatchServer, username: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {await bearer(client, username)}"
+        yield client
 
 
 def _plan(plans: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -45,11 +54,9 @@ async def test_her_own_plan_replaces_the_default_and_calls_her_contacts_in_order
     edith = homes.edith
     base = f"/api/v1/residents/{edith.resident_id}"
     async with (
-        httpx.AsyncClient(base_url=server.http_url, timeout=10) as desk,
-        httpx.AsyncClient(base_url=server.http_url, timeout=10) as carer,
+        _signed_in(server, edith.responder) as desk,
+        _signed_in(server, edith.carer) as carer,
     ):
-        desk.headers["Authorization"] = f"Bearer {await bearer(desk, edith.responder)}"
-        carer.headers["Authorization"] = f"Bearer {await bearer(carer, edith.carer)}"
         stored = await desk.put(f"{base}/record/contacts", json=CONTACTS)
         assert stored.status_code == 200, stored.text
         jo, gp = (f"call-contact-{c['id']}" for c in stored.json()["contacts"])
@@ -124,11 +131,9 @@ async def test_her_own_plan_replaces_the_default_and_calls_her_contacts_in_order
 async def test_a_tick_stays_on_the_contact_when_the_call_order_changes(
     server: CarewatchServer, api: httpx.AsyncClient, database_url: str
 ) -> None:
-    homes = await make_two_homes(api)
-    edith = homes.edith
+    edith = (await make_two_homes(api)).edith
     base = f"/api/v1/residents/{edith.resident_id}"
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as desk:
-        desk.headers["Authorization"] = f"Bearer {await bearer(desk, edith.responder)}"
+    async with _signed_in(server, edith.responder) as desk:
         jo, gp = (await desk.put(f"{base}/record/contacts", json=CONTACTS)).json()["contacts"]
         alert = _open_alert(database_url, edith, "fall")
         ticked = await desk.post(
