@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -32,6 +33,7 @@ __all__ = [
     "AfterClearing",
     "AlertKind",
     "AlertStatus",
+    "ConsoleState",
     "FalseAlarmLesson",
     "IllegalTransition",
     "KindWords",
@@ -46,6 +48,7 @@ __all__ = [
     "on_cleared",
     "on_repeat",
     "resolution_refused",
+    "state_of",
     "title_of",
 ]
 
@@ -362,3 +365,50 @@ def resolution_refused(severity: Severity, outcome: Outcome, note: str | None) -
     if severity is Severity.EMERGENCY and not (note and note.strip()):
         return "an emergency alert needs a note to close: what happened, who was called"
     return None
+
+
+class ConsoleState(StrEnum):
+    """Where an alert is as a call handler sees it: what the row's clock counts from."""
+
+    UNANSWERED = "unanswered"
+    IN_PROGRESS = "in_progress"
+    NEEDS_REVIEW = "needs_review"
+    CLOSED = "closed"
+
+
+def state_of(
+    status: AlertStatus,
+    *,
+    raised_at: datetime,
+    acknowledged_at: datetime | None,
+    cleared_at: datetime | None,
+    resolved_at: datetime | None,
+) -> tuple[ConsoleState, datetime]:
+    """The alert's state for the queue and the moment it entered it.
+
+    Escalation does not restart the clock: an escalated alert is still
+    unanswered since it was raised. In progress counts from the first
+    acknowledgement (``acknowledged_at`` keeps it). ``cleared_at`` is when the
+    condition ended on an alert that now needs review; acknowledging it after
+    that puts it in progress again.
+
+    >>> from datetime import UTC
+    >>> t = lambda minute: datetime(2026, 12, 3, 7, minute, tzinfo=UTC)
+    >>> state_of(AlertStatus.ESCALATED, raised_at=t(0), acknowledged_at=None,
+    ...          cleared_at=None, resolved_at=None)[0].value
+    'unanswered'
+    >>> state_of(AlertStatus.ACKNOWLEDGED, raised_at=t(0), acknowledged_at=t(2),
+    ...          cleared_at=None, resolved_at=None)[1].minute
+    2
+    >>> state_of(AlertStatus.ESCALATED, raised_at=t(0), acknowledged_at=None,
+    ...          cleared_at=t(9), resolved_at=None)
+    ... # doctest: +ELLIPSIS
+    (<ConsoleState.NEEDS_REVIEW: 'needs_review'>, datetime.datetime(2026, 12, 3, 7, 9, ...))
+    """
+    if status is AlertStatus.RESOLVED and resolved_at is not None:
+        return ConsoleState.CLOSED, resolved_at
+    if cleared_at is not None and (acknowledged_at is None or acknowledged_at < cleared_at):
+        return ConsoleState.NEEDS_REVIEW, cleared_at
+    if status is AlertStatus.ACKNOWLEDGED and acknowledged_at is not None:
+        return ConsoleState.IN_PROGRESS, acknowledged_at
+    return ConsoleState.UNANSWERED, raised_at

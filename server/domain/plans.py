@@ -4,7 +4,8 @@ One table for every kind, so a smoke alarm's plan (get them out, call the
 fire service) is not a pendant press's (speak to them, find out what is
 wrong). A resident may have her own steps for a kind ("Ring her daughter
 first, she lives next door"), which replace the kind's. Either way the
-checklist calls her contacts by name, in call order, one rung each. Pure
+checklist calls her contacts by name, in call order, one rung each, known by
+the contact's own id. Pure
 data; the console shows the checklist and every step ticked goes on the
 alert's audit trail.
 
@@ -14,14 +15,18 @@ alert's audit trail.
 True
 >>> step_in_plan(AlertKind.SMOKE, "fire-service")
 True
->>> jo = RecordContact("Jo Clarke", "daughter", "+447700900123", keyholder=True)
+>>> jo = RecordContact("Jo Clarke", "daughter", "+447700900123", keyholder=True, id="5f0c")
 >>> [(s.id, s.words) for s in checklist(AlertKind.FALL, ("Ring her daughter first",), [jo])]
 ... # doctest: +NORMALIZE_WHITESPACE
 [('own-1', 'Ring her daughter first'),
- ('call-contact-1', 'Call Jo Clarke (daughter, has a key)'),
+ ('call-contact-5f0c', 'Call Jo Clarke (daughter, has a key)'),
  ('record', 'Write what happened and who was called, then choose the outcome.')]
->>> [s.id for s in checklist(AlertKind.CHECKIN_MISSED, (), [jo])]
-['call-resident', 'call-contact-1', 'record']
+
+A rung is the contact's, wherever she is in the call order:
+
+>>> gp = RecordContact("Dr Ahmed", "GP", "+441134960000", id="9a7e")
+>>> [s.id for s in checklist(AlertKind.CHECKIN_MISSED, (), [gp, jo])]
+['call-resident', 'call-contact-9a7e', 'call-contact-5f0c', 'record']
 """
 
 from __future__ import annotations
@@ -177,13 +182,17 @@ def own_steps(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def _rungs(contacts: Sequence[RecordContact]) -> tuple[Step, ...]:
-    """One step per contact, in call order, each dialling that contact."""
+    """One step per contact, in call order, each dialling that contact.
+
+    A rung's id is the contact's own (a tick stays on the person when the
+    order changes); a contact not yet stored has none and is known by place.
+    """
     rungs = []
     for order, contact in enumerate(contacts, start=1):
         key = "has a key" if contact.keyholder else ""
         about = ", ".join(part for part in (contact.relationship, key) if part)
         words = f"Call {contact.name} ({about})" if about else f"Call {contact.name}"
-        rungs.append(Step(f"call-contact-{order}", words, phone=contact.phone))
+        rungs.append(Step(f"call-contact-{contact.id or order}", words, phone=contact.phone))
     return tuple(rungs)
 
 

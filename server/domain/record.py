@@ -32,6 +32,7 @@ __all__ = [
     "RecordContact",
     "ResuscitationStatus",
     "hazard_list",
+    "kept_ids",
     "parts_shown",
 ]
 
@@ -163,3 +164,37 @@ class RecordContact:
     username: str | None = None
     # Where this contact is in the call order, 1 first; given by the list's order when stored.
     position: int = field(default=0, compare=False)
+    # The contact's own id, kept when the list is reordered or edited: a checklist
+    # tick follows the person, not the place. '' until stored (the store gives one).
+    id: str = field(default="", compare=False)
+
+
+def kept_ids(stored: Iterable[RecordContact], new: Iterable[RecordContact]) -> list[str]:
+    """The id each of ``new`` keeps from the stored contacts, '' for someone new.
+
+    A contact sent back with its id keeps it; one sent without (an older page, an
+    API client) keeps the id of the stored contact of the same name, so a list
+    reordered or with a number corrected still calls the same people by the same ids.
+    An id belonging to nobody stored is not taken: ids are never chosen by the sender.
+
+    >>> jo = RecordContact("Jo Clarke", "daughter", "+447700900123", id="a1")
+    >>> gp = RecordContact("Dr Ahmed", "GP", "+441134960000", id="b2")
+    >>> kept_ids([jo, gp], [RecordContact("dr  ahmed", "GP", "+441134960001"), jo])
+    ['b2', 'a1']
+    >>> kept_ids([jo], [RecordContact("Ada Cole", "neighbour", "+441134960556", id="zz")])
+    ['']
+    """
+    wanted = list(new)
+    unused = {contact.id: contact for contact in stored if contact.id}
+    # Ids sent back are claimed first, so a same-named newcomer never takes one.
+    kept = [contact.id if unused.pop(contact.id, None) else "" for contact in wanted]
+    for i, contact in enumerate(wanted):
+        if not kept[i]:
+            same = next((c.id for c in unused.values() if _same_name(c.name, contact.name)), "")
+            unused.pop(same, None)
+            kept[i] = same
+    return kept
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()

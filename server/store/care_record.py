@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from server.domain.record import CareRecord, ContactKind, RecordContact, ResuscitationStatus
+from server.domain.record import (
+    CareRecord,
+    ContactKind,
+    RecordContact,
+    ResuscitationStatus,
+    kept_ids,
+)
 from server.store.pool import DbConn
 
 __all__ = [
@@ -97,8 +103,8 @@ async def key_safe_code(conn: DbConn, resident_id: int) -> str | None:
 async def contacts(conn: DbConn, resident_id: int) -> list[RecordContact]:
     """The resident's contacts in call order, with the username of those who sign in."""
     cursor = await conn.execute(
-        "SELECT c.position, c.name, c.relationship, c.phone, c.kind, c.keyholder, u.username"
-        " FROM resident_contacts c LEFT JOIN users u ON u.id = c.user_id"
+        "SELECT c.position, c.name, c.relationship, c.phone, c.kind, c.keyholder, u.username,"
+        " c.contact_id FROM resident_contacts c LEFT JOIN users u ON u.id = c.user_id"
         " WHERE c.resident_id = %s ORDER BY c.position",
         (resident_id,),
     )
@@ -111,8 +117,11 @@ async def contacts(conn: DbConn, resident_id: int) -> list[RecordContact]:
             keyholder=keyholder,
             username=username,
             position=position,
+            id=str(contact_id),
         )
-        for position, name, relationship, phone, kind, keyholder, username in await cursor.fetchall()
+        for position, name, relationship, phone, kind, keyholder, username, contact_id in (
+            await cursor.fetchall()
+        )
     ]
 
 
@@ -126,15 +135,19 @@ async def unknown_usernames(conn: DbConn, usernames: Sequence[str]) -> list[str]
 
 
 async def replace_contacts(conn: DbConn, resident_id: int, new: Sequence[RecordContact]) -> None:
-    """Replace the resident's contacts with ``new``, called in the order given (one transaction)."""
+    """Replace the resident's contacts with ``new``, called in the order given (one transaction).
+
+    Someone already on the list keeps their id (``kept_ids``); a newcomer gets a new one.
+    """
     async with conn.transaction():
+        ids = kept_ids(await contacts(conn, resident_id), new)
         await conn.execute("DELETE FROM resident_contacts WHERE resident_id = %s", (resident_id,))
-        for position, contact in enumerate(new, start=1):
+        for position, (contact, contact_id) in enumerate(zip(new, ids, strict=True), start=1):
             await conn.execute(
                 "INSERT INTO resident_contacts (resident_id, position, name, relationship,"
-                " phone, kind, keyholder, user_id)"
+                " phone, kind, keyholder, user_id, contact_id)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s,"
-                " (SELECT id FROM users WHERE username = %s))",
+                " (SELECT id FROM users WHERE username = %s), coalesce(%s::uuid, gen_random_uuid()))",
                 (
                     resident_id,
                     position,
@@ -144,5 +157,6 @@ async def replace_contacts(conn: DbConn, resident_id: int, new: Sequence[RecordC
                     contact.kind.value,
                     contact.keyholder,
                     contact.username,
+                    contact_id or None,
                 ),
             )

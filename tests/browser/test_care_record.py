@@ -100,6 +100,16 @@ def _key_safe_reads(database_url: str, home: Home) -> list[tuple[str, bool]]:
     return [(u, a) for u, a in rows]
 
 
+def _contact_ids(database_url: str, home: Home) -> list[str]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT contact_id::text FROM resident_contacts WHERE resident_id = %s"
+            " ORDER BY position",
+            (home.resident_id,),
+        ).fetchall()
+    return [str(i) for (i,) in rows]
+
+
 def _contacts(database_url: str, home: Home) -> list[tuple[str, str]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
@@ -154,6 +164,10 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     await expect(page.locator("#cr-key-safe")).to_have_value("")
     assert await accessibility_problems(page) == []
     await page.locator("#cr-allergies").fill("Penicillin, latex")
+    # The GP's name corrected: the page sends her id back, so she is the same contact
+    # (her rung, and a tick on it, stay hers) though no name matches any more.
+    jo_id, gp_id = _contact_ids(database_url, home)
+    await page.locator("#cr-contacts li").nth(1).get_by_label("Name").fill("Dr Sara Ahmed")
     await page.get_by_role("button", name="Add a contact").click()
     row = page.locator("#cr-contacts li").nth(2)
     await expect(row.get_by_label("Name")).to_be_focused()
@@ -178,10 +192,14 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     await expect(contacts.nth(0).locator("a")).to_have_attribute("href", "tel:+441134960456")
     await eventually(
         lambda: (
-            [n for n, _ in _contacts(database_url, home)] == ["Peter Moss", "Jo Clarke", "Dr Ahmed"]
+            [n for n, _ in _contacts(database_url, home)]
+            == ["Peter Moss", "Jo Clarke", "Dr Sara Ahmed"]
         ),
         "the contacts saved in the new call order",
     )
+    peter_id, *kept = _contact_ids(database_url, home)
+    assert kept == [jo_id, gp_id]
+    assert peter_id not in kept
     # Saving the form without a new code kept the one on file; it is hidden again until asked.
     await expect(page.locator("#key-safe-code")).to_have_text("")
     await page.get_by_role("button", name="Show key safe code").click()

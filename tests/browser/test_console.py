@@ -101,6 +101,9 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     await expect(waiting).not_to_have_class(re.compile(r"\boverdue\b"))
     await expect(page.locator(".alert").first).to_contain_text("Pendant pressed")
     await expect(page).to_have_title("(3) Triage console — carewatch")
+    # Each row's clock says how long the alert has been in its state, from the server's times.
+    await expect(waiting.locator(".timer")).to_have_text(re.compile(r"^unanswered 1 min \d+ s$"))
+    await expect(waiting.locator(".timer")).to_have_attribute("title", re.compile(r"^raised 1 min"))
     await screenshot(page, "console")
     assert await accessibility_problems(page) == []
 
@@ -126,6 +129,13 @@ async def test_a_responder_sees_an_emergency_live_and_works_it_by_keyboard(
     await page.keyboard.type("Pressed by accident; she is fine.")
     await page.keyboard.press("Control+Enter")
     await expect(row).to_have_count(0)
+    # Taking on the no-movement alert restarts its clock: in progress since this acknowledgement,
+    # while the title still says when it was raised.
+    await waiting.locator(".resident").click()
+    await page.keyboard.press("a")
+    await expect(waiting.locator(".timer")).to_have_text(re.compile(r"^in progress \d{1,2} s$"))
+    await expect(waiting.locator(".timer")).to_have_attribute("title", re.compile(r"^raised 1 min"))
+    assert await accessibility_problems(page) == []
     resolved = (await admin_api.get("/api/v1/alerts", params={"status": "resolved"})).json()
     (pendant,) = [a for a in resolved if a["resident_id"] == homes.edith.resident_id]
     assert (pendant["outcome"], pendant["resolved_by"]) == ("false_alarm", homes.edith.responder)

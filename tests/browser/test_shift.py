@@ -277,12 +277,15 @@ async def test_a_shift(
     assert reviewed is not None
     assert reviewed["status"] == "escalated"
     assert reviewed["details"]["needs_review"] is True
+    # Its clock starts again at the clearing; answering it puts it in progress from then.
+    await expect(silence.locator(".timer")).to_have_text(re.compile(r"^needs review \d{1,2} s$"))
     await page.wait_for_timeout(1_500)  # a tick later it is still there
     await expect(silence).to_be_visible()
     await silence.click()
     await expect(page.locator("#panel-review")).to_contain_text("Check on the resident")
     await page.keyboard.press("a")
     await expect(silence.locator(".status")).to_contain_text(f"acknowledged by {edith.responder}")
+    await expect(silence.locator(".timer")).to_have_text(re.compile(r"^in progress \d{1,2} s$"))
     await page.keyboard.press("r")
     await page.keyboard.press("2")  # carer visited; an urgent alert needs no note
     await page.keyboard.press("Enter")

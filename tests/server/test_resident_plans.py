@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -13,7 +15,7 @@ from server.runtime import CarewatchServer
 from tests.server.people import Home, bearer, make_two_homes
 
 FALL_PLAN = ["Ring her daughter first, she lives next door", "Then the warden on 0113 496 0777"]
-CONTACTS = {
+CONTACTS: dict[str, list[dict[str, Any]]] = {
     "contacts": [
         {"name": "Jo Clarke", "relationship": "daughter", "phone": "020 7946 0011",
          "kind": "next_of_kin", "keyholder": True},
@@ -21,6 +23,13 @@ CONTACTS = {
          "kind": "professional"},
     ]
 }  # fmt: skip
+
+
+@asynccontextmanager
+async def _signed_in(server: CarewatchServer, username: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {await bearer(client, username)}"
+        yield client
 
 
 def _plan(plans: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -45,12 +54,12 @@ async def test_her_own_plan_replaces_the_default_and_calls_her_contacts_in_order
     edith = homes.edith
     base = f"/api/v1/residents/{edith.resident_id}"
     async with (
-        httpx.AsyncClient(base_url=server.http_url, timeout=10) as desk,
-        httpx.AsyncClient(base_url=server.http_url, timeout=10) as carer,
+        _signed_in(server, edith.responder) as desk,
+        _signed_in(server, edith.carer) as carer,
     ):
-        desk.headers["Authorization"] = f"Bearer {await bearer(desk, edith.responder)}"
-        carer.headers["Authorization"] = f"Bearer {await bearer(carer, edith.carer)}"
-        assert (await desk.put(f"{base}/record/contacts", json=CONTACTS)).status_code == 200
+        stored = await desk.put(f"{base}/record/contacts", json=CONTACTS)
+        assert stored.status_code == 200, stored.text
+        jo, gp = (f"call-contact-{c['id']}" for c in stored.json()["contacts"])
 
         before = (await desk.get(f"{base}/plans")).json()
         fall = _plan(before, "fall")
@@ -58,7 +67,7 @@ async def test_her_own_plan_replaces_the_default_and_calls_her_contacts_in_order
         # The default's "call their contacts" became one rung per contact, in call order.
         ids = [s["id"] for s in fall["steps"]]
         assert "call-contacts" not in ids
-        assert ids.index("call-contact-1") + 1 == ids.index("call-contact-2")
+        assert ids.index(jo) + 1 == ids.index(gp)
         assert fall["default_steps"] == [s.words for s in plan_for(AlertKind.FALL)]
 
         saved = await desk.put(f"{base}/plans/fall", json={"steps": [*FALL_PLAN, "  "]})
@@ -68,8 +77,8 @@ async def test_her_own_plan_replaces_the_default_and_calls_her_contacts_in_order
         assert [(s["id"], s["words"]) for s in mine["steps"]] == [
             ("own-1", FALL_PLAN[0]),
             ("own-2", FALL_PLAN[1]),
-            ("call-contact-1", "Call Jo Clarke (daughter, has a key)"),
-            ("call-contact-2", "Call Dr Ahmed (GP)"),
+            (jo, "Call Jo Clarke (daughter, has a key)"),
+            (gp, "Call Dr Ahmed (GP)"),
             ("record", plan_for(AlertKind.FALL)[-1].words),
         ]
         assert mine["steps"][2]["phone"]["tel"] == "tel:+442079460011"
@@ -86,9 +95,9 @@ async def test_her_own_plan_replaces_the_default_and_calls_her_contacts_in_order
 
         # Ticking checks the step against her checklist, not the kind's default.
         alert = _open_alert(database_url, edith, "fall")
-        ok = await desk.post(f"/api/v1/alerts/{alert}/steps", json={"step": "call-contact-1"})
+        ok = await desk.post(f"/api/v1/alerts/{alert}/steps", json={"step": jo})
         assert ok.status_code == 200, ok.text
-        assert "call-contact-1" in ok.json()["details"]["steps_done"]
+        assert jo in ok.json()["details"]["steps_done"]
         gone = await desk.post(f"/api/v1/alerts/{alert}/steps", json={"step": "do-not-lift"})
         assert gone.status_code == 422
         assert "reload the console" in gone.json()["detail"]
@@ -117,3 +126,43 @@ async def test_her_own_plan_replaces_the_default_and_calls_her_contacts_in_order
         (edith.carer, "response plan (change: fall)", False),
         (edith.responder, "response plan (change: fall, back to default)", True),
     ]
+
+
+async def test_a_tick_stays_on_the_contact_when_the_call_order_changes(
+    server: CarewatchServer, api: httpx.AsyncClient, database_url: str
+) -> None:
+    edith = (await make_two_homes(api)).edith
+    base = f"/api/v1/residents/{edith.resident_id}"
+    async with _signed_in(server, edith.responder) as desk:
+        jo, gp = (await desk.put(f"{base}/record/contacts", json=CONTACTS)).json()["contacts"]
+        alert = _open_alert(database_url, edith, "fall")
+        ticked = await desk.post(
+            f"/api/v1/alerts/{alert}/steps", json={"step": f"call-contact-{jo['id']}"}
+        )
+        assert ticked.status_code == 200, ticked.text
+
+        # The GP moved first, as the page sends it (with the ids it was given): Jo keeps hers.
+        moved = [{**c, "phone": c["phone"]["display"]} for c in (gp, jo)]
+        after = (await desk.put(f"{base}/record/contacts", json={"contacts": moved})).json()
+        assert [(c["name"], c["id"]) for c in after["contacts"]] == [
+            ("Dr Ahmed", gp["id"]),
+            ("Jo Clarke", jo["id"]),
+        ]
+        # Sent without ids (an API client), in the first order again: matched by name.
+        again = (await desk.put(f"{base}/record/contacts", json=CONTACTS)).json()
+        assert [c["id"] for c in again["contacts"]] == [jo["id"], gp["id"]]
+        # Someone new gets an id of her own; an id made up by the sender is not taken.
+        ada = {"name": "Ada Cole", "phone": "0113 496 0556", "id": "not-one-of-hers"}
+        three = {"contacts": [{**CONTACTS["contacts"][0], "id": jo["id"]}, ada]}
+        ids = [
+            c["id"]
+            for c in (await desk.put(f"{base}/record/contacts", json=three)).json()["contacts"]
+        ]
+        assert ids[0] == jo["id"]
+        assert ids[1] not in (jo["id"], gp["id"], "not-one-of-hers")
+
+        steps = _plan((await desk.get(f"{base}/plans")).json(), "fall")["steps"]
+        rung = next(s for s in steps if s["id"] == f"call-contact-{jo['id']}")
+        assert rung["words"] == "Call Jo Clarke (daughter, has a key)"
+        shown = (await desk.get(f"/api/v1/alerts/{alert}")).json()
+        assert shown["details"]["steps_done"] == [rung["id"]]

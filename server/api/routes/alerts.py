@@ -33,7 +33,7 @@ from server.domain.access import (
     may_act_on_alerts,
     may_see_contact_details,
 )
-from server.domain.alerts import AlertStatus, IllegalTransition, Outcome
+from server.domain.alerts import AlertStatus, ConsoleState, IllegalTransition, Outcome, state_of
 from server.store import alerts as alerts_sql
 from server.store import escalation as escalation_sql
 from server.store import people
@@ -87,10 +87,20 @@ class Alert(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     outcome: str | None
+    state: ConsoleState = Field(description="unanswered, in progress, needs review or closed")
+    state_since: datetime = Field(description="when the alert entered its state, for its clock")
 
     @classmethod
     def of(cls, row: alerts_sql.AlertRow) -> Alert:
         """From the stored row."""
+        cleared = row.details.get("cleared_at") if row.details.get("needs_review") else None
+        state, since = state_of(
+            AlertStatus(row.status),
+            raised_at=row.raised_at,
+            acknowledged_at=row.acknowledged_at,
+            cleared_at=datetime.fromisoformat(cleared) if isinstance(cleared, str) else None,
+            resolved_at=row.resolved_at,
+        )
         return cls(
             id=row.id,
             resident=row.resident,
@@ -108,6 +118,8 @@ class Alert(BaseModel):
             resolved_at=row.resolved_at,
             resolved_by=row.resolved_by,
             outcome=row.outcome,
+            state=state,
+            state_since=since,
         )
 
 

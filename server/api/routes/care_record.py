@@ -80,6 +80,7 @@ class AccessOut(BaseModel):
 class ContactOut(BaseModel):
     """Someone to call, in call order."""
 
+    id: str = Field(description="the contact's own id, kept when the order changes")
     position: int
     name: str
     relationship: str
@@ -150,6 +151,12 @@ class ContactIn(BaseModel):
     kind: ContactKind = ContactKind.FAMILY_OR_FRIEND
     keyholder: bool = False
     username: str | None = Field(default=None, max_length=100, description="if they sign in")
+    id: str = Field(
+        default="",
+        max_length=40,
+        description="as the record gave it, so an open alert's ticks stay on this person;"
+        " '' (or left out): matched by name, else a new contact",
+    )
 
     @field_validator("phone")
     @classmethod
@@ -237,6 +244,7 @@ async def _record_out(services: Services, user: people.User, home: ResidentScope
         else None,
         contacts=[
             ContactOut(
+                id=c.id,
                 position=c.position,
                 name=c.name,
                 relationship=c.relationship,
@@ -347,6 +355,7 @@ async def set_contacts(
                     kind=c.kind,
                     keyholder=c.keyholder,
                     username=c.username or None,
+                    id=c.id,
                 )
                 for c in new.contacts
             ],

@@ -17,6 +17,8 @@ const careRecord = (() => {
     li.querySelector(".cr-kind").value = contact.kind || "family_or_friend";
     li.querySelector(".cr-keyholder").checked = Boolean(contact.keyholder);
     li.querySelector(".cr-username").value = contact.username || "";
+    // Sent back on save, so ticks on an open alert stay on this person when the order changes.
+    li.dataset.contactId = contact.id || "";
     li.querySelector(".cr-name").addEventListener("input", nameButtons);
     li.querySelector(".cr-up").addEventListener("click", () => {
       if (li.previousElementSibling) li.parentNode.insertBefore(li, li.previousElementSibling);
@@ -97,6 +99,7 @@ const careRecord = (() => {
       kind: li.querySelector(".cr-kind").value,
       keyholder: li.querySelector(".cr-keyholder").checked,
       username: li.querySelector(".cr-username").value.trim() || null,
+      id: li.dataset.contactId || "",
     })).filter((c) => c.name || c.phone);
   }
 

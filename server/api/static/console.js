@@ -10,6 +10,7 @@ const SEVERITY_RANK = { emergency: 0, urgent: 1, advisory: 2, technical: 3 };
 const ANSWER_WITHIN_S = 60;
 // Nobody has taken these on yet: they can be acknowledged, they sort first, their clock runs.
 const UNANSWERED = ["open", "escalated"];
+const STATE_WORDS = { unanswered: "unanswered", in_progress: "in progress", needs_review: "needs review", closed: "closed" };
 // New alerts of these severities sound the alarm; advisories never wake anyone.
 const SOUNDED = ["emergency", "urgent"];
 // While an emergency waits unanswered, the sound is repeated this often.
@@ -140,6 +141,8 @@ function fill(item, alert) {
   item.dataset.severity = alert.severity;
   item.dataset.status = alert.status;
   item.dataset.raisedAt = alert.raised_at;
+  item.dataset.state = alert.state;
+  item.dataset.stateSince = alert.state_since;
   item.dataset.review = alert.details.needs_review ? "yes" : "no";
   const responding = (alert.details.responding || []).map((r) => r.by);
   item.setAttribute("aria-label", `${alert.severity} alert: ${alert.resident}, ${kindWords(alert.kind)}, ${statusWords(alert)}`);
@@ -502,7 +505,11 @@ function tick() {
   for (const item of document.querySelectorAll("#alerts .alert")) {
     const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(item.dataset.raisedAt)) / 1000));
     const waiting = UNANSWERED.includes(item.dataset.status);
-    item.querySelector(".timer").textContent = ago(item.dataset.raisedAt);
+    // The clock counts from the server's moment of the state (raised, first
+    // acknowledged, cleared), so a reload or a colleague's screen shows the same.
+    const timer = item.querySelector(".timer");
+    timer.textContent = `${STATE_WORDS[item.dataset.state] || item.dataset.state} ${ago(item.dataset.stateSince)}`;
+    timer.title = `raised ${ago(item.dataset.raisedAt)} ago`;
     const late = item.dataset.severity === "emergency" ? seconds > ANSWER_WITHIN_S
       : item.dataset.severity === "urgent" && item.dataset.status === "escalated";
     item.classList.toggle("overdue", waiting && late);
