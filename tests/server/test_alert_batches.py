@@ -129,7 +129,7 @@ async def test_two_servers_raising_overlapping_storms_raise_each_alert_once(
         per_home = conn.execute(
             "SELECT resident_id, count(*) FROM alerts GROUP BY resident_id"
         ).fetchall()
-        actions = dict(
+        actions: dict[str, int] = dict(
             conn.execute("SELECT action, count(*) FROM alert_events GROUP BY action").fetchall()
         )
         due = conn.execute(
