@@ -362,7 +362,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # The path before findings were batched: each raised inside the consumer.
             server_env["CAREWATCH_FINDINGS_BATCHED"] = "false"
         with _server_env(server_env):
-            server = ServerProcess(database_url, mqtt_url)
+            # A fleet's learned states are restored before ready: 100,000 take minutes here.
+            server = ServerProcess(database_url, mqtt_url, ready_within_s=600.0)
         ready_s = time.monotonic() - started
         rss_start = server.rss_mb()
         fleet = Fleet(
