@@ -132,6 +132,9 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
+                # Not left behind holding the benchmark's database open.
+                self.process.kill()
+                self.process.wait(10)
                 raise RuntimeError(
                     f"the carewatch server was not ready within {ready_within_s:g} s"
                 )
