@@ -53,7 +53,17 @@ async def ladder_now(
 ) -> tuple[Rung, ...]:
     """The resident's ladder for an alert of ``severity`` as it stands now: today's
     responders on duty, carers away left off (the one place the ladder meets the database)."""
-    carers, responders, installers = await escalation_sql.contacts_for(conn, resident_id)
+    return ladder_of(severity, *await escalation_sql.contacts_for(conn, resident_id), ack_timeout)
+
+
+def ladder_of(
+    severity: Severity,
+    carers: list[Contact],
+    responders: list[Contact],
+    installers: list[Contact],
+    ack_timeout: timedelta,
+) -> tuple[Rung, ...]:
+    """The ladder for an alert of ``severity`` from its resident's contacts, as of now."""
     return ladder(
         severity,
         carers=carers,
@@ -193,12 +203,13 @@ class EscalationScheduler:
         """Claim every round due now and start sending each; how many were started."""
         started = 0
         while len(self._rounds) < self.policy.max_rounds:
-            due, round_ = await self._claim_rung()
+            due, rounds = await self._claim_rungs(self.policy.max_rounds - len(self._rounds))
             if not due:
-                due, round_ = await self._claim_realert()
+                realert_due, realert = await self._claim_realert()
+                due, rounds = int(realert_due), [] if realert is None else [realert]
             if not due:
                 return started
-            if round_ is not None:
+            for round_ in rounds:
                 task = asyncio.create_task(self._send_round(round_))
                 self._rounds.add(task)
                 task.add_done_callback(self._rounds.discard)
@@ -216,52 +227,88 @@ class EscalationScheduler:
             task.cancel()
         await asyncio.gather(*self._rounds, return_exceptions=True)
 
-    async def _claim_rung(self) -> tuple[bool, _Round | None]:
-        """Whether a rung was due, and the round to send for it (None: nothing to send)."""
+    async def _claim_rungs(self, limit: int) -> tuple[int, list[_Round]]:
+        """Claim up to ``limit`` due rungs in one transaction: how many were due, and the
+        rounds to send for them (a rung with nothing to send is done here and then).
+
+        Many at once: a storm of 100,000 findings all due together was two
+        transactions and about ten round trips an alert, one alert at a time.
+        """
         async with self._pool.connection() as conn, conn.transaction():
-            due = await escalation_sql.claim_due(conn)
-            if due is None:
-                return False, None
-            rungs = await ladder_now(
-                conn, due.resident_id, Severity(due.severity), ack_timeout=self.policy.ack_timeout
+            claimed = await escalation_sql.claim_due(conn, limit=limit)
+            if not claimed:
+                return 0, []
+            contacts = await escalation_sql.contacts_for_residents(
+                conn, list({due.resident_id for due in claimed})
             )
-            index = due.rung
-            if due.status == AlertStatus.ESCALATED:
-                # Escalated (by the ladder or by hand): straight to the responders' rung.
-                responders_rung = next(
-                    (i for i, r in enumerate(rungs) if r.escalates), len(rungs) - 1
-                )
-                index = max(index, responders_rung)
-            if index >= len(rungs):
-                await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=None)
-                return True, None
-            due = replace(due, rung=index)
-            rung = rungs[index]
-            if rung.escalates and due.status != AlertStatus.ESCALATED:
-                next_status(AlertStatus(due.status), Action.ESCALATE)
-                await alerts_sql.set_escalated(conn, due.id)
-                await alerts_sql.add_event(
-                    conn,
-                    due.id,
-                    actor="system",
-                    action="escalated",
-                    note="Not acknowledged in time: passed to the responders.",
-                )
-            if not rung.contacts or not rung.notify:
-                reached = await self._note_unsent(conn, due, rung)
-                next_due = deadline_after(rungs, index, datetime.now(UTC), reached=reached)
-                await escalation_sql.schedule_rung(conn, due.id, rung=index + 1, due_at=next_due)
-                return True, None
-            title = f"[{due.severity.upper()}] {due.resident}: {title_of(due.kind)}"
-            spoken = _spoken(due.severity, due.resident, due.kind, due.reason)
-            messages = []
-            for contact in rung.contacts:
-                link = await self._link(conn, due.id, contact)
-                messages.append(_Message(contact, title, f"{due.reason}\n\n{link}", spoken))
-            lease = self._lease(rung.contacts)
-            # Ours while it is sent: no other process claims it before the lease ends.
-            await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=lease)
-        return True, _Round(due.id, index, lease, tuple(messages), rungs=rungs)
+            rounds = []
+            # Pipeline mode: each alert's trail lines, links and deadline are sent without
+            # waiting for their answers (nothing read back until the commit).
+            async with conn.pipeline():
+                for due in claimed:
+                    round_ = await self._prepare_rung(conn, due, *contacts[due.resident_id])
+                    if round_ is not None:
+                        rounds.append(round_)
+        return len(claimed), rounds
+
+    async def _prepare_rung(
+        self,
+        conn: DbConn,
+        due: escalation_sql.DueAlert,
+        carers: list[Contact],
+        responders: list[Contact],
+        installers: list[Contact],
+    ) -> _Round | None:
+        """Decide the claimed alert's rung, in the claim's transaction; the round to send."""
+        rungs = ladder_of(
+            Severity(due.severity), carers, responders, installers, self.policy.ack_timeout
+        )
+        index = due.rung
+        if due.status == AlertStatus.ESCALATED:
+            # Escalated (by the ladder or by hand): straight to the responders' rung.
+            responders_rung = next((i for i, r in enumerate(rungs) if r.escalates), len(rungs) - 1)
+            index = max(index, responders_rung)
+        if index >= len(rungs):
+            await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=None)
+            return None
+        due = replace(due, rung=index)
+        rung = rungs[index]
+        if rung.escalates and due.status != AlertStatus.ESCALATED:
+            next_status(AlertStatus(due.status), Action.ESCALATE)
+            await alerts_sql.set_escalated(conn, due.id)
+            await alerts_sql.add_event(
+                conn,
+                due.id,
+                actor="system",
+                action="escalated",
+                note="Not acknowledged in time: passed to the responders.",
+            )
+        if not rung.contacts or not rung.notify:
+            reached = await self._note_unsent(conn, due, rung)
+            next_due = deadline_after(rungs, index, datetime.now(UTC), reached=reached)
+            await escalation_sql.schedule_rung(conn, due.id, rung=index + 1, due_at=next_due)
+            return None
+        if not any(contact.channels for contact in rung.contacts):
+            # Nobody on the rung has a channel (an installer with no address): the round
+            # would send nothing and record "could not reach". Recorded here and now, it
+            # costs no lease, no links and no second transaction.
+            note, details = _rung_note(due.rung, [], rung.contacts)
+            await alerts_sql.add_event(
+                conn, due.id, actor="system", action="notified", note=note, details=details
+            )
+            next_due = deadline_after(rungs, index, datetime.now(UTC), reached=False)
+            await escalation_sql.schedule_rung(conn, due.id, rung=index + 1, due_at=next_due)
+            return None
+        title = f"[{due.severity.upper()}] {due.resident}: {title_of(due.kind)}"
+        spoken = _spoken(due.severity, due.resident, due.kind, due.reason)
+        messages = []
+        for contact in rung.contacts:
+            link = await self._link(conn, due.id, contact)
+            messages.append(_Message(contact, title, f"{due.reason}\n\n{link}", spoken))
+        lease = self._lease(rung.contacts)
+        # Ours while it is sent: no other process claims it before the lease ends.
+        await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=lease)
+        return _Round(due.id, index, lease, tuple(messages), rungs=rungs)
 
     async def _note_unsent(self, conn: DbConn, due: escalation_sql.DueAlert, rung: Rung) -> bool:
         """Trail a rung that sends nothing; whether it counts as reaching someone."""
@@ -362,50 +409,9 @@ class EscalationScheduler:
         press = round_.realert.press if round_.realert else None
         reached: list[str] = []
         async with self._pool.connection() as conn, conn.transaction():
-            for message, attempts in zip(round_.messages, results, strict=True):
-                contact = message.contact
-                for a in attempts:
-                    await escalation_sql.record_attempt(
-                        conn,
-                        round_.alert_id,
-                        user_id=contact.user_id,
-                        rung=round_.rung,
-                        channel=a.channel,
-                        attempt=a.attempt,
-                        ok=a.delivery.ok,
-                        error=a.delivery.error,
-                        at=a.at,
-                        press=press,
-                    )
-                    if not a.delivery.ok:
-                        log.warning(
-                            "alert %s: %s to %s failed (attempt %d): %s",
-                            round_.alert_id,
-                            a.channel.kind,
-                            contact.name,
-                            a.attempt,
-                            a.delivery.error,
-                        )
-                if any(a.delivery.ok for a in attempts):
-                    reached.append(contact.name)
-            names = ", ".join(m.contact.name for m in round_.messages)
-            if round_.realert is None:
-                note = (
-                    f"Notified {', '.join(reached)}."
-                    if reached
-                    else f"Could not reach {names}; moving on."
-                )
-                details: dict[str, object] = {"rung": round_.rung + 1, "reached": reached}
-            else:
-                note = (
-                    f"Press {press}: notified {', '.join(reached)} again."
-                    if reached
-                    else f"Press {press}: could not reach {names}."
-                )
-                details = {"press": press, "reached": reached}
-            await alerts_sql.add_event(
-                conn, round_.alert_id, actor="system", action="notified", note=note, details=details
-            )
+            # Pipeline mode: the attempts and the trail line go without waiting for answers.
+            async with conn.pipeline():
+                await self._record_attempts(conn, round_, results, press, reached)
             if round_.realert is not None:
                 await escalation_sql.finish_realert(conn, round_.realert.id, lease=round_.lease)
                 return
@@ -426,6 +432,56 @@ class EscalationScheduler:
                 round_.alert_id,
                 round_.rung + 1,
             )
+
+    async def _record_attempts(
+        self,
+        conn: DbConn,
+        round_: _Round,
+        results: Sequence[list[_Attempt]],
+        press: int | None,
+        reached: list[str],
+    ) -> None:
+        """Every attempt of the round and its trail line; who was reached goes in ``reached``."""
+        for message, attempts in zip(round_.messages, results, strict=True):
+            contact = message.contact
+            for a in attempts:
+                await escalation_sql.record_attempt(
+                    conn,
+                    round_.alert_id,
+                    user_id=contact.user_id,
+                    rung=round_.rung,
+                    channel=a.channel,
+                    attempt=a.attempt,
+                    ok=a.delivery.ok,
+                    error=a.delivery.error,
+                    at=a.at,
+                    press=press,
+                )
+                if not a.delivery.ok:
+                    log.warning(
+                        "alert %s: %s to %s failed (attempt %d): %s",
+                        round_.alert_id,
+                        a.channel.kind,
+                        contact.name,
+                        a.attempt,
+                        a.delivery.error,
+                    )
+            if any(a.delivery.ok for a in attempts):
+                reached.append(contact.name)
+        contacts = [m.contact for m in round_.messages]
+        if round_.realert is None:
+            note, details = _rung_note(round_.rung, reached, contacts)
+        else:
+            names = ", ".join(c.name for c in contacts)
+            note = (
+                f"Press {press}: notified {', '.join(reached)} again."
+                if reached
+                else f"Press {press}: could not reach {names}."
+            )
+            details = {"press": press, "reached": reached}
+        await alerts_sql.add_event(
+            conn, round_.alert_id, actor="system", action="notified", note=note, details=details
+        )
 
     async def _deliver(
         self,
@@ -540,6 +596,21 @@ class EscalationScheduler:
             f"Acknowledge with one tap (this link works once, for {minutes} minutes):\n"
             f"{self._public_url}/ack/{token}\n"
         )
+
+
+def _rung_note(
+    rung: int, reached: Sequence[str], contacts: Sequence[Contact]
+) -> tuple[str, dict[str, object]]:
+    """The trail line of a rung's round: its note and details.
+
+    >>> _rung_note(0, [], [Contact(1, "Amy", ())])
+    ('Could not reach Amy; moving on.', {'rung': 1, 'reached': []})
+    """
+    if reached:
+        note = f"Notified {', '.join(reached)}."
+    else:
+        note = f"Could not reach {', '.join(c.name for c in contacts)}; moving on."
+    return note, {"rung": rung + 1, "reached": list(reached)}
 
 
 def _spoken(severity: str, resident: str, kind: str, reason: str) -> str:

@@ -91,20 +91,39 @@ class StepNotInPlan(ValueError):
     """The step is not one of the response plan's for the alert's kind."""
 
 
+def _new_alert(home: HubHome, condition: Condition) -> alerts_sql.NewAlert:
+    return alerts_sql.NewAlert(
+        resident_id=home.resident_id,
+        hub=home.hub or None,
+        kind=condition.kind,
+        severity=condition.severity,
+        event_at=condition.event_at,
+        reason=clip_reason(condition.reason),
+        details=dict(condition.details),
+    )
+
+
 async def _raise_in(conn: DbConn, home: HubHome, condition: Condition) -> tuple[uuid.UUID, bool]:
     """Raise the condition's alert in the caller's transaction; its id, and whether it is new."""
-    return await alerts_sql.insert_alert(
-        conn,
-        alerts_sql.NewAlert(
-            resident_id=home.resident_id,
-            hub=home.hub or None,
-            kind=condition.kind,
-            severity=condition.severity,
-            event_at=condition.event_at,
-            reason=clip_reason(condition.reason),
-            details=dict(condition.details),
-        ),
-    )
+    return await alerts_sql.insert_alert(conn, _new_alert(home, condition))
+
+
+async def _raise_all_in(
+    conn: DbConn, conditions: Sequence[tuple[HubHome, Condition]]
+) -> list[tuple[HubHome, Condition]]:
+    """Raise conditions of distinct residents and kinds at once; those that raised a new alert.
+
+    A condition whose resident already has an active alert of its kind is raised
+    alone afterwards, as :func:`_raise_in` does it (the repeat noted on the trail).
+    """
+    if not conditions:
+        return []
+    ids = await alerts_sql.insert_new_alerts(conn, [_new_alert(h, c) for h, c in conditions])
+    raised = []
+    for (home, condition), alert_id in zip(conditions, ids, strict=True):
+        if alert_id is not None or (await _raise_in(conn, home, condition))[1]:
+            raised.append((home, condition))
+    return raised
 
 
 async def _clear_in(conn: DbConn, home: HubHome, cleared: Cleared) -> None:
@@ -158,15 +177,27 @@ class AlertService:
         escalation timer, so the same notifications); only the commit is shared.
         """
         raised: list[tuple[HubHome, Condition]] = []
-        # Pipeline mode: the audit row, the touch and the NOTIFY after each insert are sent
-        # without waiting for their answers, so an alert costs about one round trip, not four.
+        # Consecutive conditions of distinct residents and kinds are raised in one
+        # statement (insert_new_alerts); a clear, or a second condition of the same
+        # resident and kind, ends the run, so that order is kept. Pipeline mode: the
+        # statements of a clear or a repeat are sent without waiting for their answers.
+        run: list[tuple[HubHome, Condition]] = []
+        keys: set[tuple[int, AlertKind]] = set()
         async with self._pool.connection() as conn, conn.transaction(), conn.pipeline():
             for home, finding in findings:
+                key = (home.resident_id, finding.kind)
+                if isinstance(finding, Condition) and key not in keys:
+                    run.append((home, finding))
+                    keys.add(key)
+                    continue
+                raised += await _raise_all_in(conn, run)
+                run, keys = [], set()
                 if isinstance(finding, Condition):
-                    if (await _raise_in(conn, home, finding))[1]:
-                        raised.append((home, finding))
+                    run.append((home, finding))
+                    keys.add(key)
                 else:
                     await _clear_in(conn, home, finding)
+            raised += await _raise_all_in(conn, run)
         for home, condition in raised:
             log.warning("%s alert for %s: %s", condition.severity, home.resident, condition.reason)
 

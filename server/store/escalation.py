@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -21,6 +22,7 @@ __all__ = [
     "claim_due",
     "claim_realert",
     "contacts_for",
+    "contacts_for_residents",
     "finish_digest",
     "finish_realert",
     "finish_rung",
@@ -72,16 +74,35 @@ class Notification:
     error: str | None
 
 
-async def claim_due(conn: DbConn) -> DueAlert | None:
-    """Lock the most overdue alert whose next rung is due; other processes skip it."""
+_DUE = (
+    "SELECT a.id, a.resident_id, r.name, a.kind, a.severity, a.status, a.reason,"
+    " a.escalation_rung FROM alerts a JOIN residents r ON r.id = a.resident_id"
+    " WHERE a.escalation_due_at <= now() AND a.status IN ('open', 'escalated')"
+)
+
+
+async def claim_due(conn: DbConn, *, limit: int = 1) -> list[DueAlert]:
+    """Lock up to ``limit`` alerts whose next rung is due, most overdue first; other
+    processes skip them.
+
+    Emergencies come before everything else: a storm of technical alerts all due at
+    once (a council's fleet imported with incomplete sensor maps) must not put a
+    pendant's rung behind thousands of installers' findings.
+    """
     cursor = await conn.execute(
-        "SELECT a.id, a.resident_id, r.name, a.kind, a.severity, a.status, a.reason,"
-        " a.escalation_rung FROM alerts a JOIN residents r ON r.id = a.resident_id"
-        " WHERE a.escalation_due_at <= now() AND a.status IN ('open', 'escalated')"
-        " ORDER BY a.escalation_due_at LIMIT 1 FOR UPDATE OF a SKIP LOCKED"
+        _DUE + " AND a.severity = 'emergency'"
+        " ORDER BY a.escalation_due_at LIMIT %s FOR UPDATE OF a SKIP LOCKED",
+        (limit,),
     )
-    row = await cursor.fetchone()
-    return None if row is None else DueAlert(*row)
+    claimed = [DueAlert(*row) for row in await cursor.fetchall()]
+    if len(claimed) < limit:
+        cursor = await conn.execute(
+            _DUE + " AND a.severity <> 'emergency'"
+            " ORDER BY a.escalation_due_at LIMIT %s FOR UPDATE OF a SKIP LOCKED",
+            (limit - len(claimed),),
+        )
+        claimed += [DueAlert(*row) for row in await cursor.fetchall()]
+    return claimed
 
 
 async def schedule_rung(
@@ -237,35 +258,51 @@ async def contacts_for(
 ) -> tuple[list[Contact], list[Contact], list[Contact]]:
     """The resident's carers in order, the on-duty responders of the resident's service, and
     the installers (admins)."""
-    # One query, carers first in the order the resident's ladder lists them.
+    return (await contacts_for_residents(conn, [resident_id]))[resident_id]
+
+
+async def contacts_for_residents(
+    conn: DbConn, resident_ids: Sequence[int]
+) -> dict[int, tuple[list[Contact], list[Contact], list[Contact]]]:
+    """:func:`contacts_for` for many residents in two queries, whatever their number."""
+    # One query, carers first in the order each resident's ladder lists them; a
+    # responder appears once for every resident of their service.
     cursor = await conn.execute(
-        "SELECT id, name, role, away_until, quiet_from, quiet_until FROM ("
-        " SELECT u.id, coalesce(u.display_name, u.username) AS name, 'carer' AS role,"
-        "  0 AS part, c.position, u.away_until, u.quiet_from, u.quiet_until"
-        "  FROM resident_carers c JOIN users u ON u.id = c.user_id WHERE c.resident_id = %s"
-        " UNION ALL SELECT id, coalesce(display_name, username), 'responder', 1, 0,"
-        "  away_until, quiet_from, quiet_until FROM users"
-        "  WHERE role = 'responder' AND on_duty"
-        "  AND service = (SELECT service FROM residents WHERE id = %s)"
-        " UNION ALL SELECT id, coalesce(display_name, username), 'installer', 2, 0,"
+        "SELECT resident_id, id, name, role, away_until, quiet_from, quiet_until FROM ("
+        " SELECT c.resident_id, u.id, coalesce(u.display_name, u.username) AS name,"
+        "  'carer' AS role, 0 AS part, c.position, u.away_until, u.quiet_from, u.quiet_until"
+        "  FROM resident_carers c JOIN users u ON u.id = c.user_id"
+        "  WHERE c.resident_id = ANY(%s)"
+        " UNION ALL SELECT r.id, u.id, coalesce(u.display_name, u.username), 'responder', 1, 0,"
+        "  u.away_until, u.quiet_from, u.quiet_until FROM residents r"
+        "  JOIN users u ON u.service = r.service AND u.role = 'responder' AND u.on_duty"
+        "  WHERE r.id = ANY(%s)"
+        " UNION ALL SELECT NULL, id, coalesce(display_name, username), 'installer', 2, 0,"
         "  away_until, quiet_from, quiet_until FROM users WHERE role = 'admin'"
         ") AS contacts ORDER BY part, position, id",
-        (resident_id, resident_id),
+        (list(resident_ids), list(resident_ids)),
     )
     rows = await cursor.fetchall()
-    channels = await _channels(conn, [row[0] for row in rows])
-    by_role: dict[str, list[Contact]] = {"carer": [], "responder": [], "installer": []}
-    for user_id, name, role, away_until, quiet_from, quiet_until in rows:
-        by_role[role].append(
-            Contact(
-                user_id,
-                name,
-                channels.get(user_id, ()),
-                away_until=away_until,
-                quiet=_quiet(quiet_from, quiet_until),
-            )
+    channels = await _channels(conn, list({row[1] for row in rows}))
+    found: dict[int, tuple[list[Contact], list[Contact], list[Contact]]] = {
+        resident_id: ([], [], []) for resident_id in resident_ids
+    }
+    installers: list[Contact] = []
+    for resident_id, user_id, name, role, away_until, quiet_from, quiet_until in rows:
+        contact = Contact(
+            user_id,
+            name,
+            channels.get(user_id, ()),
+            away_until=away_until,
+            quiet=_quiet(quiet_from, quiet_until),
         )
-    return by_role["carer"], by_role["responder"], by_role["installer"]
+        if role == "installer":
+            installers.append(contact)
+        else:
+            found[resident_id][0 if role == "carer" else 1].append(contact)
+    for *_, theirs in found.values():
+        theirs.extend(installers)
+    return found
 
 
 def _quiet(start: time | None, end: time | None) -> QuietHours | None:
