@@ -3,9 +3,9 @@
 A checkpoint is ``CWH1``, the length of a JSON header, the header (its format
 version ``v``, times, counters, the resident's recent wakes, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
-``batteries``, ``coverage``, ``mornings``) and the gap histogram's raw counts. Version 1 (no ``v``)
-had every field flat in the header and one ``raised`` for both silences; it is still
-read. A server restored from it neither forgets a baseline nor raises an
+``batteries``, ``coverage``, ``mornings``, ``sensors``) and the gap histogram's raw
+counts. Version 1 (no ``v``) had every field flat in the header and one ``raised`` for
+both silences, version 2 the sections but ``sensors``; both are still read. A server restored from it neither forgets a baseline nor raises an
 alert it has already raised. An unreadable checkpoint (another version, a
 truncated row) is refused with :class:`CheckpointError` and the home starts
 from the population prior again.
@@ -29,14 +29,16 @@ from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
 from server.detect.mornings import Mornings
 from server.detect.night_toilets import NightToilets
+from server.detect.sensors import Sensors
 from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
 
 _MAGIC = b"CWH1"
 _HEADER = struct.Struct(">4sI")
-# The header's format: 2 has a section per detector and a raised slot per silence.
-_VERSION = 2
+# The header's format: 2 has a section per detector and a raised slot per silence; 3
+# sections for the silent sensors too. Older formats are still read.
+_VERSION = 3
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
 _TIMES = (
@@ -66,19 +68,10 @@ _PLAIN = (
     "activity_today",
     "decline_cusum",
     "low_days",
-    "sensor_seen",
-    "sensor_mark",
-    "sensor_gap",
-    "sensor_missed",
-    "sensor_days",
-    "environment_sensors",
-    "silent_sensors",
-    "activity_total",
     "profile_run",
     "profile_wake",
     "profile_toilets",
     "profile_counts",
-    "sensor_span",
     "advisory_slack",
     "bed_stay",
     "chair_pulsing",
@@ -104,7 +97,6 @@ _ADDED = frozenset(
         "profile_days",
         "profile_recent",
         "profile_held",
-        "sensor_span",
         "advisory_slack",
         "bed_pressed",
         "bed_stay",
@@ -117,7 +109,21 @@ _ADDED = frozenset(
 )
 
 
-_SECTIONS = ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings")
+_SECTIONS = (
+    "cold_home",
+    "front_door",
+    "night_toilets",
+    "batteries",
+    "coverage",
+    "mornings",
+    "sensors",
+)
+# The sections each older format had; the rest were flat in its header, under the names
+# the sections keep.
+_SECTIONS_OF = {
+    1: (),
+    2: ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"),
+}
 
 
 class CheckpointError(ValueError):
@@ -194,18 +200,8 @@ class HomeState:
     profile_wake: float | None = None
     profile_toilets: int | None = None
     profile_counts: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, math.nan])
-    # Sensors: when each last reported (epoch s), the home's activity count then,
-    # the share of days it reports on, which report on their own, which are silent.
-    sensor_seen: dict[str, float] = field(default_factory=dict)
-    sensor_mark: dict[str, int] = field(default_factory=dict)
-    sensor_gap: dict[str, float] = field(default_factory=dict)
-    sensor_missed: dict[str, int] = field(default_factory=dict)
-    sensor_days: dict[str, float] = field(default_factory=dict)
-    # The most movements elsewhere between two of the sensor's reports lately.
-    sensor_span: dict[str, float] = field(default_factory=dict)
-    environment_sensors: dict[str, bool] = field(default_factory=dict)
-    silent_sensors: list[str] = field(default_factory=list)
-    activity_total: int = 0
+    # Each sensor's reports, for telling a silent one (server.detect.sensors).
+    sensors: Sensors = field(default_factory=Sensors)
     # Not checkpointed: the no-movement limit for the current last activity.
     limit: timedelta | None = None
     limit_for: datetime | None = None
@@ -249,6 +245,7 @@ class HomeState:
         header["batteries"] = self.batteries.section()
         header["coverage"] = self.coverage.section()
         header["mornings"] = self.mornings.section()
+        header["sensors"] = self.sensors.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -284,10 +281,11 @@ class HomeState:
                 state.no_movement_raised = raised is AlertKind.NO_MOVEMENT
                 state.not_up_raised = raised is AlertKind.NOT_UP
                 sections = dict.fromkeys(_SECTIONS, header)
-            elif version == _VERSION:
+            elif version <= _VERSION:
                 state.no_movement_raised = bool(header["no_movement_raised"])
                 state.not_up_raised = bool(header["not_up_raised"])
-                sections = {name: header[name] for name in _SECTIONS}
+                had = _SECTIONS_OF.get(version, _SECTIONS)
+                sections = {name: header[name] if name in had else header for name in _SECTIONS}
             else:
                 raise CheckpointError(
                     f"home checkpoint version {version}, newer than this server's "
@@ -299,6 +297,7 @@ class HomeState:
             state.batteries = Batteries.from_section(sections["batteries"])
             state.coverage = Coverage.from_section(sections["coverage"])
             state.mornings = Mornings.from_section(sections["mornings"])
+            state.sensors = Sensors.from_section(sections["sensors"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

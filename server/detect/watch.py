@@ -352,7 +352,7 @@ class HomeWatch:
         kind = reading.kind
         alive = sensor_reported(
             hub,
-            home,
+            home.sensors,
             reading.sensor,
             reading.ts,
             environment=kind in _ENVIRONMENT,
@@ -434,7 +434,7 @@ class HomeWatch:
             return []  # late and older than what we know: nothing new about now
         this_hour = self._hour(hub, ts)
         if last is not None and ts - last > ABSENCE:
-            resident_back(home, ts)
+            resident_back(home.sensors, ts)
         self._learn_gap(hub, home, ts)
         home.last_activity = ts
         home.last_band = this_hour.band
@@ -448,7 +448,7 @@ class HomeWatch:
             home.activity_day, home.activity_today = today, 0
             home.profile_counts = [0.0, 0.0, 0.0, math.nan]
         home.activity_today += 1
-        home.activity_total += 1
+        home.sensors.movements += 1
         mapped = self._maps.get(hub, {}).get(reading.sensor)
         room = self._room(reading, mapped)
         # A mapped contact says they are up and about in its room: a bathroom door opens as
@@ -502,7 +502,7 @@ class HomeWatch:
         day = home.activity_day
         if day is None or self._away(home, ts):
             return []
-        close_sensor_day(home, datetime.combine(day, time(0), self._zones.get(hub)))
+        close_sensor_day(home.sensors, datetime.combine(day, time(0), self._zones.get(hub)))
         away = mostly_away(home, home.activity_today)  # before the day is learned
         found = [activity_day(hub, home, day, home.activity_today, closed_at=ts)]
         # A day mostly spent away says nothing about how they are.
@@ -717,7 +717,7 @@ class HomeWatch:
         if home.next_sensor_check is None or watermark >= home.next_sensor_check:
             home.next_sensor_check = watermark + _SENSOR_CHECK
             if not self._away(home, watermark):
-                found += check_sensors(hub, home, watermark)
+                found += check_sensors(hub, home.sensors, watermark)
         if home.door.at_night is not None:
             found += judge_door(
                 hub,

@@ -4,6 +4,8 @@
 checkpoint section each (format 1: every field flat, one ``raised`` for both
 silences), at the end of :func:`checkpoint_life.before`; ``.json`` is every finding
 that code made after restoring it and living :func:`checkpoint_life.after`.
+``home_checkpoint_v2`` the same from the code of format 2 (a section each for the cold
+home, the front door, night toilets, batteries, coverage and the mornings; the rest flat).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from tests.server.checkpoint_life import HUB, after, as_json, before, new_watch
 
 _DATA = Path(__file__).parent / "data"
 _V1 = _DATA / "home_checkpoint_v1.bin"
+_V2 = _DATA / "home_checkpoint_v2.bin"
+_NOW = 3
 
 
 def _header(checkpoint: bytes) -> tuple[dict[str, object], bytes]:
@@ -47,14 +51,39 @@ def test_a_version_1_checkpoint_restores_and_the_home_goes_on_exactly_as_before(
     assert as_json(after(watch)) == expected
 
 
+@pytest.mark.parametrize("fixture", [_V1, _V2], ids=["v1", "v2"])
+def test_an_older_checkpoint_restores_every_sensor_and_goes_on_as_that_code_did(
+    fixture: Path,
+) -> None:
+    watch = new_watch()
+    watch.restore(HUB, fixture.read_bytes())
+    sensors = watch._homes[HUB].sensors
+    # The sensors' section came from the flat fields: each one heard, the movements counted.
+    assert set(sensors.seen) >= {"kitchen-pir", "bathroom-pir", "lounge-temp"}
+    assert sensors.environment == {"lounge-temp": True}
+    assert sensors.movements > 2000
+    assert sensors.span["kitchen-pir"] > 0
+    expected = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
+    assert as_json(after(watch)) == expected
+
+
 def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() -> None:
     lived = new_watch()
     before(lived)
     checkpoint = lived.checkpoint(HUB)
     assert checkpoint is not None
     header, _ = _header(checkpoint)
-    assert header["v"] == 2
-    assert set(header) >= {"cold_home", "front_door", "night_toilets", "batteries", "coverage"}
+    assert header["v"] == _NOW
+    assert set(header) >= {
+        "cold_home",
+        "front_door",
+        "night_toilets",
+        "batteries",
+        "coverage",
+        "mornings",
+        "sensors",
+    }
+    assert "sensor_seen" not in header  # in its section, not flat
     restored = new_watch()
     restored.restore(HUB, checkpoint)
     assert restored.checkpoint(HUB) == checkpoint
@@ -76,6 +105,6 @@ def test_a_checkpoint_from_a_newer_server_is_refused_saying_what_to_do() -> None
     checkpoint = lived.checkpoint(HUB)
     assert checkpoint is not None
     header, rest = _header(checkpoint)
-    header["v"] = 3
+    header["v"] = _NOW + 1
     with pytest.raises(CheckpointError, match="upgrade the server"):
         HomeState.from_bytes(_with_header(header, rest))
