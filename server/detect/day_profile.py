@@ -190,7 +190,8 @@ def _already_raised(home: HomeState, day: date) -> set[str]:
     covered = set()
     if home.toilets.raised_on is not None and (day - home.toilets.raised_on).days <= _QUIET_DAYS:
         covered |= {"night_toilets", "night_moves"}
-    if home.decline_raised_on is not None and (day - home.decline_raised_on).days <= _QUIET_DAYS:
+    declined = home.decline.raised_on
+    if declined is not None and (day - declined).days <= _QUIET_DAYS:
         covered |= {"movements"}
     return covered
 

@@ -3,9 +3,9 @@
 A checkpoint is ``CWH1``, the length of a JSON header, the header (its format
 version ``v``, times, counters, the resident's recent wakes, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
-``batteries``, ``coverage``, ``mornings``, ``sensors``) and the gap histogram's raw
+``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``) and the gap histogram's raw
 counts. Version 1 (no ``v``) had every field flat in the header and one ``raised`` for
-both silences, version 2 the sections but ``sensors``; both are still read. A server restored from it neither forgets a baseline nor raises an
+both silences, version 2 the sections up to ``mornings``; both are still read. A server restored from it neither forgets a baseline nor raises an
 alert it has already raised. An unreadable checkpoint (another version, a
 truncated row) is refused with :class:`CheckpointError` and the home starts
 from the population prior again.
@@ -24,6 +24,7 @@ from typing import Any
 from server.detect.batteries import Batteries
 from server.detect.cold_home import ColdHome
 from server.detect.coverage import Coverage
+from server.detect.daily import Decline, Meals
 from server.detect.front_door import FrontDoor
 from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
@@ -37,7 +38,7 @@ __all__ = ["CheckpointError", "HomeState"]
 _MAGIC = b"CWH1"
 _HEADER = struct.Struct(">4sI")
 # The header's format: 2 has a section per detector and a raised slot per silence; 3
-# sections for the silent sensors too. Older formats are still read.
+# sections for the silent sensors, meals and the decline too. Older formats are still read.
 _VERSION = 3
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
@@ -55,7 +56,6 @@ _TIMES = (
 )
 _DAYS = (
     "activity_day",
-    "decline_raised_on",
     "profile_raised_on",
 )
 _PLAIN = (
@@ -64,10 +64,7 @@ _PLAIN = (
     "in_bed",
     "has_bed_pad",
     "in_chair",
-    "meal_seen_on",
     "activity_today",
-    "decline_cusum",
-    "low_days",
     "profile_run",
     "profile_wake",
     "profile_toilets",
@@ -78,9 +75,6 @@ _PLAIN = (
     "stirred_by",
 )
 _DEQUES = (
-    "lunch_times",
-    "dinner_times",
-    "day_counts",
     "profile_days",
     "profile_recent",
     "profile_held",
@@ -117,6 +111,8 @@ _SECTIONS = (
     "coverage",
     "mornings",
     "sensors",
+    "meals",
+    "decline",
 )
 # The sections each older format had; the rest were flat in its header, under the names
 # the sections keep.
@@ -177,17 +173,11 @@ class HomeState:
     # Feedback on advisories: per alert kind, how much less eagerly it is raised.
     advisory_slack: dict[str, float] = field(default_factory=dict)
     feedback_until: datetime | None = None
-    # Meals: the first kitchen visit in each meal window, and the day it was last seen.
-    lunch_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
-    dinner_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
-    meal_seen_on: dict[str, str] = field(default_factory=dict)
-    # Movements a day: the usual days, today's count, and the decline CUSUM.
-    day_counts: deque[int] = field(default_factory=lambda: deque(maxlen=42))
+    # Meals and the decline in moving about (server.detect.daily), and today's movements.
+    meals: Meals = field(default_factory=Meals)
+    decline: Decline = field(default_factory=Decline)
     activity_day: date | None = None
     activity_today: int = 0
-    decline_cusum: float = 0.0
-    low_days: int = 0
-    decline_raised_on: date | None = None
     # The day profile (server.detect.day_profile): usual days, the last few days'
     # scores, and today's getting-up hour, night toilet visits and counts
     # (kitchen visits, hours out, movements about the house at night, the hour to bed).
@@ -207,10 +197,8 @@ class HomeState:
     limit_for: datetime | None = None
     last_band: int | None = None
     last_day: int | None = None
-    # The next local 07:00 (the morning's reckoning) and today's meal checks.
+    # The next local 07:00 (the morning's reckoning).
     next_morning: datetime | None = None
-    meal_checks: list[tuple[datetime, str]] = field(default_factory=list)
-    kitchen_since: datetime | None = None
     next_sensor_check: datetime | None = None
     # Motion sensors whose last report was "on", since when, and those seen to clear.
     motion_on: dict[str, datetime] = field(default_factory=dict)
@@ -246,6 +234,8 @@ class HomeState:
         header["coverage"] = self.coverage.section()
         header["mornings"] = self.mornings.section()
         header["sensors"] = self.sensors.section()
+        header["meals"] = self.meals.section()
+        header["decline"] = self.decline.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -298,6 +288,8 @@ class HomeState:
             state.coverage = Coverage.from_section(sections["coverage"])
             state.mornings = Mornings.from_section(sections["mornings"])
             state.sensors = Sensors.from_section(sections["sensors"])
+            state.meals = Meals.from_section(sections["meals"])
+            state.decline = Decline.from_section(sections["decline"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

@@ -44,6 +44,7 @@ from server.detect.batteries import judge_batteries
 from server.detect.cold_home import judge_temperature
 from server.detect.coverage import judge_coverage
 from server.detect.daily import (
+    AtHome,
     activity_day,
     kitchen_visit,
     meal_deadlines,
@@ -468,9 +469,9 @@ class HomeWatch:
         if room == "bathroom":
             count_toilet(home.toilets, ts, hour=this_hour.hour, day=this_hour.day)
         if room == "kitchen":
-            kitchen_visit(home, self._local(hub, ts))
+            kitchen_visit(home.meals, self._local(hub, ts))
         else:
-            home.kitchen_since = None
+            home.meals.kitchen_since = None
         self._learn_wake(hub, home, room, ts, this_hour)
         door = home.door
         if door.at_night is not None and ts > door.at_night:
@@ -503,8 +504,17 @@ class HomeWatch:
         if day is None or self._away(home, ts):
             return []
         close_sensor_day(home.sensors, datetime.combine(day, time(0), self._zones.get(hub)))
-        away = mostly_away(home, home.activity_today)  # before the day is learned
-        found = [activity_day(hub, home, day, home.activity_today, closed_at=ts)]
+        away = mostly_away(home.decline, home.activity_today)  # before the day is learned
+        found = [
+            activity_day(
+                hub,
+                home.decline,
+                day,
+                home.activity_today,
+                closed_at=ts,
+                eagerness=less_eager(home, AlertKind.ACTIVITY_DECLINE),
+            )
+        ]
         # A day mostly spent away says nothing about how they are.
         if not away:
             kitchen, hours_out, night_moves, bed = home.profile_counts
@@ -693,11 +703,13 @@ class HomeWatch:
                 if counted is not None:
                     home.profile_toilets = counted
                 found += closed
-            home.meal_checks = [
-                (at.astimezone(UTC), meal)
-                for at, meal in meal_deadlines(home, local.date(), self._zones.get(hub))
-                if at > watermark
-            ]
+            meals = meal_deadlines(
+                home.meals,
+                local.date(),
+                self._zones.get(hub),
+                factor=less_eager(home, AlertKind.MISSED_MEAL).factor,
+            )
+            home.meals.checks = [(at.astimezone(UTC), meal) for at, meal in meals if at > watermark]
             day = (
                 local.date() + timedelta(days=1)
                 if local.hour >= MORNING_RECKONING
@@ -706,12 +718,20 @@ class HomeWatch:
             home.next_morning = datetime.combine(
                 day, time(MORNING_RECKONING), local.tzinfo
             ).astimezone(UTC)
-        while home.meal_checks and watermark >= home.meal_checks[0][0]:
-            due, meal = home.meal_checks.pop(0)
+        checks = home.meals.checks
+        while checks and watermark >= checks[0][0]:
+            due, meal = checks.pop(0)
             if home.no_movement_raised or home.not_up_raised or watermark - due > _MEAL_LATE:
                 continue  # a silence is already raised, or the hub was away at the time
             local = self._local(hub, watermark)
-            missed = missed_meal(hub, home, meal, local, away=self._away(home, watermark))
+            at_home = AtHome(
+                room=home.room,
+                last_activity=home.last_activity,
+                last_door=home.last_door,
+                away=self._away(home, watermark),
+            )
+            eagerness = less_eager(home, AlertKind.MISSED_MEAL)
+            missed = missed_meal(hub, home.meals, meal, local, home=at_home, eagerness=eagerness)
             if missed:
                 found.append(missed)
         if home.next_sensor_check is None or watermark >= home.next_sensor_check:

@@ -52,17 +52,22 @@ def test_a_version_1_checkpoint_restores_and_the_home_goes_on_exactly_as_before(
 
 
 @pytest.mark.parametrize("fixture", [_V1, _V2], ids=["v1", "v2"])
-def test_an_older_checkpoint_restores_every_sensor_and_goes_on_as_that_code_did(
+def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as_before(
     fixture: Path,
 ) -> None:
     watch = new_watch()
     watch.restore(HUB, fixture.read_bytes())
-    sensors = watch._homes[HUB].sensors
+    home = watch._homes[HUB]
+    sensors = home.sensors
     # The sensors' section came from the flat fields: each one heard, the movements counted.
     assert set(sensors.seen) >= {"kitchen-pir", "bathroom-pir", "lounge-temp"}
     assert sensors.environment == {"lounge-temp": True}
     assert sensors.movements > 2000
     assert sensors.span["kitchen-pir"] > 0
+    # Meals at 12:00 and 18:00, and a day's movements each day lived.
+    assert len(home.meals.lunch_times) == len(home.meals.dinner_times) == 14
+    assert set(home.meals.seen_on) == {"lunch", "dinner"}
+    assert len(home.decline.day_counts) == 14
     expected = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
     assert as_json(after(watch)) == expected
 
@@ -82,8 +87,11 @@ def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() ->
         "coverage",
         "mornings",
         "sensors",
+        "meals",
+        "decline",
     }
-    assert "sensor_seen" not in header  # in its section, not flat
+    # In their sections, not flat.
+    assert not {"sensor_seen", "lunch_times", "day_counts"} & set(header)
     restored = new_watch()
     restored.restore(HUB, checkpoint)
     assert restored.checkpoint(HUB) == checkpoint
