@@ -3,7 +3,7 @@
 A checkpoint is ``CWH1``, the length of a JSON header, the header (its format
 version ``v``, times, counters, the resident's recent wakes, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
-``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``) and the gap histogram's raw
+``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``, ``day_profile``) and the gap histogram's raw
 counts. Version 1 (no ``v``) had every field flat in the header and one ``raised`` for
 both silences, version 2 the sections up to ``mornings``; both are still read. A server restored from it neither forgets a baseline nor raises an
 alert it has already raised. An unreadable checkpoint (another version, a
@@ -14,9 +14,7 @@ from the population prior again.
 from __future__ import annotations
 
 import json
-import math
 import struct
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +23,7 @@ from server.detect.batteries import Batteries
 from server.detect.cold_home import ColdHome
 from server.detect.coverage import Coverage
 from server.detect.daily import Decline, Meals
+from server.detect.day_profile import DayProfile
 from server.detect.front_door import FrontDoor
 from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
@@ -38,7 +37,7 @@ __all__ = ["CheckpointError", "HomeState"]
 _MAGIC = b"CWH1"
 _HEADER = struct.Struct(">4sI")
 # The header's format: 2 has a section per detector and a raised slot per silence; 3
-# sections for the silent sensors, meals and the decline too. Older formats are still read.
+# sections for the silent sensors, meals, the decline and the day profile too. Older formats are still read.
 _VERSION = 3
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
@@ -54,10 +53,7 @@ _TIMES = (
     "in_bed_at",
     "chair_pressed",
 )
-_DAYS = (
-    "activity_day",
-    "profile_raised_on",
-)
+_DAYS = ("activity_day",)
 _PLAIN = (
     "place",
     "room",
@@ -65,32 +61,15 @@ _PLAIN = (
     "has_bed_pad",
     "in_chair",
     "activity_today",
-    "profile_run",
-    "profile_wake",
-    "profile_toilets",
-    "profile_counts",
     "advisory_slack",
     "bed_stay",
     "chair_pulsing",
     "stirred_by",
 )
-_DEQUES = (
-    "profile_days",
-    "profile_recent",
-    "profile_held",
-)
 # Fields added after checkpoints were first written: an older checkpoint lacks them
 # and keeps the defaults, rather than the home forgetting everything it learned.
 _ADDED = frozenset(
     {
-        "profile_raised_on",
-        "profile_run",
-        "profile_wake",
-        "profile_toilets",
-        "profile_counts",
-        "profile_days",
-        "profile_recent",
-        "profile_held",
         "advisory_slack",
         "bed_pressed",
         "bed_stay",
@@ -113,6 +92,7 @@ _SECTIONS = (
     "sensors",
     "meals",
     "decline",
+    "day_profile",
 )
 # The sections each older format had; the rest were flat in its header, under the names
 # the sections keep.
@@ -178,18 +158,8 @@ class HomeState:
     decline: Decline = field(default_factory=Decline)
     activity_day: date | None = None
     activity_today: int = 0
-    # The day profile (server.detect.day_profile): usual days, the last few days'
-    # scores, and today's getting-up hour, night toilet visits and counts
-    # (kitchen visits, hours out, movements about the house at night, the hour to bed).
-    profile_days: deque[list[float]] = field(default_factory=lambda: deque(maxlen=28))
-    profile_recent: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
-    # Recent unusual days kept out of the baseline, to learn if people say they were fine.
-    profile_held: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
-    profile_run: int = 0
-    profile_raised_on: date | None = None
-    profile_wake: float | None = None
-    profile_toilets: int | None = None
-    profile_counts: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, math.nan])
+    # The day profile (server.detect.day_profile): several measures off together.
+    profile: DayProfile = field(default_factory=DayProfile)
     # Each sensor's reports, for telling a silent one (server.detect.sensors).
     sensors: Sensors = field(default_factory=Sensors)
     # Not checkpointed: the no-movement limit for the current last activity.
@@ -222,8 +192,6 @@ class HomeState:
             header[name] = value.isoformat() if value else None
         for name in _PLAIN:
             header[name] = getattr(self, name)
-        for name in _DEQUES:
-            header[name] = list(getattr(self, name))
         header["v"] = _VERSION
         header["no_movement_raised"] = self.no_movement_raised
         header["not_up_raised"] = self.not_up_raised
@@ -236,6 +204,7 @@ class HomeState:
         header["sensors"] = self.sensors.section()
         header["meals"] = self.meals.section()
         header["decline"] = self.decline.section()
+        header["day_profile"] = self.profile.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -260,10 +229,6 @@ class HomeState:
             for name in _PLAIN:
                 if name in header or name not in _ADDED:
                     setattr(state, name, header[name])
-            for name in _DEQUES:
-                getattr(state, name).extend(
-                    header.get(name, []) if name in _ADDED else header[name]
-                )
             version = header.get("v", 1)
             if version == 1:
                 # Every field flat in the header, under the names the sections keep.
@@ -290,6 +255,7 @@ class HomeState:
             state.sensors = Sensors.from_section(sections["sensors"])
             state.meals = Meals.from_section(sections["meals"])
             state.decline = Decline.from_section(sections["decline"])
+            state.profile = DayProfile.from_section(sections["day_profile"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

@@ -51,7 +51,12 @@ from server.detect.daily import (
     missed_meal,
     mostly_away,
 )
-from server.detect.day_profile import close_profile_day, learn_recent_days
+from server.detect.day_profile import (
+    DayCounts,
+    close_profile_day,
+    covered_lately,
+    learn_recent_days,
+)
 from server.detect.feedback import less_eager
 from server.detect.front_door import is_door_night, judge_door
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
@@ -112,10 +117,6 @@ _LONGEST_OUT_H = 16.0
 # reports within this time of the first reading, or the same one for at least _BACK_SPAN.
 _BACK_WITHIN = timedelta(minutes=15)
 _BACK_SPAN = timedelta(minutes=2)
-# Today's counts for the day profile, by position in HomeState.profile_counts (a list, as
-# checkpoints hold it): kitchen visits, hours out, movements about the house at night
-# (outside _NIGHT_PASSAGE), and the hour they went to bed (NaN until they do).
-_KITCHEN_VISITS, _HOURS_OUT, _NIGHT_MOVES, _BED_TIME = range(4)
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -337,7 +338,7 @@ class HomeWatch:
                 slack = home.advisory_slack.get(kind.value, 1.0)
                 home.advisory_slack[kind.value] = min(slack * s.feedback_step, s.feedback_max)
                 if lesson is FalseAlarmLesson.LESS_EAGER_RELEARN:
-                    learn_recent_days(home)
+                    learn_recent_days(home.profile)
             case None:
                 return False
         return True
@@ -447,7 +448,7 @@ class HomeWatch:
         if home.activity_day != today:
             found += self._close_activity_day(hub, home, ts)
             home.activity_day, home.activity_today = today, 0
-            home.profile_counts = [0.0, 0.0, 0.0, math.nan]
+            home.profile.today = DayCounts()
         home.activity_today += 1
         home.sensors.movements += 1
         mapped = self._maps.get(hub, {}).get(reading.sensor)
@@ -465,7 +466,7 @@ class HomeWatch:
         if home.place == IN_BED:
             home.in_bed_at = ts
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
-            home.profile_counts[_BED_TIME] = hour_of(self._local(hub, ts))  # the last one counts
+            home.profile.today.bed_time = hour_of(self._local(hub, ts))  # the last one counts
         if room == "bathroom":
             count_toilet(home.toilets, ts, hour=this_hour.hour, day=this_hour.day)
         if room == "kitchen":
@@ -517,35 +518,51 @@ class HomeWatch:
         ]
         # A day mostly spent away says nothing about how they are.
         if not away:
-            kitchen, hours_out, night_moves, bed = home.profile_counts
+            profile = home.profile
+            counts = profile.today
             measures = [
-                home.profile_wake
-                if home.mornings.woke_on == day and home.profile_wake is not None
+                profile.wake
+                if home.mornings.woke_on == day and profile.wake is not None
                 else math.nan,
-                home.profile_toilets
-                if home.toilets.closed_night == day and home.profile_toilets is not None
+                profile.toilets
+                if home.toilets.closed_night == day and profile.toilets is not None
                 else math.nan,
                 math.log(max(home.activity_today, 1)),
-                kitchen,
-                hours_out,
-                night_moves,
-                bed,
+                counts.kitchen_visits,
+                counts.hours_out,
+                counts.night_moves,
+                counts.bed_time,
             ]
-            found.append(close_profile_day(hub, home, day, measures, closed_at=ts))
+            covered = covered_lately(
+                day,
+                toilets_raised_on=home.toilets.raised_on,
+                decline_raised_on=home.decline.raised_on,
+            )
+            found.append(
+                close_profile_day(
+                    hub,
+                    profile,
+                    day,
+                    measures,
+                    closed_at=ts,
+                    eagerness=less_eager(home, AlertKind.ROUTINE_CHANGE),
+                    covered=covered,
+                )
+            )
         return [f for f in found if f is not None]
 
     @staticmethod
     def _count_for_profile(
         home: HomeState, room: str, ts: datetime, last: datetime | None, hour: int
     ) -> None:
-        counts = home.profile_counts
+        counts = home.profile.today
         if room == "kitchen" and home.room != "kitchen":
-            counts[_KITCHEN_VISITS] += 1
+            counts.kitchen_visits += 1
         if last is not None and home.last_door is not None and home.last_door > last:
             # Out of the front door and back now: out since the last movement before it.
-            counts[_HOURS_OUT] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
+            counts.hours_out += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
         if hour < NIGHT_COUNT_UNTIL and room not in _NIGHT_PASSAGE:
-            counts[_NIGHT_MOVES] += 1
+            counts.night_moves += 1  # about the house at night, not bed and the toilet
 
     def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
         # Stirring in bed does not end "not up"; getting up does.
@@ -677,7 +694,7 @@ class HomeWatch:
         woke = self._local(hub, ts)
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
-        home.profile_wake = learn_wake(mornings, woke)
+        home.profile.wake = learn_wake(mornings, woke)
 
     # -- the passing of time -------------------------------------------------------------
 
@@ -701,7 +718,7 @@ class HomeWatch:
                     eagerness=less_eager(home, AlertKind.NIGHT_TOILET_VISITS),
                 )
                 if counted is not None:
-                    home.profile_toilets = counted
+                    home.profile.toilets = counted
                 found += closed
             meals = meal_deadlines(
                 home.meals,

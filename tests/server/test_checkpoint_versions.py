@@ -11,11 +11,13 @@ home, the front door, night toilets, batteries, coverage and the mornings; the r
 from __future__ import annotations
 
 import json
+import math
 import struct
 from pathlib import Path
 
 import pytest
 
+from server.detect.day_profile import MEASURES
 from server.detect.home_state import CheckpointError, HomeState
 from tests.server.checkpoint_life import HUB, after, as_json, before, new_watch
 
@@ -68,6 +70,12 @@ def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as
     assert len(home.meals.lunch_times) == len(home.meals.dinner_times) == 14
     assert set(home.meals.seen_on) == {"lunch", "dinner"}
     assert len(home.decline.day_counts) == 14
+    # The day profile's days (the kitchen at 08, 12 and 18), and today's counts by name:
+    # the last day so far only the lounge at 10:00, not yet to bed.
+    assert len(home.profile.days) == 14
+    assert home.profile.days[0][MEASURES.index("kitchen_visits")] == 3
+    assert home.profile.today.kitchen_visits == 0
+    assert math.isnan(home.profile.today.bed_time)
     expected = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
     assert as_json(after(watch)) == expected
 
@@ -89,9 +97,10 @@ def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() ->
         "sensors",
         "meals",
         "decline",
+        "day_profile",
     }
     # In their sections, not flat.
-    assert not {"sensor_seen", "lunch_times", "day_counts"} & set(header)
+    assert not {"sensor_seen", "lunch_times", "day_counts", "profile_days"} & set(header)
     restored = new_watch()
     restored.restore(HUB, checkpoint)
     assert restored.checkpoint(HUB) == checkpoint
