@@ -35,8 +35,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
@@ -66,8 +65,6 @@ from server.detect.hours import (
     BED_TIME_FROM,
     MORNING_RECKONING,
     NIGHT_COUNT_UNTIL,
-    SLEEP_FROM,
-    SLEEP_UNTIL,
     WAKE_FROM,
     WAKE_UNTIL,
     clock,
@@ -75,9 +72,9 @@ from server.detect.hours import (
 )
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
-from server.detect.longest import cell_of
-from server.detect.mornings import WAKES_LEARNED, latest_wake, learn_wake
+from server.detect.mornings import WAKES_LEARNED, learn_wake
 from server.detect.night_toilets import close_night, count_toilet
+from server.detect.no_movement import PLACE_WORDS, is_sleep_time, latest_wake_for, silence_limit
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -85,6 +82,7 @@ from server.detect.sensors import (
     resident_back,
     sensor_reported,
 )
+from server.detect.settings import WatchSettings
 from server.domain.alerts import KINDS, AlertKind, FalseAlarmLesson, Outcome
 from server.domain.findings import Cleared, Condition, Finding
 
@@ -121,65 +119,6 @@ _BACK_SPAN = timedelta(minutes=2)
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
 _INCIDENT = frozenset({Outcome.CARER_VISITED, Outcome.EMERGENCY_SERVICES})
-_PLACE_WORDS = {
-    UP: "up and about",
-    BATHROOM: "in the bathroom",
-    IN_BED: "in bed",
-    IN_CHAIR: "in the chair",
-}
-
-
-@dataclass(slots=True, frozen=True)
-class WatchSettings:
-    """An operator's limits; the learned thresholds stay between each floor and ceiling."""
-
-    up_floor: timedelta = timedelta(minutes=20)
-    up_ceiling: timedelta = timedelta(hours=3)
-    bathroom_floor: timedelta = timedelta(minutes=20)
-    bathroom_ceiling: timedelta = timedelta(minutes=90)
-    chair_floor: timedelta = timedelta(minutes=75)
-    chair_ceiling: timedelta = timedelta(hours=3)
-    nap_floor: timedelta = timedelta(hours=2)
-    nap_ceiling: timedelta = timedelta(hours=4)
-    # The ceilings above are a safety net for a home's first days, before its own silences
-    # are known: from this many days of its own on, the resident's own days rule, up to
-    # these maxima (what an operator allows at most, whatever the history says).
-    ceiling_days: int = 7
-    up_max: timedelta = timedelta(hours=8)
-    bathroom_max: timedelta = timedelta(hours=3)
-    chair_max: timedelta = timedelta(hours=8)
-    nap_max: timedelta = timedelta(hours=8)
-    # No-movement limits are set so that the home's expected false urgent alerts stay
-    # within this many per resident-month (server.detect.longest), plus this many
-    # standard errors for the uncertainty of a few days' history.
-    false_alarm_budget: float = 0.5
-    limit_spreads: float = 1.0
-    # A silence that raised an alert and ended in movement is routine unless a person
-    # confirms an incident within this time; it is learned as at most this many times
-    # the limit it passed, so one unconfirmed long silence (a fall nobody reported back
-    # on) can only widen a limit step by step, never to hours at once.
-    alerted_learn_after: timedelta = timedelta(hours=6)
-    alerted_learn_factor: float = 2.0
-    # Before a home has a fortnight of mornings: the latest a resident is expected up.
-    latest_wake_default: time = time(10, 0)
-    wake_margin: timedelta = timedelta(minutes=60)
-    # ...or this many times the spread (MAD) of their wake times, if that is more. Three,
-    # not four: residents whose mornings vary by hours were otherwise not called before
-    # 13:00 (bench.wake_margin on seed 4242: not-up recall 90 % -> 98 %, false not-up
-    # calls 0.20 -> 0.39 per resident-month).
-    wake_spreads: float = 3.0
-    night_starts: time = time(22, 0)
-    night_ends: time = time(6, 0)
-    door_quiet: timedelta = timedelta(minutes=10)
-    cold_limit_c: float = 18.0
-    cold_for: timedelta = timedelta(hours=2)
-    battery_low: float = 10.0
-    # Each false alarm lengthens that place and time of day's limit by this much, up to a cap.
-    feedback_step: float = 1.25
-    feedback_max: float = 2.0
-    wake_feedback: timedelta = timedelta(minutes=20)
-    wake_feedback_max: timedelta = timedelta(hours=2)
-    door_feedback_max: float = 6.0
 
 
 class HomeWatch:
@@ -630,14 +569,9 @@ class HomeWatch:
             last = home.last_activity
             if pressed is not None and last is not None and last - pressed <= _PAD_PULSE:
                 return IN_BED
-            if self._is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
+            if is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
                 return IN_BED
         return UP
-
-    @staticmethod
-    def _is_sleep_time(hour: int) -> bool:
-        """From 18:00 until 11:00 (local hours)."""
-        return hour >= SLEEP_FROM or hour < SLEEP_UNTIL
 
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
@@ -776,7 +710,7 @@ class HomeWatch:
         if home.place != IN_BED or home.last_activity is None:
             return []
         this_hour = self._hour(hub, watermark)
-        latest = self._latest_wake(home, this_hour.day)
+        latest = latest_wake_for(self.settings, home.mornings, this_hour.day)
         # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
         mornings = home.mornings
         if not (latest.hour <= this_hour.hour < AFTERNOON) or mornings.not_up_on == this_hour.day:
@@ -833,7 +767,7 @@ class HomeWatch:
         limit, why = self._limit(hub, home, last)
         home.no_movement_raised = True
         since = self._local(hub, last)
-        place = _PLACE_WORDS[home.place]
+        place = PLACE_WORDS[home.place]
         band = band_of(hour_of(since))
         return [
             Condition(
@@ -860,78 +794,7 @@ class HomeWatch:
     def _limit(
         self, hub: str, home: HomeState, last: datetime, *, explain: bool = True
     ) -> tuple[timedelta, str]:
-        s = self.settings
-        local = self._local(hub, last)
-        hour = hour_of(local)
-        band = band_of(hour)
-        if home.place == IN_BED and self._is_sleep_time(local.hour):
-            # Gone to bed for the night: judged by the next morning's usual (a Friday night
-            # ends in a Saturday morning, which may be a weekend lie-in).
-            morning = local.date() + timedelta(days=1) if local.hour >= AFTERNOON else local.date()
-            latest = self._latest_wake(home, morning)
-            wake = datetime.combine(morning, latest, local.tzinfo)
-            if wake <= local:
-                return s.nap_ceiling, "A long silence in bed in the morning."
-            wakes = home.mornings.wakes
-            learned = len(wakes) >= WAKES_LEARNED
-            why = (
-                f"Usually up by {clock(statistics.median(wakes))}; later than "
-                f"{latest:%H:%M} is unusual for them."
-                if learned
-                else f"Not up by {latest:%H:%M}."
-            )
-            # In UTC: on a clock-change night local arithmetic is an hour out.
-            return max(wake.astimezone(UTC) - local.astimezone(UTC), s.nap_floor), why
-        floor, ceiling, most = {
-            UP: (s.up_floor, s.up_ceiling, s.up_max),
-            BATHROOM: (s.bathroom_floor, s.bathroom_ceiling, s.bathroom_max),
-            IN_CHAIR: (s.chair_floor, s.chair_ceiling, s.chair_max),
-            IN_BED: (s.nap_floor, s.nap_ceiling, s.nap_max),
-        }[home.place]
-        cell = cell_of(band=band, place=home.place)
-        longest = home.longest
-        learned_min = longest.limit(
-            cell,
-            place=home.place,
-            per_day=s.false_alarm_budget / 30,
-            spreads=s.limit_spreads,
-        )
-        # The ceiling is a safety net while the home's own days are few; then their own
-        # history rules, up to what the operator allows at all (and feedback can move it).
-        days = longest.days_seen()
-        cap = ceiling if days < s.ceiling_days else max(most, ceiling)
-        slack = home.slack.get((home.place, band), 1.0)
-        limit = min(max(timedelta(minutes=learned_min), floor) * slack, cap)
-        if not explain:
-            return limit, ""
-        usual = longest.usual(cell)
-        if usual is None:
-            why = "There is no history of silences here at this time of day yet."
-        else:
-            median, top, seen = usual
-            why = (
-                f"At this time of day their longest silence here is usually "
-                f"{format_duration(timedelta(minutes=median))} (at most "
-                f"{format_duration(timedelta(minutes=top))} on {seen} of their last {days} days); "
-                f"the limit, {format_duration(limit)}, is set for fewer than "
-                f"{s.false_alarm_budget:g} false alerts a month."
-            )
-        if days < s.ceiling_days and limit >= ceiling:
-            why += f" Capped at {format_duration(ceiling)} while their routine is new."
-        if slack > 1:
-            why += f" Allowing {slack:.2g} times as long here after earlier false alarms."
-        return limit, why
-
-    def _latest_wake(self, home: HomeState, day: date | None = None) -> time:
-        """The latest this resident usually gets up (weekends apart once there are enough)."""
-        s = self.settings
-        return latest_wake(
-            home.mornings,
-            day,
-            default=s.latest_wake_default,
-            margin_h=s.wake_margin.total_seconds() / 3600,
-            spreads=s.wake_spreads,
-        )
+        return silence_limit(self.settings, home, self._local(hub, last), explain=explain)
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(
