@@ -1,6 +1,8 @@
 """Routine measures by day: meals in the kitchen and how much the resident moves about.
 
-Pure functions over a home's :class:`HomeState`, called by :class:`HomeWatch`:
+Each has its own state and checkpoint section (:class:`Meals`, ``meals``;
+:class:`Decline`, ``decline``) and pure functions over it, called by
+:class:`HomeWatch`:
 
 - **meals**: when this resident usually first goes into the kitchen at lunch
   and at dinner (median and MAD of their own days). Past their latest usual
@@ -17,16 +19,28 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from server.detect.feedback import less_eager
-from server.detect.home_state import HomeState
 from server.detect.hours import clock, hour_of, latest_usual, time_of
 from server.domain.alerts import AlertKind
 from server.domain.findings import Condition
 
-__all__ = ["MEALS", "activity_day", "kitchen_visit", "meal_deadlines", "missed_meal", "mostly_away"]
+if TYPE_CHECKING:  # feedback reads the home's state, which holds these states
+    from server.detect.feedback import Eagerness
+
+__all__ = [
+    "MEALS",
+    "Decline",
+    "Meals",
+    "activity_day",
+    "kitchen_visit",
+    "meal_deadlines",
+    "missed_meal",
+    "mostly_away",
+]
 
 # The windows a meal is looked for in, local time; breakfast is what "not up" watches.
 MEALS: dict[str, tuple[time, time]] = {
@@ -44,68 +58,144 @@ _CUSUM_LIMIT = 6.0
 _Z_CLIP = 3.0
 
 
-def _meal_times(home: HomeState, meal: str) -> deque[float]:
-    return home.lunch_times if meal == "lunch" else home.dinner_times
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
-def kitchen_visit(home: HomeState, local: datetime) -> None:
+@dataclass(slots=True)
+class Meals:
+    """The first kitchen visit in each meal window on their days, and the day each was seen."""
+
+    lunch_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
+    dinner_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
+    seen_on: dict[str, str] = field(default_factory=dict)
+    # Not checkpointed: in the kitchen since (local), and today's checks still to come (UTC).
+    kitchen_since: datetime | None = None
+    checks: list[tuple[datetime, str]] = field(default_factory=list)
+
+    def section(self) -> dict[str, Any]:
+        """The checkpoint section (the names are those of the first checkpoints)."""
+        return {
+            "lunch_times": list(self.lunch_times),
+            "dinner_times": list(self.dinner_times),
+            "meal_seen_on": self.seen_on,
+        }
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> Meals:
+        """A state from :meth:`section`."""
+        state = cls(seen_on=section["meal_seen_on"])
+        state.lunch_times.extend(section["lunch_times"])
+        state.dinner_times.extend(section["dinner_times"])
+        return state
+
+
+@dataclass(slots=True)
+class Decline:
+    """Movements a day: the usual days, the CUSUM of days below usual, when it was raised."""
+
+    day_counts: deque[int] = field(default_factory=lambda: deque(maxlen=42))
+    cusum: float = 0.0
+    low_days: int = 0
+    raised_on: date | None = None
+
+    def section(self) -> dict[str, Any]:
+        """The checkpoint section (the names are those of the first checkpoints)."""
+        return {
+            "day_counts": list(self.day_counts),
+            "decline_cusum": self.cusum,
+            "low_days": self.low_days,
+            "decline_raised_on": self.raised_on.isoformat() if self.raised_on else None,
+        }
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> Decline:
+        """A state from :meth:`section`."""
+        state = cls(
+            cusum=section["decline_cusum"],
+            low_days=section["low_days"],
+            raised_on=_day(section["decline_raised_on"]),
+        )
+        state.day_counts.extend(section["day_counts"])
+        return state
+
+
+def _meal_times(meals: Meals, meal: str) -> deque[float]:
+    return meals.lunch_times if meal == "lunch" else meals.dinner_times
+
+
+def kitchen_visit(meals: Meals, local: datetime) -> None:
     """The resident is in the kitchen: a stay long enough for a meal, in a meal window, is one.
 
     A drink (the kettle, a few minutes) is not a meal; the first meal-long stay
     in a window is, and when it began is learned.
     """
-    since = home.kitchen_since
+    since = meals.kitchen_since
     if since is None:
-        home.kitchen_since = since = local
+        meals.kitchen_since = since = local
     if local - since < _MEAL_STAY:
         return
     today, began = since.date(), since.time()
     for meal, (start, end) in MEALS.items():
         if start <= began < end:
-            seen = home.meal_seen_on
+            seen = meals.seen_on
             if seen.get(meal) != today.isoformat():
                 seen[meal] = today.isoformat()
-                _meal_times(home, meal).append(hour_of(began))
+                _meal_times(meals, meal).append(hour_of(began))
 
 
-def latest_meal(home: HomeState, meal: str) -> float | None:
-    """The latest hour this resident usually starts ``meal``, once there are enough days."""
-    times = _meal_times(home, meal)
+def latest_meal(meals: Meals, meal: str, *, factor: float) -> float | None:
+    """The latest hour this resident usually starts ``meal``, once there are enough days.
+
+    ``factor``: how much less eagerly a missed meal is raised after false alarms.
+    """
+    times = _meal_times(meals, meal)
     if len(times) < _LEARNED_MEALS:
         return None
-    factor = less_eager(home, AlertKind.MISSED_MEAL).factor
     latest = latest_usual(times, margin=_MEAL_MARGIN_H * factor, spreads=4 * factor)
     return min(latest, hour_of(MEALS[meal][1]))
 
 
-def meal_deadlines(home: HomeState, day: date, zone: ZoneInfo | None) -> list[tuple[datetime, str]]:
+def meal_deadlines(
+    meals: Meals, day: date, zone: ZoneInfo | None, *, factor: float
+) -> list[tuple[datetime, str]]:
     """Today's moments to look for each learned meal, earliest first."""
     deadlines = []
     for meal in MEALS:
-        latest = latest_meal(home, meal)
+        latest = latest_meal(meals, meal, factor=factor)
         if latest is None:
             continue
         deadlines.append((datetime.combine(day, time_of(latest), zone), meal))
     return sorted(deadlines)
 
 
+@dataclass(slots=True, frozen=True)
+class AtHome:
+    """Where the resident is, as the home's watch knows it, when a meal is judged."""
+
+    room: str | None
+    last_activity: datetime | None
+    last_door: datetime | None
+    away: bool
+
+
 def missed_meal(
-    hub: str, home: HomeState, meal: str, local: datetime, *, away: bool
+    hub: str, meals: Meals, meal: str, local: datetime, *, home: AtHome, eagerness: Eagerness
 ) -> Condition | None:
     """At a meal's deadline: raise if they were at home and up, but not in the kitchen."""
     today = local.date()
     start = datetime.combine(today, MEALS[meal][0], local.tzinfo)
-    if away or home.meal_seen_on.get(meal) == today.isoformat():
+    if home.away or meals.seen_on.get(meal) == today.isoformat():
         return None
-    if home.kitchen_since is not None and home.room == "kitchen":
+    if meals.kitchen_since is not None and home.room == "kitchen":
         return None  # in the kitchen now: the meal is starting
     if home.last_activity is None or home.last_activity < start:
         return None  # nothing since the window opened: out, or a silence the others judge
     if home.last_door is not None and home.last_door >= start - timedelta(hours=1):
         return None  # in and out of the front door: may have eaten out, or had a visitor
-    latest = latest_meal(home, meal)
+    latest = latest_meal(meals, meal, factor=eagerness.factor)
     assert latest is not None
-    usual = statistics.median(_meal_times(home, meal))
+    usual = statistics.median(_meal_times(meals, meal))
     return Condition(
         hub=hub,
         kind=AlertKind.MISSED_MEAL,
@@ -114,46 +204,52 @@ def missed_meal(
             f"No {meal} in the kitchen by {local:%H:%M}: they are at home and up, but "
             f"usually start {meal} around {clock(usual)} and by {clock(latest)} at the "
             "latest. Consider a call to check they are eating."
-            f"{less_eager(home, AlertKind.MISSED_MEAL).note}"
+            f"{eagerness.note}"
         ),
         details={"meal": meal, "usual": clock(usual), "latest": clock(latest)},
     )
 
 
-def mostly_away(home: HomeState, count: int) -> bool:
+def mostly_away(decline: Decline, count: int) -> bool:
     """A day with so few movements against their usual (once known) that it was spent away."""
-    return bool(home.day_counts) and count < _ABSENT_SHARE * statistics.median(home.day_counts)
+    counts = decline.day_counts
+    return bool(counts) and count < _ABSENT_SHARE * statistics.median(counts)
 
 
 def activity_day(
-    hub: str, home: HomeState, day: date, count: int, *, closed_at: datetime
+    hub: str,
+    decline: Decline,
+    day: date,
+    count: int,
+    *,
+    closed_at: datetime,
+    eagerness: Eagerness,
 ) -> Condition | None:
     """A finished day's movements: learned, and added to the decline CUSUM."""
-    history = list(home.day_counts)
+    history = list(decline.day_counts)
     if len(history) < _LEARNED_DAYS:
-        home.day_counts.append(count)
+        decline.day_counts.append(count)
         return None
     usual = statistics.median(history)
-    if usual <= 0 or mostly_away(home, count):
+    if usual <= 0 or mostly_away(decline, count):
         return None  # away most of the day: says nothing about how they are
     logs = [math.log(max(c, 1)) for c in history]
     centre = statistics.median(logs)
     spread = max(0.15, 1.4826 * statistics.median(abs(v - centre) for v in logs))
     z = max(-_Z_CLIP, (math.log(count) - centre) / spread)
-    home.decline_cusum = max(0.0, home.decline_cusum - z - _CUSUM_SLACK)
+    decline.cusum = max(0.0, decline.cusum - z - _CUSUM_SLACK)
     # Days are learned as usual unless a decline is building up, so it is not learned away.
-    if home.decline_cusum <= _CUSUM_LIMIT / 2:
-        home.day_counts.append(count)
-    home.low_days = home.low_days + 1 if home.decline_cusum > 0 else 0
-    if home.decline_cusum == 0.0:
+    if decline.cusum <= _CUSUM_LIMIT / 2:
+        decline.day_counts.append(count)
+    decline.low_days = decline.low_days + 1 if decline.cusum > 0 else 0
+    if decline.cusum == 0.0:
         return None
-    eagerness = less_eager(home, AlertKind.ACTIVITY_DECLINE)
-    if home.decline_cusum < _CUSUM_LIMIT * eagerness.factor:
+    if decline.cusum < _CUSUM_LIMIT * eagerness.factor:
         return None
-    home.decline_cusum = 0.0
-    if home.decline_raised_on is not None and (day - home.decline_raised_on).days < 14:
+    decline.cusum = 0.0
+    if decline.raised_on is not None and (day - decline.raised_on).days < 14:
         return None
-    home.decline_raised_on = day
+    decline.raised_on = day
     share = count / usual
     return Condition(
         hub=hub,
@@ -161,9 +257,9 @@ def activity_day(
         event_at=closed_at,
         reason=(
             f"Moving about less: {count} movements at home on {day:%a %d %b} against a usual "
-            f"{usual:.0f} ({share:.0%}), and lower than usual over the last {home.low_days} days. "
+            f"{usual:.0f} ({share:.0%}), and lower than usual over the last {decline.low_days} days. "
             "A slow decline can mean illness, pain or low mood: consider a visit."
             f"{eagerness.note}"
         ),
-        details={"count": count, "usual": usual, "low_days": home.low_days},
+        details={"count": count, "usual": usual, "low_days": decline.low_days},
     )

@@ -19,24 +19,39 @@ Three unusual days of the last four raise an advisory that names the measures
 that moved, with their usual values. Unusual days are not learned as usual
 (so a drift is not learned away) until an advisory has told someone, or they
 have gone on for a fortnight: then they are the resident's new normal.
+
+Its own state (:class:`DayProfile`: the usual days, the last few days' scores, and
+today's counts so far) and checkpoint section, ``day_profile``.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-from server.detect.feedback import less_eager
-from server.detect.home_state import HomeState
 from server.detect.hours import clock
 from server.domain.alerts import AlertKind
 from server.domain.findings import Condition
 
-__all__ = ["MEASURES", "DayModel", "close_profile_day", "learn_recent_days"]
+if TYPE_CHECKING:  # feedback reads the home's state, which holds this one
+    from server.detect.feedback import Eagerness
+
+__all__ = [
+    "MEASURES",
+    "DayCounts",
+    "DayModel",
+    "DayProfile",
+    "close_profile_day",
+    "covered_lately",
+    "learn_recent_days",
+]
 
 MEASURES = (
     "wake",
@@ -59,13 +74,75 @@ _Z_CLIP = 6.0
 _Z_VARIANCE_FLOOR = 0.5
 # chi-squared with seven degrees of freedom, 99.5 % (scipy.stats.chi2.ppf(0.995, 7)).
 _UNUSUAL = 20.28
-# The last days kept (home.profile_recent's length), and how many must be unusual.
+# The last days kept (DayProfile.recent's length), and how many must be unusual.
 _WINDOW = 4
 _NEEDED = 3
 _NEW_NORMAL = 14
 _QUIET_DAYS = 14
 # A measure this many standard errors off over the unusual days is named in the reason.
 _NAMED_OFF = 2.5
+
+
+@dataclass(slots=True)
+class DayCounts:
+    """Today's counts so far: kitchen visits, hours out, movements about the house at night
+    (away from bed, the toilet and the way between), and the hour they went to bed (NaN
+    until they do)."""
+
+    kitchen_visits: float = 0.0
+    hours_out: float = 0.0
+    night_moves: float = 0.0
+    bed_time: float = math.nan
+
+    def as_list(self) -> list[float]:
+        """In the order checkpoints hold them."""
+        return [self.kitchen_visits, self.hours_out, self.night_moves, self.bed_time]
+
+
+@dataclass(slots=True)
+class DayProfile:
+    """The usual days, the last few days' scores, and today's getting-up hour, night
+    toilet visits and counts."""
+
+    days: deque[list[float]] = field(default_factory=lambda: deque(maxlen=28))
+    recent: deque[list[float]] = field(default_factory=lambda: deque(maxlen=_WINDOW))
+    # Recent unusual days kept out of the baseline, to learn if people say they were fine.
+    held: deque[list[float]] = field(default_factory=lambda: deque(maxlen=_WINDOW))
+    run: int = 0
+    raised_on: date | None = None
+    wake: float | None = None
+    toilets: int | None = None
+    today: DayCounts = field(default_factory=DayCounts)
+
+    def section(self) -> dict[str, Any]:
+        """The checkpoint section (the names are those of the first checkpoints)."""
+        return {
+            "profile_raised_on": self.raised_on.isoformat() if self.raised_on else None,
+            "profile_run": self.run,
+            "profile_wake": self.wake,
+            "profile_toilets": self.toilets,
+            "profile_counts": self.today.as_list(),
+            "profile_days": list(self.days),
+            "profile_recent": list(self.recent),
+            "profile_held": list(self.held),
+        }
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> DayProfile:
+        """A state from :meth:`section`; a checkpoint from before the profile has none of it."""
+        raised_on = section.get("profile_raised_on")
+        counts = section.get("profile_counts")
+        state = cls(
+            run=section.get("profile_run", 0),
+            raised_on=date.fromisoformat(raised_on) if raised_on else None,
+            wake=section.get("profile_wake"),
+            toilets=section.get("profile_toilets"),
+            today=DayCounts(*counts) if counts is not None else DayCounts(),
+        )
+        state.days.extend(section.get("profile_days", []))
+        state.recent.extend(section.get("profile_recent", []))
+        state.held.extend(section.get("profile_held", []))
+        return state
 
 
 class DayModel:
@@ -126,39 +203,48 @@ class DayModel:
 
 
 def close_profile_day(
-    hub: str, home: HomeState, day: date, measures: list[float], *, closed_at: datetime
+    hub: str,
+    profile: DayProfile,
+    day: date,
+    measures: list[float],
+    *,
+    closed_at: datetime,
+    eagerness: Eagerness,
+    covered: set[str],
 ) -> Condition | None:
-    """A finished day: scored, learned if usual, and an advisory after several unusual ones."""
-    history = list(home.profile_days)
+    """A finished day: scored, learned if usual, and an advisory after several unusual ones.
+
+    ``covered``: the measures a single-measure detector raised lately (:func:`covered_lately`).
+    """
+    history = list(profile.days)
     if len(history) < _LEARNED_DAYS:
-        home.profile_days.append(measures)
+        profile.days.append(measures)
         return None
     model = DayModel(history)
     today = model.distance([measures])
-    eagerness = less_eager(home, AlertKind.ROUTINE_CHANGE)
     limit = _UNUSUAL * eagerness.factor
-    home.profile_recent.append([today, *measures])
-    recent = list(home.profile_recent)
+    profile.recent.append([today, *measures])
+    recent = list(profile.recent)
     days = [r[1:] for r in recent if r[0] > limit]
     unusual = today > limit
     # Unusual days are kept out of the baseline, so a change is not learned away before
     # anyone hears of it; once they have (an advisory lately), or it has gone on for a
     # fortnight (a usual day in between only slows the count), it is the new normal.
-    home.profile_run = home.profile_run + 1 if unusual else max(0, home.profile_run - 1)
-    raised = home.profile_raised_on
+    profile.run = profile.run + 1 if unusual else max(0, profile.run - 1)
+    raised = profile.raised_on
     told = raised is not None and (day - raised).days < _QUIET_DAYS
-    if not unusual or told or home.profile_run > _NEW_NORMAL:
-        home.profile_days.append(measures)
+    if not unusual or told or profile.run > _NEW_NORMAL:
+        profile.days.append(measures)
     else:
-        home.profile_held.append(measures)
+        profile.held.append(measures)
     if not unusual or told or len(days) < _NEEDED:
         return None
     moved = model.moved(days)
     # One measure off is the single-measure detectors' to judge; and a change they
     # have just raised (night toilet visits, a decline) is not news to the carer.
-    if len(moved) < 2 or not set(moved) - _already_raised(home, day):
+    if len(moved) < 2 or not set(moved) - covered:
         return None
-    home.profile_raised_on = day
+    profile.raised_on = day
     changes = [_words(m, [d[MEASURES.index(m)] for d in days], u) for m, u in moved.items()]
     return Condition(
         hub=hub,
@@ -177,20 +263,23 @@ def close_profile_day(
     )
 
 
-def learn_recent_days(home: HomeState) -> None:
+def learn_recent_days(profile: DayProfile) -> None:
     """People said the last change was nothing to worry about: its days are usual for them."""
-    home.profile_days.extend(home.profile_held)
-    home.profile_held.clear()
-    home.profile_recent.clear()
-    home.profile_run = 0
+    profile.days.extend(profile.held)
+    profile.held.clear()
+    profile.recent.clear()
+    profile.run = 0
 
 
-def _already_raised(home: HomeState, day: date) -> set[str]:
-    """Measures a single-measure detector raised an advisory about lately."""
+def covered_lately(
+    day: date, *, toilets_raised_on: date | None, decline_raised_on: date | None
+) -> set[str]:
+    """Measures a single-measure detector (night toilets, the decline) raised lately."""
     covered = set()
-    if home.toilets.raised_on is not None and (day - home.toilets.raised_on).days <= _QUIET_DAYS:
+    if toilets_raised_on is not None and (day - toilets_raised_on).days <= _QUIET_DAYS:
         covered |= {"night_toilets", "night_moves"}
-    if home.decline_raised_on is not None and (day - home.decline_raised_on).days <= _QUIET_DAYS:
+    declined = decline_raised_on
+    if declined is not None and (day - declined).days <= _QUIET_DAYS:
         covered |= {"movements"}
     return covered
 

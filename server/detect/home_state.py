@@ -3,9 +3,9 @@
 A checkpoint is ``CWH1``, the length of a JSON header, the header (its format
 version ``v``, times, counters, the resident's recent wakes, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
-``batteries``, ``coverage``, ``mornings``) and the gap histogram's raw counts. Version 1 (no ``v``)
-had every field flat in the header and one ``raised`` for both silences; it is still
-read. A server restored from it neither forgets a baseline nor raises an
+``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``, ``day_profile``) and the gap histogram's raw
+counts. Version 1 (no ``v``) had every field flat in the header and one ``raised`` for
+both silences, version 2 the sections up to ``mornings``; both are still read. A server restored from it neither forgets a baseline nor raises an
 alert it has already raised. An unreadable checkpoint (another version, a
 truncated row) is refused with :class:`CheckpointError` and the home starts
 from the population prior again.
@@ -14,9 +14,7 @@ from the population prior again.
 from __future__ import annotations
 
 import json
-import math
 import struct
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,19 +22,23 @@ from typing import Any
 from server.detect.batteries import Batteries
 from server.detect.cold_home import ColdHome
 from server.detect.coverage import Coverage
+from server.detect.daily import Decline, Meals
+from server.detect.day_profile import DayProfile
 from server.detect.front_door import FrontDoor
 from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
 from server.detect.mornings import Mornings
 from server.detect.night_toilets import NightToilets
+from server.detect.sensors import Sensors
 from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
 
 _MAGIC = b"CWH1"
 _HEADER = struct.Struct(">4sI")
-# The header's format: 2 has a section per detector and a raised slot per silence.
-_VERSION = 2
+# The header's format: 2 has a section per detector and a raised slot per silence; 3
+# sections for the silent sensors, meals, the decline and the day profile too. Older formats are still read.
+_VERSION = 3
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
 _TIMES = (
@@ -51,60 +53,23 @@ _TIMES = (
     "in_bed_at",
     "chair_pressed",
 )
-_DAYS = (
-    "activity_day",
-    "decline_raised_on",
-    "profile_raised_on",
-)
+_DAYS = ("activity_day",)
 _PLAIN = (
     "place",
     "room",
     "in_bed",
     "has_bed_pad",
     "in_chair",
-    "meal_seen_on",
     "activity_today",
-    "decline_cusum",
-    "low_days",
-    "sensor_seen",
-    "sensor_mark",
-    "sensor_gap",
-    "sensor_missed",
-    "sensor_days",
-    "environment_sensors",
-    "silent_sensors",
-    "activity_total",
-    "profile_run",
-    "profile_wake",
-    "profile_toilets",
-    "profile_counts",
-    "sensor_span",
     "advisory_slack",
     "bed_stay",
     "chair_pulsing",
     "stirred_by",
 )
-_DEQUES = (
-    "lunch_times",
-    "dinner_times",
-    "day_counts",
-    "profile_days",
-    "profile_recent",
-    "profile_held",
-)
 # Fields added after checkpoints were first written: an older checkpoint lacks them
 # and keeps the defaults, rather than the home forgetting everything it learned.
 _ADDED = frozenset(
     {
-        "profile_raised_on",
-        "profile_run",
-        "profile_wake",
-        "profile_toilets",
-        "profile_counts",
-        "profile_days",
-        "profile_recent",
-        "profile_held",
-        "sensor_span",
         "advisory_slack",
         "bed_pressed",
         "bed_stay",
@@ -117,7 +82,24 @@ _ADDED = frozenset(
 )
 
 
-_SECTIONS = ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings")
+_SECTIONS = (
+    "cold_home",
+    "front_door",
+    "night_toilets",
+    "batteries",
+    "coverage",
+    "mornings",
+    "sensors",
+    "meals",
+    "decline",
+    "day_profile",
+)
+# The sections each older format had; the rest were flat in its header, under the names
+# the sections keep.
+_SECTIONS_OF = {
+    1: (),
+    2: ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"),
+}
 
 
 class CheckpointError(ValueError):
@@ -171,50 +153,22 @@ class HomeState:
     # Feedback on advisories: per alert kind, how much less eagerly it is raised.
     advisory_slack: dict[str, float] = field(default_factory=dict)
     feedback_until: datetime | None = None
-    # Meals: the first kitchen visit in each meal window, and the day it was last seen.
-    lunch_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
-    dinner_times: deque[float] = field(default_factory=lambda: deque(maxlen=28))
-    meal_seen_on: dict[str, str] = field(default_factory=dict)
-    # Movements a day: the usual days, today's count, and the decline CUSUM.
-    day_counts: deque[int] = field(default_factory=lambda: deque(maxlen=42))
+    # Meals and the decline in moving about (server.detect.daily), and today's movements.
+    meals: Meals = field(default_factory=Meals)
+    decline: Decline = field(default_factory=Decline)
     activity_day: date | None = None
     activity_today: int = 0
-    decline_cusum: float = 0.0
-    low_days: int = 0
-    decline_raised_on: date | None = None
-    # The day profile (server.detect.day_profile): usual days, the last few days'
-    # scores, and today's getting-up hour, night toilet visits and counts
-    # (kitchen visits, hours out, movements about the house at night, the hour to bed).
-    profile_days: deque[list[float]] = field(default_factory=lambda: deque(maxlen=28))
-    profile_recent: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
-    # Recent unusual days kept out of the baseline, to learn if people say they were fine.
-    profile_held: deque[list[float]] = field(default_factory=lambda: deque(maxlen=4))
-    profile_run: int = 0
-    profile_raised_on: date | None = None
-    profile_wake: float | None = None
-    profile_toilets: int | None = None
-    profile_counts: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, math.nan])
-    # Sensors: when each last reported (epoch s), the home's activity count then,
-    # the share of days it reports on, which report on their own, which are silent.
-    sensor_seen: dict[str, float] = field(default_factory=dict)
-    sensor_mark: dict[str, int] = field(default_factory=dict)
-    sensor_gap: dict[str, float] = field(default_factory=dict)
-    sensor_missed: dict[str, int] = field(default_factory=dict)
-    sensor_days: dict[str, float] = field(default_factory=dict)
-    # The most movements elsewhere between two of the sensor's reports lately.
-    sensor_span: dict[str, float] = field(default_factory=dict)
-    environment_sensors: dict[str, bool] = field(default_factory=dict)
-    silent_sensors: list[str] = field(default_factory=list)
-    activity_total: int = 0
+    # The day profile (server.detect.day_profile): several measures off together.
+    profile: DayProfile = field(default_factory=DayProfile)
+    # Each sensor's reports, for telling a silent one (server.detect.sensors).
+    sensors: Sensors = field(default_factory=Sensors)
     # Not checkpointed: the no-movement limit for the current last activity.
     limit: timedelta | None = None
     limit_for: datetime | None = None
     last_band: int | None = None
     last_day: int | None = None
-    # The next local 07:00 (the morning's reckoning) and today's meal checks.
+    # The next local 07:00 (the morning's reckoning).
     next_morning: datetime | None = None
-    meal_checks: list[tuple[datetime, str]] = field(default_factory=list)
-    kitchen_since: datetime | None = None
     next_sensor_check: datetime | None = None
     # Motion sensors whose last report was "on", since when, and those seen to clear.
     motion_on: dict[str, datetime] = field(default_factory=dict)
@@ -238,8 +192,6 @@ class HomeState:
             header[name] = value.isoformat() if value else None
         for name in _PLAIN:
             header[name] = getattr(self, name)
-        for name in _DEQUES:
-            header[name] = list(getattr(self, name))
         header["v"] = _VERSION
         header["no_movement_raised"] = self.no_movement_raised
         header["not_up_raised"] = self.not_up_raised
@@ -249,6 +201,10 @@ class HomeState:
         header["batteries"] = self.batteries.section()
         header["coverage"] = self.coverage.section()
         header["mornings"] = self.mornings.section()
+        header["sensors"] = self.sensors.section()
+        header["meals"] = self.meals.section()
+        header["decline"] = self.decline.section()
+        header["day_profile"] = self.profile.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -273,10 +229,6 @@ class HomeState:
             for name in _PLAIN:
                 if name in header or name not in _ADDED:
                     setattr(state, name, header[name])
-            for name in _DEQUES:
-                getattr(state, name).extend(
-                    header.get(name, []) if name in _ADDED else header[name]
-                )
             version = header.get("v", 1)
             if version == 1:
                 # Every field flat in the header, under the names the sections keep.
@@ -284,10 +236,11 @@ class HomeState:
                 state.no_movement_raised = raised is AlertKind.NO_MOVEMENT
                 state.not_up_raised = raised is AlertKind.NOT_UP
                 sections = dict.fromkeys(_SECTIONS, header)
-            elif version == _VERSION:
+            elif version <= _VERSION:
                 state.no_movement_raised = bool(header["no_movement_raised"])
                 state.not_up_raised = bool(header["not_up_raised"])
-                sections = {name: header[name] for name in _SECTIONS}
+                had = _SECTIONS_OF.get(version, _SECTIONS)
+                sections = {name: header[name] if name in had else header for name in _SECTIONS}
             else:
                 raise CheckpointError(
                     f"home checkpoint version {version}, newer than this server's "
@@ -299,6 +252,10 @@ class HomeState:
             state.batteries = Batteries.from_section(sections["batteries"])
             state.coverage = Coverage.from_section(sections["coverage"])
             state.mornings = Mornings.from_section(sections["mornings"])
+            state.sensors = Sensors.from_section(sections["sensors"])
+            state.meals = Meals.from_section(sections["meals"])
+            state.decline = Decline.from_section(sections["decline"])
+            state.profile = DayProfile.from_section(sections["day_profile"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

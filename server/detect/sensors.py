@@ -10,19 +10,28 @@ sees the resident whenever they are in its room, so it is timed in their
 movements elsewhere rather than in hours: silent once they have moved about
 elsewhere two and a half times as often as the most it has gone without
 seeing them lately (nights and outings add nothing), which finds a dead
-hall or kitchen sensor within hours instead of a day and a half. Pure
-functions over a home's :class:`HomeState`, called by :class:`HomeWatch`.
+hall or kitchen sensor within hours instead of a day and a half. Its own
+state (:class:`Sensors`) and checkpoint section, ``sensors``; pure functions
+over it, called by :class:`HomeWatch`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from server.detect.home_state import HomeState
 from server.domain.alerts import AlertKind
 from server.domain.findings import Cleared, Condition, Finding
 
-__all__ = ["ABSENCE", "check_sensors", "close_sensor_day", "resident_back", "sensor_reported"]
+__all__ = [
+    "ABSENCE",
+    "Sensors",
+    "check_sensors",
+    "close_sensor_day",
+    "resident_back",
+    "sensor_reported",
+]
 
 # No activity at all for this long: the resident was away (or the home empty).
 ABSENCE = timedelta(hours=12)
@@ -49,31 +58,78 @@ _ELSEWHERE_FLOOR = 100
 _DAILY = 0.9
 
 
+@dataclass(slots=True)
+class Sensors:
+    """Per sensor: when it last reported (epoch s), the home's movements then, its longest
+    gap and span lately, the share of days it reports on; which report on their own, which
+    are silent; and the home's movements so far (what spans are counted in)."""
+
+    seen: dict[str, float] = field(default_factory=dict)
+    mark: dict[str, int] = field(default_factory=dict)
+    gap: dict[str, float] = field(default_factory=dict)
+    missed: dict[str, int] = field(default_factory=dict)
+    days: dict[str, float] = field(default_factory=dict)
+    # The most movements elsewhere between two of the sensor's reports lately.
+    span: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, bool] = field(default_factory=dict)
+    silent: list[str] = field(default_factory=list)
+    movements: int = 0
+
+    def section(self) -> dict[str, Any]:
+        """The checkpoint section (the names are those of the first checkpoints)."""
+        return {
+            "sensor_seen": self.seen,
+            "sensor_mark": self.mark,
+            "sensor_gap": self.gap,
+            "sensor_missed": self.missed,
+            "sensor_days": self.days,
+            "sensor_span": self.span,
+            "environment_sensors": self.environment,
+            "silent_sensors": self.silent,
+            "activity_total": self.movements,
+        }
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> Sensors:
+        """A state from :meth:`section`; ``sensor_span`` came later and may be missing."""
+        return cls(
+            seen=section["sensor_seen"],
+            mark=section["sensor_mark"],
+            gap=section["sensor_gap"],
+            missed=section["sensor_missed"],
+            days=section["sensor_days"],
+            span=section.get("sensor_span", {}),
+            environment=section["environment_sensors"],
+            silent=section["silent_sensors"],
+            movements=section["activity_total"],
+        )
+
+
 def sensor_reported(
-    hub: str, home: HomeState, sensor: str, ts: datetime, *, environment: bool, motion: bool
+    hub: str, sensors: Sensors, sensor: str, ts: datetime, *, environment: bool, motion: bool
 ) -> Finding | None:
     """Any reading at all from ``sensor``: it is alive."""
     at = ts.timestamp()
-    last = home.sensor_seen.get(sensor)
+    last = sensors.seen.get(sensor)
     if last is not None:
         if at <= last:
             return None
         # The longest quiet spell lately, slowly forgotten.
-        longest = home.sensor_gap.get(sensor, 0.0) * _GAP_FORGETTING
-        home.sensor_gap[sensor] = max(longest, at - last)
-        if motion and sensor not in home.silent_sensors:
+        longest = sensors.gap.get(sensor, 0.0) * _GAP_FORGETTING
+        sensors.gap[sensor] = max(longest, at - last)
+        if motion and sensor not in sensors.silent:
             # Not a silence already called: that must not teach it that silences are usual.
-            span = float(home.activity_total - home.sensor_mark.get(sensor, home.activity_total))
-            if span > home.sensor_span.get(sensor, 0.0):
-                home.sensor_span[sensor] = span
-    home.sensor_seen[sensor] = at
-    home.sensor_mark[sensor] = home.activity_total
+            span = float(sensors.movements - sensors.mark.get(sensor, sensors.movements))
+            if span > sensors.span.get(sensor, 0.0):
+                sensors.span[sensor] = span
+    sensors.seen[sensor] = at
+    sensors.mark[sensor] = sensors.movements
     if environment:
-        home.environment_sensors[sensor] = True
-    if sensor not in home.silent_sensors:
+        sensors.environment[sensor] = True
+    if sensor not in sensors.silent:
         return None
-    home.silent_sensors.remove(sensor)
-    if home.silent_sensors:
+    sensors.silent.remove(sensor)
+    if sensors.silent:
         return None
     return Cleared(
         hub=hub,
@@ -83,59 +139,59 @@ def sensor_reported(
     )
 
 
-def resident_back(home: HomeState, ts: datetime) -> None:
+def resident_back(sensors: Sensors, ts: datetime) -> None:
     """Activity after a long absence: sensors the resident uses are timed from now."""
     at = ts.timestamp()
-    for sensor in home.sensor_seen:
-        if not home.environment_sensors.get(sensor):
-            home.sensor_seen[sensor] = max(home.sensor_seen[sensor], at)
-            home.sensor_mark[sensor] = home.activity_total
+    for sensor in sensors.seen:
+        if not sensors.environment.get(sensor):
+            sensors.seen[sensor] = max(sensors.seen[sensor], at)
+            sensors.mark[sensor] = sensors.movements
 
 
-def close_sensor_day(home: HomeState, midnight: datetime) -> None:
+def close_sensor_day(sensors: Sensors, midnight: datetime) -> None:
     """A day is over: which sensors reported on it (from ``midnight`` on)."""
     start = midnight.timestamp()
-    for sensor, seen in home.sensor_seen.items():
+    for sensor, seen in sensors.seen.items():
         if seen < start:
             # Counted when it reports again: a silence in progress must not talk
             # itself into being usual.
-            home.sensor_missed[sensor] = home.sensor_missed.get(sensor, 0) + 1
+            sensors.missed[sensor] = sensors.missed.get(sensor, 0) + 1
             continue
-        share = home.sensor_days.get(sensor, 0.5) * 0.9 ** home.sensor_missed.pop(sensor, 0)
-        home.sensor_days[sensor] = 0.9 * share + 0.1
-    for sensor, span in home.sensor_span.items():
-        home.sensor_span[sensor] = span * _SPAN_FORGETTING
+        share = sensors.days.get(sensor, 0.5) * 0.9 ** sensors.missed.pop(sensor, 0)
+        sensors.days[sensor] = 0.9 * share + 0.1
+    for sensor, span in sensors.span.items():
+        sensors.span[sensor] = span * _SPAN_FORGETTING
 
 
-def _unseen(home: HomeState, sensor: str) -> bool:
+def _unseen(sensors: Sensors, sensor: str) -> bool:
     """A motion sensor that has not seen the resident in far more movements elsewhere than usual.
 
     Counted in movements, not hours, so nights and outings add nothing. Only a motion
     sensor sees the resident whenever they are in its room: a kettle or a bed pad can go
     unused for a day of moving about, so they have no span.
     """
-    span = home.sensor_span.get(sensor)
-    elsewhere = home.activity_total - home.sensor_mark.get(sensor, 0)
+    span = sensors.span.get(sensor)
+    elsewhere = sensors.movements - sensors.mark.get(sensor, 0)
     return span is not None and elsewhere >= max(_ELSEWHERE_FLOOR, _SPAN_TIMES * span)
 
 
-def check_sensors(hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
+def check_sensors(hub: str, sensors: Sensors, watermark: datetime) -> list[Finding]:
     """Sensors silent far longer than they usually are, while the hub itself reports."""
     now = watermark.timestamp()
     newly = []
-    for sensor, seen in home.sensor_seen.items():
+    for sensor, seen in sensors.seen.items():
         quiet = now - seen
-        if quiet <= _SHORTEST_SILENCE_S or sensor in home.silent_sensors:
+        if quiet <= _SHORTEST_SILENCE_S or sensor in sensors.silent:
             continue
-        if home.environment_sensors.get(sensor):
+        if sensors.environment.get(sensor):
             silent = quiet > _ENVIRONMENT_SILENCE_S
         else:
-            elsewhere = home.activity_total - home.sensor_mark.get(sensor, 0)
-            silent = home.sensor_days.get(sensor, 0.0) >= _DAILY and (
-                _unseen(home, sensor)
+            elsewhere = sensors.movements - sensors.mark.get(sensor, 0)
+            silent = sensors.days.get(sensor, 0.0) >= _DAILY and (
+                _unseen(sensors, sensor)
                 or (
                     quiet > _ACTIVITY_SILENCE_S
-                    and quiet > _GAP_TIMES * home.sensor_gap.get(sensor, 0)
+                    and quiet > _GAP_TIMES * sensors.gap.get(sensor, 0)
                     and elsewhere >= _ACTIVITY_ELSEWHERE
                 )
             )
@@ -143,20 +199,20 @@ def check_sensors(hub: str, home: HomeState, watermark: datetime) -> list[Findin
             newly.append(sensor)
     if not newly:
         return []
-    first = not home.silent_sensors
-    home.silent_sensors.extend(newly)
+    first = not sensors.silent
+    sensors.silent.extend(newly)
     if not first:
         return []
     sensor = newly[0]
-    since = datetime.fromtimestamp(home.sensor_seen[sensor], watermark.tzinfo)
-    hours = (now - home.sensor_seen[sensor]) / 3600
-    if home.environment_sensors.get(sensor):
+    since = datetime.fromtimestamp(sensors.seen[sensor], watermark.tzinfo)
+    hours = (now - sensors.seen[sensor]) / 3600
+    if sensors.environment.get(sensor):
         usual = "it reports every few minutes on its own"
-    elif _unseen(home, sensor):
+    elif _unseen(sensors, sensor):
         usual = (
-            f"they have moved about {home.activity_total - home.sensor_mark.get(sensor, 0)} "
+            f"they have moved about {sensors.movements - sensors.mark.get(sensor, 0)} "
             f"times in other rooms since, and it usually sees them within "
-            f"{home.sensor_span[sensor]:.0f}"
+            f"{sensors.span[sensor]:.0f}"
         )
     else:
         usual = "it reports nearly every day, and they have been moving about in other rooms"

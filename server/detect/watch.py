@@ -35,8 +35,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
@@ -44,13 +43,19 @@ from server.detect.batteries import judge_batteries
 from server.detect.cold_home import judge_temperature
 from server.detect.coverage import judge_coverage
 from server.detect.daily import (
+    AtHome,
     activity_day,
     kitchen_visit,
     meal_deadlines,
     missed_meal,
     mostly_away,
 )
-from server.detect.day_profile import close_profile_day, learn_recent_days
+from server.detect.day_profile import (
+    DayCounts,
+    close_profile_day,
+    covered_lately,
+    learn_recent_days,
+)
 from server.detect.feedback import less_eager
 from server.detect.front_door import is_door_night, judge_door
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
@@ -60,8 +65,6 @@ from server.detect.hours import (
     BED_TIME_FROM,
     MORNING_RECKONING,
     NIGHT_COUNT_UNTIL,
-    SLEEP_FROM,
-    SLEEP_UNTIL,
     WAKE_FROM,
     WAKE_UNTIL,
     clock,
@@ -69,9 +72,9 @@ from server.detect.hours import (
 )
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
-from server.detect.longest import cell_of
-from server.detect.mornings import WAKES_LEARNED, latest_wake, learn_wake
+from server.detect.mornings import WAKES_LEARNED, learn_wake
 from server.detect.night_toilets import close_night, count_toilet
+from server.detect.no_movement import PLACE_WORDS, is_sleep_time, latest_wake_for, silence_limit
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -79,6 +82,7 @@ from server.detect.sensors import (
     resident_back,
     sensor_reported,
 )
+from server.detect.settings import WatchSettings
 from server.domain.alerts import KINDS, AlertKind, FalseAlarmLesson, Outcome
 from server.domain.findings import Cleared, Condition, Finding
 
@@ -111,73 +115,10 @@ _LONGEST_OUT_H = 16.0
 # reports within this time of the first reading, or the same one for at least _BACK_SPAN.
 _BACK_WITHIN = timedelta(minutes=15)
 _BACK_SPAN = timedelta(minutes=2)
-# Today's counts for the day profile, by position in HomeState.profile_counts (a list, as
-# checkpoints hold it): kitchen visits, hours out, movements about the house at night
-# (outside _NIGHT_PASSAGE), and the hour they went to bed (NaN until they do).
-_KITCHEN_VISITS, _HOURS_OUT, _NIGHT_MOVES, _BED_TIME = range(4)
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
 _INCIDENT = frozenset({Outcome.CARER_VISITED, Outcome.EMERGENCY_SERVICES})
-_PLACE_WORDS = {
-    UP: "up and about",
-    BATHROOM: "in the bathroom",
-    IN_BED: "in bed",
-    IN_CHAIR: "in the chair",
-}
-
-
-@dataclass(slots=True, frozen=True)
-class WatchSettings:
-    """An operator's limits; the learned thresholds stay between each floor and ceiling."""
-
-    up_floor: timedelta = timedelta(minutes=20)
-    up_ceiling: timedelta = timedelta(hours=3)
-    bathroom_floor: timedelta = timedelta(minutes=20)
-    bathroom_ceiling: timedelta = timedelta(minutes=90)
-    chair_floor: timedelta = timedelta(minutes=75)
-    chair_ceiling: timedelta = timedelta(hours=3)
-    nap_floor: timedelta = timedelta(hours=2)
-    nap_ceiling: timedelta = timedelta(hours=4)
-    # The ceilings above are a safety net for a home's first days, before its own silences
-    # are known: from this many days of its own on, the resident's own days rule, up to
-    # these maxima (what an operator allows at most, whatever the history says).
-    ceiling_days: int = 7
-    up_max: timedelta = timedelta(hours=8)
-    bathroom_max: timedelta = timedelta(hours=3)
-    chair_max: timedelta = timedelta(hours=8)
-    nap_max: timedelta = timedelta(hours=8)
-    # No-movement limits are set so that the home's expected false urgent alerts stay
-    # within this many per resident-month (server.detect.longest), plus this many
-    # standard errors for the uncertainty of a few days' history.
-    false_alarm_budget: float = 0.5
-    limit_spreads: float = 1.0
-    # A silence that raised an alert and ended in movement is routine unless a person
-    # confirms an incident within this time; it is learned as at most this many times
-    # the limit it passed, so one unconfirmed long silence (a fall nobody reported back
-    # on) can only widen a limit step by step, never to hours at once.
-    alerted_learn_after: timedelta = timedelta(hours=6)
-    alerted_learn_factor: float = 2.0
-    # Before a home has a fortnight of mornings: the latest a resident is expected up.
-    latest_wake_default: time = time(10, 0)
-    wake_margin: timedelta = timedelta(minutes=60)
-    # ...or this many times the spread (MAD) of their wake times, if that is more. Three,
-    # not four: residents whose mornings vary by hours were otherwise not called before
-    # 13:00 (bench.wake_margin on seed 4242: not-up recall 90 % -> 98 %, false not-up
-    # calls 0.20 -> 0.39 per resident-month).
-    wake_spreads: float = 3.0
-    night_starts: time = time(22, 0)
-    night_ends: time = time(6, 0)
-    door_quiet: timedelta = timedelta(minutes=10)
-    cold_limit_c: float = 18.0
-    cold_for: timedelta = timedelta(hours=2)
-    battery_low: float = 10.0
-    # Each false alarm lengthens that place and time of day's limit by this much, up to a cap.
-    feedback_step: float = 1.25
-    feedback_max: float = 2.0
-    wake_feedback: timedelta = timedelta(minutes=20)
-    wake_feedback_max: timedelta = timedelta(hours=2)
-    door_feedback_max: float = 6.0
 
 
 class HomeWatch:
@@ -341,7 +282,7 @@ class HomeWatch:
                 slack = home.advisory_slack.get(kind.value, 1.0)
                 home.advisory_slack[kind.value] = min(slack * s.feedback_step, s.feedback_max)
                 if lesson is FalseAlarmLesson.LESS_EAGER_RELEARN:
-                    learn_recent_days(home)
+                    learn_recent_days(home.profile)
             case None:
                 return False
         return True
@@ -357,7 +298,7 @@ class HomeWatch:
         kind = reading.kind
         alive = sensor_reported(
             hub,
-            home,
+            home.sensors,
             reading.sensor,
             reading.ts,
             environment=kind in _ENVIRONMENT,
@@ -439,7 +380,7 @@ class HomeWatch:
             return []  # late and older than what we know: nothing new about now
         this_hour = self._hour(hub, ts)
         if last is not None and ts - last > ABSENCE:
-            resident_back(home, ts)
+            resident_back(home.sensors, ts)
         self._learn_gap(hub, home, ts)
         home.last_activity = ts
         home.last_band = this_hour.band
@@ -451,9 +392,9 @@ class HomeWatch:
         if home.activity_day != today:
             found += self._close_activity_day(hub, home, ts)
             home.activity_day, home.activity_today = today, 0
-            home.profile_counts = [0.0, 0.0, 0.0, math.nan]
+            home.profile.today = DayCounts()
         home.activity_today += 1
-        home.activity_total += 1
+        home.sensors.movements += 1
         mapped = self._maps.get(hub, {}).get(reading.sensor)
         room = self._room(reading, mapped)
         # A mapped contact says they are up and about in its room: a bathroom door opens as
@@ -469,13 +410,13 @@ class HomeWatch:
         if home.place == IN_BED:
             home.in_bed_at = ts
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
-            home.profile_counts[_BED_TIME] = hour_of(self._local(hub, ts))  # the last one counts
+            home.profile.today.bed_time = hour_of(self._local(hub, ts))  # the last one counts
         if room == "bathroom":
             count_toilet(home.toilets, ts, hour=this_hour.hour, day=this_hour.day)
         if room == "kitchen":
-            kitchen_visit(home, self._local(hub, ts))
+            kitchen_visit(home.meals, self._local(hub, ts))
         else:
-            home.kitchen_since = None
+            home.meals.kitchen_since = None
         self._learn_wake(hub, home, room, ts, this_hour)
         door = home.door
         if door.at_night is not None and ts > door.at_night:
@@ -507,40 +448,65 @@ class HomeWatch:
         day = home.activity_day
         if day is None or self._away(home, ts):
             return []
-        close_sensor_day(home, datetime.combine(day, time(0), self._zones.get(hub)))
-        away = mostly_away(home, home.activity_today)  # before the day is learned
-        found = [activity_day(hub, home, day, home.activity_today, closed_at=ts)]
+        close_sensor_day(home.sensors, datetime.combine(day, time(0), self._zones.get(hub)))
+        away = mostly_away(home.decline, home.activity_today)  # before the day is learned
+        found = [
+            activity_day(
+                hub,
+                home.decline,
+                day,
+                home.activity_today,
+                closed_at=ts,
+                eagerness=less_eager(home, AlertKind.ACTIVITY_DECLINE),
+            )
+        ]
         # A day mostly spent away says nothing about how they are.
         if not away:
-            kitchen, hours_out, night_moves, bed = home.profile_counts
+            profile = home.profile
+            counts = profile.today
             measures = [
-                home.profile_wake
-                if home.mornings.woke_on == day and home.profile_wake is not None
+                profile.wake
+                if home.mornings.woke_on == day and profile.wake is not None
                 else math.nan,
-                home.profile_toilets
-                if home.toilets.closed_night == day and home.profile_toilets is not None
+                profile.toilets
+                if home.toilets.closed_night == day and profile.toilets is not None
                 else math.nan,
                 math.log(max(home.activity_today, 1)),
-                kitchen,
-                hours_out,
-                night_moves,
-                bed,
+                counts.kitchen_visits,
+                counts.hours_out,
+                counts.night_moves,
+                counts.bed_time,
             ]
-            found.append(close_profile_day(hub, home, day, measures, closed_at=ts))
+            covered = covered_lately(
+                day,
+                toilets_raised_on=home.toilets.raised_on,
+                decline_raised_on=home.decline.raised_on,
+            )
+            found.append(
+                close_profile_day(
+                    hub,
+                    profile,
+                    day,
+                    measures,
+                    closed_at=ts,
+                    eagerness=less_eager(home, AlertKind.ROUTINE_CHANGE),
+                    covered=covered,
+                )
+            )
         return [f for f in found if f is not None]
 
     @staticmethod
     def _count_for_profile(
         home: HomeState, room: str, ts: datetime, last: datetime | None, hour: int
     ) -> None:
-        counts = home.profile_counts
+        counts = home.profile.today
         if room == "kitchen" and home.room != "kitchen":
-            counts[_KITCHEN_VISITS] += 1
+            counts.kitchen_visits += 1
         if last is not None and home.last_door is not None and home.last_door > last:
             # Out of the front door and back now: out since the last movement before it.
-            counts[_HOURS_OUT] += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
+            counts.hours_out += min((ts - last).total_seconds() / 3600, _LONGEST_OUT_H)
         if hour < NIGHT_COUNT_UNTIL and room not in _NIGHT_PASSAGE:
-            counts[_NIGHT_MOVES] += 1
+            counts.night_moves += 1  # about the house at night, not bed and the toilet
 
     def _clear_raised(self, hub: str, home: HomeState, ts: datetime, room: str) -> list[Finding]:
         # Stirring in bed does not end "not up"; getting up does.
@@ -608,14 +574,9 @@ class HomeWatch:
             last = home.last_activity
             if pressed is not None and last is not None and last - pressed <= _PAD_PULSE:
                 return IN_BED
-            if self._is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
+            if is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
                 return IN_BED
         return UP
-
-    @staticmethod
-    def _is_sleep_time(hour: int) -> bool:
-        """From 18:00 until 11:00 (local hours)."""
-        return hour >= SLEEP_FROM or hour < SLEEP_UNTIL
 
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
@@ -672,7 +633,7 @@ class HomeWatch:
         woke = self._local(hub, ts)
         if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
             woke = self._local(hub, home.bed_left)
-        home.profile_wake = learn_wake(mornings, woke)
+        home.profile.wake = learn_wake(mornings, woke)
 
     # -- the passing of time -------------------------------------------------------------
 
@@ -696,13 +657,15 @@ class HomeWatch:
                     eagerness=less_eager(home, AlertKind.NIGHT_TOILET_VISITS),
                 )
                 if counted is not None:
-                    home.profile_toilets = counted
+                    home.profile.toilets = counted
                 found += closed
-            home.meal_checks = [
-                (at.astimezone(UTC), meal)
-                for at, meal in meal_deadlines(home, local.date(), self._zones.get(hub))
-                if at > watermark
-            ]
+            meals = meal_deadlines(
+                home.meals,
+                local.date(),
+                self._zones.get(hub),
+                factor=less_eager(home, AlertKind.MISSED_MEAL).factor,
+            )
+            home.meals.checks = [(at.astimezone(UTC), meal) for at, meal in meals if at > watermark]
             day = (
                 local.date() + timedelta(days=1)
                 if local.hour >= MORNING_RECKONING
@@ -711,18 +674,26 @@ class HomeWatch:
             home.next_morning = datetime.combine(
                 day, time(MORNING_RECKONING), local.tzinfo
             ).astimezone(UTC)
-        while home.meal_checks and watermark >= home.meal_checks[0][0]:
-            due, meal = home.meal_checks.pop(0)
+        checks = home.meals.checks
+        while checks and watermark >= checks[0][0]:
+            due, meal = checks.pop(0)
             if home.no_movement_raised or home.not_up_raised or watermark - due > _MEAL_LATE:
                 continue  # a silence is already raised, or the hub was away at the time
             local = self._local(hub, watermark)
-            missed = missed_meal(hub, home, meal, local, away=self._away(home, watermark))
+            at_home = AtHome(
+                room=home.room,
+                last_activity=home.last_activity,
+                last_door=home.last_door,
+                away=self._away(home, watermark),
+            )
+            eagerness = less_eager(home, AlertKind.MISSED_MEAL)
+            missed = missed_meal(hub, home.meals, meal, local, home=at_home, eagerness=eagerness)
             if missed:
                 found.append(missed)
         if home.next_sensor_check is None or watermark >= home.next_sensor_check:
             home.next_sensor_check = watermark + _SENSOR_CHECK
             if not self._away(home, watermark):
-                found += check_sensors(hub, home, watermark)
+                found += check_sensors(hub, home.sensors, watermark)
         if home.door.at_night is not None:
             found += judge_door(
                 hub,
@@ -744,7 +715,7 @@ class HomeWatch:
         if home.place != IN_BED or home.last_activity is None:
             return []
         this_hour = self._hour(hub, watermark)
-        latest = self._latest_wake(home, this_hour.day)
+        latest = latest_wake_for(self.settings, home.mornings, this_hour.day)
         # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
         mornings = home.mornings
         if not (latest.hour <= this_hour.hour < AFTERNOON) or mornings.not_up_on == this_hour.day:
@@ -801,7 +772,7 @@ class HomeWatch:
         limit, why = self._limit(hub, home, last)
         home.no_movement_raised = True
         since = self._local(hub, last)
-        place = _PLACE_WORDS[home.place]
+        place = PLACE_WORDS[home.place]
         band = band_of(hour_of(since))
         return [
             Condition(
@@ -828,78 +799,7 @@ class HomeWatch:
     def _limit(
         self, hub: str, home: HomeState, last: datetime, *, explain: bool = True
     ) -> tuple[timedelta, str]:
-        s = self.settings
-        local = self._local(hub, last)
-        hour = hour_of(local)
-        band = band_of(hour)
-        if home.place == IN_BED and self._is_sleep_time(local.hour):
-            # Gone to bed for the night: judged by the next morning's usual (a Friday night
-            # ends in a Saturday morning, which may be a weekend lie-in).
-            morning = local.date() + timedelta(days=1) if local.hour >= AFTERNOON else local.date()
-            latest = self._latest_wake(home, morning)
-            wake = datetime.combine(morning, latest, local.tzinfo)
-            if wake <= local:
-                return s.nap_ceiling, "A long silence in bed in the morning."
-            wakes = home.mornings.wakes
-            learned = len(wakes) >= WAKES_LEARNED
-            why = (
-                f"Usually up by {clock(statistics.median(wakes))}; later than "
-                f"{latest:%H:%M} is unusual for them."
-                if learned
-                else f"Not up by {latest:%H:%M}."
-            )
-            # In UTC: on a clock-change night local arithmetic is an hour out.
-            return max(wake.astimezone(UTC) - local.astimezone(UTC), s.nap_floor), why
-        floor, ceiling, most = {
-            UP: (s.up_floor, s.up_ceiling, s.up_max),
-            BATHROOM: (s.bathroom_floor, s.bathroom_ceiling, s.bathroom_max),
-            IN_CHAIR: (s.chair_floor, s.chair_ceiling, s.chair_max),
-            IN_BED: (s.nap_floor, s.nap_ceiling, s.nap_max),
-        }[home.place]
-        cell = cell_of(band=band, place=home.place)
-        longest = home.longest
-        learned_min = longest.limit(
-            cell,
-            place=home.place,
-            per_day=s.false_alarm_budget / 30,
-            spreads=s.limit_spreads,
-        )
-        # The ceiling is a safety net while the home's own days are few; then their own
-        # history rules, up to what the operator allows at all (and feedback can move it).
-        days = longest.days_seen()
-        cap = ceiling if days < s.ceiling_days else max(most, ceiling)
-        slack = home.slack.get((home.place, band), 1.0)
-        limit = min(max(timedelta(minutes=learned_min), floor) * slack, cap)
-        if not explain:
-            return limit, ""
-        usual = longest.usual(cell)
-        if usual is None:
-            why = "There is no history of silences here at this time of day yet."
-        else:
-            median, top, seen = usual
-            why = (
-                f"At this time of day their longest silence here is usually "
-                f"{format_duration(timedelta(minutes=median))} (at most "
-                f"{format_duration(timedelta(minutes=top))} on {seen} of their last {days} days); "
-                f"the limit, {format_duration(limit)}, is set for fewer than "
-                f"{s.false_alarm_budget:g} false alerts a month."
-            )
-        if days < s.ceiling_days and limit >= ceiling:
-            why += f" Capped at {format_duration(ceiling)} while their routine is new."
-        if slack > 1:
-            why += f" Allowing {slack:.2g} times as long here after earlier false alarms."
-        return limit, why
-
-    def _latest_wake(self, home: HomeState, day: date | None = None) -> time:
-        """The latest this resident usually gets up (weekends apart once there are enough)."""
-        s = self.settings
-        return latest_wake(
-            home.mornings,
-            day,
-            default=s.latest_wake_default,
-            margin_h=s.wake_margin.total_seconds() / 3600,
-            spreads=s.wake_spreads,
-        )
+        return silence_limit(self.settings, home, self._local(hub, last), explain=explain)
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(

@@ -4,21 +4,27 @@
 checkpoint section each (format 1: every field flat, one ``raised`` for both
 silences), at the end of :func:`checkpoint_life.before`; ``.json`` is every finding
 that code made after restoring it and living :func:`checkpoint_life.after`.
+``home_checkpoint_v2`` the same from the code of format 2 (a section each for the cold
+home, the front door, night toilets, batteries, coverage and the mornings; the rest flat).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import struct
 from pathlib import Path
 
 import pytest
 
+from server.detect.day_profile import MEASURES
 from server.detect.home_state import CheckpointError, HomeState
 from tests.server.checkpoint_life import HUB, after, as_json, before, new_watch
 
 _DATA = Path(__file__).parent / "data"
 _V1 = _DATA / "home_checkpoint_v1.bin"
+_V2 = _DATA / "home_checkpoint_v2.bin"
+_NOW = 3
 
 
 def _header(checkpoint: bytes) -> tuple[dict[str, object], bytes]:
@@ -47,14 +53,47 @@ def test_a_version_1_checkpoint_restores_and_the_home_goes_on_exactly_as_before(
     assert as_json(after(watch)) == expected
 
 
+@pytest.mark.parametrize("fixture", [_V1, _V2], ids=["v1", "v2"])
+def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as_before(
+    fixture: Path,
+) -> None:
+    watch = new_watch()
+    watch.restore(HUB, fixture.read_bytes())
+    home = watch._homes[HUB]
+    sensors = home.sensors
+    # The sensors' section came from the flat fields: each one heard, the movements counted.
+    assert set(sensors.seen) >= {"kitchen-pir", "bathroom-pir", "lounge-temp"}
+    assert sensors.environment == {"lounge-temp": True}
+    assert sensors.movements > 2000
+    assert sensors.span["kitchen-pir"] > 0
+    # Meals at 12:00 and 18:00, and a day's movements each day lived.
+    assert len(home.meals.lunch_times) == len(home.meals.dinner_times) == 14
+    assert set(home.meals.seen_on) == {"lunch", "dinner"}
+    assert len(home.decline.day_counts) == 14
+    # The day profile's days (the kitchen at 08, 12 and 18), and today's counts by name:
+    # the last day so far only the lounge at 10:00, not yet to bed.
+    assert len(home.profile.days) == 14
+    assert home.profile.days[0][MEASURES.index("kitchen_visits")] == 3
+    assert home.profile.today.kitchen_visits == 0
+    assert math.isnan(home.profile.today.bed_time)
+    expected = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
+    assert as_json(after(watch)) == expected
+
+
 def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() -> None:
     lived = new_watch()
     before(lived)
     checkpoint = lived.checkpoint(HUB)
     assert checkpoint is not None
     header, _ = _header(checkpoint)
-    assert header["v"] == 2
-    assert set(header) >= {"cold_home", "front_door", "night_toilets", "batteries", "coverage"}
+    assert header["v"] == _NOW
+    # Format 2's sections, and those format 3 added.
+    format_2, _ = _header(_V2.read_bytes())
+    sections = {"cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"}
+    assert sections <= set(format_2)
+    assert set(header) >= sections | {"sensors", "meals", "decline", "day_profile"}
+    # In their sections, not flat.
+    assert not {"sensor_seen", "lunch_times", "day_counts", "profile_days"} & set(header)
     restored = new_watch()
     restored.restore(HUB, checkpoint)
     assert restored.checkpoint(HUB) == checkpoint
@@ -76,6 +115,6 @@ def test_a_checkpoint_from_a_newer_server_is_refused_saying_what_to_do() -> None
     checkpoint = lived.checkpoint(HUB)
     assert checkpoint is not None
     header, rest = _header(checkpoint)
-    header["v"] = 3
+    header["v"] = _NOW + 1
     with pytest.raises(CheckpointError, match="upgrade the server"):
         HomeState.from_bytes(_with_header(header, rest))

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.protocol import Reading, ReadingKind
-from server.detect.day_profile import MEASURES, DayModel, close_profile_day
+from server.detect.day_profile import MEASURES, DayModel, close_profile_day, covered_lately
+from server.detect.feedback import less_eager
 from server.detect.home_state import HomeState
 from server.detect.watch import HomeWatch
 from server.domain.alerts import AlertKind, Outcome, Severity
@@ -60,7 +61,19 @@ def _learned(days: int = 20, seed: int = 1) -> tuple[HomeState, random.Random]:
 def _close(home: HomeState, d: int, measures: list[float]) -> Condition | None:
     day = DAY0 + timedelta(days=d)
     closed_at = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-    return close_profile_day(HUB, home, day, measures, closed_at=closed_at)
+    return close_profile_day(
+        HUB,
+        home.profile,
+        day,
+        measures,
+        closed_at=closed_at,
+        eagerness=less_eager(home, AlertKind.ROUTINE_CHANGE),
+        covered=covered_lately(
+            day,
+            toilets_raised_on=home.toilets.raised_on,
+            decline_raised_on=home.decline.raised_on,
+        ),
+    )
 
 
 def test_usual_days_score_as_usual_and_an_unwell_day_does_not() -> None:
@@ -161,8 +174,8 @@ def test_a_change_closed_as_a_false_alarm_is_learned_and_then_raised_less_eagerl
     after = HomeState.from_bytes(watch.take_checkpoints()[HUB])
     assert after.advisory_slack == {"routine_change": 1.25}
     # The three days people said were fine are now among the resident's usual days.
-    assert list(after.profile_days)[-3:] == [r[1:] for r in list(home.profile_recent)[-3:]]
-    assert len(after.profile_recent) == 0
+    assert list(after.profile.days)[-3:] == [r[1:] for r in list(home.profile.recent)[-3:]]
+    assert len(after.profile.recent) == 0
 
 
 def test_a_watched_home_measures_its_days() -> None:
@@ -200,7 +213,7 @@ def test_a_watched_home_measures_its_days() -> None:
     # The next day's first movement closes the day.
     see("lounge-pir", ReadingKind.MOTION, day + timedelta(days=1, hours=7, minutes=45))
     state = HomeState.from_bytes(watch.take_checkpoints()[HUB])
-    (measures,) = state.profile_days
+    (measures,) = state.profile.days
     named = dict(zip(MEASURES, measures, strict=True))
     assert named["wake"] == 7.5
     assert named["night_toilets"] == 1  # counted at 07:00 for the night that ended then
@@ -215,16 +228,20 @@ def test_the_profile_survives_a_checkpoint_and_an_older_checkpoint_still_loads()
     home, rng = _learned(days=16)
     _close(home, 16, _unwell_day(rng))
     restored = HomeState.from_bytes(home.to_bytes())
-    assert list(restored.profile_days) == list(home.profile_days)
-    assert list(restored.profile_recent) == list(home.profile_recent)
-    assert restored.profile_run == home.profile_run == 1
-    # A checkpoint written before the day profile existed: the rest of what was learned stays.
+    assert list(restored.profile.days) == list(home.profile.days)
+    assert list(restored.profile.recent) == list(home.profile.recent)
+    assert restored.profile.run == home.profile.run == 1
+    # A checkpoint written before the day profile existed (format 2, the later sections
+    # still flat in the header, and no profile_ fields): the rest of what was learned stays.
     older = HomeState()
     older.mornings.wakes.extend([7.0] * 9)
     data = older.to_bytes()
     header_size = struct.calcsize(">4sI")
     _, length = struct.unpack_from(">4sI", data)
     header = json.loads(data[header_size : header_size + length])
+    header["v"] = 2
+    for section in ("sensors", "meals", "decline", "day_profile"):
+        header.update(header.pop(section))
     for name in list(header):
         if name.startswith("profile_"):
             del header[name]
@@ -232,5 +249,5 @@ def test_the_profile_survives_a_checkpoint_and_an_older_checkpoint_still_loads()
     rewritten = struct.pack(">4sI", b"CWH1", len(encoded)) + encoded + data[header_size + length :]
     loaded = HomeState.from_bytes(rewritten)
     assert list(loaded.mornings.wakes) == [7.0] * 9
-    assert list(loaded.profile_days) == []
-    assert loaded.profile_run == 0
+    assert list(loaded.profile.days) == []
+    assert loaded.profile.run == 0
