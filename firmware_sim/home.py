@@ -481,7 +481,7 @@ class SimulatedHome:
         previous, self._last_room = self._last_room, stay.room
         t = stay.start
         # Occupancy pads: in bed asleep, in the lounge chair sitting or napping.
-        in_bed = stay.activity == "sleep"
+        in_bed = _in_bed(stay)
         in_chair = stay.room == "lounge" and stay.activity in _IN_CHAIR
         if self.traits.pulsing_pads:
             # Pads that pulse never hold "occupied": a press as they settle, then one a turn.
@@ -548,7 +548,7 @@ class SimulatedHome:
         elif room == "bedroom" and stay.asleep:
             seen *= traits.bedroom_seen
         if traits.pulsing_pads:
-            if stay.activity == "sleep":
+            if _in_bed(stay):
                 self._pulses("bed", stay.start + 185, stay.end, traits.bed_turns_per_hour, out, rng)
             elif room == "lounge" and stay.activity in _IN_CHAIR:
                 shifts = traits.chair_shifts_per_hour / (3 if stay.activity == "still" else 1)
@@ -586,6 +586,11 @@ class SimulatedHome:
             on = stay.start + rng.uniform(20, 60)
             out.append(Physical(on, "power", "kettle", float(round(rng.uniform(2000, 2400)))))
             out.append(Physical(on + rng.uniform(150, 230), "power", "kettle", 0.0))
+
+
+def _in_bed(stay: Stay) -> bool:
+    """Asleep on the bed: the night, or an afternoon nap lying down (the bed pad feels it)."""
+    return stay.activity == "sleep" or (stay.activity == "nap" and stay.room == "bedroom")
 
 
 def _when(incident: Incident) -> datetime:

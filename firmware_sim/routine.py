@@ -216,6 +216,17 @@ def plan_day(
         # before midnight: the next day's plan starts asleep, and what the devices
         # report of getting into bed must stay on this day.
         bed += real.uniform(0.5, traits.late_evening_h) * _HOUR
+    evening_out = bool(traits.evening_out_chance) and real.random() < traits.evening_out_chance
+    evening_out = evening_out and bool(traits.evening_out_h) and not incident_day
+    late_night_out = (
+        evening_out
+        and bool(traits.late_night_out_share)
+        and real.random() < traits.late_night_out_share
+    )
+    if late_night_out:
+        # Home after the usual bed time and straight to bed: a long empty evening,
+        # which without a front-door sensor looks like an evening without a movement.
+        bed += real.uniform(1.0, 3.0) * _HOUR
     bed = min(bed, day_end - 20 * _MIN)
     washed = wake + minutes(15, 4)
     breakfast_done = washed + minutes(persona.breakfast_min, 6)
@@ -276,14 +287,16 @@ def plan_day(
         back = min(leave + hours * _HOUR, dinner - 10 * _MIN)
         if back - leave >= 30 * _MIN:
             stays = _overlay(stays, Stay(OUT, leave, back, "outing"))
-    evening_out = bool(traits.evening_out_chance) and real.random() < traits.evening_out_chance
-    if evening_out and traits.evening_out_h and not incident_day:
-        # Out after dinner (a club, family, the pub) and home in time for bed: the
-        # home is empty all evening, which without a front-door sensor looks still.
+    if evening_out:
+        # Out after dinner (a club, family, the pub) and home in time for bed (or, on
+        # a late night, for a bed time put back): the home is empty all evening,
+        # which without a front-door sensor looks still.
         leave = dinner_done + real.uniform(10, 60) * _MIN
         back = min(
             leave + real.uniform(1.5, traits.evening_out_h) * _HOUR, ready_for_bed - 5 * _MIN
         )
+        if late_night_out:
+            back = ready_for_bed - 5 * _MIN
         if back - leave >= _HOUR:
             stays = _overlay(stays, Stay(OUT, leave, back, "evening_out"))
     rain = persona.rain_outing_factor if c.rain else 1.0
@@ -317,7 +330,10 @@ def plan_day(
     for _ in range(poisson(real, traits.extra_naps)):
         # Real homes nap longer and at any time of the afternoon.
         start = local_epoch(day, real.uniform(12.5, 18.0), zone)
-        _insert(stays, Stay("lounge", start, start + real.uniform(30, 100) * _MIN, "nap"))
+        length = real.uniform(30, 100) * _MIN
+        # Some lie down on the bed for it (drawn only where a home ever does).
+        on_bed = bool(traits.nap_in_bed_share) and real.random() < traits.nap_in_bed_share
+        _insert(stays, Stay("bedroom" if on_bed else "lounge", start, start + length, "nap"))
     for _ in range(poisson(rng, persona.day_toilet_visits)):
         start = at(rng.uniform(9.0, 21.5))
         _insert(stays, Stay("bathroom", start, start + rng.uniform(3, 8) * _MIN, "toilet"))
