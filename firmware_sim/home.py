@@ -58,7 +58,16 @@ from firmware_sim.incidents import (
 )
 from firmware_sim.persona import STEADY, Persona
 from firmware_sim.realism import TIDY, HomeTraits
-from firmware_sim.routine import OUT, DayConditions, DayPlan, Stay, local_epoch, plan_day, poisson
+from firmware_sim.routine import (
+    GARDEN,
+    OUT,
+    DayConditions,
+    DayPlan,
+    Stay,
+    local_epoch,
+    plan_day,
+    poisson,
+)
 
 __all__ = ["FRONT_DOOR", "PENDANT", "PIR_BLIND_TIME", "SimulatedHome", "pir"]
 
@@ -511,6 +520,12 @@ class SimulatedHome:
         )
         if previous is None or previous == stay.room:
             return
+        if stay.room == GARDEN or previous == GARDEN:
+            # Out and in by the back door, through the kitchen.
+            out.append(Physical(t, "move", "kitchen", 1.0))
+            if stay.room == GARDEN:
+                return
+            t += rng.uniform(5, 15)
         if stay.room == OUT:
             out.append(Physical(t, "move", "hall", 1.0))
             opened = t + rng.uniform(5, 20)
@@ -529,7 +544,7 @@ class SimulatedHome:
     def _within(
         self, stay: Stay, out: list[Physical], rng: random.Random, activity: float, day_end: float
     ) -> None:
-        if stay.room == OUT:
+        if stay.room in (OUT, GARDEN):
             return
         room, traits = stay.room, self.traits
         if stay.asleep:

@@ -79,6 +79,9 @@ _LATE_NIGHT_OUT_SHARE = (0.2, 0.6)
 # chair, some go and lie down, where the bedroom PIR sees a sleeper's turns only
 # now and then and a pulsing bed pad says "out of bed" between its presses.
 _NAP_IN_BED_SHARE = (0.0, 0.0, 0.3, 0.6, 1.0)
+# Garden spells a dry summer week, by home: a flat has none, a keen gardener is out
+# most days. (A winter week has a third as many; firmware_sim.routine.)
+_GARDEN_PER_WEEK = (0.0, 0.0, 1.0, 3.0, 6.0)
 
 
 class Realism(BaseModel):
@@ -101,6 +104,7 @@ class Realism(BaseModel):
     evenings_out: float = Field(default=1.0, ge=0, le=1)
     busy_weekdays: float = Field(default=1.0, ge=0, le=1)
     stuck_devices: float = Field(default=1.0, ge=0, le=1)
+    garden: float = Field(default=1.0, ge=0, le=1)
 
 
 @dataclass(slots=True, frozen=True)
@@ -150,6 +154,10 @@ class HomeTraits:
     late_night_out_share: float = 0.0
     # The share of the afternoon naps taken lying on the bed rather than in the chair.
     nap_in_bed_share: float = 0.0
+    # Spells a week in the garden or out of the back door (the washing, the bins, a
+    # chat over the fence) on a dry summer day: out of every sensor's sight, and
+    # not through the front door.
+    garden_per_week: float = 0.0
 
     @property
     def pulsing_pads(self) -> bool:
@@ -200,6 +208,7 @@ class HomeTraits:
         # (Drawn last, for the same reason.)
         late_night_out = evenings * rng.uniform(*_LATE_NIGHT_OUT_SHARE)
         nap_in_bed = scale(realism.naps) * rng.choice(_NAP_IN_BED_SHARE)
+        garden = scale(realism.garden) * rng.choice(_GARDEN_PER_WEEK)
         return cls(
             still_spells_per_day=still * still_count,
             still_spell_min=still_min if still else 60.0,
@@ -222,6 +231,7 @@ class HomeTraits:
             stuck_per_month=stuck,
             late_night_out_share=late_night_out if evening_chance else 0.0,
             nap_in_bed_share=nap_in_bed if naps else 0.0,
+            garden_per_week=garden,
         )
 
 

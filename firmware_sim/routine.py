@@ -30,6 +30,7 @@ from firmware_sim.persona import Persona
 from firmware_sim.realism import TIDY, HomeTraits
 
 __all__ = [
+    "GARDEN",
     "OUT",
     "ROOMS",
     "DayConditions",
@@ -41,6 +42,11 @@ __all__ = [
 
 ROOMS = ("bedroom", "bathroom", "kitchen", "lounge", "hall")
 OUT = "out"
+# In the garden or just outside the back door: no sensor sees the resident there,
+# and they went out through the kitchen, not the front door.
+GARDEN = "garden"
+# Garden spells in the months from October to March, against a summer month's.
+_WINTER_GARDEN_FACTOR = 1 / 3
 _HOUR = 3600.0
 _MIN = 60.0
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -309,6 +315,15 @@ def plan_day(
             start = local_epoch(day, real.uniform(9.5, 17.5), zone)
             if _insert(stays, Stay(OUT, start, start + length, "errand")):
                 break
+    if traits.garden_per_week and not c.rain and not incident_day:
+        season = 1.0 if 4 <= day.month <= 9 else _WINTER_GARDEN_FACTOR
+        for _ in range(poisson(real, traits.garden_per_week / 7 * season * c.activity)):
+            # Out of the back door for a while, when sitting: unseen, the front door shut.
+            length = real.uniform(20, 120) * _MIN
+            for _attempt in range(3):
+                start = local_epoch(day, real.uniform(10.0, 18.0), zone)
+                if _insert(stays, Stay(GARDEN, start, start + length, "garden")):
+                    break
     guests: list[tuple[float, float]] = []
     if traits.visitors_per_week and real.random() < traits.visitors_per_week / 7:
         # The resident sits with them in the lounge; the guest moves about (tea, the toilet).
