@@ -1,4 +1,4 @@
-"""The third round of calibration: PIRs fitted as kits, late nights out, naps on the bed."""
+"""The third round of calibration: PIR kits, late nights out, naps on the bed, the garden."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from firmware_sim.home import SimulatedHome
 from firmware_sim.persona import STEADY
 from firmware_sim.realism import TIDY, HomeTraits, Realism
-from firmware_sim.routine import OUT, plan_day
+from firmware_sim.routine import GARDEN, OUT, DayConditions, plan_day
 from tests.sim.streams import local
 
 ZONE = ZoneInfo("Europe/London")
@@ -126,3 +126,43 @@ def test_a_nap_on_the_bed_is_a_long_daytime_silence_in_the_bedroom_with_the_bed_
         if b - a >= 30 * 60 and 12 <= start.hour < 19 and any(a < t < b for t in presses):
             lying_down.add(start.date())
     assert len(lying_down) >= 10, sorted(lying_down)
+
+
+def test_garden_spells_come_on_dry_days_and_more_in_summer() -> None:
+    traits = dataclasses.replace(TIDY, garden_per_week=7.0)
+    resident = dataclasses.replace(STEADY, outing_chance=0.0)
+
+    def spells(first: date, rain: bool) -> int:
+        found = 0
+        for d in range(28):
+            day = first + timedelta(days=d)
+            c = DayConditions(rain=rain)
+            plan = plan_day(resident, day, ZONE, random.Random(d), c, traits, random.Random(-d))
+            found += sum(s.room == GARDEN for s in plan.stays)
+        return found
+
+    summer, winter = spells(date(2026, 6, 1), False), spells(date(2026, 12, 1), False)
+    assert summer >= 18, summer  # about one a day, each fitted where the resident sits
+    assert winter < summer / 2, (winter, summer)
+    assert spells(date(2026, 6, 1), True) == 0
+
+
+def _daytime_gaps(traits: HomeTraits) -> tuple[int, int]:
+    """(gaps of 40 min or more between motion readings, 09-19 h; front-door readings), 14 days."""
+    resident = dataclasses.replace(STEADY, outing_chance=0.0, naps=0.0)
+    june = datetime.combine(date(2026, 6, 1), time(0), ZONE).astimezone(UTC)
+    home = SimulatedHome(home_id="h", start=june, seed=2, persona=resident, traits=traits)
+    events = home.sensor_events_until(june + timedelta(days=14))
+    motion = [e.ts for e in events if e.kind == "motion" and 9 <= local(e.ts, ZONE).hour < 19]
+    gaps = sum(40 * 60 <= b - a < 5 * 3600 for a, b in itertools.pairwise(motion))
+    return gaps, sum(e.sensor == "front-door" for e in events)
+
+
+def test_in_the_garden_the_resident_is_unseen_and_the_front_door_stays_shut() -> None:
+    with_garden, doors = _daytime_gaps(dataclasses.replace(TIDY, garden_per_week=7.0))
+    without, no_doors = _daytime_gaps(TIDY)
+    assert doors == no_doors == 0
+    # Several unseen spells of 40 min or more a fortnight (rainy days have none),
+    # where the same resident indoors all day hardly ever goes that long unseen.
+    assert with_garden >= 5, with_garden
+    assert with_garden >= 3 * max(1, without), (with_garden, without)
