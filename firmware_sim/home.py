@@ -87,6 +87,7 @@ _PULSE_S = (0.8, 3.0)
 # than a device gone quiet (a link lost for days).
 _CAN_STICK = frozenset({"motion", "contact", "bed", "chair"})
 _STUCK_ON_SHARE = 0.6
+_OUTSIDE = frozenset({OUT, GARDEN})
 
 
 def _ts(epoch: float) -> datetime:
@@ -381,7 +382,7 @@ class SimulatedHome:
 
         Falls happen on the move: soon after walking into one of ``fall.rooms``,
         or in the hall between two rooms, at the first chance after ``fall.at``.
-        Only rooms the installer fitted with a PIR count, so the resident is
+        Only rooms with a PIR fitted and working count, so the resident is
         seen up and about just before. A carer with a key finds them at the
         next visit; a guest who calls meanwhile gets no answer and goes away,
         so the label runs until someone really finds them.
@@ -389,19 +390,25 @@ class SimulatedHome:
         at = fall.at.timestamp()
         rng = random.Random(f"{self.seed}:fall:{at}")
         fitted = {d.sensor for d in self.sensors}
+
+        def seen(room: str, at: float) -> bool:
+            # A PIR fitted and working (not flat, not out of touch) there and then.
+            return pir(room) in fitted and not self.firmware.silent(pir(room), at)
+
         chances: list[tuple[float, str]] = []
         for before, stay in zip(plan.stays, plan.stays[1:], strict=False):
-            if stay.start < at or stay.room == OUT or before.room == OUT:
+            # (Not on the way out or in: a fall is seen up and about indoors first.)
+            if stay.start < at or {stay.room, before.room} & _OUTSIDE:
                 continue
             if before.room == stay.room:
                 continue
-            if "hall" in fall.rooms and pir("hall") in fitted and stay.room != "hall":
+            if "hall" in fall.rooms and seen("hall", stay.start) and stay.room != "hall":
                 # Between rooms: seen entering the hall, not arriving in the next room.
                 chances.append((stay.start + 2.0, "hall"))
             length = stay.end - stay.start
             # Not asleep, and not with a guest in the room (they would see it).
             awake = not stay.asleep and stay.activity != "visit"
-            if stay.room in fall.rooms and pir(stay.room) in fitted and length > 120 and awake:
+            if stay.room in fall.rooms and seen(stay.room, stay.start) and length > 120 and awake:
                 chances.append((stay.start + rng.uniform(30, min(120, length / 2)), stay.room))
         if not chances:
             return  # away, in bed or out of sight all day: this fall does not happen
@@ -416,6 +423,9 @@ class SimulatedHome:
             if fell < arrive < found:
                 found = arrive
         self._silences.append((fell, found))
+        # The fall itself is movement the room's PIR sees (unless blind or missing it):
+        # the resident's arrival alone can be missed, and then nothing showed them up.
+        physical.append(Physical(fell - 1.0, "move", room, 1.0))
         # Whoever was in the chair or in bed got up before falling.
         physical.append(Physical(fell, "occupancy", "chair", 0.0, False))
         physical.append(Physical(fell, "occupancy", "bed", 0.0, False))
