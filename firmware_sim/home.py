@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import deque
@@ -88,6 +89,8 @@ _PULSE_S = (0.8, 3.0)
 _CAN_STICK = frozenset({"motion", "contact", "bed", "chair"})
 _STUCK_ON_SHARE = 0.6
 _OUTSIDE = frozenset({OUT, GARDEN})
+# A day's pace of movement against the persona's, at the slowest and the busiest.
+_DAY_PACE = (0.4, 1.6)
 
 
 def _ts(epoch: float) -> datetime:
@@ -319,6 +322,13 @@ class SimulatedHome:
         self._draw_dropouts(day)
         weather = self.weather.on(day)
         conditions, today = self._conditions(day, weather.rain)
+        if self.traits.day_to_day_sd:
+            # A good day or a slow one, from a generator of its own (the rest of the day's
+            # draws stay as they were): the pace, drinks, outings and still spells follow.
+            mood = random.Random(f"{self.seed}:{day.isoformat()}:pace")
+            factor = math.exp(mood.gauss(0.0, self.traits.day_to_day_sd))
+            pace = min(max(factor, _DAY_PACE[0]), _DAY_PACE[1])
+            conditions = dataclasses.replace(conditions, activity=conditions.activity * pace)
         plan = plan_day(
             self.persona,
             day,

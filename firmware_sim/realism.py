@@ -82,6 +82,10 @@ _NAP_IN_BED_SHARE = (0.0, 0.0, 0.3, 0.6, 1.0)
 # Garden spells a dry summer week, by home: a flat has none, a keen gardener is out
 # most days. (A winter week has a third as many; firmware_sim.routine.)
 _GARDEN_PER_WEEK = (0.0, 0.0, 1.0, 3.0, 6.0)
+# The spread (sd of the log) of a day's pace of movement, by home: the real homes'
+# motion readings a day vary six-fold between a median day and a busy one (p90),
+# a persona's by half. Part of that is research hardware; a third of it is people.
+_DAY_TO_DAY_SD = (0.15, 0.6)
 
 
 class Realism(BaseModel):
@@ -105,6 +109,7 @@ class Realism(BaseModel):
     busy_weekdays: float = Field(default=1.0, ge=0, le=1)
     stuck_devices: float = Field(default=1.0, ge=0, le=1)
     garden: float = Field(default=1.0, ge=0, le=1)
+    slow_days: float = Field(default=1.0, ge=0, le=1)
 
 
 @dataclass(slots=True, frozen=True)
@@ -158,6 +163,10 @@ class HomeTraits:
     # chat over the fence) on a dry summer day: out of every sensor's sight, and
     # not through the front door.
     garden_per_week: float = 0.0
+    # Good days and slow days: the day's pace of movement (and its drinks, outings
+    # and still spells) is the persona's times a log-normal factor with this spread
+    # (0 = every day alike). Tired, unwell, low, or a lazy Sunday.
+    day_to_day_sd: float = 0.0
 
     @property
     def pulsing_pads(self) -> bool:
@@ -209,6 +218,7 @@ class HomeTraits:
         late_night_out = evenings * rng.uniform(*_LATE_NIGHT_OUT_SHARE)
         nap_in_bed = scale(realism.naps) * rng.choice(_NAP_IN_BED_SHARE)
         garden = scale(realism.garden) * rng.choice(_GARDEN_PER_WEEK)
+        slow_days = scale(realism.slow_days) * rng.uniform(*_DAY_TO_DAY_SD)
         return cls(
             still_spells_per_day=still * still_count,
             still_spell_min=still_min if still else 60.0,
@@ -232,6 +242,7 @@ class HomeTraits:
             late_night_out_share=late_night_out if evening_chance else 0.0,
             nap_in_bed_share=nap_in_bed if naps else 0.0,
             garden_per_week=garden,
+            day_to_day_sd=slow_days,
         )
 
 

@@ -338,6 +338,8 @@ def plan_day(
             day, real.uniform(18.5, 21.5) if evening else real.uniform(10.5, 17.0), zone
         )
         length = max(20.0, real.gauss(traits.still_spell_min, traits.still_spell_min / 3))
+        # Longer on a slow day (a decline's or a tired one), shorter on a busy one.
+        length /= min(max(c.activity, 0.5), 1.5)
         _insert(stays, Stay("lounge", start, start + length * _MIN, "still"))
     for _ in range(poisson(rng, persona.naps)):
         start = at(rng.uniform(13.5, 16.5))
