@@ -166,3 +166,28 @@ def test_in_the_garden_the_resident_is_unseen_and_the_front_door_stays_shut() ->
     # where the same resident indoors all day hardly ever goes that long unseen.
     assert with_garden >= 5, with_garden
     assert with_garden >= 3 * max(1, without), (with_garden, without)
+
+
+def _daily_motion(traits: HomeTraits, days: int = 30) -> list[int]:
+    resident = dataclasses.replace(STEADY, outing_chance=0.0)
+    home = SimulatedHome(home_id="h", start=START, seed=9, persona=resident, traits=traits)
+    events = home.sensor_events_until(START + timedelta(days=days))
+    counts = [0] * days
+    for e in events:
+        if e.kind == "motion":
+            counts[(local(e.ts, ZONE).date() - FIRST).days] += 1
+    return counts
+
+
+def test_slow_days_and_good_days_spread_a_homes_movement_from_day_to_day() -> None:
+    alike, varied = _daily_motion(TIDY), _daily_motion(dataclasses.replace(TIDY, day_to_day_sd=0.5))
+
+    def spread(counts: list[int]) -> float:
+        ordered = sorted(counts)
+        return ordered[int(0.9 * len(ordered))] / ordered[int(0.1 * len(ordered))]
+
+    # Every day alike: the busiest days move a little more than the quietest; with
+    # slow and good days, far more.
+    assert spread(alike) < 1.4, sorted(alike)
+    assert spread(varied) > 1.8, sorted(varied)
+    assert spread(varied) > spread(alike) + 0.5
