@@ -25,13 +25,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bench.alert_anatomy import GROUPS, FalseAlert, anatomy_table, false_alert_of
 from firmware_sim.offline import export_trial
 from firmware_sim.progress import Progress
 from firmware_sim.realism import Realism, realism_overrides
-from firmware_sim.recording import read_recording
+from firmware_sim.recording import read_labels, read_recording
 from firmware_sim.scenario import Scenario, load_scenario
+from server.domain.alerts import Severity
 from server.evaluation.cli import evaluate_homes
+from server.evaluation.scoring import is_false_alarm
 
 __all__ = ["DETECTORS", "TARGET", "Rate", "main", "ratio_within"]
 
@@ -67,17 +71,28 @@ def ratio_within(real: float, sim: float, target: float = TARGET) -> bool:
     return 1 / target <= real / sim <= target
 
 
-def _rate(name: str, path: Path, workers: int | None) -> Rate:
+# Per detector, the false urgent alerts of a recording (for --anatomy).
+FalseAlerts = dict[str, list[FalseAlert]]
+
+
+def _rate(name: str, path: Path, workers: int | None) -> tuple[Rate, FalseAlerts]:
     recording = read_recording(path)
     done = evaluate_homes(
         recording, DETECTORS, workers=workers, progress=Progress(f"{name}: replaying")
     )
     months = done.columns[DETECTORS[0]].score.resident_months
-    return Rate(
-        name,
-        months,
-        {d: done.columns[d].score.false_alerts["urgent"] for d in DETECTORS},
-    )
+    labels = read_labels(recording.labels) if recording.labels else []
+    zones = {h.home: ZoneInfo(h.timezone) for h in recording.homes}
+    false = {
+        d: [
+            false_alert_of(a, zones[a.home])
+            for a in done.columns[d].raised
+            if a.severity is Severity.URGENT and is_false_alarm(a, labels, end=recording.end)
+        ]
+        for d in DETECTORS
+    }
+    rate = Rate(name, months, {d: done.columns[d].score.false_alerts["urgent"] for d in DETECTORS})
+    return rate, false
 
 
 def _pool(name: str, rates: Sequence[Rate]) -> Rate:
@@ -108,6 +123,20 @@ def table(real: Sequence[Rate], sim: Rate) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _anatomy(
+    real_runs: Sequence[tuple[Rate, FalseAlerts]], sim: Rate, sim_false: FalseAlerts
+) -> str:
+    """The false urgent alerts grouped, per detector: the real homes pooled against the trial."""
+    months = sum(rate.resident_months for rate, _ in real_runs)
+    out = []
+    for d in DETECTORS:
+        real_alerts = [a for _, false in real_runs for a in false[d]]
+        columns = {"real": (real_alerts, months), "simulated": (sim_false[d], sim.resident_months)}
+        for by in GROUPS:
+            out.append(f"\n{d}, false urgent alerts by {by}:\n\n" + anatomy_table(columns, by))
+    return "".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Replay the real homes and a simulated trial; print false urgent alerts per resident-month."""
     parser = argparse.ArgumentParser(
@@ -134,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, help="processes (default: one per core)")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
+    parser.add_argument(
+        "--anatomy",
+        action="store_true",
+        help="also group the false alerts by kind, local hour, room, silence, weekday and place",
+    )
     args = parser.parse_args(argv)
     try:
         overrides = realism_overrides(args.realism)
@@ -150,13 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         homes=args.sim_homes, days=args.days, seed=args.seed
     )
     started = time.monotonic()
-    real = [_rate(path.name, path, args.workers) for path in real_paths]
+    real_runs = [_rate(path.name, path, args.workers) for path in real_paths]
+    real = [rate for rate, _ in real_runs]
     scratch = Path(tempfile.mkdtemp(prefix="carewatch-sim-alerts-"))
     try:
         trial = scratch / "trial"
         label = f"simulated ({args.sim_homes} homes x {args.days} days, seed {args.seed})"
         export_trial(scenario, trial, workers=args.workers, progress=Progress("exporting"))
-        sim = _rate(label, trial, args.workers)
+        sim, sim_false = _rate(label, trial, args.workers)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result = table(real, sim)
@@ -166,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (f" (realism: {changed})" if changed else "")
         + f" ({time.monotonic() - started:.0f} s)\n"
     )
+    if args.anatomy:
+        result += _anatomy(real_runs, sim, sim_false)
     sys.stdout.write(result)
     if args.markdown:
         args.markdown.write_text(result, encoding="utf-8")

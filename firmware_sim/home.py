@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import deque
@@ -58,7 +59,16 @@ from firmware_sim.incidents import (
 )
 from firmware_sim.persona import STEADY, Persona
 from firmware_sim.realism import TIDY, HomeTraits
-from firmware_sim.routine import OUT, DayConditions, DayPlan, Stay, local_epoch, plan_day, poisson
+from firmware_sim.routine import (
+    GARDEN,
+    OUT,
+    DayConditions,
+    DayPlan,
+    Stay,
+    local_epoch,
+    plan_day,
+    poisson,
+)
 
 __all__ = ["FRONT_DOOR", "PENDANT", "PIR_BLIND_TIME", "SimulatedHome", "pir"]
 
@@ -78,6 +88,9 @@ _PULSE_S = (0.8, 3.0)
 # than a device gone quiet (a link lost for days).
 _CAN_STICK = frozenset({"motion", "contact", "bed", "chair"})
 _STUCK_ON_SHARE = 0.6
+_OUTSIDE = frozenset({OUT, GARDEN})
+# A day's pace of movement against the persona's, at the slowest and the busiest.
+_DAY_PACE = (0.4, 1.6)
 
 
 def _ts(epoch: float) -> datetime:
@@ -309,6 +322,13 @@ class SimulatedHome:
         self._draw_dropouts(day)
         weather = self.weather.on(day)
         conditions, today = self._conditions(day, weather.rain)
+        if self.traits.day_to_day_sd:
+            # A good day or a slow one, from a generator of its own (the rest of the day's
+            # draws stay as they were): the pace, drinks, outings and still spells follow.
+            mood = random.Random(f"{self.seed}:{day.isoformat()}:pace")
+            factor = math.exp(mood.gauss(0.0, self.traits.day_to_day_sd))
+            pace = min(max(factor, _DAY_PACE[0]), _DAY_PACE[1])
+            conditions = dataclasses.replace(conditions, activity=conditions.activity * pace)
         plan = plan_day(
             self.persona,
             day,
@@ -372,7 +392,7 @@ class SimulatedHome:
 
         Falls happen on the move: soon after walking into one of ``fall.rooms``,
         or in the hall between two rooms, at the first chance after ``fall.at``.
-        Only rooms the installer fitted with a PIR count, so the resident is
+        Only rooms with a PIR fitted and working count, so the resident is
         seen up and about just before. A carer with a key finds them at the
         next visit; a guest who calls meanwhile gets no answer and goes away,
         so the label runs until someone really finds them.
@@ -380,19 +400,25 @@ class SimulatedHome:
         at = fall.at.timestamp()
         rng = random.Random(f"{self.seed}:fall:{at}")
         fitted = {d.sensor for d in self.sensors}
+
+        def seen(room: str, at: float) -> bool:
+            # A PIR fitted and working (not flat, not out of touch) there and then.
+            return pir(room) in fitted and not self.firmware.silent(pir(room), at)
+
         chances: list[tuple[float, str]] = []
         for before, stay in zip(plan.stays, plan.stays[1:], strict=False):
-            if stay.start < at or stay.room == OUT or before.room == OUT:
+            # (Not on the way out or in: a fall is seen up and about indoors first.)
+            if stay.start < at or {stay.room, before.room} & _OUTSIDE:
                 continue
             if before.room == stay.room:
                 continue
-            if "hall" in fall.rooms and pir("hall") in fitted and stay.room != "hall":
+            if "hall" in fall.rooms and seen("hall", stay.start) and stay.room != "hall":
                 # Between rooms: seen entering the hall, not arriving in the next room.
                 chances.append((stay.start + 2.0, "hall"))
             length = stay.end - stay.start
             # Not asleep, and not with a guest in the room (they would see it).
             awake = not stay.asleep and stay.activity != "visit"
-            if stay.room in fall.rooms and pir(stay.room) in fitted and length > 120 and awake:
+            if stay.room in fall.rooms and seen(stay.room, stay.start) and length > 120 and awake:
                 chances.append((stay.start + rng.uniform(30, min(120, length / 2)), stay.room))
         if not chances:
             return  # away, in bed or out of sight all day: this fall does not happen
@@ -407,6 +433,9 @@ class SimulatedHome:
             if fell < arrive < found:
                 found = arrive
         self._silences.append((fell, found))
+        # The fall itself is movement the room's PIR sees (unless blind or missing it):
+        # the resident's arrival alone can be missed, and then nothing showed them up.
+        physical.append(Physical(fell - 1.0, "move", room, 1.0))
         # Whoever was in the chair or in bed got up before falling.
         physical.append(Physical(fell, "occupancy", "chair", 0.0, False))
         physical.append(Physical(fell, "occupancy", "bed", 0.0, False))
@@ -481,7 +510,7 @@ class SimulatedHome:
         previous, self._last_room = self._last_room, stay.room
         t = stay.start
         # Occupancy pads: in bed asleep, in the lounge chair sitting or napping.
-        in_bed = stay.activity == "sleep"
+        in_bed = _in_bed(stay)
         in_chair = stay.room == "lounge" and stay.activity in _IN_CHAIR
         if self.traits.pulsing_pads:
             # Pads that pulse never hold "occupied": a press as they settle, then one a turn.
@@ -511,6 +540,12 @@ class SimulatedHome:
         )
         if previous is None or previous == stay.room:
             return
+        if stay.room == GARDEN or previous == GARDEN:
+            # Out and in by the back door, through the kitchen.
+            out.append(Physical(t, "move", "kitchen", 1.0))
+            if stay.room == GARDEN:
+                return
+            t += rng.uniform(5, 15)
         if stay.room == OUT:
             out.append(Physical(t, "move", "hall", 1.0))
             opened = t + rng.uniform(5, 20)
@@ -529,7 +564,7 @@ class SimulatedHome:
     def _within(
         self, stay: Stay, out: list[Physical], rng: random.Random, activity: float, day_end: float
     ) -> None:
-        if stay.room == OUT:
+        if stay.room in (OUT, GARDEN):
             return
         room, traits = stay.room, self.traits
         if stay.asleep:
@@ -548,7 +583,7 @@ class SimulatedHome:
         elif room == "bedroom" and stay.asleep:
             seen *= traits.bedroom_seen
         if traits.pulsing_pads:
-            if stay.activity == "sleep":
+            if _in_bed(stay):
                 self._pulses("bed", stay.start + 185, stay.end, traits.bed_turns_per_hour, out, rng)
             elif room == "lounge" and stay.activity in _IN_CHAIR:
                 shifts = traits.chair_shifts_per_hour / (3 if stay.activity == "still" else 1)
@@ -586,6 +621,11 @@ class SimulatedHome:
             on = stay.start + rng.uniform(20, 60)
             out.append(Physical(on, "power", "kettle", float(round(rng.uniform(2000, 2400)))))
             out.append(Physical(on + rng.uniform(150, 230), "power", "kettle", 0.0))
+
+
+def _in_bed(stay: Stay) -> bool:
+    """Asleep on the bed: the night, or an afternoon nap lying down (the bed pad feels it)."""
+    return stay.activity == "sleep" or (stay.activity == "nap" and stay.room == "bedroom")
 
 
 def _when(incident: Incident) -> datetime:

@@ -35,17 +35,28 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["TIDY", "HomeTraits", "Realism", "realism_overrides"]
 
-# Sensors an installer may not have fitted, with the share of real-world homes
-# without them at full realism. House B of the real set has no front-door
-# sensor and no hall or lounge PIR; house C no kitchen, lounge or hall PIR.
+# Sensors other than the day rooms' PIRs an installer may not have fitted, with the
+# share of real-world homes without them at full realism. House B of the real set
+# has no front-door sensor.
 _UNFITTED_CHANCE: dict[str, float] = {
-    "hall-pir": 0.45,
-    "lounge-pir": 0.35,
-    "kitchen-pir": 0.2,
     "front-door": 0.25,
     "chair": 0.3,
     "kettle": 0.3,
 }
+# The day rooms' PIRs come as a kit, not one by one: an installer fits the full
+# kit, leaves out one PIR (the hall's most often: a small flat, or the lounge's:
+# the resident would not have one watching the chair), or fits only the night kit
+# (bed and bathroom, for falls on the way to the toilet and night wandering) and
+# sees nothing of the day rooms. Missing PIRs therefore go together: one home in
+# five sees nothing of where its resident spends the day, where drawing each PIR
+# on its own made that one in fourteen. House B has no hall or lounge PIR and
+# house C no kitchen, lounge or hall PIR; the shares here are a caseload's, about
+# one missing PIR per home as before (hall 41 %, lounge 29 %, kitchen 25 %).
+_DAY_PIRS = ("hall-pir", "lounge-pir", "kitchen-pir")
+_NIGHT_KIT_SHARE = 0.2
+_ONE_LEFT_OUT_SHARE = 0.35
+# Which PIR a kit with one left out lacks, cumulative: hall 60 %, lounge 25 %, kitchen 15 %.
+_LEFT_OUT = (("hall-pir", 0.6), ("lounge-pir", 0.85), ("kitchen-pir", 1.0))
 
 # Errands a day, by home: some residents never pop out, some do most days, a
 # few twice a day (house C goes in and out of its front door up to four times).
@@ -61,6 +72,20 @@ _BUSY_WEEKDAY_CHANCE = 0.85
 # stuck for days six times in 27 days (house B) and twice in 18 (house C); a
 # telecare installation's few sensors, checked by an installer, far less often.
 _STUCK_PER_MONTH = (0.1, 1.0)
+# Of a home's evenings out, the share that end after the usual bed time: an evening
+# with family or at a show seldom ends by nine.
+_LATE_NIGHT_OUT_SHARE = (0.2, 0.6)
+# The share of afternoon naps a home takes on the bed, by home: many nod off in the
+# chair, some go and lie down, where the bedroom PIR sees a sleeper's turns only
+# now and then and a pulsing bed pad says "out of bed" between its presses.
+_NAP_IN_BED_SHARE = (0.0, 0.0, 0.3, 0.6, 1.0)
+# Garden spells a dry summer week, by home: a flat has none, a keen gardener is out
+# most days. (A winter week has a third as many; firmware_sim.routine.)
+_GARDEN_PER_WEEK = (0.0, 0.0, 1.0, 3.0, 6.0)
+# The spread (sd of the log) of a day's pace of movement, by home: the real homes'
+# motion readings a day vary six-fold between a median day and a busy one (p90),
+# a persona's by half. Part of that is research hardware; a third of it is people.
+_DAY_TO_DAY_SD = (0.15, 0.6)
 
 
 class Realism(BaseModel):
@@ -83,6 +108,8 @@ class Realism(BaseModel):
     evenings_out: float = Field(default=1.0, ge=0, le=1)
     busy_weekdays: float = Field(default=1.0, ge=0, le=1)
     stuck_devices: float = Field(default=1.0, ge=0, le=1)
+    garden: float = Field(default=1.0, ge=0, le=1)
+    slow_days: float = Field(default=1.0, ge=0, le=1)
 
 
 @dataclass(slots=True, frozen=True)
@@ -127,6 +154,19 @@ class HomeTraits:
     # Devices that stick "on" (a door left ajar, a PIR latched, a pad held down) or go
     # quiet for days: spells a month.
     stuck_per_month: float = 0.0
+    # The share of evenings out that run past the usual bed time (home late from
+    # family, a party, the theatre, and straight to bed).
+    late_night_out_share: float = 0.0
+    # The share of the afternoon naps taken lying on the bed rather than in the chair.
+    nap_in_bed_share: float = 0.0
+    # Spells a week in the garden or out of the back door (the washing, the bins, a
+    # chat over the fence) on a dry summer day: out of every sensor's sight, and
+    # not through the front door.
+    garden_per_week: float = 0.0
+    # Good days and slow days: the day's pace of movement (and its drinks, outings
+    # and still spells) is the persona's times a log-normal factor with this spread
+    # (0 = every day alike). Tired, unwell, low, or a lazy Sunday.
+    day_to_day_sd: float = 0.0
 
     @property
     def pulsing_pads(self) -> bool:
@@ -161,13 +201,24 @@ class HomeTraits:
         lounge_seen = 1 - blind * rng.uniform(0.3, 0.9)
         bedroom_seen = 1 - blind * rng.uniform(0.2, 0.8)
         cover = scale(realism.uncovered_rooms)
-        unfitted = frozenset(s for s, p in _UNFITTED_CHANCE.items() if rng.random() < p * cover)
+        # Six draws, as when each of six sensors was drawn on its own: the same homes
+        # lack a front door, a chair pad or a kettle plug as before, and the draws
+        # after these are unchanged.
+        kit, which, _, *others = (rng.random() for _ in range(6))
+        unfitted = _day_pirs_unfitted(kit, which, cover) | frozenset(
+            s for (s, p), u in zip(_UNFITTED_CHANCE.items(), others, strict=True) if u < p * cover
+        )
         # (Drawn after the features above, so adding these left those homes' values alone.)
         errands = scale(realism.errands) * rng.choice(_ERRANDS_PER_DAY)
         evenings = scale(realism.evenings_out)
         evening_chance, evening_h = rng.choice(_EVENING_OUT_CHANCE), rng.uniform(2.0, 4.5)
         busy = rng.random() < _BUSY_WEEKDAYS_SHARE * scale(realism.busy_weekdays)
         stuck = scale(realism.stuck_devices) * log_uniform(*_STUCK_PER_MONTH)
+        # (Drawn last, for the same reason.)
+        late_night_out = evenings * rng.uniform(*_LATE_NIGHT_OUT_SHARE)
+        nap_in_bed = scale(realism.naps) * rng.choice(_NAP_IN_BED_SHARE)
+        garden = scale(realism.garden) * rng.choice(_GARDEN_PER_WEEK)
+        slow_days = scale(realism.slow_days) * rng.uniform(*_DAY_TO_DAY_SD)
         return cls(
             still_spells_per_day=still * still_count,
             still_spell_min=still_min if still else 60.0,
@@ -188,7 +239,26 @@ class HomeTraits:
             evening_out_h=evening_h if evenings else 0.0,
             weekday_out_chance=_BUSY_WEEKDAY_CHANCE if busy else 0.0,
             stuck_per_month=stuck,
+            late_night_out_share=late_night_out if evening_chance else 0.0,
+            nap_in_bed_share=nap_in_bed if naps else 0.0,
+            garden_per_week=garden,
+            day_to_day_sd=slow_days,
         )
+
+
+def _day_pirs_unfitted(kit: float, which: float, cover: float) -> frozenset[str]:
+    """The day rooms' PIRs a home lacks, from two uniform draws: the kit, and which PIR is left out.
+
+    >>> sorted(_day_pirs_unfitted(0.1, 0.5, 1.0)), sorted(_day_pirs_unfitted(0.3, 0.7, 1.0))
+    (['hall-pir', 'kitchen-pir', 'lounge-pir'], ['lounge-pir'])
+    >>> _day_pirs_unfitted(0.1, 0.5, 0.0), _day_pirs_unfitted(0.9, 0.5, 1.0)
+    (frozenset(), frozenset())
+    """
+    if kit < _NIGHT_KIT_SHARE * cover:
+        return frozenset(_DAY_PIRS)
+    if kit < (_NIGHT_KIT_SHARE + _ONE_LEFT_OUT_SHARE) * cover:
+        return frozenset({next(pir for pir, upto in _LEFT_OUT if which < upto)})
+    return frozenset()
 
 
 TIDY = HomeTraits()

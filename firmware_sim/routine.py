@@ -30,6 +30,7 @@ from firmware_sim.persona import Persona
 from firmware_sim.realism import TIDY, HomeTraits
 
 __all__ = [
+    "GARDEN",
     "OUT",
     "ROOMS",
     "DayConditions",
@@ -41,6 +42,11 @@ __all__ = [
 
 ROOMS = ("bedroom", "bathroom", "kitchen", "lounge", "hall")
 OUT = "out"
+# In the garden or just outside the back door: no sensor sees the resident there,
+# and they went out through the kitchen, not the front door.
+GARDEN = "garden"
+# Garden spells in the months from October to March, against a summer month's.
+_WINTER_GARDEN_FACTOR = 1 / 3
 _HOUR = 3600.0
 _MIN = 60.0
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -216,6 +222,17 @@ def plan_day(
         # before midnight: the next day's plan starts asleep, and what the devices
         # report of getting into bed must stay on this day.
         bed += real.uniform(0.5, traits.late_evening_h) * _HOUR
+    evening_out = bool(traits.evening_out_chance) and real.random() < traits.evening_out_chance
+    evening_out = evening_out and bool(traits.evening_out_h) and not incident_day
+    late_night_out = (
+        evening_out
+        and bool(traits.late_night_out_share)
+        and real.random() < traits.late_night_out_share
+    )
+    if late_night_out:
+        # Home after the usual bed time and straight to bed: a long empty evening,
+        # which without a front-door sensor looks like an evening without a movement.
+        bed += real.uniform(1.0, 3.0) * _HOUR
     bed = min(bed, day_end - 20 * _MIN)
     washed = wake + minutes(15, 4)
     breakfast_done = washed + minutes(persona.breakfast_min, 6)
@@ -276,14 +293,16 @@ def plan_day(
         back = min(leave + hours * _HOUR, dinner - 10 * _MIN)
         if back - leave >= 30 * _MIN:
             stays = _overlay(stays, Stay(OUT, leave, back, "outing"))
-    evening_out = bool(traits.evening_out_chance) and real.random() < traits.evening_out_chance
-    if evening_out and traits.evening_out_h and not incident_day:
-        # Out after dinner (a club, family, the pub) and home in time for bed: the
-        # home is empty all evening, which without a front-door sensor looks still.
+    if evening_out:
+        # Out after dinner (a club, family, the pub) and home in time for bed (or, on
+        # a late night, for a bed time put back): the home is empty all evening,
+        # which without a front-door sensor looks still.
         leave = dinner_done + real.uniform(10, 60) * _MIN
         back = min(
             leave + real.uniform(1.5, traits.evening_out_h) * _HOUR, ready_for_bed - 5 * _MIN
         )
+        if late_night_out:
+            back = ready_for_bed - 5 * _MIN
         if back - leave >= _HOUR:
             stays = _overlay(stays, Stay(OUT, leave, back, "evening_out"))
     rain = persona.rain_outing_factor if c.rain else 1.0
@@ -296,6 +315,15 @@ def plan_day(
             start = local_epoch(day, real.uniform(9.5, 17.5), zone)
             if _insert(stays, Stay(OUT, start, start + length, "errand")):
                 break
+    if traits.garden_per_week and not c.rain and not incident_day:
+        season = 1.0 if 4 <= day.month <= 9 else _WINTER_GARDEN_FACTOR
+        for _ in range(poisson(real, traits.garden_per_week / 7 * season * c.activity)):
+            # Out of the back door for a while, when sitting: unseen, the front door shut.
+            length = real.uniform(20, 120) * _MIN
+            for _attempt in range(3):
+                start = local_epoch(day, real.uniform(10.0, 18.0), zone)
+                if _insert(stays, Stay(GARDEN, start, start + length, "garden")):
+                    break
     guests: list[tuple[float, float]] = []
     if traits.visitors_per_week and real.random() < traits.visitors_per_week / 7:
         # The resident sits with them in the lounge; the guest moves about (tea, the toilet).
@@ -310,6 +338,8 @@ def plan_day(
             day, real.uniform(18.5, 21.5) if evening else real.uniform(10.5, 17.0), zone
         )
         length = max(20.0, real.gauss(traits.still_spell_min, traits.still_spell_min / 3))
+        # Longer on a slow day (a decline's or a tired one), shorter on a busy one.
+        length /= min(max(c.activity, 0.5), 1.5)
         _insert(stays, Stay("lounge", start, start + length * _MIN, "still"))
     for _ in range(poisson(rng, persona.naps)):
         start = at(rng.uniform(13.5, 16.5))
@@ -317,7 +347,10 @@ def plan_day(
     for _ in range(poisson(real, traits.extra_naps)):
         # Real homes nap longer and at any time of the afternoon.
         start = local_epoch(day, real.uniform(12.5, 18.0), zone)
-        _insert(stays, Stay("lounge", start, start + real.uniform(30, 100) * _MIN, "nap"))
+        length = real.uniform(30, 100) * _MIN
+        # Some lie down on the bed for it (drawn only where a home ever does).
+        on_bed = bool(traits.nap_in_bed_share) and real.random() < traits.nap_in_bed_share
+        _insert(stays, Stay("bedroom" if on_bed else "lounge", start, start + length, "nap"))
     for _ in range(poisson(rng, persona.day_toilet_visits)):
         start = at(rng.uniform(9.0, 21.5))
         _insert(stays, Stay("bathroom", start, start + rng.uniform(3, 8) * _MIN, "toilet"))

@@ -78,6 +78,8 @@ class FixedTimer:
                 kind=AlertKind.NO_MOVEMENT,
                 event_at=since + self.limit,
                 reason=f"No movement for {self.limit.total_seconds() / 3600:g} h (fixed timer).",
+                # When the silence it timed began (the last movement, or the window's opening).
+                details={"since": since.isoformat()},
             )
         ]
 
