@@ -1,7 +1,8 @@
 """False urgent alerts, real homes against a simulated trial, in one run: does the simulator tell the truth?
 
     .venv/bin/python -m bench.sim_alerts                      # the real homes of ../shared/realhomes
-    .venv/bin/python -m bench.sim_alerts REAL... --sim-homes 200 --days 30 --seed 7
+    .venv/bin/python -m bench.sim_alerts REAL... --sim-homes 200 --seed 7   # as long as the real ones
+    .venv/bin/python -m bench.sim_alerts --days 30                 # every simulated home 30 days
     .venv/bin/python -m bench.sim_alerts --realism evenings_out=0   # one feature off
 
 Replays each real recording (normal life: every alert is false) and a
@@ -31,18 +32,27 @@ from bench.alert_anatomy import GROUPS, FalseAlert, anatomy_table, false_alert_o
 from firmware_sim.offline import export_trial
 from firmware_sim.progress import Progress
 from firmware_sim.realism import Realism, realism_overrides
-from firmware_sim.recording import read_labels, read_recording
+from firmware_sim.recording import Recording, read_labels, read_recording
 from firmware_sim.scenario import Scenario, load_scenario
 from server.domain.alerts import Severity
 from server.evaluation.cli import evaluate_homes
 from server.evaluation.scoring import is_false_alarm
 
-__all__ = ["DETECTORS", "TARGET", "Rate", "main", "ratio_within"]
+__all__ = [
+    "DETECTORS",
+    "REAL_HOMES",
+    "TARGET",
+    "Rate",
+    "main",
+    "ratio_within",
+    "split_homes",
+    "trial_lengths",
+]
 
 DETECTORS = ("carewatch", "fixed-timer")
 # The issue's bar: the simulator's false-alert rate within this factor of the real homes'.
 TARGET = 2.0
-_REAL_HOMES = Path(__file__).resolve().parents[2] / "shared" / "realhomes"
+REAL_HOMES = Path(__file__).resolve().parents[2] / "shared" / "realhomes"
 
 
 @dataclass(slots=True, frozen=True)
@@ -93,6 +103,33 @@ def _rate(name: str, path: Path, workers: int | None) -> tuple[Rate, FalseAlerts
     }
     rate = Rate(name, months, {d: done.columns[d].score.false_alerts["urgent"] for d in DETECTORS})
     return rate, false
+
+
+def trial_lengths(days: str, real: Sequence[Recording]) -> list[int]:
+    """The simulated trial's recording lengths in whole days: ``days``, or the real ones'.
+
+    A detector raises most of its false alerts while it is still learning a
+    home, so alerts per resident-month depend on how long a home is recorded:
+    an 18-day recording weighs its first week more than a 30-day trial does.
+    Comparing like with like, the simulated homes are recorded as long as the
+    real ones.
+    """
+    if days != "like-real":
+        if not days.isdigit() or int(days) < 1:
+            raise ValueError(f"--days {days!r}: give a whole number of days or 'like-real'")
+        return [int(days)]
+    return [max(1, round((r.end - r.start).total_seconds() / 86_400)) for r in real]
+
+
+def split_homes(homes: int, lengths: Sequence[int]) -> list[tuple[int, int]]:
+    """``homes`` shared as evenly as can be between trials of ``lengths`` days.
+
+    >>> split_homes(200, [27, 18]), split_homes(5, [27, 18, 30])
+    ([(100, 27), (100, 18)], [(2, 27), (2, 18), (1, 30)])
+    """
+    share, extra = divmod(homes, len(lengths))
+    split = [(share + (i < extra), days) for i, days in enumerate(lengths)]
+    return [(n, days) for n, days in split if n]
 
 
 def _pool(name: str, rates: Sequence[Rate]) -> Rate:
@@ -148,11 +185,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "real",
         nargs="*",
         type=Path,
-        help=f"recordings of real homes (default: every folder of {_REAL_HOMES})",
+        help=f"recordings of real homes (default: every folder of {REAL_HOMES})",
     )
     parser.add_argument("--scenario", type=Path, help="a scenario file (default: the default one)")
     parser.add_argument("--sim-homes", type=int, default=200)
-    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--days",
+        default="like-real",
+        help="days each simulated home is recorded: a number, or 'like-real' (default): the"
+        " trial split evenly into parts as long as each real recording, so the learning"
+        " weeks weigh the same on both sides",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--realism",
@@ -176,24 +219,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"sim_alerts: {exc}", file=sys.stderr)
         return 2
-    if not args.real and not _REAL_HOMES.is_dir():
-        print(f"sim_alerts: no {_REAL_HOMES}; name the real recordings", file=sys.stderr)
+    if not args.real and not REAL_HOMES.is_dir():
+        print(f"sim_alerts: no {REAL_HOMES}; name the real recordings", file=sys.stderr)
         return 2
-    real_paths = args.real or sorted(p for p in _REAL_HOMES.iterdir() if p.is_dir())
-    scenario = scenario.model_copy(update={"realism": realism}).with_trial(
-        homes=args.sim_homes, days=args.days, seed=args.seed
-    )
+    real_paths = args.real or sorted(p for p in REAL_HOMES.iterdir() if p.is_dir())
+    try:
+        lengths = trial_lengths(args.days, [read_recording(p) for p in real_paths])
+    except ValueError as exc:
+        print(f"sim_alerts: {exc}", file=sys.stderr)
+        return 2
+    scenario = scenario.model_copy(update={"realism": realism})
     started = time.monotonic()
     real_runs = [_rate(path.name, path, args.workers) for path in real_paths]
     real = [rate for rate, _ in real_runs]
     scratch = Path(tempfile.mkdtemp(prefix="carewatch-sim-alerts-"))
+    parts: list[tuple[Rate, FalseAlerts]] = []
     try:
-        trial = scratch / "trial"
-        label = f"simulated ({args.sim_homes} homes x {args.days} days, seed {args.seed})"
-        export_trial(scenario, trial, workers=args.workers, progress=Progress("exporting"))
-        sim, sim_false = _rate(label, trial, args.workers)
+        for i, (homes, days) in enumerate(split_homes(args.sim_homes, lengths)):
+            trial = scratch / f"trial-{i}"
+            part = scenario.with_trial(homes=homes, days=days, seed=args.seed + i)
+            export_trial(part, trial, workers=args.workers, progress=Progress("exporting"))
+            parts.append(_rate(f"{homes} x {days} days", trial, args.workers))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    days_said = " + ".join(f"{h} x {d}" for h, d in split_homes(args.sim_homes, lengths))
+    label = f"simulated ({days_said} home-days, seed {args.seed})"
+    sim = _pool(label, [rate for rate, _ in parts])
+    sim_false = {d: [a for _, false in parts for a in false[d]] for d in DETECTORS}
     result = table(real, sim)
     changed = ", ".join(f"{k}={v:g}" for k, v in overrides.items())
     print(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.sim_alerts import Rate, main, ratio_within, table
+from bench.sim_alerts import REAL_HOMES, Rate, main, ratio_within, split_homes, table, trial_lengths
 from firmware_sim.realism import realism_overrides
+from firmware_sim.recording import read_recording
 
 
 def test_the_table_pools_the_real_homes_by_resident_months_and_gives_the_ratio() -> None:
@@ -37,3 +38,20 @@ def test_a_wrong_realism_override_says_which_keys_there_are(
         realism_overrides(["errands=lots"])
     assert main(["--realism", "stuck=1"]) == 2
     assert "stuck_devices" in capsys.readouterr().err
+
+
+def test_simulated_homes_are_recorded_as_long_as_the_real_ones() -> None:
+    real = [read_recording(path) for path in sorted(REAL_HOMES.iterdir()) if path.is_dir()]
+    if not real:
+        pytest.skip(f"no real homes in {REAL_HOMES}")
+    lengths = trial_lengths("like-real", real)
+    # Each real recording's length, in whole days (house B 27.0 days, house C 18.4).
+    assert lengths == [round((r.end - r.start).total_seconds() / 86_400) for r in real]
+    assert trial_lengths("30", real) == [30]
+    assert split_homes(201, lengths)[0][0] == 101
+    assert sum(homes for homes, _ in split_homes(201, lengths)) == 201
+
+
+def test_a_wrong_trial_length_says_what_to_give(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--days", "a month"]) == 2
+    assert "'like-real'" in capsys.readouterr().err
