@@ -90,6 +90,14 @@ async def admin_on_record(browser: Browser, server: CarewatchServer, home: Home)
     return admin
 
 
+async def desk_on_console(browser: Browser, server: CarewatchServer, home: Home) -> Page:
+    """The home's responder signed in on the console, the home's alert in the queue."""
+    page = await browser.new_page(viewport={"width": 1440, "height": 900})
+    await sign_in(page, server.http_url, home.responder, PASSWORD)
+    await expect(page.locator(".alert", has_text=home.name)).to_be_visible()
+    return page
+
+
 def _key_safe_reads(database_url: str, home: Home) -> list[tuple[str, bool]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
@@ -123,9 +131,7 @@ async def test_the_panel_shows_the_record_and_the_desk_edits_it(
     browser: Browser, quick_server: CarewatchServer, database_url: str
 ) -> None:
     home = await home_with_a_record(quick_server, database_url)
-    page = await browser.new_page(viewport={"width": 1440, "height": 900})
-    await sign_in(page, quick_server.http_url, home.responder, PASSWORD)
-    await expect(page.locator(".alert", has_text=home.name)).to_be_visible()
+    page = await desk_on_console(browser, quick_server, home)
     panel = page.locator("#panel")
     await expect(panel).to_be_visible()
 

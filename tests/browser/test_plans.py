@@ -15,10 +15,10 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from server.runtime import CarewatchServer
-from tests.browser.conftest import accessibility_problems, screenshot, sign_in
-from tests.browser.test_care_record import admin_on_record, home_with_a_record
+from tests.browser.conftest import accessibility_problems, screenshot
+from tests.browser.test_care_record import admin_on_record, desk_on_console, home_with_a_record
 from tests.server.helpers import eventually
-from tests.server.people import PASSWORD, Home
+from tests.server.people import Home
 
 pytestmark = pytest.mark.browser
 
@@ -45,9 +45,7 @@ async def test_her_own_plan_from_the_panel_and_the_trail_after_the_close(
     browser: Browser, quick_server: CarewatchServer, database_url: str
 ) -> None:
     home = await home_with_a_record(quick_server, database_url)
-    page = await browser.new_page(viewport={"width": 1440, "height": 900})
-    await sign_in(page, quick_server.http_url, home.responder, PASSWORD)
-    await expect(page.locator(".alert", has_text=home.name)).to_be_visible()
+    page = await desk_on_console(browser, quick_server, home)
     plan = page.locator("#panel-plan li")
     # The default pendant plan, its "call their contacts" as one rung per contact in order.
     jo = plan.filter(has_text="Call Jo Clarke (daughter, has a key)")
