@@ -1,25 +1,52 @@
 """The resident's mornings: when they get up, and the latest that is usual for them.
 
-What "not up" is judged by (``HomeWatch`` raises it: it needs where they are
-and whether a silence is already raised). Its own state (the mornings seen,
-weekday and weekend apart, the day they were up, the day "not up" was raised,
-the feedback's extra minutes) and checkpoint section, ``mornings``.
+Getting up is learned here (:func:`learn_morning`) and "not up" judged here
+(:func:`judge_not_up`); ``HomeWatch`` calls them with what they need of the rest
+of the home: where the resident is, when the bed pad was left, whether a silence
+is already raised or they are away. Its own state (the mornings seen, weekday
+and weekend apart, the day they were up, the day "not up" was raised, the
+feedback's extra minutes) and checkpoint section, ``mornings``.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from server.detect.hours import LATEST_WAKE_CAP, hour_of, latest_usual, time_of
+from server.detect.hours import (
+    AFTERNOON,
+    LATEST_WAKE_CAP,
+    WAKE_FROM,
+    WAKE_UNTIL,
+    clock,
+    hour_of,
+    latest_usual,
+    time_of,
+)
+from server.detect.local_hour import LocalHour
+from server.domain.alerts import AlertKind
+from server.domain.findings import Condition
 
-__all__ = ["WAKES_LEARNED", "Mornings", "latest_wake", "learn_wake"]
+__all__ = [
+    "WAKES_LEARNED",
+    "Mornings",
+    "judge_not_up",
+    "latest_wake",
+    "learn_morning",
+    "learn_wake",
+]
 
 # A week of mornings (or of weekend mornings) before their own getting-up time is used;
 # until then, WatchSettings.latest_wake_default.
 WAKES_LEARNED = 7
+# The day's rooms; a night trip to the bathroom by the hall is not getting up.
+_DAY_ROOMS = frozenset({"kitchen", "lounge"})
+# Out of bed this long before they were first seen in a day room: they got up then.
+_FROM_BED = timedelta(hours=1)
 
 
 @dataclass(slots=True)
@@ -74,6 +101,71 @@ def learn_wake(mornings: Mornings, woke: datetime) -> float:
     (mornings.weekend_wakes if woke.weekday() >= 5 else mornings.wakes).append(hour)
     mornings.learned += 1
     return hour
+
+
+def learn_morning(
+    mornings: Mornings,
+    room: str,
+    ts: datetime,
+    this_hour: LocalHour,
+    *,
+    bed_left: datetime | None,
+    zone: ZoneInfo | None,
+) -> float | None:
+    """A reading in ``room`` at ``ts``: if it is their first time up and about this
+    morning, learned (from the bed pad's ``bed_left`` if it was left shortly before);
+    returns the hour they got up, or None when this is not getting up.
+    """
+    if room not in _DAY_ROOMS or not (WAKE_FROM <= this_hour.hour < WAKE_UNTIL):
+        return None
+    if mornings.woke_on == this_hour.day:
+        return None
+    mornings.woke_on = this_hour.day
+    woke = ts
+    if bed_left is not None and timedelta(0) <= ts - bed_left < _FROM_BED:
+        woke = bed_left
+    return learn_wake(mornings, woke.astimezone(zone) if zone else woke)
+
+
+def judge_not_up(
+    hub: str,
+    mornings: Mornings,
+    watermark: datetime,
+    this_hour: LocalHour,
+    *,
+    latest: time,
+    zone: ZoneInfo | None,
+    held: bool,
+) -> Condition | None:
+    """In bed at ``watermark`` (local ``this_hour``): still there past this resident's own
+    ``latest`` usual time, however they stir, is "not up" (at most once a day).
+
+    ``held``: a silence is already raised, or they are away; not raised then.
+    """
+    # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
+    if not (latest.hour <= this_hour.hour < AFTERNOON) or mornings.not_up_on == this_hour.day:
+        return None
+    if mornings.woke_on == this_hour.day:
+        return None  # up already today: back in bed later is a lie-down, not "not up"
+    local = watermark.astimezone(zone) if zone else watermark
+    if local.time() < latest or held:
+        return None
+    mornings.not_up_on = local.date()
+    learned = len(mornings.wakes) >= WAKES_LEARNED
+    usual = (
+        f"They are usually up by {clock(statistics.median(mornings.wakes))}; "
+        f"later than {latest:%H:%M} is unusual for them."
+        if learned
+        else f"Not up by {latest:%H:%M}."
+    )
+    deadline = datetime.combine(local.date(), latest, local.tzinfo)
+    return Condition(
+        hub=hub,
+        kind=AlertKind.NOT_UP,
+        event_at=deadline,
+        reason=f"Still in bed at {local:%H:%M}. {usual} Call to check they are well.",
+        details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(mornings.wakes)},
+    )
 
 
 def latest_wake(

@@ -33,7 +33,6 @@ alerts closed as false alarms make that pattern less eager.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -61,18 +60,14 @@ from server.detect.front_door import is_door_night, judge_door
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, PLACES, UP, band_of
 from server.detect.home_state import HomeState
 from server.detect.hours import (
-    AFTERNOON,
     BED_TIME_FROM,
     MORNING_RECKONING,
     NIGHT_COUNT_UNTIL,
-    WAKE_FROM,
-    WAKE_UNTIL,
-    clock,
     hour_of,
 )
 from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
 from server.detect.local_hour import LocalHour, local_hour
-from server.detect.mornings import WAKES_LEARNED, learn_wake
+from server.detect.mornings import judge_not_up, learn_morning
 from server.detect.night_toilets import close_night, count_toilet
 from server.detect.no_movement import PLACE_WORDS, is_sleep_time, latest_wake_for, silence_limit
 from server.detect.sensors import (
@@ -417,7 +412,16 @@ class HomeWatch:
             kitchen_visit(home.meals, self._local(hub, ts))
         else:
             home.meals.kitchen_since = None
-        self._learn_wake(hub, home, room, ts, this_hour)
+        woke = learn_morning(
+            home.mornings,
+            room,
+            ts,
+            this_hour,
+            bed_left=home.bed_left,
+            zone=self._zones.get(hub),
+        )
+        if woke is not None:
+            home.profile.wake = woke
         door = home.door
         if door.at_night is not None and ts > door.at_night:
             if door.raised:
@@ -619,22 +623,6 @@ class HomeWatch:
         elif minutes > longest.today[cell]:  # most gaps are not the day's longest
             longest.today[cell] = minutes
 
-    def _learn_wake(
-        self, hub: str, home: HomeState, room: str, ts: datetime, this_hour: LocalHour
-    ) -> None:
-        """The first time up and about in the morning, from the bed pad if there is one."""
-        # The day's rooms; a night trip to the bathroom by the hall is not getting up.
-        if room not in ("kitchen", "lounge") or not (WAKE_FROM <= this_hour.hour < WAKE_UNTIL):
-            return
-        mornings = home.mornings
-        if mornings.woke_on == this_hour.day:
-            return
-        mornings.woke_on = this_hour.day
-        woke = self._local(hub, ts)
-        if home.bed_left is not None and timedelta(0) <= ts - home.bed_left < timedelta(hours=1):
-            woke = self._local(hub, home.bed_left)
-        home.profile.wake = learn_wake(mornings, woke)
-
     # -- the passing of time -------------------------------------------------------------
 
     def advance(self, hub: str, watermark: datetime) -> list[Finding]:
@@ -711,41 +699,23 @@ class HomeWatch:
         return found
 
     def _not_up(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
-        """Still in bed past this resident's own latest usual time: however they stir, not up."""
+        """Still in bed past this resident's own latest usual time (server.detect.mornings)."""
         if home.place != IN_BED or home.last_activity is None:
             return []
         this_hour = self._hour(hub, watermark)
-        latest = latest_wake_for(self.settings, home.mornings, this_hour.day)
-        # Before the latest usual hour or from 14:00 on, the minutes need not be looked at.
-        mornings = home.mornings
-        if not (latest.hour <= this_hour.hour < AFTERNOON) or mornings.not_up_on == this_hour.day:
-            return []
-        if mornings.woke_on == this_hour.day:
-            return []  # up already today: back in bed later is a lie-down, not "not up"
-        local = self._local(hub, watermark)
-        if local.time() < latest:
-            return []
-        if home.no_movement_raised or home.not_up_raised or self._away(home, watermark):
-            return []  # already raised as a silence, or away
-        mornings.not_up_on = local.date()
-        home.not_up_raised = True
-        learned = len(mornings.wakes) >= WAKES_LEARNED
-        usual = (
-            f"They are usually up by {clock(statistics.median(mornings.wakes))}; "
-            f"later than {latest:%H:%M} is unusual for them."
-            if learned
-            else f"Not up by {latest:%H:%M}."
+        not_up = judge_not_up(
+            hub,
+            home.mornings,
+            watermark,
+            this_hour,
+            latest=latest_wake_for(self.settings, home.mornings, this_hour.day),
+            zone=self._zones.get(hub),
+            held=home.no_movement_raised or home.not_up_raised or self._away(home, watermark),
         )
-        deadline = datetime.combine(local.date(), latest, local.tzinfo)
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.NOT_UP,
-                event_at=deadline,
-                reason=f"Still in bed at {local:%H:%M}. {usual} Call to check they are well.",
-                details={"latest_wake": f"{latest:%H:%M}", "wakes_learned": len(mornings.wakes)},
-            )
-        ]
+        if not_up is None:
+            return []
+        home.not_up_raised = True
+        return [not_up]
 
     def _inactivity(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
         last = home.last_activity
