@@ -13,7 +13,7 @@ alert's audit trail.
 ['call-resident', 'get-out']
 >>> plan_for(AlertKind.SMOKE) != plan_for(AlertKind.PENDANT)
 True
->>> step_in_plan(AlertKind.SMOKE, "fire-service")
+>>> "fire-service" in [step.id for step in plan_for(AlertKind.SMOKE)]
 True
 >>> jo = RecordContact("Jo Clarke", "daughter", "+447700900123", keyholder=True, id="5f0c")
 >>> [(s.id, s.words) for s in checklist(AlertKind.FALL, ("Ring her daughter first",), [jo])]
@@ -45,7 +45,6 @@ __all__ = [
     "checklist",
     "own_steps",
     "plan_for",
-    "step_in_plan",
 ]
 
 # A plan longer than this is a care plan, not a call handler's checklist.
@@ -155,11 +154,6 @@ _GENERAL: tuple[Step, ...] = (_CALL, _CONTACTS, _RECORD)
 def plan_for(kind: AlertKind) -> tuple[Step, ...]:
     """The steps for an alert of ``kind``, in order."""
     return PLANS.get(kind, _GENERAL)
-
-
-def step_in_plan(kind: AlertKind, step_id: str) -> bool:
-    """Whether ``step_id`` is one of the steps of ``kind``'s plan."""
-    return any(step.id == step_id for step in plan_for(kind))
 
 
 def own_steps(items: Iterable[str]) -> tuple[str, ...]:
