@@ -11,7 +11,17 @@ import psycopg
 
 from server.runtime import CarewatchServer
 from tests.server.helpers import eventually
-from tests.server.people import bearer, make_two_homes
+from tests.server.people import Home, bearer, make_two_homes
+from tests.server.receivers import webhook_server
+
+
+def _reachable_on(database_url: str, username: str, webhook: str) -> None:
+    """Give a carer a channel, so her rung waits for her answer instead of passing at once."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO user_channels SELECT id, 0, 'webhook', %s FROM users WHERE username = %s",
+            (webhook, username),
+        )
 
 
 def _checkin_alerts(database_url: str, resident_id: int) -> list[tuple[str, str | None]]:
@@ -31,6 +41,21 @@ async def test_a_missed_check_in_raises_once_and_a_late_one_closes_it(
 ) -> None:
     homes = await make_two_homes(admin_api)
     edith = homes.edith
+    # A carer nobody can reach is passed over at once, and an alert escalated to the
+    # responders is left for review rather than closed by the late check-in. Reachable,
+    # she has her minutes, and the alert is still open when Edith checks in.
+    with webhook_server() as (hook_url, _):
+        _reachable_on(database_url, edith.carer, f"{hook_url}/carer")
+        await _miss_and_check_in(quick_server, admin_api, database_url, edith)
+    # Rounds go on; today's deadline is not raised again, and Arthur (no check-in time) never.
+    await asyncio.sleep(2.0)  # three more rounds of the watch
+    assert _checkin_alerts(database_url, edith.resident_id) == [("resolved", "self_cleared")]
+    assert _checkin_alerts(database_url, homes.arthur.resident_id) == []
+
+
+async def _miss_and_check_in(
+    quick_server: CarewatchServer, admin_api: httpx.AsyncClient, database_url: str, edith: Home
+) -> None:
     # Her check-in time passed a minute ago (not across midnight, so it is today's).
     local = datetime.now(UTC).astimezone(ZoneInfo("Europe/London"))
     due = max(local - timedelta(minutes=1), local.replace(hour=0, minute=0, second=1))
@@ -61,7 +86,3 @@ async def test_a_missed_check_in_raises_once_and_a_late_one_closes_it(
         lambda: _checkin_alerts(database_url, edith.resident_id) == [("resolved", "self_cleared")],
         "the late check-in closing it",
     )
-    # Rounds go on; today's deadline is not raised again, and Arthur (no check-in time) never.
-    await asyncio.sleep(2.0)  # three more rounds of the watch
-    assert _checkin_alerts(database_url, edith.resident_id) == [("resolved", "self_cleared")]
-    assert _checkin_alerts(database_url, homes.arthur.resident_id) == []
