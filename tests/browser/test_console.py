@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, ViewportSize, expect
 
 from server.detect.home_state import HomeState
+from server.jobs.checkpoint_packing import unpack
 from server.runtime import CarewatchServer
 from tests.browser.conftest import accessibility_problems, screenshot, sign_in
 from tests.server.helpers import (
@@ -267,7 +268,7 @@ async def test_a_resident_going_away_silences_inactivity_but_not_the_pendant(
             row = conn.execute(
                 "SELECT state FROM detector_state WHERE hub_id = %s", (homes.edith.hub,)
             ).fetchone()
-        return row and HomeState.from_bytes(bytes(row[0])).away_until
+        return row and HomeState.from_bytes(unpack(bytes(row[0]))).away_until
 
     await wait_for(away_read, what="the detectors reading that Edith is away")
 

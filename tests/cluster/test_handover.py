@@ -8,6 +8,7 @@ import psycopg
 
 from edge.protocol import Reading, ReadingKind
 from server.detect.watch import HomeWatch
+from server.jobs.checkpoint_packing import unpack
 from server.jobs.detector_keeper import DetectorKeeper
 from server.store.pool import migrate, open_pool
 from tests.server.helpers import provision, unique_hub
@@ -18,7 +19,7 @@ def _saved(database_url: str, hub: str) -> tuple[bytes, datetime] | None:
         row = conn.execute(
             "SELECT state, saved_at FROM detector_state WHERE hub_id = %s", (hub,)
         ).fetchone()
-    return (bytes(row[0]), row[1]) if row else None
+    return (unpack(bytes(row[0])), row[1]) if row else None
 
 
 async def test_a_home_let_go_is_restored_by_its_new_holder_and_never_saved_by_the_old(

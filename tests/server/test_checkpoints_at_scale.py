@@ -19,6 +19,7 @@ import pytest
 
 from edge.protocol import Reading, ReadingKind
 from server.detect.watch import HomeWatch
+from server.jobs.checkpoint_packing import pack, unpack
 from server.jobs.detector_keeper import DetectorKeeper
 from server.store.pool import Pool, migrate, open_pool
 
@@ -125,7 +126,7 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
 def _saved(database_url: str) -> dict[str, tuple[bytes, datetime]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT hub_id, state, saved_at FROM detector_state").fetchall()
-    return {hub: (bytes(state), saved) for hub, state, saved in rows}
+    return {hub: (unpack(bytes(state)), saved) for hub, state, saved in rows}
 
 
 @contextlib.contextmanager
@@ -186,13 +187,14 @@ async def test_the_byte_bound_holds_and_the_stop_time_save_writes_the_rest(
     homes = 400
     _provision(database_url, homes)
     watch = _fleet(homes)
-    bound = 50 * len(LEARNED)  # fifty homes a minute
+    stored = len(pack(LEARNED))  # what a home's checkpoint costs as written
+    bound = 50 * stored  # fifty homes a minute
     keeper = DetectorKeeper(pool, watch, interval_s=0.3, chunk_homes=100, bytes_per_min=bound)
     with _running(keeper):
         await _until(lambda: keeper.homes_saved > 0, "a first chunk")
         await asyncio.sleep(1.5)  # five more rounds: 1.5 s refills about one home
     # A minute's worth is banked at start; a checkpoint may overshoot by one home.
-    assert keeper.bytes_saved <= bound + 3 * len(LEARNED) + 200
+    assert keeper.bytes_saved <= bound + 3 * stored + 200
     assert 45 <= keeper.homes_saved <= 55
     assert len(_saved(database_url)) == keeper.homes_saved
 
@@ -261,7 +263,7 @@ async def test_a_hundred_thousand_learned_homes_are_checkpointed_and_restored(
         ).fetchone()
     one = watch.checkpoint(_hubs(1)[0])
     assert one is not None
-    assert row == (homes, homes * len(one)), "every home's state whole (all are alike)"
+    assert row == (homes, homes * len(pack(one))), "every home's state whole (all are alike)"
     sample = random.Random(3).sample(_hubs(homes), 200)
     expected = {hub: watch.checkpoint(hub) for hub in sample}
     del watch

@@ -21,6 +21,7 @@ from edge.protocol import (
 )
 from server.detect.home_state import HomeState
 from server.domain.alerts import AlertKind
+from server.jobs.checkpoint_packing import unpack
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
 from server.store.pool import migrate
@@ -76,7 +77,7 @@ def _alerts(database_url: str, hub: str) -> list[tuple[str, str, str | None]]:
 def _saved_state(database_url: str, hub: str) -> HomeState | None:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT state FROM detector_state WHERE hub_id = %s", (hub,)).fetchone()
-    return HomeState.from_bytes(bytes(row[0])) if row else None
+    return HomeState.from_bytes(unpack(bytes(row[0]))) if row else None
 
 
 async def test_a_restart_keeps_what_was_learned_and_does_not_raise_the_same_silence_again(
