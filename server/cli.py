@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from server.alerts.addresses import checked_address
+from server.domain.access import Role
 from server.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ __all__ = ["main"]
 
 log = logging.getLogger("carewatch")
 
-ROLES = ("admin", "responder", "carer", "resident")
+ROLES = tuple(role.value for role in Role)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -296,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _user_add(
                     settings,
                     args.username,
-                    args.role,
+                    Role(args.role),
                     password,
                     display_name=args.name,
                     on_duty=args.on_duty,
@@ -483,7 +484,7 @@ async def _resident_erase(settings: ServerSettings, name: str) -> int:
 async def _user_add(
     settings: ServerSettings,
     username: str,
-    role: str,
+    role: Role,
     password: str,
     *,
     display_name: str | None = None,
@@ -499,7 +500,7 @@ async def _user_add(
     if len(password) < 8:
         print("carewatch: the password must be at least 8 characters", file=sys.stderr)
         return 2
-    if (role == "resident") != (resident is not None):
+    if (role is Role.RESIDENT) != (resident is not None):
         print(
             "carewatch: --resident NAME goes with --role resident, and only with it",
             file=sys.stderr,
@@ -523,7 +524,7 @@ async def _user_add(
             await people.place_user(
                 conn,
                 user.id,
-                service=service if role == "responder" else None,
+                service=service if role is Role.RESPONDER else None,
                 resident_id=resident_id,
             )
     if not added:
@@ -543,7 +544,7 @@ async def _carer_add(settings: ServerSettings, username: str, resident: str) -> 
             missing = f"user {username}" if user is None else f"resident {resident!r}"
             print(f"carewatch: no {missing}", file=sys.stderr)
             return 1
-        if user.role != "carer":
+        if user.role is not Role.CARER:
             print(f"carewatch: {username} is a {user.role}, not a carer", file=sys.stderr)
             return 2
         place = await people.assign_carer(conn, resident_id, user.id)

@@ -28,6 +28,7 @@ from firmware_sim.home import SimulatedHome
 from firmware_sim.incidents import Fall, Incident, PendantPress
 from firmware_sim.live import LiveHomes
 from server import services
+from server.domain.access import Role
 from server.domain.alerts import AlertKind
 from server.domain.record import CareRecord, ContactKind, RecordContact, ResuscitationStatus
 from server.passwords import generate_password, hash_password
@@ -149,9 +150,9 @@ def incidents_for(index: int, start: datetime) -> tuple[Incident, ...]:
 
 # Who signs in to the demo, all with the admin's password: (username, role, display name).
 DEMO_PEOPLE = (
-    ("desk", "responder", "Sam Patel, alarm receiving centre"),
-    ("carer", "carer", "Jo Clarke, Edith's daughter"),
-    ("edith", "resident", None),
+    ("desk", Role.RESPONDER, "Sam Patel, alarm receiving centre"),
+    ("carer", Role.CARER, "Jo Clarke, Edith's daughter"),
+    ("edith", Role.RESIDENT, None),
 )
 
 DEMO_DESK_PHONE = "01632 960142"
@@ -268,8 +269,8 @@ async def _demo_people(conn: DbConn, password: str, resident_ids: list[int]) -> 
             password_hash,
             role,
             display_name=display_name,
-            service="default" if role == "responder" else None,
-            resident_id=resident_ids[0] if role == "resident" else None,
+            service="default" if role is Role.RESPONDER else None,
+            resident_id=resident_ids[0] if role is Role.RESIDENT else None,
         )
     # After the people: a contact who signs in is linked to their account by username.
     for resident_id, record, code, contacts in zip(

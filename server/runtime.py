@@ -38,6 +38,7 @@ from server.cluster.stream import ClusterStream, consume
 from server.detect.hub_health import HubHealth
 from server.detect.unit_health import UnitHealth
 from server.detect.watch import HomeWatch, WatchSettings
+from server.domain.access import Role
 from server.domain.arc import RetryPolicy
 from server.hub_config import publish_config
 from server.ingest.alarm_confirm import AlarmConfirmer
@@ -528,7 +529,7 @@ class CarewatchServer:
         password = configured.get_secret_value() if configured else generate_password()
         password_hash = await passwords.hash(password)
         async with pool.connection() as conn:
-            created = await people.add_user(conn, "admin", password_hash, "admin")
+            created = await people.add_user(conn, "admin", password_hash, Role.ADMIN)
         if not created:
             return None
         if configured is None:

@@ -12,6 +12,7 @@ from edge.protocol import Alarm, AlarmKind
 from server.alerts.escalation import ladder_now
 from server.alerts.ladder import pass_on_rung
 from server.alerts.links import LinkRefused, read_link
+from server.domain.access import Role
 from server.domain.alerts import (
     Action,
     AfterClearing,
@@ -336,7 +337,7 @@ class AlertService:
             user = None if username is None else await people.user_by_username(conn, username)
         if username is None:
             raise LinkRefused("this link has already been used")
-        by_carer = user is not None and user.role == "carer"
+        by_carer = user is not None and user.role is Role.CARER
         return await self.acknowledge(link.alert_id, by=username, by_carer=by_carer)
 
     async def resolve(

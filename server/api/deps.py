@@ -170,7 +170,7 @@ async def still_signed_in(services: Services, request: Request) -> bool:
 CurrentUser = Annotated[people.User, Depends(current_user)]
 
 
-def require_role(*roles: str) -> Any:
+def require_role(*roles: Role) -> Any:
     """A dependency that lets only users with one of ``roles`` through (403 otherwise)."""
 
     async def check(user: CurrentUser) -> people.User:
@@ -189,7 +189,7 @@ def viewer_of(user: people.User) -> Viewer:
     return Viewer(
         user_id=user.id,
         username=user.username,
-        role=Role(user.role),
+        role=user.role,
         service=user.service,
         resident_id=user.resident_id,
     )

@@ -6,7 +6,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from server.domain.access import Role
 from server.store.pool import DbConn
 
 __all__ = [
@@ -36,7 +38,7 @@ class CallRow:
     alert_id: uuid.UUID
     user_id: int
     username: str
-    role: str
+    role: Role
     resident: str
     status: str
     answered_at: datetime | None
@@ -66,18 +68,23 @@ _CALL = (
 )
 
 
+def _call(row: tuple[Any, ...]) -> CallRow:
+    call_id, alert_id, user_id, username, role, *rest = row
+    return CallRow(call_id, alert_id, user_id, username, Role(role), *rest)
+
+
 async def call_by_token(conn: DbConn, token: str) -> CallRow | None:
     """The call a callback's token belongs to."""
     cursor = await conn.execute(_CALL + " WHERE c.token_hash = %s", (token_hash(token),))
     row = await cursor.fetchone()
-    return None if row is None else CallRow(*row)
+    return None if row is None else _call(row)
 
 
 async def call_state(conn: DbConn, call_id: int) -> CallRow | None:
     """The call as it is now."""
     cursor = await conn.execute(_CALL + " WHERE c.id = %s", (call_id,))
     row = await cursor.fetchone()
-    return None if row is None else CallRow(*row)
+    return None if row is None else _call(row)
 
 
 async def record_status(

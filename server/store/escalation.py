@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
+from server.domain.access import Role
 from server.domain.contacts import AdvisoryLine, Channel, Contact, QuietHours
 from server.store import people
 from server.store.pool import DbConn
@@ -63,7 +65,7 @@ class Notification:
     username: str | None
     # The person's display name (their username if they have none), and role.
     name: str | None
-    role: str | None
+    role: Role | None
     rung: int
     # The press of the pendant a re-alert was for; None for a rung of the ladder.
     press: int | None
@@ -336,7 +338,7 @@ async def notifications_for(conn: DbConn, alert_id: uuid.UUID) -> list[Notificat
     cursor = await conn.execute(
         _NOTIFICATIONS + " WHERE n.alert_id = %s ORDER BY n.at, n.id", (alert_id,)
     )
-    return [Notification(*row) for row in await cursor.fetchall()]
+    return [_notification(row) for row in await cursor.fetchall()]
 
 
 async def notifications_for_resident(conn: DbConn, resident_id: int) -> list[Notification]:
@@ -346,7 +348,14 @@ async def notifications_for_resident(conn: DbConn, resident_id: int) -> list[Not
         " ORDER BY n.at, n.id",
         (resident_id,),
     )
-    return [Notification(*row) for row in await cursor.fetchall()]
+    return [_notification(row) for row in await cursor.fetchall()]
+
+
+def _notification(row: tuple[Any, ...]) -> Notification:
+    at, alert_id, user_id, username, name, role, *rest = row
+    return Notification(
+        at, alert_id, user_id, username, name, None if role is None else Role(role), *rest
+    )
 
 
 _NOTIFICATIONS = (

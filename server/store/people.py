@@ -10,6 +10,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from edge.protocol import HubStatus
+from server.domain.access import Role
 from server.domain.homes import HubHome
 from server.store.pool import DbConn
 from server.store.tokens import token_digest
@@ -41,7 +42,7 @@ class User:
 
     id: int
     username: str
-    role: str
+    role: Role
     password_hash: str
     # The service a responder works for, and a resident's own record.
     service: str | None = None
@@ -140,12 +141,12 @@ async def record_hub_statuses(conn: DbConn, statuses: Sequence[tuple[HubStatus, 
     )
 
 
-async def add_user(conn: DbConn, username: str, password_hash: str, role: str) -> bool:
+async def add_user(conn: DbConn, username: str, password_hash: str, role: Role) -> bool:
     """Create a user (a responder in the 'default' service); False if the name is taken."""
     cursor = await conn.execute(
         "INSERT INTO users (username, password_hash, role, service) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (username) DO NOTHING",
-        (username, password_hash, role, "default" if role == "responder" else None),
+        (username, password_hash, role, "default" if role is Role.RESPONDER else None),
     )
     return cursor.rowcount == 1
 
@@ -219,6 +220,11 @@ async def assign_carer(conn: DbConn, resident_id: int, user_id: int) -> int:
     return int(row[0])
 
 
+def _user(row: Sequence[Any]) -> User:
+    user_id, username, role, *rest = row
+    return User(user_id, username, Role(role), *rest)
+
+
 async def user_by_username(conn: DbConn, username: str) -> User | None:
     """The user with that name, if any."""
     cursor = await conn.execute(
@@ -227,7 +233,7 @@ async def user_by_username(conn: DbConn, username: str) -> User | None:
         (username,),
     )
     row = await cursor.fetchone()
-    return User(*row) if row else None
+    return _user(row) if row else None
 
 
 async def issue_token(conn: DbConn, user_id: int, token: str, *, lifetime: timedelta) -> None:
@@ -247,7 +253,7 @@ async def user_by_token(conn: DbConn, token: str) -> User | None:
         (token_digest(token),),
     )
     row = await cursor.fetchone()
-    return User(*row) if row else None
+    return _user(row) if row else None
 
 
 async def revoke_token(conn: DbConn, token: str) -> bool:
@@ -264,7 +270,7 @@ class Account:
 
     id: int
     username: str
-    role: str
+    role: Role
     display_name: str | None
     service: str | None
     resident_id: int | None
@@ -281,17 +287,22 @@ _ACCOUNT = (
 )
 
 
+def _account(row: Sequence[Any]) -> Account:
+    user_id, username, role, *rest = row
+    return Account(user_id, username, Role(role), *rest)
+
+
 async def accounts(conn: DbConn) -> list[Account]:
     """Everyone who signs in, by name."""
     cursor = await conn.execute(_ACCOUNT + " ORDER BY username")
-    return [Account(*row) for row in await cursor.fetchall()]
+    return [_account(row) for row in await cursor.fetchall()]
 
 
 async def account(conn: DbConn, username: str) -> Account | None:
     """One account as the admin page shows it."""
     cursor = await conn.execute(_ACCOUNT + " WHERE username = %s", (username,))
     row = await cursor.fetchone()
-    return Account(*row) if row is not None else None
+    return _account(row) if row is not None else None
 
 
 async def set_email(conn: DbConn, user_id: int, email: str | None) -> None:
@@ -335,7 +346,7 @@ async def describe_user(
         (display_name, service, resident_id, username),
     )
     row = await cursor.fetchone()
-    return Account(*row) if row is not None else None
+    return _account(row) if row is not None else None
 
 
 @dataclass(slots=True, frozen=True)
@@ -378,7 +389,7 @@ async def upsert_user(
     conn: DbConn,
     username: str,
     password_hash: str,
-    role: str,
+    role: Role,
     *,
     display_name: str | None,
     service: str | None,

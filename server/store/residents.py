@@ -48,7 +48,7 @@ class Contact:
     position: int
     username: str
     name: str
-    role: str
+    role: Role
     reach: list[str]
     phone: str | None = None
 
@@ -89,7 +89,7 @@ class RecordRead:
 
     at: datetime
     username: str
-    role: str
+    role: Role
     what: str
     allowed: bool
     name: str = ""  # the person's display name (their username if they have none)
@@ -173,7 +173,10 @@ async def record(conn: DbConn, resident_id: int) -> ResidentRecord | None:
         " WHERE c.resident_id = %s GROUP BY c.position, u.id ORDER BY c.position",
         (resident_id,),
     )
-    contacts = [Contact(*c) for c in await cursor.fetchall()]
+    contacts = [
+        Contact(position, username, name, Role(role), *rest)
+        for position, username, name, role, *rest in await cursor.fetchall()
+    ]
     cursor = await conn.execute(
         "SELECT id FROM hubs WHERE resident_id = %s AND revoked_at IS NULL ORDER BY id",
         (resident_id,),
@@ -404,7 +407,10 @@ async def reads_of(conn: DbConn, resident_id: int, *, limit: int) -> list[Record
         " ORDER BY r.at DESC, r.id DESC LIMIT %s",
         (resident_id, limit),
     )
-    return [RecordRead(*row) for row in await cursor.fetchall()]
+    return [
+        RecordRead(at, username, Role(role), *rest)
+        for at, username, role, *rest in await cursor.fetchall()
+    ]
 
 
 async def hubs_heard_until(conn: DbConn, resident_id: int) -> datetime | None:

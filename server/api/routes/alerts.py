@@ -332,7 +332,9 @@ class NotificationAttempt(BaseModel):
 
     at: datetime
     name: str = Field(description="who was notified: their display name")
-    role: str | None = Field(description="carer, responder or admin; null once the account is gone")
+    role: Role | None = Field(
+        description="carer, responder or admin; null once the account is gone"
+    )
     user: str | None = Field(description="the account's username: admins only")
     rung: int
     press: int | None = Field(

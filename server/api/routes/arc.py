@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from edge.protocol import AlarmKind
 from server.api.deps import ServicesDep, require_role
+from server.domain.access import Role
 from server.domain.alerts import AlertKind
 from server.domain.arc import EVENT_CODES, ArcAccount, EventFormat, ReceiverPath, key_bytes
 from server.store import arc as arc_sql
@@ -16,7 +17,7 @@ from server.store import arc as arc_sql
 __all__ = ["router"]
 
 router = APIRouter(
-    prefix="/api/v1/arc-accounts", tags=["arc"], dependencies=[require_role("admin")]
+    prefix="/api/v1/arc-accounts", tags=["arc"], dependencies=[require_role(Role.ADMIN)]
 )
 
 # The urgent kinds a service may add; alarms (emergencies) always go.

@@ -17,6 +17,7 @@ from server.api.deps import (
     bearer_token,
     credential_of,
 )
+from server.domain.access import Role
 from server.passwords import generate_token
 from server.settings import Environment
 from server.store import people, sessions
@@ -38,7 +39,7 @@ class Me(BaseModel):
     """Who is signed in, and where their page is."""
 
     username: str
-    role: str
+    role: Role
     service: str | None
     resident_id: int | None
     home_page: str

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server.api.deps import MAX_ID, ServicesDep, require_role
+from server.domain.access import Role
 from server.store.dead_letters import StoredDeadLetter, list_dead_letters
 
 __all__ = ["router"]
@@ -14,7 +15,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
 
 
-@router.get("", dependencies=[require_role("admin")])
+@router.get("", dependencies=[require_role(Role.ADMIN)])
 async def dead_letters(
     services: ServicesDep,
     hub: Annotated[str | None, Query(max_length=64, description="only this hub")] = None,

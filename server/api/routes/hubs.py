@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from server import provisioning
 from server.api.deps import ServicesDep, require_role, viewer_of
 from server.bulk_provisioning import import_homes
+from server.domain.access import Role
 from server.hub_config import ConfigNotSent, hub_config
 from server.hub_import import (
     SENSOR_KINDS,
@@ -28,7 +29,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
 
-_ADMIN = require_role("admin")
+_ADMIN = require_role(Role.ADMIN)
 
 
 class NewHub(BaseModel):
@@ -202,7 +203,7 @@ async def import_hubs(services: ServicesDep, request: HomesImport) -> ImportOut:
 
 @router.get("")
 async def list_hubs(
-    services: ServicesDep, user: Annotated[people.User, require_role("admin", "responder")]
+    services: ServicesDep, user: Annotated[people.User, require_role(Role.ADMIN, Role.RESPONDER)]
 ) -> list[HubOut]:
     """The hubs of your service's residents (every hub, for admins), with their last state."""
     condition, params = visible_to(viewer_of(user))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
 from server.api.deps import SESSION_COOKIE, CurrentUser, ServicesDep, require_role
+from server.domain.access import Role
 from server.passwords import generate_token
 from server.store import passwords as passwords_sql
 from server.store import people
@@ -70,7 +71,7 @@ async def change_own_password(
 @router.post(
     "/users/{username}/reset-link",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[require_role("admin")],
+    dependencies=[require_role(Role.ADMIN)],
     responses={404: {}},
 )
 async def issue_reset_link(

@@ -19,13 +19,14 @@ from server.api.deps import (
     resident_in_reach,
     viewer_of,
 )
+from server.domain.access import Role
 from server.store import alerts as alerts_sql
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
-_MANAGERS = require_role("admin", "responder")
+_MANAGERS = require_role(Role.ADMIN, Role.RESPONDER)
 
 
 def _cell(value: float | None) -> float | str:

@@ -52,7 +52,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/residents", tags=["residents"])
 
-_ADMIN = require_role("admin")
+_ADMIN = require_role(Role.ADMIN)
 _REFUSED: dict[int | str, dict[str, Any]] = {
     403: {"description": "not one of this resident's carers or responders (logged)"},
     404: {"description": "no such resident"},
@@ -75,7 +75,7 @@ class ContactOut(BaseModel):
     position: int
     username: str
     name: str
-    role: str
+    role: Role
     reach: list[str] = Field(description="e-mail addresses; for responders and admins only")
     phone: str | None = Field(
         default=None, description="their phone: for the resident, responders and admins"
@@ -187,7 +187,7 @@ class ReadOut(BaseModel):
 
     at: datetime
     username: str
-    role: str
+    role: Role
     what: str
     allowed: bool
     name: str = Field(description="who looked, by their display name")
@@ -453,7 +453,7 @@ async def set_carers(
     async with services.pool.connection() as conn:
         for username in ladder.carers:
             found = await people.user_by_username(conn, username)
-            if found is None or found.role != "carer":
+            if found is None or found.role is not Role.CARER:
                 raise HTTPException(
                     status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{username!r} is not a carer"
                 )

@@ -9,13 +9,14 @@ from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
 from server.api.deps import ServicesDep, require_role
+from server.domain.access import Role
 from server.domain.scaip import ScaipUnit
 from server.store import scaip as scaip_sql
 
 __all__ = ["router"]
 
 router = APIRouter(
-    prefix="/api/v1/scaip-units", tags=["scaip"], dependencies=[require_role("admin")]
+    prefix="/api/v1/scaip-units", tags=["scaip"], dependencies=[require_role(Role.ADMIN)]
 )
 
 # The unit's controller id (SCAIP cid), as it sends it.

@@ -68,13 +68,13 @@ async def _shift(services: ServicesDep, user: people.User) -> Shift:
     )
 
 
-@router.get("/shift", dependencies=[require_role("admin", "responder")])
+@router.get("/shift", dependencies=[require_role(Role.ADMIN, Role.RESPONDER)])
 async def shift(services: ServicesDep, user: CurrentUser) -> Shift:
     """Who is on duty in your service and how many of your residents' hubs are offline."""
     return await _shift(services, user)
 
 
-@router.put("/me/duty", dependencies=[require_role("responder")])
+@router.put("/me/duty", dependencies=[require_role(Role.RESPONDER)])
 async def set_duty(services: ServicesDep, user: CurrentUser, duty: Duty) -> Shift:
     """Go on or off duty: only on-duty responders are notified of emergencies."""
     async with services.pool.connection() as conn:

@@ -15,7 +15,7 @@ from server.store import shift as shift_sql
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[require_role("admin")])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[require_role(Role.ADMIN)])
 
 
 class NewUser(BaseModel):
@@ -48,7 +48,7 @@ class UserOut(BaseModel):
 
     id: int
     username: str
-    role: str
+    role: Role
     display_name: str | None
     service: str | None
     resident_id: int | None
@@ -94,7 +94,7 @@ async def add_user(services: ServicesDep, new: NewUser) -> UserOut:
                 raise HTTPException(
                     status.HTTP_409_CONFLICT, detail="that resident already has an account"
                 )
-        if not await people.add_user(conn, new.username, password_hash, new.role.value):
+        if not await people.add_user(conn, new.username, password_hash, new.role):
             raise HTTPException(
                 status.HTTP_409_CONFLICT, detail=f"the username {new.username!r} is taken"
             )

@@ -22,6 +22,7 @@ from server.alerts.voice import (
     responding_twiml,
 )
 from server.api.deps import ServicesDep
+from server.domain.access import Role
 from server.domain.alerts import UNANSWERED, AlertStatus, IllegalTransition
 from server.store import alerts as alerts_sql
 from server.store import calls as calls_sql
@@ -80,7 +81,7 @@ async def key_pressed(services: ServicesDep, token: str, request: Request) -> Re
     if alert.status in UNANSWERED:
         try:
             taken = await services.alerts.acknowledge(
-                call.alert_id, by=call.username, by_carer=call.role == "carer"
+                call.alert_id, by=call.username, by_carer=call.role is Role.CARER
             )
         except (AlertNotFound, IllegalTransition):
             # Closed between the look and the acknowledgement.
