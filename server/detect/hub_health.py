@@ -47,6 +47,21 @@ class HubHealth:
         """Hubs with an active offline alert, so a restart does not raise them again."""
         self._offline.update(hubs)
 
+    def quiet_since(self, now: datetime) -> datetime:
+        """Hubs last seen after this have nothing to raise at ``now``: only earlier ones are asked.
+
+        >>> from datetime import UTC
+        >>> t = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+        >>> HubHealth().quiet_since(t).time().isoformat()
+        '13:50:00'
+        """
+        return now - min(self.grace, self.silence_limit)
+
+    @property
+    def reported(self) -> frozenset[str]:
+        """The hubs reported offline now: each is asked again until it is back, to clear."""
+        return frozenset(self._offline)
+
     def check(
         self, hub: str, *, state: str | None, last_seen: datetime | None, now: datetime
     ) -> list[Finding]:
