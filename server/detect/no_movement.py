@@ -15,18 +15,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
 from server.detect.home_state import HomeState
-from server.detect.hours import AFTERNOON, SLEEP_FROM, SLEEP_UNTIL, clock, hour_of
+from server.detect.hours import AFTERNOON, clock, hour_of, is_sleep_time
 from server.detect.inactivity import format_duration
 from server.detect.longest import cell_of
 from server.detect.mornings import WAKES_LEARNED, Mornings, latest_wake
 from server.detect.settings import WatchSettings
 
-__all__ = ["PLACE_WORDS", "is_sleep_time", "latest_wake_for", "silence_limit"]
-
-
-def is_sleep_time(hour: int) -> bool:
-    """From 18:00 until 11:00 (local hours)."""
-    return hour >= SLEEP_FROM or hour < SLEEP_UNTIL
+__all__ = ["PLACE_WORDS", "latest_wake_for", "silence_limit"]
 
 
 # How an alert names where they were still.

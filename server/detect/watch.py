@@ -69,7 +69,8 @@ from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_fo
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.mornings import judge_not_up, learn_morning
 from server.detect.night_toilets import close_night, count_toilet
-from server.detect.no_movement import PLACE_WORDS, is_sleep_time, latest_wake_for, silence_limit
+from server.detect.no_movement import PLACE_WORDS, latest_wake_for, silence_limit
+from server.detect.pads import place_of, read_bed_pad, read_chair_pad
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -97,11 +98,6 @@ _NOT_UP, _NO_MOVEMENT = AlertKind.NOT_UP, AlertKind.NO_MOVEMENT
 _PLACE_COUNT = len(PLACES)
 _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
-# A bed pad pressed this recently still has someone on it: pads pulse while they turn.
-_PAD_PULSE = timedelta(minutes=10)
-# A press shorter than this is a pulse; how much each press moves the share of pulses.
-_PAD_HELD = timedelta(minutes=1)
-_PAD_LEARNING = 0.1
 # A motion sensor "on" for longer than this is stuck, not seeing someone move: its
 # "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
 _MOTION_ON_HOLD = timedelta(hours=1)
@@ -331,32 +327,16 @@ class HomeWatch:
                     door.at_night = ts  # still at the door: quiet from its last use
                 elif was_in and is_door_night(
                     self._local(hub, ts),
-                    in_bed_at=home.in_bed_at,
+                    in_bed_at=home.pads.in_bed_at,
                     night_starts=self.settings.night_starts,
                     night_ends=self.settings.night_ends,
                 ):
                     door.at_night = ts
             return []
         if kind is _CHAIR:
-            home.in_chair = reading.value >= 0.5
-            if home.in_chair:
-                home.chair_pressed = ts
-            elif home.chair_pressed is not None:
-                # Learn what kind of pad this is: one that pulses (a press for each shift,
-                # seconds long) or one that holds "occupied" while they sit. A holding pad's
-                # release is them getting up, and is believed at once.
-                pulse = ts - home.chair_pressed < _PAD_HELD
-                home.chair_pulsing += _PAD_LEARNING * (float(pulse) - home.chair_pulsing)
-                if home.chair_pulsing < 0.5:
-                    home.chair_pressed = None
+            read_chair_pad(home.pads, reading.value, ts)
         if kind is _BED:
-            home.has_bed_pad = True
-            home.in_bed = reading.value >= 0.5
-            if home.in_bed:
-                home.bed_pressed = ts
-                home.bed_stay = True
-            else:
-                home.bed_left = ts
+            read_bed_pad(home.pads, reading.value, ts)
         elif kind is _MOTION and reading.value < 1 and reading.sensor not in home.motion_on:
             return []
         if kind is _MOTION:
@@ -396,14 +376,15 @@ class HomeWatch:
         # they come out as often as when they go in, a bedroom door as they get up, so it
         # neither starts a bathroom stay nor keeps them in bed.
         fixture = mapped is not None and (kind is _CONTACT or kind is _POWER)
+        pads = home.pads
         if room != "bedroom" or fixture:
-            home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
+            pads.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
         home.room = room
         was = home.place
-        home.place = UP if fixture else self._place(home, room, this_hour.hour)
+        home.place = UP if fixture else place_of(pads, room, this_hour.hour, ts)
         if home.place == IN_BED:
-            home.in_bed_at = ts
+            pads.in_bed_at = ts
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
             home.profile.today.bed_time = hour_of(self._local(hub, ts))  # the last one counts
         if room == "bathroom":
@@ -417,7 +398,7 @@ class HomeWatch:
             room,
             ts,
             this_hour,
-            bed_left=home.bed_left,
+            bed_left=pads.bed_left,
             zone=self._zones.get(hub),
         )
         if woke is not None:
@@ -555,32 +536,6 @@ class HomeWatch:
     def _is_front_door(self, hub: str, sensor: str) -> bool:
         mapped = self._maps.get(hub, {}).get(sensor)
         return mapped == FRONT_DOOR_ROOM if mapped is not None else sensor == FRONT_DOOR_SENSOR
-
-    def _place(self, home: HomeState, room: str, hour: int) -> int:
-        if room == "bathroom":
-            return BATHROOM
-        if room == "lounge":
-            # Chair pads pulse like bed pads (a press as they shift, "empty" between): pressed
-            # a moment ago, they are still in the chair, and a still spell there is a chair's.
-            pressed, last = home.chair_pressed, home.last_activity
-            if home.in_chair or (
-                pressed is not None and last is not None and last - pressed <= _PAD_PULSE
-            ):
-                return IN_CHAIR
-        if room == "bedroom":
-            if home.in_bed:
-                return IN_BED
-            # A pressure pad pulses (a press for each turn in bed, "empty" between them)
-            # rather than holding "occupied", so it is judged over minutes: pressed a
-            # moment ago is still in bed, and at sleep time, once they have lain on it,
-            # they are in bed until they are seen outside the bedroom.
-            pressed = home.bed_pressed
-            last = home.last_activity
-            if pressed is not None and last is not None and last - pressed <= _PAD_PULSE:
-                return IN_BED
-            if is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
-                return IN_BED
-        return UP
 
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity

@@ -29,7 +29,7 @@ _DATA = Path(__file__).parent / "data"
 _V1 = _DATA / "home_checkpoint_v1.bin"
 _V2 = _DATA / "home_checkpoint_v2.bin"
 _V3 = _DATA / "home_checkpoint_v3.bin"
-_NOW = 3
+_NOW = 4
 
 
 def _header(checkpoint: bytes) -> tuple[dict[str, object], bytes]:
@@ -86,19 +86,23 @@ def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as
 
 
 def test_a_version_3_checkpoint_restores_to_the_state_the_same_life_reaches_today() -> None:
+    header, _ = _header(_V3.read_bytes())
+    assert header["v"] == 3
+    assert "pads" not in header  # flat in format 3
+    assert {"in_bed", "bed_stay", "chair_pulsing", "stirred_at"} <= set(header)
     watch = new_watch()
     watch.restore(HUB, _V3.read_bytes())
     home = watch._homes[HUB]
     # The pads: off the bed since 07:00, and a chair pad learned to pulse whose last press
     # still counts; after the alert in the chair, one blip in the hall.
-    assert home.has_bed_pad
-    assert not home.in_bed
-    assert not home.bed_stay
-    assert home.bed_left == home.in_bed_at == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
-    assert home.bed_pressed == datetime(2026, 11, 15, 22, 9, tzinfo=UTC)
-    assert not home.in_chair
-    assert home.chair_pressed == datetime(2026, 11, 16, 9, 55, tzinfo=UTC)
-    assert 0.7 < home.chair_pulsing < 0.75
+    assert home.pads.has_bed_pad
+    assert not home.pads.in_bed
+    assert not home.pads.bed_stay
+    assert home.pads.bed_left == home.pads.in_bed_at == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+    assert home.pads.bed_pressed == datetime(2026, 11, 15, 22, 9, tzinfo=UTC)
+    assert not home.pads.in_chair
+    assert home.pads.chair_pressed == datetime(2026, 11, 16, 9, 55, tzinfo=UTC)
+    assert 0.7 < home.pads.chair_pulsing < 0.75
     assert home.no_movement_raised
     assert home.stirred_at == datetime(2026, 11, 16, 13, 45, tzinfo=UTC)
     assert home.stirred_by == "hall-pir"
@@ -116,13 +120,14 @@ def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() ->
     assert checkpoint is not None
     header, _ = _header(checkpoint)
     assert header["v"] == _NOW
-    # Format 2's sections, and those format 3 added.
+    # Format 2's sections, and those formats 3 and 4 added.
     format_2, _ = _header(_V2.read_bytes())
     sections = {"cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"}
     assert sections <= set(format_2)
-    assert set(header) >= sections | {"sensors", "meals", "decline", "day_profile"}
+    assert set(header) >= sections | {"sensors", "meals", "decline", "day_profile", "pads"}
     # In their sections, not flat.
-    assert not {"sensor_seen", "lunch_times", "day_counts", "profile_days"} & set(header)
+    flat = {"sensor_seen", "lunch_times", "day_counts", "profile_days", "in_bed", "chair_pulsing"}
+    assert not flat & set(header)
     restored = new_watch()
     restored.restore(HUB, checkpoint)
     assert restored.checkpoint(HUB) == checkpoint

@@ -196,13 +196,15 @@ def test_a_checkpoint_from_before_the_daily_longest_silences_still_loads() -> No
     data = watch.take_checkpoints()[HUB]
     magic, length = struct.unpack_from(">4sI", data)
     header = json.loads(data[8 : 8 + length])
+    # As format 3 wrote it, the pads flat in the header, before these were added.
+    header.update(header.pop("pads"), v=3)
     for added in ("longest", "bed_pressed", "bed_stay"):
         del header[added]
     encoded = json.dumps(header).encode()
     older = struct.pack(">4sI", magic, len(encoded)) + encoded + data[8 + length :]
     state = HomeState.from_bytes(older)
     assert state.longest.days_seen() == 0
-    assert state.bed_pressed is None
+    assert state.pads.bed_pressed is None
     assert HomeState.from_bytes(data).longest.days_seen() == 2
 
 
