@@ -6,12 +6,12 @@ detector shares (the last movement, where the resident is, the watermark, "away"
 the silence raised, the feedback), the longest silences, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
 ``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``,
-``day_profile`` and ``pads``. Each section is written and read by its detector's
+``day_profile``, ``pads`` and ``stirring``. Each section is written and read by its detector's
 state class, under the names the fields had when they were flat in the header.
 
 Older formats are still read: version 1 (no ``v``) had every field flat and one
 ``raised`` for both silences, version 2 the sections up to ``mornings``, version 3
-all but ``pads``; a section an older header lacks is read from its flat fields. A
+all but ``pads`` and ``stirring``; a section an older header lacks is read from its flat fields. A
 server restored from it neither forgets a baseline nor raises an alert it has
 already raised. An unreadable checkpoint (a newer version, a truncated row) is
 refused with :class:`CheckpointError` and the home starts from the population
@@ -38,6 +38,7 @@ from server.detect.mornings import Mornings
 from server.detect.night_toilets import NightToilets
 from server.detect.pads import Pads
 from server.detect.sensors import Sensors
+from server.detect.stirring import Stirring
 from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
@@ -46,7 +47,7 @@ _MAGIC = b"CWH1"
 _HEADER = struct.Struct(">4sI")
 # The header's format: 2 has a section per detector and a raised slot per silence; 3
 # sections for the silent sensors, meals, the decline and the day profile too; 4 for the
-# bed and chair pads. Older formats are still read.
+# bed and chair pads and the stirring after an alert. Older formats are still read.
 _VERSION = 4
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
@@ -56,7 +57,6 @@ _TIMES = (
     "watermark",
     "away_until",
     "feedback_until",
-    "stirred_at",
 )
 _DAYS = ("activity_day",)
 _PLAIN = (
@@ -64,11 +64,10 @@ _PLAIN = (
     "room",
     "activity_today",
     "advisory_slack",
-    "stirred_by",
 )
 # Fields added after checkpoints were first written: an older checkpoint lacks them
 # and keeps the defaults, rather than the home forgetting everything it learned.
-_ADDED = frozenset({"advisory_slack", "stirred_at", "stirred_by"})
+_ADDED = frozenset({"advisory_slack"})
 
 
 _SECTIONS = (
@@ -83,13 +82,14 @@ _SECTIONS = (
     "decline",
     "day_profile",
     "pads",
+    "stirring",
 )
 # The sections each older format had; the rest were flat in its header, under the names
 # the sections keep.
 _SECTIONS_OF = {
     1: (),
     2: ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"),
-    3: _SECTIONS[:-1],
+    3: _SECTIONS[: _SECTIONS.index("pads")],
 }
 
 
@@ -116,9 +116,8 @@ class HomeState:
     no_movement_raised: bool = False
     not_up_raised: bool = False
     # After a no-movement alert: the first reading since, and its sensor. The alert ends
-    # when the resident is seen moving about again, not at a lone blip (see watch.py).
-    stirred_at: datetime | None = None
-    stirred_by: str | None = None
+    # when the resident is seen moving about again, not at a lone blip (server.detect.stirring).
+    stirring: Stirring = field(default_factory=Stirring)
     # The detectors with a state of their own, each its own checkpoint section.
     door: FrontDoor = field(default_factory=FrontDoor)
     cold: ColdHome = field(default_factory=ColdHome)
@@ -186,6 +185,7 @@ class HomeState:
         header["decline"] = self.decline.section()
         header["day_profile"] = self.profile.section()
         header["pads"] = self.pads.section()
+        header["stirring"] = self.stirring.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -238,6 +238,7 @@ class HomeState:
             state.decline = Decline.from_section(sections["decline"])
             state.profile = DayProfile.from_section(sections["day_profile"])
             state.pads = Pads.from_section(sections["pads"])
+            state.stirring = Stirring.from_section(sections["stirring"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

@@ -79,6 +79,7 @@ from server.detect.sensors import (
     sensor_reported,
 )
 from server.detect.settings import WatchSettings
+from server.detect.stirring import forget, moving_again
 from server.domain.alerts import KINDS, AlertKind, FalseAlarmLesson, Outcome
 from server.domain.findings import Cleared, Condition, Finding
 
@@ -102,10 +103,6 @@ _SENSOR_CHECK = timedelta(hours=1)
 # "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
 _MOTION_ON_HOLD = timedelta(hours=1)
 _LONGEST_OUT_H = 16.0
-# After a no-movement alert the resident is moving about again when a second sensor
-# reports within this time of the first reading, or the same one for at least _BACK_SPAN.
-_BACK_WITHIN = timedelta(minutes=15)
-_BACK_SPAN = timedelta(minutes=2)
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -236,10 +233,11 @@ class HomeWatch:
         Returns whether it changed anything (each resolution counts once, in order).
         """
         home = self._home(hub)
-        if kind is _NO_MOVEMENT and home.no_movement_raised and home.stirred_at is not None:
+        if kind is _NO_MOVEMENT and home.no_movement_raised and home.stirring.at is not None:
             # A person closed it after the resident stirred: whoever closed it knows how they
             # are, so the next silence is judged afresh rather than waiting for more movement.
-            home.no_movement_raised, home.stirred_at, home.stirred_by = False, None, None
+            home.no_movement_raised = False
+            forget(home.stirring)
             self._changed.add(hub)
         if kind is AlertKind.NO_MOVEMENT and outcome in _INCIDENT:
             # A person confirmed it: the silence was not their routine, so it is not learned.
@@ -408,26 +406,11 @@ class HomeWatch:
             if door.raised:
                 found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, ts, room))
             door.at_night, door.raised = None, False
-        if home.no_movement_raised and not self._moving_again(home, reading.sensor, ts):
+        if home.no_movement_raised and not moving_again(home.stirring, reading.sensor, ts):
             return found
         if home.no_movement_raised or home.not_up_raised:
             found += self._clear_raised(hub, home, ts, room)
         return found
-
-    @staticmethod
-    def _moving_again(home: HomeState, sensor: str, ts: datetime) -> bool:
-        """After a no-movement alert, whether the resident is seen moving about again.
-
-        A lone blip (one sensor for a few seconds: a PIR's false trigger in an empty home,
-        a reading from a failing network, an arm moved on the floor) is not a resident
-        back to their routine: ending the alert there raised a new one for each blip of a
-        home gone dark. Two sensors within a few minutes, or one for longer, are.
-        """
-        first, by = home.stirred_at, home.stirred_by
-        if first is None or ts - first > _BACK_WITHIN:
-            home.stirred_at, home.stirred_by = ts, sensor
-            return False
-        return sensor != by or ts - first >= _BACK_SPAN
 
     def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
         day = home.activity_day
@@ -500,7 +483,7 @@ class HomeWatch:
             return []
         cleared = self._cleared(hub, raised, ts, room)
         home.no_movement_raised = home.not_up_raised = False
-        home.stirred_at = home.stirred_by = None
+        forget(home.stirring)
         return [cleared]
 
     def health(self, hub: str, sensors: Sequence[SensorHealth], ts: datetime) -> list[Finding]:
@@ -552,7 +535,7 @@ class HomeWatch:
         gap_s = (ts - last).total_seconds()
         place = home.place
         cell = band * _PLACE_COUNT + place  # cell_of(), inlined: this runs for every reading
-        if home.no_movement_raised and home.stirred_at is not None:
+        if home.no_movement_raised and home.stirring.at is not None:
             return  # stirring after the alert: the silence was held at its first reading
         if home.no_movement_raised:
             # The silence raised an alert and ended in movement: part of their routine

@@ -88,7 +88,7 @@ def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as
 def test_a_version_3_checkpoint_restores_to_the_state_the_same_life_reaches_today() -> None:
     header, _ = _header(_V3.read_bytes())
     assert header["v"] == 3
-    assert "pads" not in header  # flat in format 3
+    assert not {"pads", "stirring"} & set(header)  # flat in format 3
     assert {"in_bed", "bed_stay", "chair_pulsing", "stirred_at"} <= set(header)
     watch = new_watch()
     watch.restore(HUB, _V3.read_bytes())
@@ -104,8 +104,8 @@ def test_a_version_3_checkpoint_restores_to_the_state_the_same_life_reaches_toda
     assert home.pads.chair_pressed == datetime(2026, 11, 16, 9, 55, tzinfo=UTC)
     assert 0.7 < home.pads.chair_pulsing < 0.75
     assert home.no_movement_raised
-    assert home.stirred_at == datetime(2026, 11, 16, 13, 45, tzinfo=UTC)
-    assert home.stirred_by == "hall-pir"
+    assert home.stirring.at == datetime(2026, 11, 16, 13, 45, tzinfo=UTC)
+    assert home.stirring.by == "hall-pir"
     # Nothing lost or changed in the reading: today's code, living the same fortnight,
     # checkpoints exactly what the format-3 checkpoint restores to.
     lived = new_watch()
@@ -124,9 +124,24 @@ def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() ->
     format_2, _ = _header(_V2.read_bytes())
     sections = {"cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"}
     assert sections <= set(format_2)
-    assert set(header) >= sections | {"sensors", "meals", "decline", "day_profile", "pads"}
+    assert set(header) >= sections | {
+        "sensors",
+        "meals",
+        "decline",
+        "day_profile",
+        "pads",
+        "stirring",
+    }
     # In their sections, not flat.
-    flat = {"sensor_seen", "lunch_times", "day_counts", "profile_days", "in_bed", "chair_pulsing"}
+    flat = {
+        "sensor_seen",
+        "lunch_times",
+        "day_counts",
+        "profile_days",
+        "in_bed",
+        "chair_pulsing",
+        "stirred_at",
+    }
     assert not flat & set(header)
     restored = new_watch()
     restored.restore(HUB, checkpoint)

@@ -197,7 +197,7 @@ def test_a_checkpoint_from_before_the_daily_longest_silences_still_loads() -> No
     magic, length = struct.unpack_from(">4sI", data)
     header = json.loads(data[8 : 8 + length])
     # As format 3 wrote it, the pads flat in the header, before these were added.
-    header.update(header.pop("pads"), v=3)
+    header.update(header.pop("pads"), **header.pop("stirring"), v=3)
     for added in ("longest", "bed_pressed", "bed_stay"):
         del header[added]
     encoded = json.dumps(header).encode()
