@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from server.detect.batteries import Batteries
@@ -36,6 +36,7 @@ from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
 from server.detect.mornings import Mornings
 from server.detect.night_toilets import NightToilets
+from server.detect.no_movement import NoMovement
 from server.detect.pads import Pads
 from server.detect.sensors import Sensors
 from server.detect.stirring import Stirring
@@ -142,8 +143,7 @@ class HomeState:
     # Each sensor's reports, for telling a silent one (server.detect.sensors).
     sensors: Sensors = field(default_factory=Sensors)
     # Not checkpointed: the no-movement limit for the current last activity.
-    limit: timedelta | None = None
-    limit_for: datetime | None = None
+    no_movement: NoMovement = field(default_factory=NoMovement)
     last_band: int | None = None
     last_day: int | None = None
     # The next local 07:00 (the morning's reckoning).

@@ -65,11 +65,11 @@ from server.detect.hours import (
     NIGHT_COUNT_UNTIL,
     hour_of,
 )
-from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
+from server.detect.inactivity import FRONT_DOOR_SENSOR, room_for
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.mornings import judge_not_up, learn_morning
 from server.detect.night_toilets import close_night, count_toilet
-from server.detect.no_movement import PLACE_WORDS, latest_wake_for, silence_limit
+from server.detect.no_movement import judge_no_movement, latest_wake_for, silence_limit
 from server.detect.pads import place_of, read_bed_pad, read_chair_pad
 from server.detect.sensors import (
     ABSENCE,
@@ -81,7 +81,7 @@ from server.detect.sensors import (
 from server.detect.settings import WatchSettings
 from server.detect.stirring import forget, moving_again
 from server.domain.alerts import KINDS, AlertKind, FalseAlarmLesson, Outcome
-from server.domain.findings import Cleared, Condition, Finding
+from server.domain.findings import Cleared, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
 
@@ -99,9 +99,6 @@ _NOT_UP, _NO_MOVEMENT = AlertKind.NOT_UP, AlertKind.NO_MOVEMENT
 _PLACE_COUNT = len(PLACES)
 _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
-# A motion sensor "on" for longer than this is stuck, not seeing someone move: its
-# "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
-_MOTION_ON_HOLD = timedelta(hours=1)
 _LONGEST_OUT_H = 16.0
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
@@ -250,7 +247,7 @@ class HomeWatch:
         if home.feedback_until is not None and resolved_at <= home.feedback_until:
             return False
         home.feedback_until = resolved_at
-        home.limit = None
+        home.no_movement.limit = None
         s = self.settings
         # What a false alarm teaches is the kind's, in the table of kinds.
         match KINDS[kind].false_alarm:
@@ -542,9 +539,10 @@ class HomeWatch:
             # unless a person confirms an incident (see alerted_learn_after), so the same
             # long evening still spell does not raise every evening for ever.
             s = self.settings
-            limit = home.limit if home.limit_for == last and home.limit else None
+            cached = home.no_movement
+            limit = cached.limit if cached.limit_for == last and cached.limit else None
             if limit is None:
-                limit, _ = self._limit(hub, home, last, explain=False)
+                limit, _ = silence_limit(s, home, self._local(hub, last), explain=False)
             minutes = min(gap_s, limit.total_seconds() * s.alerted_learn_factor) / 60
             home.longest.hold(
                 day=day,
@@ -633,7 +631,15 @@ class HomeWatch:
         last = home.last_activity
         # Most minutes: no silence yet as long as the shortest limit for where they are.
         if last is not None and watermark - last > self._floors[home.place]:
-            found += self._inactivity(hub, home, watermark)
+            found += judge_no_movement(
+                hub,
+                self.settings,
+                home,
+                watermark,
+                floor=self._floors[home.place],
+                zone=self._zones.get(hub),
+                away=self._away(home, watermark),
+            )
         return found
 
     def _not_up(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
@@ -654,60 +660,6 @@ class HomeWatch:
             return []
         home.not_up_raised = True
         return [not_up]
-
-    def _inactivity(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
-        last = home.last_activity
-        if home.no_movement_raised or home.not_up_raised or last is None:
-            return []
-        if self._away(home, watermark):
-            return []
-        if home.last_door is not None and home.last_door > last:
-            return []  # left by the front door and nothing moved since: out
-        silence = watermark - last
-        if silence <= self._floors[home.place]:
-            return []  # no limit is shorter than its floor: nothing to work out yet
-        if home.motion_clears and any(
-            sensor in home.motion_clears and watermark - since < _MOTION_ON_HOLD
-            for sensor, since in home.motion_on.items()
-        ):
-            return []  # a sensor that reports its clears is still seeing movement
-        # The limit only changes with the last activity (or feedback): worked out once for it.
-        if home.limit_for != last or home.limit is None:
-            home.limit, _ = self._limit(hub, home, last, explain=False)
-            home.limit_for = last
-        if silence <= home.limit:
-            return []
-        limit, why = self._limit(hub, home, last)
-        home.no_movement_raised = True
-        since = self._local(hub, last)
-        place = PLACE_WORDS[home.place]
-        band = band_of(hour_of(since))
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.NO_MOVEMENT,
-                event_at=last + limit,
-                reason=(
-                    f"No movement for {format_duration(silence)} since {since:%H:%M} "
-                    f"({home.room or 'home'}, {place}). {why}"
-                ),
-                details={
-                    "last_activity": last.isoformat(),
-                    "room": home.room,
-                    "place": place,
-                    "silence_minutes": round(silence.total_seconds() / 60, 1),
-                    "limit_minutes": round(limit.total_seconds() / 60, 1),
-                    # Where feedback on this alert applies.
-                    "place_code": home.place,
-                    "band": band,
-                },
-            )
-        ]
-
-    def _limit(
-        self, hub: str, home: HomeState, last: datetime, *, explain: bool = True
-    ) -> tuple[timedelta, str]:
-        return silence_limit(self.settings, home, self._local(hub, last), explain=explain)
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.detect.home_state import HomeState
+from server.detect.no_movement import silence_limit
 from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.alerts import AlertKind, Outcome
 from server.domain.findings import Cleared, Condition
@@ -107,7 +108,7 @@ def test_limits_follow_each_days_longest_silence_not_the_number_of_gaps() -> Non
         home = watch._homes[HUB]
         last = DAY0 + timedelta(days=21, hours=14)
         watch.observe(HUB, _motion("lounge", last))
-        limit, _ = watch._limit(HUB, home, last, explain=False)
+        limit, _ = silence_limit(watch.settings, home, watch._local(HUB, last), explain=False)
         limits[every] = limit
     assert limits[1] > timedelta(minutes=45)
     assert abs(limits[1] - limits[10]) < timedelta(minutes=10), limits
@@ -129,7 +130,7 @@ def test_the_ceiling_is_a_safety_net_for_the_first_days_then_their_own_days_rule
     home = watch._homes[HUB]
     last = DAY0 + timedelta(days=21, hours=13)
     watch.observe(HUB, _motion("lounge", last))
-    limit, _ = watch._limit(HUB, home, last, explain=False)
+    limit, _ = silence_limit(watch.settings, home, watch._local(HUB, last), explain=False)
     assert timedelta(hours=4) < limit <= WatchSettings().up_max
 
 
