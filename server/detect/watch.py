@@ -4,14 +4,17 @@
 watermarks in, findings out) and per home:
 
 - **adaptive inactivity**: how long a silence is unusual for *this* resident at
-  this time of day and in this place (up and about, in the bathroom, in bed),
-  set from each day's longest silence there and a false-alarm budget
+  this time of day and in this place (up and about, in the bathroom, in the
+  chair, in bed: from the rooms and the pads, :mod:`server.detect.pads`), set
+  from each day's longest silence there and a false-alarm budget
   (:mod:`server.detect.longest`) with a population prior for the first days,
-  floors an operator can set, ceilings for the first week and maxima after. In
-  bed at night, silence is sleep until they are later than their own latest
-  usual getting-up time: "not up". Out of the front door with nothing since
+  floors an operator can set, ceilings for the first week and maxima after
+  (:mod:`server.detect.no_movement`). In bed at night, silence is sleep until
+  they are later than their own latest usual getting-up time: "not up"
+  (:mod:`server.detect.mornings`). Out of the front door with nothing since
   is "out", never "fallen"; a silence during a hub outage is never judged,
-  because the watermark does not move.
+  because the watermark does not move; after an alert a lone blip is not
+  moving about again (:mod:`server.detect.stirring`).
 - **the front door at night** followed by no movement inside: urgent.
 - **a cold home**: the living room below the limit (18 °C) for a sustained time.
 - **night toilet visits** rising over several nights against the resident's
