@@ -1,14 +1,21 @@
 """What carewatch remembers about one home, and its checkpoint form.
 
-A checkpoint is ``CWH1``, the length of a JSON header, the header (its format
-version ``v``, times, counters, the resident's recent wakes, and one section per
+A checkpoint is ``CWH1``, the length of a JSON header, the header and the gap
+histogram's raw counts. The header holds its format version ``v``, what every
+detector shares (the last movement, where the resident is, the watermark, "away",
+the silence raised, the feedback), the longest silences, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
-``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``, ``day_profile``) and the gap histogram's raw
-counts. Version 1 (no ``v``) had every field flat in the header and one ``raised`` for
-both silences, version 2 the sections up to ``mornings``; both are still read. A server restored from it neither forgets a baseline nor raises an
-alert it has already raised. An unreadable checkpoint (another version, a
-truncated row) is refused with :class:`CheckpointError` and the home starts
-from the population prior again.
+``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``,
+``day_profile``, ``pads`` and ``stirring``. Each section is written and read by its detector's
+state class, under the names the fields had when they were flat in the header.
+
+Older formats are still read: version 1 (no ``v``) had every field flat and one
+``raised`` for both silences, version 2 the sections up to ``mornings``, version 3
+all but ``pads`` and ``stirring``; a section an older header lacks is read from its flat fields. A
+server restored from it neither forgets a baseline nor raises an alert it has
+already raised. An unreadable checkpoint (a newer version, a truncated row) is
+refused with :class:`CheckpointError` and the home starts from the population
+prior again.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from server.detect.batteries import Batteries
@@ -29,7 +36,10 @@ from server.detect.gaps import UP, GapModel
 from server.detect.longest import Longest
 from server.detect.mornings import Mornings
 from server.detect.night_toilets import NightToilets
+from server.detect.no_movement import NoMovement
+from server.detect.pads import Pads
 from server.detect.sensors import Sensors
+from server.detect.stirring import Stirring
 from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
@@ -37,49 +47,28 @@ __all__ = ["CheckpointError", "HomeState"]
 _MAGIC = b"CWH1"
 _HEADER = struct.Struct(">4sI")
 # The header's format: 2 has a section per detector and a raised slot per silence; 3
-# sections for the silent sensors, meals, the decline and the day profile too. Older formats are still read.
-_VERSION = 3
+# sections for the silent sensors, meals, the decline and the day profile too; 4 for the
+# bed and chair pads and the stirring after an alert. Older formats are still read.
+_VERSION = 4
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
 _TIMES = (
     "last_activity",
-    "bed_left",
     "last_door",
     "watermark",
     "away_until",
     "feedback_until",
-    "bed_pressed",
-    "stirred_at",
-    "in_bed_at",
-    "chair_pressed",
 )
 _DAYS = ("activity_day",)
 _PLAIN = (
     "place",
     "room",
-    "in_bed",
-    "has_bed_pad",
-    "in_chair",
     "activity_today",
     "advisory_slack",
-    "bed_stay",
-    "chair_pulsing",
-    "stirred_by",
 )
 # Fields added after checkpoints were first written: an older checkpoint lacks them
 # and keeps the defaults, rather than the home forgetting everything it learned.
-_ADDED = frozenset(
-    {
-        "advisory_slack",
-        "bed_pressed",
-        "bed_stay",
-        "stirred_at",
-        "stirred_by",
-        "in_bed_at",
-        "chair_pressed",
-        "chair_pulsing",
-    }
-)
+_ADDED = frozenset({"advisory_slack"})
 
 
 _SECTIONS = (
@@ -93,12 +82,15 @@ _SECTIONS = (
     "meals",
     "decline",
     "day_profile",
+    "pads",
+    "stirring",
 )
 # The sections each older format had; the rest were flat in its header, under the names
 # the sections keep.
 _SECTIONS_OF = {
     1: (),
     2: ("cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"),
+    3: _SECTIONS[: _SECTIONS.index("pads")],
 }
 
 
@@ -116,19 +108,8 @@ class HomeState:
     last_activity: datetime | None = None
     place: int = UP
     room: str | None = None
-    in_bed: bool = False
-    has_bed_pad: bool = False
-    in_chair: bool = False
-    # The chair pad's last press: pads pulse, so pressed a moment ago is still in the chair.
-    chair_pressed: datetime | None = None
-    # The share of the chair pad's recent presses that were pulses (0: it holds "occupied").
-    chair_pulsing: float = 0.0
-    bed_left: datetime | None = None
-    # The bed pad's last press, and whether they have stayed in the bedroom since.
-    bed_pressed: datetime | None = None
-    bed_stay: bool = False
-    # The last time they were in bed (pad or bedroom at sleep time): the door at night.
-    in_bed_at: datetime | None = None
+    # What the bed and chair pads have said (server.detect.pads): ``place`` is set from it.
+    pads: Pads = field(default_factory=Pads)
     last_door: datetime | None = None
     watermark: datetime | None = None
     # The silence raised and not yet ended: one slot each, at most one of them set (a
@@ -136,9 +117,8 @@ class HomeState:
     no_movement_raised: bool = False
     not_up_raised: bool = False
     # After a no-movement alert: the first reading since, and its sensor. The alert ends
-    # when the resident is seen moving about again, not at a lone blip (see watch.py).
-    stirred_at: datetime | None = None
-    stirred_by: str | None = None
+    # when the resident is seen moving about again, not at a lone blip (server.detect.stirring).
+    stirring: Stirring = field(default_factory=Stirring)
     # The detectors with a state of their own, each its own checkpoint section.
     door: FrontDoor = field(default_factory=FrontDoor)
     cold: ColdHome = field(default_factory=ColdHome)
@@ -163,8 +143,7 @@ class HomeState:
     # Each sensor's reports, for telling a silent one (server.detect.sensors).
     sensors: Sensors = field(default_factory=Sensors)
     # Not checkpointed: the no-movement limit for the current last activity.
-    limit: timedelta | None = None
-    limit_for: datetime | None = None
+    no_movement: NoMovement = field(default_factory=NoMovement)
     last_band: int | None = None
     last_day: int | None = None
     # The next local 07:00 (the morning's reckoning).
@@ -205,6 +184,8 @@ class HomeState:
         header["meals"] = self.meals.section()
         header["decline"] = self.decline.section()
         header["day_profile"] = self.profile.section()
+        header["pads"] = self.pads.section()
+        header["stirring"] = self.stirring.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -256,6 +237,8 @@ class HomeState:
             state.meals = Meals.from_section(sections["meals"])
             state.decline = Decline.from_section(sections["decline"])
             state.profile = DayProfile.from_section(sections["day_profile"])
+            state.pads = Pads.from_section(sections["pads"])
+            state.stirring = Stirring.from_section(sections["stirring"])
             state.slack = {(int(p), int(b)): float(v) for p, b, v in header["slack"]}
             # Added later: an older checkpoint has none, and the days are collected afresh.
             state.longest = Longest.restore(header.get("longest"))

@@ -25,6 +25,7 @@ __all__ = [
     "WAKE_UNTIL",
     "clock",
     "hour_of",
+    "is_sleep_time",
     "latest_usual",
     "time_of",
 ]
@@ -59,6 +60,11 @@ NOON = 12
 def hour_of(t: datetime | time) -> float:
     """The hour of the day, with minutes as a fraction."""
     return t.hour + t.minute / 60
+
+
+def is_sleep_time(hour: int) -> bool:
+    """From 18:00 until 11:00 (local hours)."""
+    return hour >= SLEEP_FROM or hour < SLEEP_UNTIL
 
 
 def time_of(hour: float) -> time:

@@ -4,29 +4,47 @@ The limit for a silence from their last movement: in bed at night, until later t
 their own latest usual getting-up time; elsewhere, set from each day's longest silence
 in that place and band of the day (:mod:`server.detect.longest`) for a false-alarm
 budget, between an operator's floor and ceiling (:class:`WatchSettings`), stretched by
-feedback. Pure; :class:`server.detect.watch.HomeWatch` judges the silence and raises it
-(it needs where the resident is, which every detector shares).
+feedback (:func:`silence_limit`); and the silence judged against it as the watermark
+moves (:func:`judge_no_movement`). ``HomeWatch`` calls it with where the resident is,
+which every detector shares, and whether they are away. Its own state, the limit worked
+out for the current last movement (:class:`NoMovement`), is not checkpointed: it is
+worked out again from what is.
 """
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from server.detect.gaps import BATHROOM, IN_BED, IN_CHAIR, UP, band_of
-from server.detect.home_state import HomeState
-from server.detect.hours import AFTERNOON, SLEEP_FROM, SLEEP_UNTIL, clock, hour_of
+from server.detect.hours import AFTERNOON, clock, hour_of, is_sleep_time
 from server.detect.inactivity import format_duration
 from server.detect.longest import cell_of
 from server.detect.mornings import WAKES_LEARNED, Mornings, latest_wake
 from server.detect.settings import WatchSettings
+from server.domain.alerts import AlertKind
+from server.domain.findings import Condition, Finding
 
-__all__ = ["PLACE_WORDS", "is_sleep_time", "latest_wake_for", "silence_limit"]
+if TYPE_CHECKING:  # home_state holds a NoMovement: imported for the annotations only
+    from server.detect.home_state import HomeState
+
+__all__ = ["PLACE_WORDS", "NoMovement", "judge_no_movement", "latest_wake_for", "silence_limit"]
+
+# A motion sensor "on" for longer than this is stuck, not seeing someone move: its
+# "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
+_MOTION_ON_HOLD = timedelta(hours=1)
 
 
-def is_sleep_time(hour: int) -> bool:
-    """From 18:00 until 11:00 (local hours)."""
-    return hour >= SLEEP_FROM or hour < SLEEP_UNTIL
+@dataclass(slots=True)
+class NoMovement:
+    """The limit for the silence since ``limit_for`` (the last movement), worked out once
+    for it: it only changes with the last movement, or with feedback (which forgets it)."""
+
+    limit: timedelta | None = None
+    limit_for: datetime | None = None
 
 
 # How an alert names where they were still.
@@ -116,3 +134,69 @@ def latest_wake_for(s: WatchSettings, mornings: Mornings, day: date | None = Non
         margin_h=s.wake_margin.total_seconds() / 3600,
         spreads=s.wake_spreads,
     )
+
+
+def judge_no_movement(
+    hub: str,
+    s: WatchSettings,
+    home: HomeState,
+    watermark: datetime,
+    *,
+    floor: timedelta,
+    zone: ZoneInfo | None,
+    away: bool,
+) -> list[Finding]:
+    """The silence from their last movement up to ``watermark``: a no-movement alert once
+    it is longer than their limit (``floor``: the shortest any limit here can be)."""
+    last = home.last_activity
+    if home.no_movement_raised or home.not_up_raised or last is None:
+        return []
+    if away:
+        return []
+    if home.last_door is not None and home.last_door > last:
+        return []  # left by the front door and nothing moved since: out
+    silence = watermark - last
+    if silence <= floor:
+        return []  # no limit is shorter than its floor: nothing to work out yet
+    if home.motion_clears and any(
+        sensor in home.motion_clears and watermark - since < _MOTION_ON_HOLD
+        for sensor, since in home.motion_on.items()
+    ):
+        return []  # a sensor that reports its clears is still seeing movement
+    # The limit only changes with the last movement (or feedback): worked out once for it.
+    cached = home.no_movement
+    if cached.limit_for != last or cached.limit is None:
+        cached.limit, _ = silence_limit(s, home, _local(last, zone), explain=False)
+        cached.limit_for = last
+    if silence <= cached.limit:
+        return []
+    since = _local(last, zone)
+    limit, why = silence_limit(s, home, since)
+    home.no_movement_raised = True
+    place = PLACE_WORDS[home.place]
+    band = band_of(hour_of(since))
+    return [
+        Condition(
+            hub=hub,
+            kind=AlertKind.NO_MOVEMENT,
+            event_at=last + limit,
+            reason=(
+                f"No movement for {format_duration(silence)} since {since:%H:%M} "
+                f"({home.room or 'home'}, {place}). {why}"
+            ),
+            details={
+                "last_activity": last.isoformat(),
+                "room": home.room,
+                "place": place,
+                "silence_minutes": round(silence.total_seconds() / 60, 1),
+                "limit_minutes": round(limit.total_seconds() / 60, 1),
+                # Where feedback on this alert applies.
+                "place_code": home.place,
+                "band": band,
+            },
+        )
+    ]
+
+
+def _local(ts: datetime, zone: ZoneInfo | None) -> datetime:
+    return ts.astimezone(zone) if zone else ts

@@ -4,14 +4,17 @@
 watermarks in, findings out) and per home:
 
 - **adaptive inactivity**: how long a silence is unusual for *this* resident at
-  this time of day and in this place (up and about, in the bathroom, in bed),
-  set from each day's longest silence there and a false-alarm budget
+  this time of day and in this place (up and about, in the bathroom, in the
+  chair, in bed: from the rooms and the pads, :mod:`server.detect.pads`), set
+  from each day's longest silence there and a false-alarm budget
   (:mod:`server.detect.longest`) with a population prior for the first days,
-  floors an operator can set, ceilings for the first week and maxima after. In
-  bed at night, silence is sleep until they are later than their own latest
-  usual getting-up time: "not up". Out of the front door with nothing since
+  floors an operator can set, ceilings for the first week and maxima after
+  (:mod:`server.detect.no_movement`). In bed at night, silence is sleep until
+  they are later than their own latest usual getting-up time: "not up"
+  (:mod:`server.detect.mornings`). Out of the front door with nothing since
   is "out", never "fallen"; a silence during a hub outage is never judged,
-  because the watermark does not move.
+  because the watermark does not move; after an alert a lone blip is not
+  moving about again (:mod:`server.detect.stirring`).
 - **the front door at night** followed by no movement inside: urgent.
 - **a cold home**: the living room below the limit (18 °C) for a sustained time.
 - **night toilet visits** rising over several nights against the resident's
@@ -65,11 +68,12 @@ from server.detect.hours import (
     NIGHT_COUNT_UNTIL,
     hour_of,
 )
-from server.detect.inactivity import FRONT_DOOR_SENSOR, format_duration, room_for
+from server.detect.inactivity import FRONT_DOOR_SENSOR, room_for
 from server.detect.local_hour import LocalHour, local_hour
 from server.detect.mornings import judge_not_up, learn_morning
 from server.detect.night_toilets import close_night, count_toilet
-from server.detect.no_movement import PLACE_WORDS, is_sleep_time, latest_wake_for, silence_limit
+from server.detect.no_movement import judge_no_movement, latest_wake_for, silence_limit
+from server.detect.pads import place_of, read_bed_pad, read_chair_pad
 from server.detect.sensors import (
     ABSENCE,
     check_sensors,
@@ -78,8 +82,9 @@ from server.detect.sensors import (
     sensor_reported,
 )
 from server.detect.settings import WatchSettings
+from server.detect.stirring import forget, moving_again
 from server.domain.alerts import KINDS, AlertKind, FalseAlarmLesson, Outcome
-from server.domain.findings import Cleared, Condition, Finding
+from server.domain.findings import Cleared, Finding
 
 __all__ = ["HomeWatch", "WatchSettings"]
 
@@ -97,19 +102,7 @@ _NOT_UP, _NO_MOVEMENT = AlertKind.NOT_UP, AlertKind.NO_MOVEMENT
 _PLACE_COUNT = len(PLACES)
 _MEAL_LATE = timedelta(minutes=30)
 _SENSOR_CHECK = timedelta(hours=1)
-# A bed pad pressed this recently still has someone on it: pads pulse while they turn.
-_PAD_PULSE = timedelta(minutes=10)
-# A press shorter than this is a pulse; how much each press moves the share of pulses.
-_PAD_HELD = timedelta(minutes=1)
-_PAD_LEARNING = 0.1
-# A motion sensor "on" for longer than this is stuck, not seeing someone move: its
-# "on" holds a silence off no longer (a fall beside a stuck sensor is still raised).
-_MOTION_ON_HOLD = timedelta(hours=1)
 _LONGEST_OUT_H = 16.0
-# After a no-movement alert the resident is moving about again when a second sensor
-# reports within this time of the first reading, or the same one for at least _BACK_SPAN.
-_BACK_WITHIN = timedelta(minutes=15)
-_BACK_SPAN = timedelta(minutes=2)
 # Bed, the toilet and the way between them: a night trip to the toilet is not being up.
 _NIGHT_PASSAGE = frozenset({"bedroom", "bathroom", "hall"})
 # Outcomes that say a person found something wrong.
@@ -240,10 +233,11 @@ class HomeWatch:
         Returns whether it changed anything (each resolution counts once, in order).
         """
         home = self._home(hub)
-        if kind is _NO_MOVEMENT and home.no_movement_raised and home.stirred_at is not None:
+        if kind is _NO_MOVEMENT and home.no_movement_raised and home.stirring.at is not None:
             # A person closed it after the resident stirred: whoever closed it knows how they
             # are, so the next silence is judged afresh rather than waiting for more movement.
-            home.no_movement_raised, home.stirred_at, home.stirred_by = False, None, None
+            home.no_movement_raised = False
+            forget(home.stirring)
             self._changed.add(hub)
         if kind is AlertKind.NO_MOVEMENT and outcome in _INCIDENT:
             # A person confirmed it: the silence was not their routine, so it is not learned.
@@ -256,7 +250,7 @@ class HomeWatch:
         if home.feedback_until is not None and resolved_at <= home.feedback_until:
             return False
         home.feedback_until = resolved_at
-        home.limit = None
+        home.no_movement.limit = None
         s = self.settings
         # What a false alarm teaches is the kind's, in the table of kinds.
         match KINDS[kind].false_alarm:
@@ -331,32 +325,16 @@ class HomeWatch:
                     door.at_night = ts  # still at the door: quiet from its last use
                 elif was_in and is_door_night(
                     self._local(hub, ts),
-                    in_bed_at=home.in_bed_at,
+                    in_bed_at=home.pads.in_bed_at,
                     night_starts=self.settings.night_starts,
                     night_ends=self.settings.night_ends,
                 ):
                     door.at_night = ts
             return []
         if kind is _CHAIR:
-            home.in_chair = reading.value >= 0.5
-            if home.in_chair:
-                home.chair_pressed = ts
-            elif home.chair_pressed is not None:
-                # Learn what kind of pad this is: one that pulses (a press for each shift,
-                # seconds long) or one that holds "occupied" while they sit. A holding pad's
-                # release is them getting up, and is believed at once.
-                pulse = ts - home.chair_pressed < _PAD_HELD
-                home.chair_pulsing += _PAD_LEARNING * (float(pulse) - home.chair_pulsing)
-                if home.chair_pulsing < 0.5:
-                    home.chair_pressed = None
+            read_chair_pad(home.pads, reading.value, ts)
         if kind is _BED:
-            home.has_bed_pad = True
-            home.in_bed = reading.value >= 0.5
-            if home.in_bed:
-                home.bed_pressed = ts
-                home.bed_stay = True
-            else:
-                home.bed_left = ts
+            read_bed_pad(home.pads, reading.value, ts)
         elif kind is _MOTION and reading.value < 1 and reading.sensor not in home.motion_on:
             return []
         if kind is _MOTION:
@@ -396,14 +374,15 @@ class HomeWatch:
         # they come out as often as when they go in, a bedroom door as they get up, so it
         # neither starts a bathroom stay nor keeps them in bed.
         fixture = mapped is not None and (kind is _CONTACT or kind is _POWER)
+        pads = home.pads
         if room != "bedroom" or fixture:
-            home.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
+            pads.bed_stay = False  # out of the bedroom: whatever the pad said, they got up
         self._count_for_profile(home, room, ts, last, this_hour.hour)
         home.room = room
         was = home.place
-        home.place = UP if fixture else self._place(home, room, this_hour.hour)
+        home.place = UP if fixture else place_of(pads, room, this_hour.hour, ts)
         if home.place == IN_BED:
-            home.in_bed_at = ts
+            pads.in_bed_at = ts
         if home.place == IN_BED and was != IN_BED and this_hour.hour >= BED_TIME_FROM:
             home.profile.today.bed_time = hour_of(self._local(hub, ts))  # the last one counts
         if room == "bathroom":
@@ -417,7 +396,7 @@ class HomeWatch:
             room,
             ts,
             this_hour,
-            bed_left=home.bed_left,
+            bed_left=pads.bed_left,
             zone=self._zones.get(hub),
         )
         if woke is not None:
@@ -427,26 +406,11 @@ class HomeWatch:
             if door.raised:
                 found.append(self._cleared(hub, AlertKind.DOOR_AT_NIGHT, ts, room))
             door.at_night, door.raised = None, False
-        if home.no_movement_raised and not self._moving_again(home, reading.sensor, ts):
+        if home.no_movement_raised and not moving_again(home.stirring, reading.sensor, ts):
             return found
         if home.no_movement_raised or home.not_up_raised:
             found += self._clear_raised(hub, home, ts, room)
         return found
-
-    @staticmethod
-    def _moving_again(home: HomeState, sensor: str, ts: datetime) -> bool:
-        """After a no-movement alert, whether the resident is seen moving about again.
-
-        A lone blip (one sensor for a few seconds: a PIR's false trigger in an empty home,
-        a reading from a failing network, an arm moved on the floor) is not a resident
-        back to their routine: ending the alert there raised a new one for each blip of a
-        home gone dark. Two sensors within a few minutes, or one for longer, are.
-        """
-        first, by = home.stirred_at, home.stirred_by
-        if first is None or ts - first > _BACK_WITHIN:
-            home.stirred_at, home.stirred_by = ts, sensor
-            return False
-        return sensor != by or ts - first >= _BACK_SPAN
 
     def _close_activity_day(self, hub: str, home: HomeState, ts: datetime) -> list[Finding]:
         day = home.activity_day
@@ -519,7 +483,7 @@ class HomeWatch:
             return []
         cleared = self._cleared(hub, raised, ts, room)
         home.no_movement_raised = home.not_up_raised = False
-        home.stirred_at = home.stirred_by = None
+        forget(home.stirring)
         return [cleared]
 
     def health(self, hub: str, sensors: Sequence[SensorHealth], ts: datetime) -> list[Finding]:
@@ -556,32 +520,6 @@ class HomeWatch:
         mapped = self._maps.get(hub, {}).get(sensor)
         return mapped == FRONT_DOOR_ROOM if mapped is not None else sensor == FRONT_DOOR_SENSOR
 
-    def _place(self, home: HomeState, room: str, hour: int) -> int:
-        if room == "bathroom":
-            return BATHROOM
-        if room == "lounge":
-            # Chair pads pulse like bed pads (a press as they shift, "empty" between): pressed
-            # a moment ago, they are still in the chair, and a still spell there is a chair's.
-            pressed, last = home.chair_pressed, home.last_activity
-            if home.in_chair or (
-                pressed is not None and last is not None and last - pressed <= _PAD_PULSE
-            ):
-                return IN_CHAIR
-        if room == "bedroom":
-            if home.in_bed:
-                return IN_BED
-            # A pressure pad pulses (a press for each turn in bed, "empty" between them)
-            # rather than holding "occupied", so it is judged over minutes: pressed a
-            # moment ago is still in bed, and at sleep time, once they have lain on it,
-            # they are in bed until they are seen outside the bedroom.
-            pressed = home.bed_pressed
-            last = home.last_activity
-            if pressed is not None and last is not None and last - pressed <= _PAD_PULSE:
-                return IN_BED
-            if is_sleep_time(hour) and (not home.has_bed_pad or home.bed_stay):
-                return IN_BED
-        return UP
-
     def _learn_gap(self, hub: str, home: HomeState, ts: datetime) -> None:
         last = home.last_activity
         if home.longest.held:
@@ -597,16 +535,17 @@ class HomeWatch:
         gap_s = (ts - last).total_seconds()
         place = home.place
         cell = band * _PLACE_COUNT + place  # cell_of(), inlined: this runs for every reading
-        if home.no_movement_raised and home.stirred_at is not None:
+        if home.no_movement_raised and home.stirring.at is not None:
             return  # stirring after the alert: the silence was held at its first reading
         if home.no_movement_raised:
             # The silence raised an alert and ended in movement: part of their routine
             # unless a person confirms an incident (see alerted_learn_after), so the same
             # long evening still spell does not raise every evening for ever.
             s = self.settings
-            limit = home.limit if home.limit_for == last and home.limit else None
+            cached = home.no_movement
+            limit = cached.limit if cached.limit_for == last and cached.limit else None
             if limit is None:
-                limit, _ = self._limit(hub, home, last, explain=False)
+                limit, _ = silence_limit(s, home, self._local(hub, last), explain=False)
             minutes = min(gap_s, limit.total_seconds() * s.alerted_learn_factor) / 60
             home.longest.hold(
                 day=day,
@@ -695,7 +634,15 @@ class HomeWatch:
         last = home.last_activity
         # Most minutes: no silence yet as long as the shortest limit for where they are.
         if last is not None and watermark - last > self._floors[home.place]:
-            found += self._inactivity(hub, home, watermark)
+            found += judge_no_movement(
+                hub,
+                self.settings,
+                home,
+                watermark,
+                floor=self._floors[home.place],
+                zone=self._zones.get(hub),
+                away=self._away(home, watermark),
+            )
         return found
 
     def _not_up(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
@@ -716,60 +663,6 @@ class HomeWatch:
             return []
         home.not_up_raised = True
         return [not_up]
-
-    def _inactivity(self, hub: str, home: HomeState, watermark: datetime) -> list[Finding]:
-        last = home.last_activity
-        if home.no_movement_raised or home.not_up_raised or last is None:
-            return []
-        if self._away(home, watermark):
-            return []
-        if home.last_door is not None and home.last_door > last:
-            return []  # left by the front door and nothing moved since: out
-        silence = watermark - last
-        if silence <= self._floors[home.place]:
-            return []  # no limit is shorter than its floor: nothing to work out yet
-        if home.motion_clears and any(
-            sensor in home.motion_clears and watermark - since < _MOTION_ON_HOLD
-            for sensor, since in home.motion_on.items()
-        ):
-            return []  # a sensor that reports its clears is still seeing movement
-        # The limit only changes with the last activity (or feedback): worked out once for it.
-        if home.limit_for != last or home.limit is None:
-            home.limit, _ = self._limit(hub, home, last, explain=False)
-            home.limit_for = last
-        if silence <= home.limit:
-            return []
-        limit, why = self._limit(hub, home, last)
-        home.no_movement_raised = True
-        since = self._local(hub, last)
-        place = PLACE_WORDS[home.place]
-        band = band_of(hour_of(since))
-        return [
-            Condition(
-                hub=hub,
-                kind=AlertKind.NO_MOVEMENT,
-                event_at=last + limit,
-                reason=(
-                    f"No movement for {format_duration(silence)} since {since:%H:%M} "
-                    f"({home.room or 'home'}, {place}). {why}"
-                ),
-                details={
-                    "last_activity": last.isoformat(),
-                    "room": home.room,
-                    "place": place,
-                    "silence_minutes": round(silence.total_seconds() / 60, 1),
-                    "limit_minutes": round(limit.total_seconds() / 60, 1),
-                    # Where feedback on this alert applies.
-                    "place_code": home.place,
-                    "band": band,
-                },
-            )
-        ]
-
-    def _limit(
-        self, hub: str, home: HomeState, last: datetime, *, explain: bool = True
-    ) -> tuple[timedelta, str]:
-        return silence_limit(self.settings, home, self._local(hub, last), explain=explain)
 
     def _cleared(self, hub: str, kind: AlertKind, ts: datetime, room: str) -> Cleared:
         return Cleared(

@@ -5,7 +5,10 @@ checkpoint section each (format 1: every field flat, one ``raised`` for both
 silences), at the end of :func:`checkpoint_life.before`; ``.json`` is every finding
 that code made after restoring it and living :func:`checkpoint_life.after`.
 ``home_checkpoint_v2`` the same from the code of format 2 (a section each for the cold
-home, the front door, night toilets, batteries, coverage and the mornings; the rest flat).
+home, the front door, night toilets, batteries, coverage and the mornings; the rest flat),
+``home_checkpoint_v3`` from format 3 (sections for the sensors, meals, the decline and the
+day profile too; the bed and chair pads and the stirring after an alert still flat), its
+life with the chair pad and a stirring after the alert that the earlier ones lacked.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +28,8 @@ from tests.server.checkpoint_life import HUB, after, as_json, before, new_watch
 _DATA = Path(__file__).parent / "data"
 _V1 = _DATA / "home_checkpoint_v1.bin"
 _V2 = _DATA / "home_checkpoint_v2.bin"
-_NOW = 3
+_V3 = _DATA / "home_checkpoint_v3.bin"
+_NOW = 4
 
 
 def _header(checkpoint: bytes) -> tuple[dict[str, object], bytes]:
@@ -53,7 +58,7 @@ def test_a_version_1_checkpoint_restores_and_the_home_goes_on_exactly_as_before(
     assert as_json(after(watch)) == expected
 
 
-@pytest.mark.parametrize("fixture", [_V1, _V2], ids=["v1", "v2"])
+@pytest.mark.parametrize("fixture", [_V1, _V2, _V3], ids=["v1", "v2", "v3"])
 def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as_before(
     fixture: Path,
 ) -> None:
@@ -80,6 +85,34 @@ def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as
     assert as_json(after(watch)) == expected
 
 
+def test_a_version_3_checkpoint_restores_to_the_state_the_same_life_reaches_today() -> None:
+    header, _ = _header(_V3.read_bytes())
+    assert header["v"] == 3
+    assert not {"pads", "stirring"} & set(header)  # flat in format 3
+    assert {"in_bed", "bed_stay", "chair_pulsing", "stirred_at"} <= set(header)
+    watch = new_watch()
+    watch.restore(HUB, _V3.read_bytes())
+    home = watch._homes[HUB]
+    # The pads: off the bed since 07:00, and a chair pad learned to pulse whose last press
+    # still counts; after the alert in the chair, one blip in the hall.
+    assert home.pads.has_bed_pad
+    assert not home.pads.in_bed
+    assert not home.pads.bed_stay
+    assert home.pads.bed_left == home.pads.in_bed_at == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+    assert home.pads.bed_pressed == datetime(2026, 11, 15, 22, 9, tzinfo=UTC)
+    assert not home.pads.in_chair
+    assert home.pads.chair_pressed == datetime(2026, 11, 16, 9, 55, tzinfo=UTC)
+    assert 0.7 < home.pads.chair_pulsing < 0.75
+    assert home.no_movement_raised
+    assert home.stirring.at == datetime(2026, 11, 16, 13, 45, tzinfo=UTC)
+    assert home.stirring.by == "hall-pir"
+    # Nothing lost or changed in the reading: today's code, living the same fortnight,
+    # checkpoints exactly what the format-3 checkpoint restores to.
+    lived = new_watch()
+    before(lived)
+    assert watch.checkpoint(HUB) == lived.checkpoint(HUB)
+
+
 def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() -> None:
     lived = new_watch()
     before(lived)
@@ -87,13 +120,29 @@ def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() ->
     assert checkpoint is not None
     header, _ = _header(checkpoint)
     assert header["v"] == _NOW
-    # Format 2's sections, and those format 3 added.
+    # Format 2's sections, and those formats 3 and 4 added.
     format_2, _ = _header(_V2.read_bytes())
     sections = {"cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"}
     assert sections <= set(format_2)
-    assert set(header) >= sections | {"sensors", "meals", "decline", "day_profile"}
+    assert set(header) >= sections | {
+        "sensors",
+        "meals",
+        "decline",
+        "day_profile",
+        "pads",
+        "stirring",
+    }
     # In their sections, not flat.
-    assert not {"sensor_seen", "lunch_times", "day_counts", "profile_days"} & set(header)
+    flat = {
+        "sensor_seen",
+        "lunch_times",
+        "day_counts",
+        "profile_days",
+        "in_bed",
+        "chair_pulsing",
+        "stirred_at",
+    }
+    assert not flat & set(header)
     restored = new_watch()
     restored.restore(HUB, checkpoint)
     assert restored.checkpoint(HUB) == checkpoint

@@ -240,7 +240,7 @@ def test_the_profile_survives_a_checkpoint_and_an_older_checkpoint_still_loads()
     _, length = struct.unpack_from(">4sI", data)
     header = json.loads(data[header_size : header_size + length])
     header["v"] = 2
-    for section in ("sensors", "meals", "decline", "day_profile"):
+    for section in ("sensors", "meals", "decline", "day_profile", "pads", "stirring"):
         header.update(header.pop(section))
     for name in list(header):
         if name.startswith("profile_"):

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
 from server.detect.home_state import HomeState
+from server.detect.no_movement import silence_limit
 from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.alerts import AlertKind, Outcome
 from server.domain.findings import Cleared, Condition
@@ -107,7 +108,7 @@ def test_limits_follow_each_days_longest_silence_not_the_number_of_gaps() -> Non
         home = watch._homes[HUB]
         last = DAY0 + timedelta(days=21, hours=14)
         watch.observe(HUB, _motion("lounge", last))
-        limit, _ = watch._limit(HUB, home, last, explain=False)
+        limit, _ = silence_limit(watch.settings, home, watch._local(HUB, last), explain=False)
         limits[every] = limit
     assert limits[1] > timedelta(minutes=45)
     assert abs(limits[1] - limits[10]) < timedelta(minutes=10), limits
@@ -129,7 +130,7 @@ def test_the_ceiling_is_a_safety_net_for_the_first_days_then_their_own_days_rule
     home = watch._homes[HUB]
     last = DAY0 + timedelta(days=21, hours=13)
     watch.observe(HUB, _motion("lounge", last))
-    limit, _ = watch._limit(HUB, home, last, explain=False)
+    limit, _ = silence_limit(watch.settings, home, watch._local(HUB, last), explain=False)
     assert timedelta(hours=4) < limit <= WatchSettings().up_max
 
 
@@ -196,13 +197,15 @@ def test_a_checkpoint_from_before_the_daily_longest_silences_still_loads() -> No
     data = watch.take_checkpoints()[HUB]
     magic, length = struct.unpack_from(">4sI", data)
     header = json.loads(data[8 : 8 + length])
+    # As format 3 wrote it, the pads flat in the header, before these were added.
+    header.update(header.pop("pads"), **header.pop("stirring"), v=3)
     for added in ("longest", "bed_pressed", "bed_stay"):
         del header[added]
     encoded = json.dumps(header).encode()
     older = struct.pack(">4sI", magic, len(encoded)) + encoded + data[8 + length :]
     state = HomeState.from_bytes(older)
     assert state.longest.days_seen() == 0
-    assert state.bed_pressed is None
+    assert state.pads.bed_pressed is None
     assert HomeState.from_bytes(data).longest.days_seen() == 2
 
 
