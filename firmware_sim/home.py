@@ -91,6 +91,11 @@ _STUCK_ON_SHARE = 0.6
 _OUTSIDE = frozenset({OUT, GARDEN})
 # A day's pace of movement against the persona's, at the slowest and the busiest.
 _DAY_PACE = (0.4, 1.6)
+# Nights up past midnight are this much likelier on Friday and Saturday nights
+# (the late film, family round, nothing to get up for).
+_WEEKEND_NIGHT_FACTOR = 1.5
+# The earliest a night up past midnight goes to bed, hours after midnight.
+_PAST_MIDNIGHT_LEAST_H = 0.25
 
 
 def _ts(epoch: float) -> datetime:
@@ -138,6 +143,8 @@ class SimulatedHome:
         self._holiday_blocks: set[int] = set()
         self._dropout_blocks: set[int] = set()
         self._incidents_by_day: dict[date, list[Incident]] = {}
+        # Hours after midnight the resident went to bed, if last night ran past it.
+        self._up_from_last_night_h = 0.0
         self.outages: list[tuple[float, float]] = []
         for incident in self.incidents:
             if _when(incident) >= start:
@@ -265,6 +272,24 @@ class SimulatedHome:
             toilet_at=toilet_at,
         ), today
 
+    def _bed_past_midnight_h(self, day: date, today: Sequence[Incident]) -> float:
+        """Hours after midnight the resident goes to bed tonight (0 = before midnight).
+
+        Drawn from the day's own generator, so a home without late nights lives
+        the days it lived before they existed. Not on the eve of an incident, or
+        on its day: a fall on the way to the toilet, a not-up or a wander is
+        placed against a night that begins in bed.
+        """
+        chance = self.traits.past_midnight_chance
+        if not chance or today or self._incidents_by_day.get(day + timedelta(days=1)):
+            return 0.0
+        if day.weekday() in (4, 5):  # Friday and Saturday nights
+            chance *= _WEEKEND_NIGHT_FACTOR
+        rng = random.Random(f"{self.seed}:{day.isoformat()}:past-midnight")
+        if rng.random() >= chance:
+            return 0.0
+        return rng.uniform(_PAST_MIDNIGHT_LEAST_H, self.traits.past_midnight_h)
+
     def _holiday(self, day: date) -> tuple[float, float] | None:
         """Holidays away, drawn a year at a time from the home's seed."""
         block = (day - self.start.astimezone(self.zone).date()).days // 365
@@ -329,6 +354,14 @@ class SimulatedHome:
             factor = math.exp(mood.gauss(0.0, self.traits.day_to_day_sd))
             pace = min(max(factor, _DAY_PACE[0]), _DAY_PACE[1])
             conditions = dataclasses.replace(conditions, activity=conditions.activity * pace)
+        if self.traits.past_midnight_chance:
+            tonight = self._bed_past_midnight_h(day, today)
+            conditions = dataclasses.replace(
+                conditions,
+                bed_past_midnight_h=tonight,
+                up_from_last_night_h=self._up_from_last_night_h,
+            )
+            self._up_from_last_night_h = tonight
         plan = plan_day(
             self.persona,
             day,
