@@ -99,6 +99,11 @@ _PAST_MIDNIGHT_H = (1.0, 3.5)
 # getting up. The ordinary lie-ins (``lie_ins``) reach 45-150 minutes; the real
 # homes' getting up strays 230 minutes from its own median one morning in ten.
 _LONG_LIE_INS_PER_MONTH = (0.0, 0.5, 1.0, 2.0, 4.0)
+# The share of a home's trips out made by the back door, by home: telecare wires
+# the front door, but many houses' everyday door is the back one (to the car, the
+# garage, the side gate, the shops across the back lane); most flats have only a
+# front door. House B's balcony and both homes' back doors are unwired.
+_BACK_DOOR_SHARE = (0.0, 0.0, 0.0, 0.3, 0.8)
 
 
 class Realism(BaseModel):
@@ -125,6 +130,7 @@ class Realism(BaseModel):
     slow_days: float = Field(default=1.0, ge=0, le=1)
     past_midnight: float = Field(default=1.0, ge=0, le=1)
     long_lie_ins: float = Field(default=1.0, ge=0, le=1)
+    back_door: float = Field(default=1.0, ge=0, le=1)
 
 
 @dataclass(slots=True, frozen=True)
@@ -189,6 +195,8 @@ class HomeTraits:
     past_midnight_h: float = 0.0
     # Long lie-ins a month (two hours or more past the usual getting up).
     long_lie_ins_per_month: float = 0.0
+    # The share of trips out made by the back door, which no telecare sensor watches.
+    back_door_share: float = 0.0
 
     @property
     def pulsing_pads(self) -> bool:
@@ -245,6 +253,7 @@ class HomeTraits:
         past_midnight = scale(realism.past_midnight)
         owl_chance, owl_h = rng.choice(_PAST_MIDNIGHT_CHANCE), rng.uniform(*_PAST_MIDNIGHT_H)
         long_lie_ins = scale(realism.long_lie_ins) * rng.choice(_LONG_LIE_INS_PER_MONTH)
+        back_door = scale(realism.back_door) * rng.choice(_BACK_DOOR_SHARE)
         return cls(
             still_spells_per_day=still * still_count,
             still_spell_min=still_min if still else 60.0,
@@ -272,6 +281,7 @@ class HomeTraits:
             past_midnight_chance=past_midnight * owl_chance,
             past_midnight_h=owl_h if past_midnight * owl_chance else 0.0,
             long_lie_ins_per_month=long_lie_ins,
+            back_door_share=back_door,
         )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from firmware_sim.home import SimulatedHome
-from firmware_sim.incidents import NotUp
+from firmware_sim.incidents import NotUp, WanderOut
 from firmware_sim.measures import HomeStream, measure
 from firmware_sim.persona import STEADY
 from firmware_sim.realism import TIDY, HomeTraits, Realism
@@ -59,7 +60,7 @@ def test_a_night_past_midnight_ends_the_day_still_up_and_the_next_begins_in_the_
     # five hours at the least.
     assert next_day.woke > usual.woke
     assert next_day.woke >= night.start + 5 * _HOUR
-    assert all(a.end == b.start for a, b in zip(next_day.stays, next_day.stays[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(next_day.stays))
 
 
 def test_late_nights_come_on_some_nights_and_the_measures_see_bed_after_midnight() -> None:
@@ -156,3 +157,41 @@ def test_no_long_lie_in_where_a_carer_calls_every_morning() -> None:
         # (A lie-in of two hours would put the usual getting up at 09:15 or later.)
         assert local(plan.usual_wake, ZONE).hour < 9
         assert local(plan.woke, ZONE).hour < 9
+
+
+def test_back_door_turned_down_leaves_the_other_traits_as_drawn() -> None:
+    for i in range(200):
+        full = HomeTraits.draw(random.Random(i), Realism())
+        off = HomeTraits.draw(random.Random(i), Realism(back_door=0.0))
+        assert off.back_door_share == 0.0
+        assert dataclasses.replace(full, back_door_share=0.0) == off
+
+
+def _out_and_door(traits: HomeTraits) -> tuple[list[tuple[float, float]], list[float]]:
+    """Each day's hours out (the plan's) and the front door's openings."""
+    resident = dataclasses.replace(STEADY, outing_chance=0.9, rain_outing_factor=1.0)
+    home = _home(dataclasses.replace(traits, errands_per_day=1.0), persona=resident)
+    events = home.sensor_events_until(START + timedelta(days=20))
+    door = [e.ts for e in events if e.sensor == "front-door" and e.value == 1.0]
+    moves = sorted(e.ts for e in events if e.kind in ACTIVITY_KINDS and e.sensor != "front-door")
+    return [(a, b) for a, b in itertools.pairwise(moves) if b - a > _HOUR], door
+
+
+def test_trips_by_the_back_door_leave_the_front_door_shut_and_the_home_silent() -> None:
+    _, front = _out_and_door(TIDY)
+    silences, back = _out_and_door(dataclasses.replace(TIDY, back_door_share=1.0))
+    # Every outing and errand through the front door, or none.
+    assert len(front) >= 30
+    assert back == []
+    # The same trips, now silences at home: daytime hours with no movement at all.
+    daytime = [(a, b) for a, b in silences if 9 <= local(a, ZONE).hour < 18]
+    assert len(daytime) >= 15, daytime
+
+
+def test_a_night_wander_still_goes_out_of_the_front_door() -> None:
+    at = datetime.combine(FIRST + timedelta(days=3), time(3), ZONE).astimezone(UTC)
+    wander = WanderOut(at=at, duration=timedelta(minutes=40))
+    home = _home(dataclasses.replace(TIDY, back_door_share=1.0), incidents=[wander])
+    events = home.sensor_events_until(START + timedelta(days=5))
+    opened = [e.ts for e in events if e.sensor == "front-door" and e.value == 1.0]
+    assert any(abs(ts - at.timestamp()) < 600 for ts in opened)
