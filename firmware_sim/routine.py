@@ -196,6 +196,10 @@ def plan_day(
 ) -> DayPlan:
     """Where the resident is on ``day``, local midnight to midnight, in order.
 
+    A night up past midnight spans two plans: this day's ends with the resident
+    still up (``conditions.bed_past_midnight_h``) and the next day's begins so
+    (``up_from_last_night_h``), each covering its own side of midnight.
+
     The realism of ``traits`` draws from ``realism_rng`` (else ``rng``), so a
     home with its realism turned down lives the same days as a tidy one.
     """
