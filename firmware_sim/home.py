@@ -91,6 +91,14 @@ _STUCK_ON_SHARE = 0.6
 _OUTSIDE = frozenset({OUT, GARDEN})
 # A day's pace of movement against the persona's, at the slowest and the busiest.
 _DAY_PACE = (0.4, 1.6)
+# Trips out a resident may make by the back door. A night wander, a holiday with
+# the suitcase and a fall's ambulance go by the front.
+_BACK_DOOR_TRIPS = frozenset({"outing", "errand", "day_out", "weekday_out", "evening_out"})
+# Nights up past midnight are this much likelier on Friday and Saturday nights
+# (the late film, family round, nothing to get up for).
+_WEEKEND_NIGHT_FACTOR = 1.5
+# The earliest a night up past midnight goes to bed, hours after midnight.
+_PAST_MIDNIGHT_LEAST_H = 0.25
 
 
 def _ts(epoch: float) -> datetime:
@@ -138,6 +146,10 @@ class SimulatedHome:
         self._holiday_blocks: set[int] = set()
         self._dropout_blocks: set[int] = set()
         self._incidents_by_day: dict[date, list[Incident]] = {}
+        # Whether the resident is out now by the back door (and comes back by it).
+        self._out_by_back_door = False
+        # Hours after midnight the resident went to bed, if last night ran past it.
+        self._up_from_last_night_h = 0.0
         self.outages: list[tuple[float, float]] = []
         for incident in self.incidents:
             if _when(incident) >= start:
@@ -265,6 +277,33 @@ class SimulatedHome:
             toilet_at=toilet_at,
         ), today
 
+    def _by_back_door(self, trip: Stay) -> bool:
+        """Whether the resident leaves for ``trip`` by the back door (drawn where the home ever does)."""
+        share = self.traits.back_door_share
+        if not share or trip.activity not in _BACK_DOOR_TRIPS:
+            return False
+        return random.Random(f"{self.seed}:{trip.start}:door").random() < share
+
+    def _bed_past_midnight_h(self, day: date, today: Sequence[Incident], unwell: bool) -> float:
+        """Hours after midnight the resident goes to bed tonight (0 = before midnight).
+
+        Drawn from the day's own generator, so a home without late nights lives
+        the days it lived before they existed. Not on the eve of an incident, or
+        on its day: a fall on the way to the toilet, a not-up or a wander is
+        placed against a night that begins in bed; nor while an infection keeps
+        the resident up at night anyway (its nights are what its label says).
+        """
+        chance = self.traits.past_midnight_chance
+        tomorrow = self._incidents_by_day.get(day + timedelta(days=1))
+        if not chance or today or tomorrow or unwell:
+            return 0.0
+        if day.weekday() in (4, 5):  # Friday and Saturday nights
+            chance *= _WEEKEND_NIGHT_FACTOR
+        rng = random.Random(f"{self.seed}:{day.isoformat()}:past-midnight")
+        if rng.random() >= chance:
+            return 0.0
+        return rng.uniform(_PAST_MIDNIGHT_LEAST_H, self.traits.past_midnight_h)
+
     def _holiday(self, day: date) -> tuple[float, float] | None:
         """Holidays away, drawn a year at a time from the home's seed."""
         block = (day - self.start.astimezone(self.zone).date()).days // 365
@@ -329,6 +368,15 @@ class SimulatedHome:
             factor = math.exp(mood.gauss(0.0, self.traits.day_to_day_sd))
             pace = min(max(factor, _DAY_PACE[0]), _DAY_PACE[1])
             conditions = dataclasses.replace(conditions, activity=conditions.activity * pace)
+        if self.traits.past_midnight_chance:
+            unwell = conditions.night_toilet_factor > 1
+            tonight = self._bed_past_midnight_h(day, today, unwell)
+            conditions = dataclasses.replace(
+                conditions,
+                bed_past_midnight_h=tonight,
+                up_from_last_night_h=self._up_from_last_night_h,
+            )
+            self._up_from_last_night_h = tonight
         plan = plan_day(
             self.persona,
             day,
@@ -539,6 +587,22 @@ class SimulatedHome:
             )
         )
         if previous is None or previous == stay.room:
+            return
+        if stay.room == OUT:
+            self._out_by_back_door = self._by_back_door(stay)
+        if (stay.room == OUT or previous == OUT) and self._out_by_back_door:
+            # Out and in by the back door, through the kitchen: the wired front door
+            # never opens, so the home looks silent, not empty.
+            out.append(Physical(t, "move", "kitchen", 1.0))
+            if stay.room == OUT:
+                return
+            self._out_by_back_door = False
+            t += rng.uniform(5, 15)
+            if stay.room != "kitchen":
+                if stay.room != "hall":
+                    out.append(Physical(t, "move", "hall", 1.0))
+                    t += rng.uniform(3, 10)
+                out.append(Physical(t, "move", stay.room, 1.0))
             return
         if stay.room == GARDEN or previous == GARDEN:
             # Out and in by the back door, through the kitchen.

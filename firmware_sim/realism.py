@@ -86,6 +86,24 @@ _GARDEN_PER_WEEK = (0.0, 0.0, 1.0, 3.0, 6.0)
 # motion readings a day vary six-fold between a median day and a busy one (p90),
 # a persona's by half. Part of that is research hardware; a third of it is people.
 _DAY_TO_DAY_SD = (0.15, 0.6)
+# The share of nights a home goes to bed after midnight, by home: most older
+# residents never do, a night owl (poor sleep, the late film, a radio
+# phone-in, a lifelong habit) on a third of nights or more. Insomnia, the
+# commonest sleep complaint of later life, puts bed time back as often as it
+# wakes people early.
+_PAST_MIDNIGHT_CHANCE = (0.0, 0.0, 0.0, 0.1, 0.35)
+# How late (hours after midnight) a late night runs at most, by home.
+_PAST_MIDNIGHT_H = (1.0, 3.5)
+# Long lie-ins a month, by home: a bad night, a cold coming on, a low spell, a
+# Sunday with nothing to get up for; two to four and a half hours past the usual
+# getting up. The ordinary lie-ins (``lie_ins``) reach 45-150 minutes; the real
+# homes' getting up strays 230 minutes from its own median one morning in ten.
+_LONG_LIE_INS_PER_MONTH = (0.0, 0.5, 1.0, 2.0, 4.0)
+# The share of a home's trips out made by the back door, by home: telecare wires
+# the front door, but many houses' everyday door is the back one (to the car, the
+# garage, the side gate, the shops across the back lane); most flats have only a
+# front door. House B's balcony and both homes' back doors are unwired.
+_BACK_DOOR_SHARE = (0.0, 0.0, 0.0, 0.3, 0.8)
 
 
 class Realism(BaseModel):
@@ -110,6 +128,9 @@ class Realism(BaseModel):
     stuck_devices: float = Field(default=1.0, ge=0, le=1)
     garden: float = Field(default=1.0, ge=0, le=1)
     slow_days: float = Field(default=1.0, ge=0, le=1)
+    past_midnight: float = Field(default=1.0, ge=0, le=1)
+    long_lie_ins: float = Field(default=1.0, ge=0, le=1)
+    back_door: float = Field(default=1.0, ge=0, le=1)
 
 
 @dataclass(slots=True, frozen=True)
@@ -167,6 +188,15 @@ class HomeTraits:
     # and still spells) is the persona's times a log-normal factor with this spread
     # (0 = every day alike). Tired, unwell, low, or a lazy Sunday.
     day_to_day_sd: float = 0.0
+    # Nights up past midnight: the chance a night is one, and how many hours after
+    # midnight it runs at most. The resident sits on in the lounge (or comes home
+    # late), goes to bed the next calendar day and sleeps late after it.
+    past_midnight_chance: float = 0.0
+    past_midnight_h: float = 0.0
+    # Long lie-ins a month (two hours or more past the usual getting up).
+    long_lie_ins_per_month: float = 0.0
+    # The share of trips out made by the back door, which no telecare sensor watches.
+    back_door_share: float = 0.0
 
     @property
     def pulsing_pads(self) -> bool:
@@ -219,6 +249,11 @@ class HomeTraits:
         nap_in_bed = scale(realism.naps) * rng.choice(_NAP_IN_BED_SHARE)
         garden = scale(realism.garden) * rng.choice(_GARDEN_PER_WEEK)
         slow_days = scale(realism.slow_days) * rng.uniform(*_DAY_TO_DAY_SD)
+        # (Drawn last, for the same reason.)
+        past_midnight = scale(realism.past_midnight)
+        owl_chance, owl_h = rng.choice(_PAST_MIDNIGHT_CHANCE), rng.uniform(*_PAST_MIDNIGHT_H)
+        long_lie_ins = scale(realism.long_lie_ins) * rng.choice(_LONG_LIE_INS_PER_MONTH)
+        back_door = scale(realism.back_door) * rng.choice(_BACK_DOOR_SHARE)
         return cls(
             still_spells_per_day=still * still_count,
             still_spell_min=still_min if still else 60.0,
@@ -243,6 +278,10 @@ class HomeTraits:
             nap_in_bed_share=nap_in_bed if naps else 0.0,
             garden_per_week=garden,
             day_to_day_sd=slow_days,
+            past_midnight_chance=past_midnight * owl_chance,
+            past_midnight_h=owl_h if past_midnight * owl_chance else 0.0,
+            long_lie_ins_per_month=long_lie_ins,
+            back_door_share=back_door,
         )
 
 

@@ -88,6 +88,12 @@ class DayConditions:
     lie_in_min: float = 0.0
     # A night toilet trip at this moment (epoch seconds), e.g. the one a fall happens on.
     toilet_at: float | None = None
+    # Up past midnight tonight: in bed this many hours into the next day (0 = before
+    # this day ends). The day then ends with the resident still up.
+    bed_past_midnight_h: float = 0.0
+    # Up past midnight last night: went to bed this many hours into this day, which
+    # begins with the resident still up and gets up later for it.
+    up_from_last_night_h: float = 0.0
 
 
 @dataclass(slots=True)
@@ -136,6 +142,12 @@ _NIGHT = frozenset({"sleep"})
 _BUSY_OUTINGS = 0.4
 # Night toilet trips at the least on a night of an infection (3-5 times the usual).
 _INFECTION_LEAST_VISITS = 2
+# After a night up past midnight: the share of the hours lost the resident sleeps
+# on for, and the least sleep before getting up.
+_SLEEP_ON_SHARE = (0.4, 0.9)
+_LEAST_SLEEP_H = 5.0
+# A long lie-in's minutes past the usual getting up.
+_LONG_LIE_IN_MIN = (120.0, 270.0)
 
 
 def _insert(stays: list[Stay], visit: Stay, *, hosts: frozenset[str] = _DAY) -> bool:
@@ -184,6 +196,10 @@ def plan_day(
 ) -> DayPlan:
     """Where the resident is on ``day``, local midnight to midnight, in order.
 
+    A night up past midnight spans two plans: this day's ends with the resident
+    still up (``conditions.bed_past_midnight_h``) and the next day's begins so
+    (``up_from_last_night_h``), each covering its own side of midnight.
+
     The realism of ``traits`` draws from ``realism_rng`` (else ``rng``), so a
     home with its realism turned down lives the same days as a tidy one.
     """
@@ -208,7 +224,20 @@ def plan_day(
     lie_in_chance = traits.lie_in_chance * (1.5 if weekend else 1.0)
     if persona.carer_visit_hour is None and lie_in_chance and real.random() < lie_in_chance:
         lie_in = max(lie_in, real.uniform(20, traits.lie_in_min))
+    long_lie_in = traits.long_lie_ins_per_month / 30 * (1.5 if weekend else 1.0)
+    if persona.carer_visit_hour is None and long_lie_in and real.random() < long_lie_in:
+        # A long one: a bad night, a cold coming on, nothing to get up for.
+        lie_in = max(lie_in, real.uniform(*_LONG_LIE_IN_MIN))
     usual_wake += lie_in * _MIN
+    last_night_bed: float | None = None
+    if c.up_from_last_night_h:
+        # Asleep hours after the usual bed time: the resident sleeps on for most of
+        # the hours lost (the alarm clock of a retired life is the body's), and a
+        # few hours at the least.
+        last_night_bed = day_start + c.up_from_last_night_h * _HOUR
+        late_h = 24 + c.up_from_last_night_h - persona.bed_hour
+        slept_on = real.uniform(*_SLEEP_ON_SHARE) * late_h * _HOUR
+        usual_wake = max(usual_wake + slept_on, last_night_bed + _LEAST_SLEEP_H * _HOUR)
     wake = usual_wake + c.not_up_delay_min * _MIN
     visitors: list[tuple[float, float]] = []
     if persona.carer_visit_hour is not None:
@@ -242,6 +271,9 @@ def plan_day(
     dinner_done = dinner + minutes(40, 10)
     ready_for_bed = max(bed - minutes(15, 3), dinner_done + 30 * _MIN)
     bed = max(bed, ready_for_bed + 5 * _MIN)
+    if c.bed_past_midnight_h:
+        # Still up at midnight: the next day's plan puts them to bed.
+        ready_for_bed = bed = day_end
 
     def meal(name: str, start: float, end: float) -> Stay:
         # A skipped meal is more time in the chair (and not a time for a drink either).
@@ -249,8 +281,17 @@ def plan_day(
             return Stay("lounge", start, end, "no_meal")
         return Stay("kitchen", start, end, name)
 
+    night = [Stay("bedroom", day_start, wake, "sleep")]
+    if last_night_bed is not None:
+        # The evening goes on from last night in the lounge, then the wash and bed.
+        washing = min(real.uniform(8, 18) * _MIN, (last_night_bed - day_start) / 2)
+        night = [
+            Stay("lounge", day_start, last_night_bed - washing, "sit"),
+            Stay("bathroom", last_night_bed - washing, last_night_bed, "wash"),
+            Stay("bedroom", last_night_bed, wake, "sleep"),
+        ]
     stays = [
-        Stay("bedroom", day_start, wake, "sleep"),
+        *night,
         Stay("bathroom", wake, washed, "wash"),
         meal("breakfast", washed, breakfast_done),
         Stay("lounge", breakfast_done, lunch, "sit"),
@@ -261,6 +302,8 @@ def plan_day(
         Stay("bathroom", ready_for_bed, bed, "wash"),
         Stay("bedroom", bed, day_end, "sleep"),
     ]
+    # (A day that ends still up has no wash or bed of its own.)
+    stays = [s for s in stays if s.end > s.start]
     meals = {"breakfast": washed, "lunch": lunch, "dinner": dinner}
 
     day_out = False
@@ -358,7 +401,8 @@ def plan_day(
         start = at(rng.uniform(9.5, 21.0))
         _insert(stays, Stay("kitchen", start, start + rng.uniform(4, 10) * _MIN, "drink"))
 
-    night_hours = (usual_wake - day_start) / _HOUR - 0.5
+    asleep_from = day_start if last_night_bed is None else last_night_bed
+    night_hours = (usual_wake - asleep_from) / _HOUR - 0.5
     if c.toilet_at is not None:
         toilet = Stay("bathroom", c.toilet_at, c.toilet_at + real.uniform(3, 7) * _MIN, "toilet")
         _insert(stays, toilet, hosts=_NIGHT)
@@ -369,11 +413,11 @@ def plan_day(
             # Poisson draw's whim: a night of it without a trip would make its label untrue.
             visits = max(visits, _INFECTION_LEAST_VISITS)
         for _ in range(visits):
-            start = day_start + rng.uniform(0.5, night_hours) * _HOUR
+            start = asleep_from + rng.uniform(0.5, night_hours) * _HOUR
             toilet = Stay("bathroom", start, start + rng.uniform(3, 7) * _MIN, "toilet")
             _insert(stays, toilet, hosts=_NIGHT)
         for _ in range(poisson(rng, persona.night_wanders)):
-            start = day_start + rng.uniform(0.5, night_hours) * _HOUR
+            start = asleep_from + rng.uniform(0.5, night_hours) * _HOUR
             room = rng.choice(("hall", "kitchen", "lounge"))
             wander = Stay(room, start, start + rng.uniform(8, 35) * _MIN, "wander")
             _insert(stays, wander, hosts=_NIGHT)
