@@ -11,9 +11,9 @@ BY_ID = 40
 
 
 def test_ticks_by_place_on_an_open_alert_move_onto_the_contact_at_that_place(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
         # The schema as it was before contacts had ids.
         conn.execute(
             "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"

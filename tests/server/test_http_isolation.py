@@ -32,6 +32,9 @@ from tests.server.people import bearer, make_two_homes
 # fixes the figures were 29 s (sign-in flood) and 32 s (live streams).
 ALARM_WITHIN_S = 3.0
 
+# Sign-in floods are about argon2's real cost.
+pytestmark = pytest.mark.real_passwords
+
 
 class _Counter:
     """Counts calls from any thread."""

@@ -6,6 +6,7 @@ import statistics
 import time
 
 import httpx
+import pytest
 
 from server.runtime import CarewatchServer
 from tests.server.people import PASSWORD, bearer, make_two_homes
@@ -75,6 +76,7 @@ async def test_a_reset_link_works_once_and_a_disabled_account_cannot_sign_in(
     assert missing.status_code == 404
 
 
+@pytest.mark.real_passwords  # timed: a made-up name must cost a real argon2 run
 async def test_sign_in_answers_a_made_up_name_as_it_answers_a_wrong_password(
     quick_server: CarewatchServer, admin_api: httpx.AsyncClient
 ) -> None:
