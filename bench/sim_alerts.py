@@ -216,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = realism_overrides(args.realism)
         scenario = load_scenario(args.scenario) if args.scenario else Scenario()
         realism = Realism.model_validate(scenario.realism.model_dump() | overrides)
+        trial_lengths(args.days, [])  # a wrong --days is said before real homes are looked for
     except ValueError as exc:
         print(f"sim_alerts: {exc}", file=sys.stderr)
         return 2

@@ -250,6 +250,9 @@ class IngestService:
             return
         self._unknown.pop(hub, None)
         self._homes[hub] = home
+        # The homes held now differ from the last listing's: the next refresh lists them
+        # whatever the fingerprint says (it may be back at the last value: added, then revoked).
+        self._fingerprint = None
         self._detector.set_timezone(hub, ZoneInfo(home.timezone))
         if hub in maps:
             self._detector.set_sensor_map(hub, maps[hub])

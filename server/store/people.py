@@ -239,7 +239,8 @@ async def assign_carer(conn: DbConn, resident_id: int, user_id: int) -> int:
     return int(row[0])
 
 
-def _user(row: Sequence[Any]) -> User:
+def user_of_row(row: Sequence[Any]) -> User:
+    """A user from a row of id, username, role, password hash, service, resident, disabled."""
     user_id, username, role, *rest = row
     return User(user_id, username, Role(role), *rest)
 
@@ -252,7 +253,7 @@ async def user_by_username(conn: DbConn, username: str) -> User | None:
         (username,),
     )
     row = await cursor.fetchone()
-    return _user(row) if row else None
+    return user_of_row(row) if row else None
 
 
 async def issue_token(conn: DbConn, user_id: int, token: str, *, lifetime: timedelta) -> None:
@@ -272,7 +273,7 @@ async def user_by_token(conn: DbConn, token: str) -> User | None:
         (token_digest(token),),
     )
     row = await cursor.fetchone()
-    return _user(row) if row else None
+    return user_of_row(row) if row else None
 
 
 async def revoke_token(conn: DbConn, token: str) -> bool:

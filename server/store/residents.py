@@ -89,7 +89,8 @@ class RecordRead:
 
     at: datetime
     username: str
-    role: Role
+    # A person's role, or who else read it (a health system's client, "health_system").
+    role: str
     what: str
     allowed: bool
     name: str = ""  # the person's display name (their username if they have none)
@@ -407,10 +408,7 @@ async def reads_of(conn: DbConn, resident_id: int, *, limit: int) -> list[Record
         " ORDER BY r.at DESC, r.id DESC LIMIT %s",
         (resident_id, limit),
     )
-    return [
-        RecordRead(at, username, Role(role), *rest)
-        for at, username, role, *rest in await cursor.fetchall()
-    ]
+    return [RecordRead(*row) for row in await cursor.fetchall()]
 
 
 async def hubs_heard_until(conn: DbConn, resident_id: int) -> datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from server.store.people import User
+from server.store.people import User, user_of_row
 from server.store.pool import DbConn
 from server.store.tokens import token_digest
 
@@ -43,7 +43,7 @@ async def session_user(conn: DbConn, session_id: str) -> WebSession | None:
     row = await cursor.fetchone()
     if row is None:
         return None
-    return WebSession(User(*row[:6]), row[6])
+    return WebSession(user_of_row(row[:6]), row[6])
 
 
 async def end_session(conn: DbConn, session_id: str) -> None:

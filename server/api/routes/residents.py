@@ -187,7 +187,7 @@ class ReadOut(BaseModel):
 
     at: datetime
     username: str
-    role: Role
+    role: str = Field(description="the reader's role, or health_system for a FHIR client")
     what: str
     allowed: bool
     name: str = Field(description="who looked, by their display name")
