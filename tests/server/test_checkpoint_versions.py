@@ -8,14 +8,15 @@ that code made after restoring it and living :func:`checkpoint_life.after`.
 home, the front door, night toilets, batteries, coverage and the mornings; the rest flat),
 ``home_checkpoint_v3`` from format 3 (sections for the sensors, meals, the decline and the
 day profile too; the bed and chair pads and the stirring after an alert still flat), its
-life with the chair pad and a stirring after the alert that the earlier ones lacked.
+life with the chair pad and a stirring after the alert that the earlier ones lacked;
+``home_checkpoint_v4`` from format 4, the last with a JSON header (every section, the
+daily longest silences as lists of numbers rounded to 0.1 min).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import struct
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,23 +24,15 @@ import pytest
 
 from server.detect.day_profile import MEASURES
 from server.detect.home_state import CheckpointError, HomeState
+from tests.server.checkpoint_headers import join, split
 from tests.server.checkpoint_life import HUB, after, as_json, before, new_watch
 
 _DATA = Path(__file__).parent / "data"
 _V1 = _DATA / "home_checkpoint_v1.bin"
 _V2 = _DATA / "home_checkpoint_v2.bin"
 _V3 = _DATA / "home_checkpoint_v3.bin"
-_NOW = 4
-
-
-def _header(checkpoint: bytes) -> tuple[dict[str, object], bytes]:
-    _, length = struct.unpack_from(">4sI", checkpoint)
-    return json.loads(checkpoint[8 : 8 + length]), checkpoint[8 + length :]
-
-
-def _with_header(header: dict[str, object], rest: bytes) -> bytes:
-    encoded = json.dumps(header, separators=(",", ":")).encode()
-    return struct.pack(">4sI", b"CWH1", len(encoded)) + encoded + rest
+_V4 = _DATA / "home_checkpoint_v4.bin"
+_NOW = 5
 
 
 def test_a_version_1_checkpoint_restores_and_the_home_goes_on_exactly_as_before() -> None:
@@ -58,7 +51,7 @@ def test_a_version_1_checkpoint_restores_and_the_home_goes_on_exactly_as_before(
     assert as_json(after(watch)) == expected
 
 
-@pytest.mark.parametrize("fixture", [_V1, _V2, _V3], ids=["v1", "v2", "v3"])
+@pytest.mark.parametrize("fixture", [_V1, _V2, _V3, _V4], ids=["v1", "v2", "v3", "v4"])
 def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as_before(
     fixture: Path,
 ) -> None:
@@ -86,7 +79,7 @@ def test_an_older_checkpoint_restores_its_flat_fields_to_sections_and_goes_on_as
 
 
 def test_a_version_3_checkpoint_restores_to_the_state_the_same_life_reaches_today() -> None:
-    header, _ = _header(_V3.read_bytes())
+    header, _ = split(_V3.read_bytes())
     assert header["v"] == 3
     assert not {"pads", "stirring"} & set(header)  # flat in format 3
     assert {"in_bed", "bed_stay", "chair_pulsing", "stirred_at"} <= set(header)
@@ -107,10 +100,34 @@ def test_a_version_3_checkpoint_restores_to_the_state_the_same_life_reaches_toda
     assert home.stirring.at == datetime(2026, 11, 16, 13, 45, tzinfo=UTC)
     assert home.stirring.by == "hall-pir"
     # Nothing lost or changed in the reading: today's code, living the same fortnight,
-    # checkpoints exactly what the format-3 checkpoint restores to.
+    # checkpoints what the format-3 checkpoint restores to (to the 0.1 min it kept).
     lived = new_watch()
     before(lived)
-    assert watch.checkpoint(HUB) == lived.checkpoint(HUB)
+    assert _as_format_4(watch.checkpoint(HUB)) == _as_format_4(lived.checkpoint(HUB))
+
+
+def test_a_version_4_checkpoint_restores_to_the_state_the_same_life_reaches_today() -> None:
+    header, _ = split(_V4.read_bytes())
+    assert header["v"] == 4
+    assert isinstance(header["longest"]["today"], list)  # JSON numbers in format 4
+    watch = new_watch()
+    watch.restore(HUB, _V4.read_bytes())
+    lived = new_watch()
+    before(lived)
+    assert _as_format_4(watch.checkpoint(HUB)) == _as_format_4(lived.checkpoint(HUB))
+    # Read once from JSON, the longest silences are kept exactly from then on.
+    exact = watch.checkpoint(HUB)
+    assert exact is not None
+    again = new_watch()
+    again.restore(HUB, exact)
+    assert again.checkpoint(HUB) == exact
+
+
+def _as_format_4(checkpoint: bytes | None) -> bytes:
+    """``checkpoint`` as format 4 wrote it: JSON, the longest silences rounded to 0.1 min."""
+    assert checkpoint is not None
+    header, rest = split(checkpoint)
+    return join({**header, "v": 4}, rest)
 
 
 def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() -> None:
@@ -118,10 +135,10 @@ def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() ->
     before(lived)
     checkpoint = lived.checkpoint(HUB)
     assert checkpoint is not None
-    header, _ = _header(checkpoint)
+    header, _ = split(checkpoint)
     assert header["v"] == _NOW
     # Format 2's sections, and those formats 3 and 4 added.
-    format_2, _ = _header(_V2.read_bytes())
+    format_2, _ = split(_V2.read_bytes())
     sections = {"cold_home", "front_door", "night_toilets", "batteries", "coverage", "mornings"}
     assert sections <= set(format_2)
     assert set(header) >= sections | {
@@ -150,10 +167,10 @@ def test_todays_checkpoint_restores_to_the_same_state_and_the_same_findings() ->
 
 
 def test_a_version_1_not_up_goes_to_its_own_slot() -> None:
-    header, rest = _header(_V1.read_bytes())
+    header, rest = split(_V1.read_bytes())
     assert "v" not in header
     header["raised"] = "not_up"
-    state = HomeState.from_bytes(_with_header(header, rest))
+    state = HomeState.from_bytes(join(header, rest))
     assert state.not_up_raised
     assert not state.no_movement_raised
 
@@ -163,7 +180,7 @@ def test_a_checkpoint_from_a_newer_server_is_refused_saying_what_to_do() -> None
     before(lived)
     checkpoint = lived.checkpoint(HUB)
     assert checkpoint is not None
-    header, rest = _header(checkpoint)
+    header, rest = split(checkpoint)
     header["v"] = _NOW + 1
     with pytest.raises(CheckpointError, match="upgrade the server"):
-        HomeState.from_bytes(_with_header(header, rest))
+        HomeState.from_bytes(join(header, rest))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import re
-import struct
 import warnings
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +18,7 @@ from server.detect.home_state import HomeState
 from server.detect.watch import HomeWatch
 from server.domain.alerts import AlertKind, Outcome, Severity
 from server.domain.findings import Condition
+from tests.server.checkpoint_headers import join, split
 
 HUB = "hub-1"
 DAY0 = date(2026, 11, 2)
@@ -235,18 +234,14 @@ def test_the_profile_survives_a_checkpoint_and_an_older_checkpoint_still_loads()
     # still flat in the header, and no profile_ fields): the rest of what was learned stays.
     older = HomeState()
     older.mornings.wakes.extend([7.0] * 9)
-    data = older.to_bytes()
-    header_size = struct.calcsize(">4sI")
-    _, length = struct.unpack_from(">4sI", data)
-    header = json.loads(data[header_size : header_size + length])
+    header, rest = split(older.to_bytes())
     header["v"] = 2
     for section in ("sensors", "meals", "decline", "day_profile", "pads", "stirring"):
         header.update(header.pop(section))
     for name in list(header):
         if name.startswith("profile_"):
             del header[name]
-    encoded = json.dumps(header).encode()
-    rewritten = struct.pack(">4sI", b"CWH1", len(encoded)) + encoded + data[header_size + length :]
+    rewritten = join(header, rest)
     loaded = HomeState.from_bytes(rewritten)
     assert list(loaded.mornings.wakes) == [7.0] * 9
     assert list(loaded.profile.days) == []

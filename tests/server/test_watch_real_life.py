@@ -5,8 +5,6 @@ Each test is one cause of false alarms on real homes (issue 16), with time injec
 
 from __future__ import annotations
 
-import json
-import struct
 from datetime import datetime, time, timedelta
 
 from edge.protocol import Reading, ReadingKind, SensorHealth
@@ -15,6 +13,7 @@ from server.detect.no_movement import silence_limit
 from server.detect.watch import HomeWatch, WatchSettings
 from server.domain.alerts import AlertKind, Outcome
 from server.domain.findings import Cleared, Condition
+from tests.server.checkpoint_headers import join, split
 from tests.server.test_watch import DAY0, HUB, ZONE, _conditions, _live_day, _motion
 
 
@@ -195,14 +194,12 @@ def test_a_checkpoint_from_before_the_daily_longest_silences_still_loads() -> No
     for d in range(3):
         _live_day(watch, DAY0 + timedelta(days=d))
     data = watch.take_checkpoints()[HUB]
-    magic, length = struct.unpack_from(">4sI", data)
-    header = json.loads(data[8 : 8 + length])
+    header, rest = split(data)
     # As format 3 wrote it, the pads flat in the header, before these were added.
     header.update(header.pop("pads"), **header.pop("stirring"), v=3)
     for added in ("longest", "bed_pressed", "bed_stay"):
         del header[added]
-    encoded = json.dumps(header).encode()
-    older = struct.pack(">4sI", magic, len(encoded)) + encoded + data[8 + length :]
+    older = join(header, rest)
     state = HomeState.from_bytes(older)
     assert state.longest.days_seen() == 0
     assert state.pads.bed_pressed is None
