@@ -99,8 +99,8 @@ class VoiceCaller:
 
     @property
     def longest_s(self) -> float:
-        """The longest one call attempt takes, request and outcome included."""
-        return self._request_timeout_s + self._ring_s + self._listen_s
+        """The longest one call attempt takes: request, outcome, and a hang-up at the end."""
+        return self._request_timeout_s + self._ring_s + self._listen_s + self._request_timeout_s
 
     async def call(
         self,
@@ -184,7 +184,15 @@ class VoiceCaller:
 
     async def _hang_up(self, row: calls_sql.CallRow, reason: str) -> None:
         """End the call at the provider and say so on the trail; never raises."""
-        why = await self._end_call(row)
+        try:
+            # One bound for the hang-up, a second request included.
+            why = await asyncio.wait_for(self._end_call(row), self._request_timeout_s)
+        except TimeoutError:
+            why = f"the voice provider did not answer within {self._request_timeout_s:g} s"
+        except Exception as exc:
+            # Whatever went wrong, the alert is taken: the carer is still not called again.
+            log.exception("call %d: hanging up failed", row.id)
+            why = f"{type(exc).__name__}: {exc}"
         if why is None:
             note = f"Hung up the call to {row.username} while it was still going: {reason}."
             log.info("call %d about alert %s hung up: %s", row.id, row.alert_id, reason)

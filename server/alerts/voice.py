@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.etree import ElementTree
 
 from server.domain.alerts import UNANSWERED, AlertStatus
@@ -91,7 +91,8 @@ class VoiceAccount:
 
     def call_url(self, call_sid: str) -> str:
         """One call's resource, which hangs it up when posted ``Status``."""
-        return f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json"
+        sid = quote(call_sid, safe="")
+        return f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json"
 
 
 def voice_account(url: str) -> VoiceAccount:

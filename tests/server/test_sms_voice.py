@@ -661,3 +661,39 @@ async def test_behind_a_reverse_proxy_the_public_url_is_the_one_signed(
             assert (await _provider_post(client, call.key_url, key, via=inside)).status_code == 200
         assert call.statuses_answered == [204], "the ringing callback came through the proxy"
         assert _alert(database_url) == ("acknowledged", "amy")
+
+
+async def test_a_hang_up_the_provider_refuses_is_on_the_trail_and_the_carer_is_left_alone(
+    reaching: CarewatchServer, database_url: str, mqtt_url: str, gateway: Gateway
+) -> None:
+    hub = unique_hub()
+    resident = f"Mrs Refused {hub}"
+    provision(database_url, hub, resident)
+    gateway.scripts[AMY] = ["ring"]
+    add_person(
+        database_url, "amy", "carer", channels=[("voice", AMY), ("sms", AMY)], carer_of=resident
+    )
+    raise_no_movement(mqtt_url, hub)
+    call = await _ringing(gateway, AMY)
+    gateway.down = True
+    async with httpx.AsyncClient(base_url=reaching.http_url, timeout=10) as api:
+        api.headers["Authorization"] = f"Bearer {await token(api)}"
+        (alert,) = (await api.get("/api/v1/alerts")).json()
+        started = clock.monotonic()
+        taken = await api.post(f"/api/v1/alerts/{alert['id']}/ack")
+        took = clock.monotonic() - started
+    assert taken.status_code == 200, taken.text
+    assert took < 2.0, "the acknowledgement does not wait for the hang-up"
+
+    async def on_trail() -> list[str]:
+        return [note for action, note in _trail(database_url) if action == "call_hung_up"]
+
+    (note,) = await wait_for(on_trail, within=WITHIN, what="the failed hang-up on the trail")
+    assert note.startswith("Could not hang up the call to amy (admin took the alert): ")
+    assert "HTTP 503" in note
+    gateway.down = False
+    await asyncio.sleep(5 + ACK_TIMEOUT_S * 2)
+    assert len(gateway.calls_to(AMY)) == 1, "not called again"
+    assert gateway.texts_to(AMY) == [], "nor sent a text: the alert is taken"
+    assert call.state == "no-answer", "the phone rang out"
+    assert [(c, ok) for _, _, c, ok, _, _ in notifications(database_url)] == [("voice", False)]
