@@ -141,7 +141,8 @@ class ServerSettings(BaseSettings):
     sms_url: SecretStr | None = None
     # Voice calls through a Twilio-style Calls API:
     # https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+441632960000 . The provider
-    # calls back on CAREWATCH_PUBLIC_URL, so that must be reachable from the internet.
+    # calls back on CAREWATCH_PUBLIC_URL, so that must be reachable from the internet;
+    # its callbacks are signed with AUTH_TOKEN over that URL, and checked.
     voice_url: SecretStr | None = None
     # How long a carer's phone rings, and how long the call may then take to be
     # heard and answered with a key, before the carer is called again.
@@ -149,7 +150,8 @@ class ServerSettings(BaseSettings):
     voice_listen_s: float = Field(default=60.0, gt=0)
     # Phone numbers typed without a country code are read in this region (ISO 3166).
     phone_region: str = "GB"
-    # Where people reach the console; one-tap links in notifications point here.
+    # Where people reach the console; one-tap links in notifications and the voice
+    # provider's callbacks point here (behind a proxy: the public address exactly).
     public_url: str | None = None
     # Signs one-tap acknowledge links; without it a random key per process
     # (links stop working when the server restarts).

@@ -132,6 +132,15 @@ class _Message:
 
 
 @dataclass(slots=True, frozen=True)
+class _CallAbout:
+    """What a voice call is about: the alert, its words, its status when the call was decided."""
+
+    alert_id: uuid.UUID
+    spoken: str
+    status: AlertStatus
+
+
+@dataclass(slots=True, frozen=True)
 class _Attempt:
     channel: Channel
     attempt: int
@@ -151,6 +160,9 @@ class _Round:
     rungs: tuple[Rung, ...] = ()
     # Another press on an alert being worked, instead of a rung.
     realert: escalation_sql.DueRealert | None = None
+    # The alert's status as the round was prepared: a call placed then is hung
+    # up if someone takes or closes the alert after.
+    status: AlertStatus = AlertStatus.OPEN
 
 
 class EscalationScheduler:
@@ -308,7 +320,9 @@ class EscalationScheduler:
         lease = self._lease(rung.contacts)
         # Ours while it is sent: no other process claims it before the lease ends.
         await escalation_sql.schedule_rung(conn, due.id, rung=index, due_at=lease)
-        return _Round(due.id, index, lease, tuple(messages), rungs=rungs)
+        return _Round(
+            due.id, index, lease, tuple(messages), rungs=rungs, status=AlertStatus(due.status)
+        )
 
     async def _note_unsent(self, conn: DbConn, due: escalation_sql.DueAlert, rung: Rung) -> bool:
         """Trail a rung that sends nothing; whether it counts as reaching someone."""
@@ -384,7 +398,14 @@ class EscalationScheduler:
                 messages.append(_Message(contact, title, f"{intro}\n\n{after}", spoken))
             lease = self._lease(contacts)
             await escalation_sql.lease_realert(conn, due.id, until=lease)
-        return True, _Round(due.alert_id, due.rung, lease, tuple(messages), realert=due)
+        return True, _Round(
+            due.alert_id,
+            due.rung,
+            lease,
+            tuple(messages),
+            realert=due,
+            status=AlertStatus(due.status),
+        )
 
     def _lease(self, contacts: Sequence[Contact]) -> datetime:
         return datetime.now(UTC) + self.policy.send_budget(contacts) + self.policy.lease_margin
@@ -394,7 +415,12 @@ class EscalationScheduler:
         try:
             results = await asyncio.gather(
                 *(
-                    self._deliver(m.contact, m.title, m.body, about=(round_.alert_id, m.spoken))
+                    self._deliver(
+                        m.contact,
+                        m.title,
+                        m.body,
+                        about=_CallAbout(round_.alert_id, m.spoken, round_.status),
+                    )
                     for m in round_.messages
                 )
             )
@@ -442,6 +468,8 @@ class EscalationScheduler:
         reached: list[str],
     ) -> None:
         """Every attempt of the round and its trail line; who was reached goes in ``reached``."""
+        # Those whose call was hung up because the alert was taken or closed meanwhile.
+        stopped: list[str] = []
         for message, attempts in zip(round_.messages, results, strict=True):
             contact = message.contact
             for a in attempts:
@@ -468,9 +496,11 @@ class EscalationScheduler:
                     )
             if any(a.delivery.ok for a in attempts):
                 reached.append(contact.name)
+            elif attempts and attempts[-1].delivery.settled:
+                stopped.append(contact.name)
         contacts = [m.contact for m in round_.messages]
         if round_.realert is None:
-            note, details = _rung_note(round_.rung, reached, contacts)
+            note, details = _rung_note(round_.rung, reached, contacts, stopped=stopped)
         else:
             names = ", ".join(c.name for c in contacts)
             note = (
@@ -489,7 +519,7 @@ class EscalationScheduler:
         title: str,
         body: str,
         *,
-        about: tuple[uuid.UUID, str] | None = None,
+        about: _CallAbout | None = None,
     ) -> list[_Attempt]:
         """Channels in the contact's order, each retried with back-off, until one delivers.
 
@@ -514,7 +544,7 @@ class EscalationScheduler:
                     log.exception("notifier failed on %s", channel.kind)
                     delivery = Delivery(False, f"{type(exc).__name__}: {exc}"[:500])
                 attempts.append(_Attempt(channel, attempt, delivery, datetime.now(UTC)))
-                if delivery.ok:
+                if delivery.ok or delivery.settled:
                     return attempts
                 if attempt < self.policy.attempts_per_channel:
                     await asyncio.sleep(self.policy.retry_backoff_s * attempt)
@@ -526,7 +556,7 @@ class EscalationScheduler:
         contact: Contact,
         title: str,
         body: str,
-        about: tuple[uuid.UUID, str] | None,
+        about: _CallAbout | None,
     ) -> Delivery:
         """One attempt: a call for a voice channel, a message for the others."""
         if channel.kind != "voice":
@@ -534,9 +564,12 @@ class EscalationScheduler:
         if self._caller is None:
             return Delivery(False, "this server places no voice calls: set CAREWATCH_VOICE_URL")
         assert about is not None
-        alert_id, spoken = about
         return await self._caller.call(
-            channel, alert_id=alert_id, user_id=contact.user_id, words=spoken
+            channel,
+            alert_id=about.alert_id,
+            user_id=contact.user_id,
+            words=about.spoken,
+            alert_status=about.status,
         )
 
     async def run_digests(self, now: datetime) -> int:
@@ -599,18 +632,35 @@ class EscalationScheduler:
 
 
 def _rung_note(
-    rung: int, reached: Sequence[str], contacts: Sequence[Contact]
+    rung: int,
+    reached: Sequence[str],
+    contacts: Sequence[Contact],
+    *,
+    stopped: Sequence[str] = (),
 ) -> tuple[str, dict[str, object]]:
     """The trail line of a rung's round: its note and details.
 
+    ``stopped``: those not tried further because the alert was taken or
+    closed while they were being reached.
+
     >>> _rung_note(0, [], [Contact(1, "Amy", ())])
     ('Could not reach Amy; moving on.', {'rung': 1, 'reached': []})
+    >>> _rung_note(0, [], [Contact(1, "Amy", ())], stopped=["Amy"])[0]
+    'Stopped trying Amy: the alert was taken or closed meanwhile.'
     """
+    details: dict[str, object] = {"rung": rung + 1, "reached": list(reached)}
+    if stopped:
+        details["stopped"] = list(stopped)
     if reached:
         note = f"Notified {', '.join(reached)}."
+    elif stopped:
+        note = f"Stopped trying {', '.join(stopped)}: the alert was taken or closed meanwhile."
+        others = [c.name for c in contacts if c.name not in stopped]
+        if others:
+            note += f" Could not reach {', '.join(others)}."
     else:
         note = f"Could not reach {', '.join(c.name for c in contacts)}; moving on."
-    return note, {"rung": rung + 1, "reached": list(reached)}
+    return note, details
 
 
 def _spoken(severity: str, resident: str, kind: str, reason: str) -> str:

@@ -52,6 +52,9 @@ class Delivery:
 
     ok: bool
     error: str | None = None
+    # Not delivered, and nothing more to try: the alert was taken or closed
+    # meanwhile (a call hung up for that), so the person is not tried again.
+    settled: bool = False
 
 
 class Notifier(Protocol):

@@ -21,14 +21,24 @@ such as SignalWire's), configured by one URL:
 <CallOutcome.ACCEPTED: 'accepted'>
 >>> call_outcome("ringing", accepted=False) is None
 True
+
+A call still going when someone else takes the alert is hung up:
+
+>>> reason = hang_up_reason(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, holder="ben", closer=None)
+>>> reason
+'ben took the alert'
+>>> (account.call_url("CA42"), hang_up_status("ringing"), hang_up_status("in-progress"))
+('https://api.twilio.com/2010-04-01/Accounts/AC123/Calls/CA42.json', 'canceled', 'completed')
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.etree import ElementTree
+
+from server.domain.alerts import UNANSWERED, AlertStatus
 
 __all__ = [
     "ACCEPT_KEY",
@@ -37,6 +47,8 @@ __all__ = [
     "accepted_twiml",
     "call_outcome",
     "call_twiml",
+    "hang_up_reason",
+    "hang_up_status",
     "heard_twiml",
     "not_accepted_twiml",
     "outcome_error",
@@ -77,6 +89,11 @@ class VoiceAccount:
         """The Calls resource a call is requested from."""
         return f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Calls.json"
 
+    def call_url(self, call_sid: str) -> str:
+        """One call's resource, which hangs it up when posted ``Status``."""
+        sid = quote(call_sid, safe="")
+        return f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json"
+
 
 def voice_account(url: str) -> VoiceAccount:
     """Read ``CAREWATCH_VOICE_URL``: ``https://SID:TOKEN@host[:port][/base]?from=NUMBER``."""
@@ -114,6 +131,41 @@ def call_outcome(status: str, *, accepted: bool) -> CallOutcome | None:
         return CallOutcome(status)
     except ValueError:
         return CallOutcome.FAILED
+
+
+def hang_up_reason(
+    placed: AlertStatus, now: AlertStatus, *, holder: str | None, closer: str | None
+) -> str | None:
+    """Why a call placed while the alert was ``placed`` should be hung up now, or None.
+
+    Someone took the alert or closed it after the call was placed. A call
+    placed on an alert someone already has (about another press) rings on
+    unless the alert is closed.
+
+    >>> hang_up_reason(AlertStatus.ACKNOWLEDGED, AlertStatus.ACKNOWLEDGED, holder="desk",
+    ...                closer=None) is None
+    True
+    >>> hang_up_reason(AlertStatus.ESCALATED, AlertStatus.RESOLVED, holder=None, closer="desk")
+    'desk closed the alert'
+    >>> hang_up_reason(AlertStatus.OPEN, AlertStatus.RESOLVED, holder=None, closer="system")
+    'the alert cleared by itself'
+    """
+    if now is AlertStatus.RESOLVED and placed is not AlertStatus.RESOLVED:
+        if closer in (None, "system"):
+            return "the alert cleared by itself"
+        return f"{closer} closed the alert"
+    if placed in UNANSWERED and now is AlertStatus.ACKNOWLEDGED:
+        return f"{holder or 'someone'} took the alert"
+    return None
+
+
+def hang_up_status(status: str) -> str:
+    """The ``Status`` that ends a call last reported as ``status``.
+
+    Twilio's ``canceled`` ends a call that is queued or ringing and leaves one
+    already answered alone; ``completed`` ends an answered one.
+    """
+    return "completed" if status == "in-progress" else "canceled"
 
 
 def outcome_error(outcome: CallOutcome | None, *, waited_s: float) -> str | None:

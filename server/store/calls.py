@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from server.domain.access import Role
+from server.domain.alerts import AlertStatus
 from server.store.pool import DbConn
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "add_call",
     "call_by_token",
     "call_state",
+    "record_provider_id",
     "record_status",
     "token_hash",
 ]
@@ -44,6 +46,12 @@ class CallRow:
     answered_at: datetime | None
     accepted_at: datetime | None
     ended_at: datetime | None
+    # The provider's id for the call (its CallSid), once it has said it.
+    provider_id: str | None
+    # The alert as it is now: whether someone else took it while the phone rang.
+    alert_status: AlertStatus
+    acknowledged_by: str | None
+    resolved_by: str | None
 
 
 async def add_call(
@@ -62,15 +70,32 @@ async def add_call(
 
 _CALL = (
     "SELECT c.id, c.alert_id, c.user_id, u.username, u.role, r.name, c.status,"
-    " c.answered_at, c.accepted_at, c.ended_at FROM voice_calls c"
+    " c.answered_at, c.accepted_at, c.ended_at, c.provider_id,"
+    " a.status, a.acknowledged_by, a.resolved_by FROM voice_calls c"
     " JOIN users u ON u.id = c.user_id JOIN alerts a ON a.id = c.alert_id"
     " JOIN residents r ON r.id = a.resident_id"
 )
 
 
 def _call(row: tuple[Any, ...]) -> CallRow:
-    call_id, alert_id, user_id, username, role, *rest = row
-    return CallRow(call_id, alert_id, user_id, username, Role(role), *rest)
+    (call_id, alert_id, user_id, username, role, resident, status, answered, accepted, ended,
+     provider_id, alert_status, holder, closer) = row  # fmt: skip
+    return CallRow(
+        id=call_id,
+        alert_id=alert_id,
+        user_id=user_id,
+        username=username,
+        role=Role(role),
+        resident=resident,
+        status=status,
+        answered_at=answered,
+        accepted_at=accepted,
+        ended_at=ended,
+        provider_id=provider_id,
+        alert_status=AlertStatus(alert_status),
+        acknowledged_by=holder,
+        resolved_by=closer,
+    )
 
 
 async def call_by_token(conn: DbConn, token: str) -> CallRow | None:
@@ -98,6 +123,14 @@ async def record_status(
         " ended_at = CASE WHEN %s = ANY(%s) THEN coalesce(ended_at, now()) ELSE ended_at END"
         " WHERE id = %s AND ended_at IS NULL",
         (status, provider_id, status, status, list(_ENDED), call_id),
+    )
+
+
+async def record_provider_id(conn: DbConn, call_id: int, provider_id: str) -> None:
+    """The provider's id for the call, from its answer to the request."""
+    await conn.execute(
+        "UPDATE voice_calls SET provider_id = coalesce(provider_id, %s) WHERE id = %s",
+        (provider_id, call_id),
     )
 
 

@@ -98,7 +98,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/hubs/{hub}/revoke"): Rule(ADMIN, params={"hub": "no-such-hub"}),
     ("GET", "/ack/{token}"): Rule(PUBLIC, params={"token": "not-a-link"}),
     ("POST", "/ack/{token}"): Rule(PUBLIC, params={"token": "not-a-link"}),
-    # The voice provider's callbacks: the call's own token is the credential.
+    # The voice provider's callbacks: its signature, then the call's own token, are the credential.
     ("POST", "/voice/{token}/status"): Rule(PUBLIC, params={"token": "not-a-call"}),
     ("POST", "/voice/{token}/key"): Rule(PUBLIC, params={"token": "not-a-call"}),
     ("GET", "/api/v1/me/reach"): Rule(ALL),

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time as clock
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,10 +24,11 @@ from pydantic import SecretStr
 
 from server.alerts.escalation import EscalationPolicy, EscalationScheduler
 from server.alerts.notify import AppriseNotifier
+from server.alerts.voice_signature import request_signature
 from server.runtime import CarewatchServer
 from server.settings import ServerSettings
 from server.store.pool import migrate, open_pool
-from tests.server.gateways import CALLER_ID, Gateway, fake_gateway
+from tests.server.gateways import AUTH_TOKEN, CALLER_ID, Call, Gateway, fake_gateway
 from tests.server.helpers import (
     ADMIN_PASSWORD,
     forget_session,
@@ -35,6 +38,7 @@ from tests.server.helpers import (
     unique_hub,
     wait_for,
 )
+from tests.server.people import PASSWORD
 from tests.server.receivers import Mailbox, smtp_server
 from tests.server.test_escalation import add_person, notifications, raise_no_movement
 
@@ -58,9 +62,14 @@ def smtp() -> Iterator[tuple[str, Mailbox]]:
         yield found
 
 
-@pytest.fixture
-async def reaching(
-    database_url: str, mqtt_url: str, gateway: Gateway, smtp: tuple[str, Mailbox]
+@asynccontextmanager
+async def _serving(
+    database_url: str,
+    mqtt_url: str,
+    gateway: Gateway,
+    smtp: tuple[str, Mailbox],
+    *,
+    public_url: str | None = None,
 ) -> AsyncIterator[CarewatchServer]:
     settings = ServerSettings(
         http_port=0,
@@ -74,10 +83,19 @@ async def reaching(
         ack_timeout_s=ACK_TIMEOUT_S,
         escalation_tick_s=0.1,
         link_secret=SecretStr("s" * 40),
+        public_url=public_url,
     )
     async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as server:
         yield server
     forget_session(mqtt_url, settings.mqtt_client_id)
+
+
+@pytest.fixture
+async def reaching(
+    database_url: str, mqtt_url: str, gateway: Gateway, smtp: tuple[str, Mailbox]
+) -> AsyncIterator[CarewatchServer]:
+    async with _serving(database_url, mqtt_url, gateway, smtp) as server:
+        yield server
 
 
 def _trail(database_url: str) -> list[tuple[str, str]]:
@@ -441,3 +459,241 @@ async def test_a_person_cannot_choose_sms_or_calls_where_the_service_has_no_gate
         "/api/v1/me/reach", json={"channels": [{"kind": "email", "address": "a@example.org"}]}
     )
     assert email.status_code == 200
+
+
+# From the acknowledgement to the provider hearing the hang-up: the caller looks
+# at the alert every quarter second; the rest is a busy machine's margin.
+HANG_UP_WITHIN_S = 5.0
+
+
+async def _ringing(gateway: Gateway, number: str) -> Call:
+    """The first call to ``number``, once the phone is ringing."""
+
+    async def ringing() -> Call | None:
+        calls = gateway.calls_to(number)
+        return calls[0] if calls and calls[0].state == "ringing" else None
+
+    found: Call = await wait_for(ringing, within=WITHIN, what=f"the call to {number} ringing")
+    return found
+
+
+async def _signed_in(api: httpx.AsyncClient, username: str, role: str) -> None:
+    """A person of the default service who signs in, and ``api`` signed in as them."""
+    api.headers["Authorization"] = f"Bearer {await token(api)}"
+    made = await api.post(
+        "/api/v1/users",
+        json={"username": username, "role": role, "service": "default", "password": PASSWORD},
+    )
+    assert made.status_code == 201, made.text
+    signed = await api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    api.headers["Authorization"] = f"Bearer {signed.json()['access_token']}"
+
+
+async def test_a_ringing_call_is_hung_up_when_the_responder_takes_the_alert(
+    reaching: CarewatchServer, database_url: str, mqtt_url: str, gateway: Gateway
+) -> None:
+    hub = unique_hub()
+    resident = f"Mrs Ringing {hub}"
+    provision(database_url, hub, resident)
+    gateway.scripts[AMY] = ["ring"]
+    add_person(database_url, "amy", "carer", channels=[("voice", AMY)], carer_of=resident)
+    add_person(database_url, "ben", "carer", channels=[("sms", BEN)], carer_of=resident)
+    raise_no_movement(mqtt_url, hub)
+    call = await _ringing(gateway, AMY)
+
+    async with httpx.AsyncClient(base_url=reaching.http_url, timeout=10) as api:
+        await _signed_in(api, "desk", "responder")
+        (alert,) = (await api.get("/api/v1/alerts")).json()
+        taken = await api.post(f"/api/v1/alerts/{alert['id']}/ack")
+        acknowledged = clock.monotonic()
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["acknowledged_by"] == "desk"
+
+    async def hung_up() -> list[tuple[str, float]]:
+        return call.hang_ups
+
+    ((status, at),) = await wait_for(hung_up, within=WITHIN, what="the hang-up of Amy's call")
+    assert status == "canceled", "a ringing call is cancelled"
+    assert at - acknowledged < HANG_UP_WITHIN_S, f"hung up {at - acknowledged:.2f} s after"
+
+    async def recorded() -> bool:
+        return bool(notifications(database_url))
+
+    await wait_for(recorded, within=WITHIN, what="Amy's call on the trail")
+    trail = _trail(database_url)
+    (hang_up,) = [note for action, note in trail if action == "call_hung_up"]
+    assert hang_up == "Hung up the call to amy while it was still going: desk took the alert."
+    rung = [note for action, note in trail if action == "notified"]
+    assert rung == ["Stopped trying Amy: the alert was taken or closed meanwhile."]
+    assert [(u, c, ok, e) for u, _, c, ok, e, _ in notifications(database_url)] == [
+        ("amy", "voice", False, "hung up: desk took the alert")
+    ]
+    # Amy's call would have rung out and been made again by now; Ben would be next.
+    await asyncio.sleep(5 + ACK_TIMEOUT_S * 2)
+    assert len(gateway.calls_to(AMY)) == 1, "Amy is not called again"
+    assert gateway.texts_to(BEN) == []
+    assert call.state == "canceled"
+    assert call.statuses_answered == [204, 204], "ringing, then canceled"
+    assert _alert(database_url) == ("acknowledged", "desk")
+
+
+async def test_an_answered_call_is_ended_when_the_alert_is_closed(
+    reaching: CarewatchServer, database_url: str, mqtt_url: str, gateway: Gateway
+) -> None:
+    hub = unique_hub()
+    resident = f"Mr Listening {hub}"
+    provision(database_url, hub, resident)
+    gateway.scripts[AMY] = ["listen"]
+    add_person(database_url, "amy", "carer", channels=[("voice", AMY)], carer_of=resident)
+    raise_no_movement(mqtt_url, hub)
+
+    async def answered() -> Call | None:
+        calls = gateway.calls_to(AMY)
+        return calls[0] if calls and calls[0].statuses_answered[1:] else None
+
+    call: Call = await wait_for(answered, within=WITHIN, what="Amy answering without a key")
+    async with httpx.AsyncClient(base_url=reaching.http_url, timeout=10) as api:
+        api.headers["Authorization"] = f"Bearer {await token(api)}"
+        (alert,) = (await api.get("/api/v1/alerts")).json()
+        closed = await api.post(
+            f"/api/v1/alerts/{alert['id']}/resolve",
+            json={"outcome": "false_alarm", "note": "Sensor knocked; rang Mr Listening."},
+        )
+    assert closed.status_code == 200, closed.text
+
+    async def hung_up() -> list[tuple[str, float]]:
+        return call.hang_ups
+
+    assert [s for s, _ in await wait_for(hung_up, within=WITHIN, what="the hang-up")] == [
+        "completed"
+    ], "an answered call is ended with completed, not cancelled"
+
+    async def on_trail() -> list[str]:
+        return [note for action, note in _trail(database_url) if action == "call_hung_up"]
+
+    (note,) = await wait_for(on_trail, within=WITHIN, what="the hang-up on the trail")
+    assert note.endswith("admin closed the alert.")
+    assert call.state == "completed"
+
+
+async def test_callbacks_not_signed_by_the_provider_are_refused_and_change_nothing(
+    reaching: CarewatchServer, database_url: str, mqtt_url: str, gateway: Gateway
+) -> None:
+    hub = unique_hub()
+    resident = f"Mrs Forged {hub}"
+    provision(database_url, hub, resident)
+    gateway.scripts[AMY] = ["ring"]
+    add_person(database_url, "amy", "carer", channels=[("voice", AMY)], carer_of=resident)
+    raise_no_movement(mqtt_url, hub)
+    call = await _ringing(gateway, AMY)
+    key = {"CallSid": call.sid, "Digits": "1"}
+    ended = {"CallSid": call.sid, "CallStatus": "completed"}
+
+    async with httpx.AsyncClient(timeout=10) as forger:
+        refused = [
+            # No signature; one made with another token; one over other fields.
+            (await forger.post(call.key_url, data=key)).status_code,
+            (await forger.post(call.status_url, data=ended)).status_code,
+            (await _provider_post(forger, call.key_url, key, token="not-the-token")).status_code,
+            (
+                await _provider_post(forger, call.status_url, ended, token="not-the-token")
+            ).status_code,
+            (
+                await forger.post(
+                    call.key_url,
+                    data=key,
+                    headers={
+                        "X-Twilio-Signature": _signature(call.key_url, {**key, "Digits": "2"})
+                    },
+                )
+            ).status_code,
+        ]
+        assert refused == [403] * 5
+        with psycopg.connect(database_url) as conn:
+            (status,) = conn.execute("SELECT status FROM voice_calls").fetchone() or ("",)
+        assert status == "ringing", "a refused callback changes nothing"
+        assert _alert(database_url) == ("open", None)
+        assert "call_accepted" not in [action for action, _ in _trail(database_url)]
+        # The provider's own callback, signed, goes through.
+        accepted = await _provider_post(forger, call.key_url, key)
+        assert accepted.status_code == 200
+        assert "yours" in accepted.text
+    assert _alert(database_url) == ("acknowledged", "amy")
+
+
+def _signature(url: str, fields: dict[str, str]) -> str:
+    return request_signature(AUTH_TOKEN, url, fields.items())
+
+
+async def _provider_post(
+    client: httpx.AsyncClient,
+    url: str,
+    data: dict[str, str],
+    *,
+    token: str = AUTH_TOKEN,
+    via: str | None = None,
+) -> httpx.Response:
+    """A callback signed as the provider signs them (tests/server/gateways.py's signed_post)."""
+    signature = request_signature(token, url, data.items())
+    return await client.post(via or url, data=data, headers={"X-Twilio-Signature": signature})
+
+
+async def test_behind_a_reverse_proxy_the_public_url_is_the_one_signed(
+    database_url: str, mqtt_url: str, gateway: Gateway, smtp: tuple[str, Mailbox]
+) -> None:
+    public = "https://carewatch.example.org/care"
+    async with _serving(database_url, mqtt_url, gateway, smtp, public_url=public) as server:
+        gateway.proxy = (public, server.http_url)
+        hub = unique_hub()
+        resident = f"Mr Proxied {hub}"
+        provision(database_url, hub, resident)
+        gateway.scripts[AMY] = ["ring"]
+        add_person(database_url, "amy", "carer", channels=[("voice", AMY)], carer_of=resident)
+        raise_no_movement(mqtt_url, hub)
+        call = await _ringing(gateway, AMY)
+        assert call.key_url.startswith(f"{public}/voice/")
+        key = {"CallSid": call.sid, "Digits": "1"}
+        inside = gateway.forwarded(call.key_url)
+        async with httpx.AsyncClient(timeout=10) as client:
+            # Signed over the address the proxy forwards to: not what the provider signs.
+            assert (await _provider_post(client, inside, key)).status_code == 403
+            assert _alert(database_url) == ("open", None)
+            assert (await _provider_post(client, call.key_url, key, via=inside)).status_code == 200
+        assert call.statuses_answered == [204], "the ringing callback came through the proxy"
+        assert _alert(database_url) == ("acknowledged", "amy")
+
+
+async def test_a_hang_up_the_provider_refuses_is_on_the_trail_and_the_carer_is_left_alone(
+    reaching: CarewatchServer, database_url: str, mqtt_url: str, gateway: Gateway
+) -> None:
+    hub = unique_hub()
+    resident = f"Mrs Refused {hub}"
+    provision(database_url, hub, resident)
+    gateway.scripts[AMY] = ["ring"]
+    add_person(
+        database_url, "amy", "carer", channels=[("voice", AMY), ("sms", AMY)], carer_of=resident
+    )
+    raise_no_movement(mqtt_url, hub)
+    call = await _ringing(gateway, AMY)
+    gateway.down = True
+    async with httpx.AsyncClient(base_url=reaching.http_url, timeout=10) as api:
+        api.headers["Authorization"] = f"Bearer {await token(api)}"
+        (alert,) = (await api.get("/api/v1/alerts")).json()
+        started = clock.monotonic()
+        taken = await api.post(f"/api/v1/alerts/{alert['id']}/ack")
+        took = clock.monotonic() - started
+    assert taken.status_code == 200, taken.text
+    assert took < 2.0, "the acknowledgement does not wait for the hang-up"
+
+    async def on_trail() -> list[str]:
+        return [note for action, note in _trail(database_url) if action == "call_hung_up"]
+
+    (note,) = await wait_for(on_trail, within=WITHIN, what="the failed hang-up on the trail")
+    assert note.startswith("Could not hang up the call to amy (admin took the alert): ")
+    assert "HTTP 503" in note
+    gateway.down = False
+    await asyncio.sleep(5 + ACK_TIMEOUT_S * 2)
+    assert len(gateway.calls_to(AMY)) == 1, "not called again"
+    assert gateway.texts_to(AMY) == [], "nor sent a text: the alert is taken"
+    assert call.state == "no-answer", "the phone rang out"
+    assert [(c, ok) for _, _, c, ok, _, _ in notifications(database_url)] == [("voice", False)]

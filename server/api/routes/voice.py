@@ -1,9 +1,13 @@
 """The voice provider's callbacks: a call's progress, and the key the carer pressed.
 
-The provider is no user: each call's URLs carry a token made for that call
-alone (only its hash is stored), and that token is the callback's
-credential. An unknown token is 404; pressing 1 acknowledges the alert as the
-carer who was called, exactly as their one-tap link would.
+The provider is no user. Each callback must carry the provider's signature
+(``X-Twilio-Signature``, server/alerts/voice_signature.py) over the URL it
+was given and the fields it posts: a missing or wrong one is 403, logged,
+and changes nothing. The URL signed is the public one the call was placed
+with (``CAREWATCH_PUBLIC_URL``), not the one a reverse proxy forwards to.
+Each call's URLs also carry a token made for that call alone (only its hash
+is stored), a second check: an unknown token is 404. Pressing 1 acknowledges
+the alert as the carer who was called, exactly as their one-tap link would.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from server.alerts.voice import (
     heard_twiml,
     not_accepted_twiml,
     responding_twiml,
+    voice_account,
 )
+from server.alerts.voice_signature import SIGNATURE_HEADER, signature_matches
 from server.api.deps import ServicesDep
 from server.domain.access import Role
 from server.domain.alerts import UNANSWERED, AlertStatus, IllegalTransition
@@ -33,24 +39,54 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/voice", tags=["voice calls (the provider's callbacks)"])
 
-_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "no call has this token"}}
+_UNKNOWN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not signed by the voice provider"},
+    404: {"description": "no call has this token"},
+}
 
 
 def _xml(twiml: str) -> Response:
     return Response(twiml, media_type="application/xml", headers={"Cache-Control": "no-store"})
 
 
-async def _form_field(request: Request, name: str) -> str:
+async def _signed_form(
+    services: ServicesDep, request: Request, token: str, leaf: str
+) -> dict[str, str]:
+    """The callback's form fields, once its signature shows the provider sent them; else 403."""
     form = await request.form()
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
+    fields = form.multi_items()
+    settings = services.settings
+    # Behind a reverse proxy request.url is the proxy's address for us; the
+    # provider signed the public URL the call was placed with (server/alerts/calls.py).
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    url = f"{base}/voice/{token}/{leaf}"
+    if request.url.query:
+        url += f"?{request.url.query}"
+    text = [(name, value) for name, value in fields if isinstance(value, str)]
+    signed = (
+        settings.voice_url is not None
+        and len(text) == len(fields)
+        and signature_matches(
+            voice_account(settings.voice_url.get_secret_value()).auth_token,
+            url,
+            text,
+            request.headers.get(SIGNATURE_HEADER),
+        )
+    )
+    if not signed:
+        client = request.client.host if request.client else "?"
+        why = "no signature" if SIGNATURE_HEADER not in request.headers else "a wrong signature"
+        log.warning("voice %s callback from %s refused: %s", leaf, client, why)
+        raise HTTPException(403, detail="not signed by the voice provider")
+    return dict(text)
 
 
 @router.post("/{token}/status", status_code=status.HTTP_204_NO_CONTENT, responses=_UNKNOWN)
 async def call_status(services: ServicesDep, token: str, request: Request) -> Response:
     """The provider's word on the call (form fields ``CallStatus``, ``CallSid``)."""
-    call_status_ = (await _form_field(request, "CallStatus"))[:40]
-    provider_id = (await _form_field(request, "CallSid"))[:64] or None
+    form = await _signed_form(services, request, token, "status")
+    call_status_ = form.get("CallStatus", "")[:40]
+    provider_id = form.get("CallSid", "")[:64] or None
     async with services.pool.connection() as conn:
         call = await calls_sql.call_by_token(conn, token)
         if call is None:
@@ -69,7 +105,7 @@ async def key_pressed(services: ServicesDep, token: str, request: Request) -> Re
     there first), 1 says the carer heard it: they were reached, and are not
     called again.
     """
-    digits = await _form_field(request, "Digits")
+    digits = (await _signed_form(services, request, token, "key")).get("Digits", "")
     async with services.pool.connection() as conn:
         call = await calls_sql.call_by_token(conn, token)
         alert = None if call is None else await alerts_sql.get_alert(conn, call.alert_id)
