@@ -206,8 +206,13 @@ async def consume(
     transient_errors: tuple[type[Exception], ...],
     batch: int = 200,
     on_message: Callable[[str], None] | None = None,
+    on_pending: Callable[[int], None] | None = None,
 ) -> None:
-    """Handle messages in order; a second task acknowledges each once it is durable. Until cancelled."""
+    """Handle messages in order; a second task acknowledges each once it is durable. Until cancelled.
+
+    ``on_pending`` is told, with each message, how many more of the consumer's
+    messages wait in the stream behind it (how far behind this process is).
+    """
     pending: asyncio.Queue[tuple[Msg, Awaitable[None] | None]] = asyncio.Queue()
 
     async def acknowledge() -> None:
@@ -228,8 +233,11 @@ async def consume(
                 topic = topic_of(msg.subject)
                 if on_message is not None:
                     on_message(msg.subject)
+                metadata = msg.metadata
+                if on_pending is not None:
+                    on_pending(metadata.num_pending)
                 # The broker's time of storing it: the same on every delivery.
-                received_at = msg.metadata.timestamp or datetime.now(UTC)
+                received_at = metadata.timestamp or datetime.now(UTC)
                 durable = await _deliver(handler, topic, msg.data, received_at, transient_errors)
                 await pending.put((msg, durable))
     finally:
