@@ -217,7 +217,7 @@ async def consume(
 
     Handling a message rarely waits for anything (queued for the writer, not
     written), so a fetched batch would run through without giving the loop
-    back: 200 messages of a backlog, 100-150 ms, again and again while a
+    back: 200 messages of a backlog, 100-200 ms, again and again while a
     partition taken over catches up, and every step of an alarm being raised
     on the same loop waited behind each. The loop is given back every
     ``slice_s`` of handling instead.
