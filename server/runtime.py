@@ -47,6 +47,7 @@ from server.ingest.heartbeats import HeartbeatWriter
 from server.ingest.service import IngestService
 from server.ingest.writer import ReadingWriter
 from server.jobs.checkin_watch import CheckinWatch
+from server.jobs.checkpoint_yield import YieldToBacklog
 from server.jobs.detector_keeper import DetectorKeeper
 from server.jobs.hub_watch import HubWatch
 from server.jobs.unit_watch import UnitWatch
@@ -240,6 +241,11 @@ class CarewatchServer:
             bytes_per_min=s.detector_checkpoint_bytes_per_min,
             on_findings=self.ingest.act,
             before_saving=findings.flushed,
+            backlog=self._ingest_backlog,
+            yield_to=YieldToBacklog(
+                behind_at=s.detector_checkpoint_yield_at,
+                max_unsaved_s=s.detector_checkpoint_max_unsaved_s,
+            ),
         )
         if self.cluster_stream is None:
             await keeper.start()
@@ -393,6 +399,15 @@ class CarewatchServer:
         self._spawn("http", self._http.serve(sockets=[self._socket]))
         await self._wait_ready(feed)
         log.info("carewatch server ready at %s", self.http_url)
+
+    def _ingest_backlog(self) -> int:
+        """Messages waiting at this process: delivered and not yet handled, or not yet written."""
+        waiting = self.writer.pending() if self.writer is not None else 0
+        if self.cluster is not None:
+            return waiting + self.cluster.backlog()
+        if self.consumer is not None:
+            waiting += self.consumer.waiting()
+        return waiting
 
     async def _start_scaip(self, alarm_pool: Pool, link_key: bytes) -> None:
         """Social-alarm units' SCAIP over SIP: alarms on the alarm pool, like the hubs'."""

@@ -123,6 +123,11 @@ class ServerSettings(BaseSettings):
     detector_checkpoint_chunk_homes: int = Field(default=250, gt=0)
     # 20 MB a minute saves 20,000 learned homes (5 KB packed) every 5 min, 100,000 every 25.
     detector_checkpoint_bytes_per_min: int = Field(default=20_000_000, gt=0)
+    # While this many messages wait at the process (ingest behind), checkpoint chunks
+    # are skipped and that CPU left to ingest (0: never), until a changed home has
+    # waited unsaved for the second; then it is saved, behind or not.
+    detector_checkpoint_yield_at: int = Field(default=200, ge=0)
+    detector_checkpoint_max_unsaved_s: float = Field(default=30 * 60.0, gt=0)
 
     # A hub whose last will says offline for this long, or silent for the
     # second while claiming to be online, raises a technical hub_offline alert.

@@ -86,6 +86,8 @@ class ClusterNode:
         self.member = secrets.randbelow(2**31 - 1)
         self._conn: DbConn | None = None
         self._held: dict[int, asyncio.Task[None]] = {}
+        # Each held partition's messages waiting in the stream, as its last message said.
+        self._pending: dict[int, int] = {}
         self.leading = False
         self.takeovers: list[Takeover] = []
 
@@ -93,6 +95,13 @@ class ClusterNode:
     def held(self) -> frozenset[int]:
         """The partitions this process holds now."""
         return frozenset(self._held)
+
+    def backlog(self) -> int:
+        """Messages of this process's partitions waiting in the stream (ingest's backlog)."""
+        return sum(self._pending.get(partition, 0) for partition in self._held)
+
+    def _note_pending(self, partition: int, waiting: int) -> None:
+        self._pending[partition] = waiting
 
     async def start(self) -> None:
         """Join the cluster and take a first share (returns once it is held)."""
@@ -189,6 +198,7 @@ class ClusterNode:
                     self._handler,
                     transient_errors=self._transient,
                     on_message=functools.partial(self._stream.check_partition, partition),
+                    on_pending=functools.partial(self._note_pending, partition),
                 ),
             )
             took = Takeover(partition, len(homes[partition]), time.monotonic() - began)
@@ -202,6 +212,7 @@ class ClusterNode:
 
     async def _let_go(self, partition: int) -> None:
         task = self._held.pop(partition)
+        self._pending.pop(partition, None)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

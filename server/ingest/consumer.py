@@ -96,6 +96,11 @@ class MqttConsumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
+    def waiting(self) -> int:
+        """Messages the broker has delivered that are not handled yet (0 without a connection)."""
+        client = self._client
+        return 0 if client is None else len(client.messages)
+
     def publish_nowait(self, topic: str, payload: bytes) -> bool:
         """Publish at QoS 1 on this session's connection without waiting for the PUBACK.
 

@@ -3,13 +3,16 @@
 Pure: handed hubs, byte counts and ``now`` (monotonic seconds); the detector
 keeper does the serialising and the writing. A home that changed waits in
 line in the order it first changed, so under a byte bound the longest-unsaved
-home is always saved first and none waits for ever.
+home is always saved first and none waits for ever; the line knows since when
+its front has waited (what a bound that yields to ingest's backlog is capped by).
 
 >>> line = CheckpointLine()
->>> line.changed(["hub-b", "hub-a"]); line.changed(["hub-b"])
+>>> line.changed(["hub-b", "hub-a"], now=10.0); line.changed(["hub-b"], now=20.0)
+>>> line.waited_s(now=25.0)
+15.0
 >>> line.take(1)
 ['hub-b']
->>> line.put_back(["hub-b"]); line.take(5)
+>>> line.put_back(["hub-b"], since=10.0); line.take(5)
 ['hub-b', 'hub-a']
 >>> budget = ByteBudget(bytes_per_min=600, now=0.0)
 >>> budget.spend(600, now=0.0); budget.allows(now=0.0)
@@ -35,25 +38,40 @@ class CheckpointLine:
 
     def __init__(self) -> None:
         # Ordered: a hub already waiting keeps its place; put back goes to the front.
-        self._waiting: OrderedDict[str, None] = OrderedDict()
+        # Each with when it joined (monotonic seconds), so the front's wait is known.
+        self._waiting: OrderedDict[str, float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._waiting)
 
-    def changed(self, hubs: Iterable[str]) -> None:
+    def changed(self, hubs: Iterable[str], *, now: float) -> None:
         """These homes changed; those not yet waiting join the end of the line."""
         for hub in hubs:
-            self._waiting.setdefault(hub, None)
+            self._waiting.setdefault(hub, now)
+
+    def front_since(self) -> float | None:
+        """When the home at the front joined the line (None: nobody waits)."""
+        return next(iter(self._waiting.values()), None)
+
+    def waited_s(self, *, now: float) -> float:
+        """How long the home at the front has waited unsaved (0 when nobody waits)."""
+        since = self.front_since()
+        return 0.0 if since is None else max(0.0, now - since)
 
     def take(self, count: int) -> list[str]:
         """Up to ``count`` homes from the front of the line (they leave it)."""
         count = min(count, len(self._waiting))
         return [self._waiting.popitem(last=False)[0] for _ in range(count)]
 
-    def put_back(self, hubs: Sequence[str]) -> None:
-        """Homes taken but not saved (a failed or cancelled write) go back to the front."""
+    def put_back(self, hubs: Sequence[str], *, since: float) -> None:
+        """Homes taken but not saved (a failed or cancelled write) go back to the front.
+
+        ``since``: when they joined (for homes taken together, the front's time:
+        the earliest, so none is counted as having waited less than it did). A
+        home already waiting keeps the earlier of its time and ``since``.
+        """
         for hub in reversed(hubs):
-            self._waiting[hub] = None
+            self._waiting[hub] = min(since, self._waiting.get(hub, since))
             self._waiting.move_to_end(hub, last=False)
 
 

@@ -15,8 +15,11 @@ they are written in chunks of
 ``chunk_homes`` by binary COPY, the chunks spread over the interval, and at
 most ``bytes_per_min`` a minute (the homes that waited longest go first; the
 rest wait their turn, and what they learned meanwhile is in the readings that
-a restart folds in again). The stop-time save writes everything left, chunked
-the same way but without the byte bound.
+a restart folds in again). While ingest is behind (``backlog``: messages
+waiting at this process), a round's chunks are skipped, that CPU left to
+ingest, until a home has waited ``yield_to.max_unsaved_s`` (see
+checkpoint_yield.py). The stop-time save writes everything left, chunked
+the same way but without the byte bound and whatever the backlog.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from server.domain.alerts import AlertKind
 from server.domain.findings import Finding
 from server.jobs.checkpoint_packing import pack, unpack
 from server.jobs.checkpoint_plan import ByteBudget, CheckpointLine, chunk_pause
+from server.jobs.checkpoint_yield import YieldToBacklog, chunk_waits
 from server.store import alerts as alerts_sql
 from server.store.detector_state import (
     away_by_hub,
@@ -58,6 +62,9 @@ _RESTORE_CHUNK = 50
 # (lining up the changed, telling each its "away"): a few ms each.
 _LOOP_SHARE = 2_000
 
+# Yield to a backlog of 200 messages, for at most half an hour (checkpoint_yield.py).
+_YIELD_TO = YieldToBacklog()
+
 # Silences that a restart must not raise a second time.
 _SILENCE_KINDS = (AlertKind.NO_MOVEMENT.value, AlertKind.NOT_UP.value)
 
@@ -76,6 +83,8 @@ class DetectorKeeper:
         slice_s: float = 0.003,
         on_findings: Callable[[str, list[Finding]], Awaitable[None]] | None = None,
         before_saving: Callable[[], Awaitable[None]] | None = None,
+        backlog: Callable[[], int] | None = None,
+        yield_to: YieldToBacklog = _YIELD_TO,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = pool
@@ -89,6 +98,9 @@ class DetectorKeeper:
         # The longest the loop is held serialising or restoring before it is given back.
         self._slice_s = slice_s
         self._clock = clock
+        # Messages waiting at this process (None: never yield to ingest).
+        self._backlog = backlog
+        self._yield_to = yield_to
         self._budget = ByteBudget(bytes_per_min=bytes_per_min, now=clock())
         self._line = CheckpointLine()
         self._feedback_until: datetime | None = None
@@ -100,6 +112,7 @@ class DetectorKeeper:
         # For the benchmark and /metrics readers: what has been written so far.
         self.homes_saved = 0
         self.bytes_saved = 0
+        self.chunks_deferred = 0
 
     async def start(self) -> None:
         """Restore every home before the first reading is observed."""
@@ -124,7 +137,7 @@ class DetectorKeeper:
         leaving = [hub for hub in hubs if hub in owned]
         # At the front of the line, so these chunks are theirs: the other homes wait
         # for the round, and the partition is free sooner.
-        self._line.put_back(leaving)
+        self._line.put_back(leaving, since=self._clock())
         for _ in range(-(-len(leaving) // self._chunk_homes)):
             await self._save_chunk(bounded=False)
         owned.difference_update(leaving)
@@ -175,10 +188,15 @@ class DetectorKeeper:
                 missed = await readings_received_since(
                     conn, dict(since[start : start + _LOOP_SHARE])
                 )
+            # Folded in a slice at a time: at a take-over the loop also raises alarms.
+            given_back = time.perf_counter()
             for hub, readings in missed.items():
                 found = [f for reading in readings for f in self._detector.observe(hub, reading)]
                 if found and self._on_findings is not None:
                     await self._on_findings(hub, found)
+                if time.perf_counter() - given_back > self._slice_s:
+                    await asyncio.sleep(0)
+                    given_back = time.perf_counter()
         afresh = 0
         for s in seen:
             if s.hub in restored:
@@ -226,16 +244,39 @@ class DetectorKeeper:
         pause = chunk_pause(
             interval_s=self._interval_s, waiting=len(self._line), chunk_homes=self._chunk_homes
         )
+        deferred = 0
         for _ in range(chunks):
-            if not self._budget.allows(now=self._clock()):
+            now = self._clock()
+            if not self._budget.allows(now=now):
                 log.info(
                     "detectors: %d homes wait for the checkpoint bound of %d bytes a minute",
                     len(self._line),
                     self._budget.bytes_per_min,
                 )
-                return
-            await self._save_chunk(bounded=True)
+                break
+            if self._yields(now):
+                # This chunk's slot goes to ingest; its homes keep their place in line.
+                deferred += 1
+            else:
+                await self._save_chunk(bounded=True)
             await asyncio.sleep(pause)
+        if deferred:
+            self.chunks_deferred += deferred
+            log.info(
+                "detectors: %d checkpoint chunks left for later, ingest being behind "
+                "(%d homes wait, the longest %.0f s)",
+                deferred,
+                len(self._line),
+                self._line.waited_s(now=self._clock()),
+            )
+
+    def _yields(self, now: float) -> bool:
+        """Whether the next chunk is skipped for ingest's backlog (checkpoint_yield.py)."""
+        if self._backlog is None:
+            return False
+        return chunk_waits(
+            self._yield_to, backlog=self._backlog(), waited_s=self._line.waited_s(now=now)
+        )
 
     async def _line_up_changed(self) -> None:
         changed = self._detector.changed_homes()
@@ -243,7 +284,7 @@ class DetectorKeeper:
         if owned is not None:
             changed = [hub for hub in changed if hub in owned]
         for start in range(0, len(changed), _LOOP_SHARE):
-            self._line.changed(changed[start : start + _LOOP_SHARE])
+            self._line.changed(changed[start : start + _LOOP_SHARE], now=self._clock())
             await asyncio.sleep(0)
 
     async def _read_residents(self) -> None:
@@ -274,7 +315,11 @@ class DetectorKeeper:
 
     async def _save_chunk(self, *, bounded: bool) -> None:
         """Serialise up to a chunk of homes from the front of the line and write them."""
+        # Those taken together go back, if they must, as having waited since the first of them.
+        since = self._line.front_since()
         hubs = self._line.take(self._chunk_homes)
+        if since is None:
+            since = self._clock()
         owned = self._owned
         states: dict[str, bytes] = {}
         left: list[str] = []
@@ -303,9 +348,9 @@ class DetectorKeeper:
             # Cancelled at a stop, or the database went away: what was taken is
             # not saved, so it goes back to the front of the line (the stop's own
             # save, or the next round, takes it again).
-            self._line.put_back(hubs)
+            self._line.put_back(hubs, since=since)
             raise
         # Homes the bound left unserialised wait at the front for the next round.
-        self._line.put_back(left)
+        self._line.put_back(left, since=since)
         self.homes_saved += len(states)
         self.bytes_saved += sum(len(state) for state in states.values())

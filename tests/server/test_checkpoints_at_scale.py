@@ -20,6 +20,7 @@ import pytest
 from edge.protocol import Reading, ReadingKind
 from server.detect.watch import HomeWatch
 from server.jobs.checkpoint_packing import pack, unpack
+from server.jobs.checkpoint_yield import YieldToBacklog
 from server.jobs.detector_keeper import DetectorKeeper
 from server.store.pool import Pool, migrate, open_pool
 
@@ -201,6 +202,61 @@ async def test_the_byte_bound_holds_and_the_stop_time_save_writes_the_rest(
     # The stop-time save is not bounded: everything left is written, chunked.
     await keeper.sync()
     assert len(_saved(database_url)) == homes
+
+
+async def test_with_ingest_behind_the_rounds_defer_and_without_a_backlog_they_save(
+    database_url: str, pool: Pool
+) -> None:
+    homes = 300
+    _provision(database_url, homes)
+    watch = _fleet(homes)
+    backlog = [5_000]  # messages waiting at the process, as ingest would say
+    keeper = DetectorKeeper(
+        pool,
+        watch,
+        interval_s=0.2,
+        chunk_homes=100,
+        backlog=lambda: backlog[0],
+        yield_to=YieldToBacklog(behind_at=500, max_unsaved_s=3_600.0),
+    )
+    with _running(keeper):
+        await _until(lambda: keeper.chunks_deferred >= 6, "two rounds deferred")
+        assert keeper.homes_saved == 0
+        assert _saved(database_url) == {}
+        backlog[0] = 20  # caught up
+        await _until(lambda: keeper.homes_saved == homes, "every home saved")
+    assert len(_saved(database_url)) == homes
+
+
+async def test_a_fleet_always_behind_is_still_saved_once_its_homes_wait_the_ceiling(
+    database_url: str, pool: Pool
+) -> None:
+    homes = 200
+    _provision(database_url, homes)
+    watch = _fleet(homes)
+    now = [0.0]  # the keeper's clock: a home's wait is counted on it
+    keeper = DetectorKeeper(
+        pool,
+        watch,
+        interval_s=0.2,
+        chunk_homes=100,
+        backlog=lambda: 10**6,
+        yield_to=YieldToBacklog(behind_at=500, max_unsaved_s=600.0),
+        clock=lambda: now[0],
+    )
+    with _running(keeper):
+        await _until(lambda: keeper.chunks_deferred >= 4, "rounds deferred")
+        assert keeper.homes_saved == 0
+        now[0] = 600.0  # the homes have waited the ceiling
+        await _until(lambda: keeper.homes_saved == homes, "every home saved behind or not")
+    # And the stop-time save writes what changed since, whatever the backlog.
+    later = START + timedelta(days=DAYS, hours=9)
+    for hub in _hubs(homes)[:50]:
+        watch.observe(hub, Reading("lounge-pir", ReadingKind.MOTION, later, 1.0))
+    before = _saved(database_url)
+    await keeper.sync()
+    after = _saved(database_url)
+    assert sum(after[hub][1] > before[hub][1] for hub in _hubs(homes)[:50]) == 50
 
 
 async def test_a_round_cancelled_while_writing_leaves_its_homes_for_the_stops_save(
