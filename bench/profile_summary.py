@@ -56,9 +56,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--within", help="only stacks with a frame containing this text")
     args = parser.parse_args()
-    total, inclusive, own = shares(args.profile.read_text().splitlines())
-    print(f"{total} samples")
+    lines = args.profile.read_text().splitlines()
+    everything = shares(lines)[0]
+    if args.within:
+        lines = [line for line in lines if args.within in line.rpartition(" ")[0]]
+    total, inclusive, own = shares(lines)
+    print(f"{total} samples of {everything} ({100 * total / max(everything, 1):.1f} %)")
     for title, counts in (("inclusive", inclusive), ("self", own)):
         print(f"\n{title}:")
         for function, count in counts.most_common(args.top):
