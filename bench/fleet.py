@@ -22,7 +22,8 @@ reading rows. Then it reports, over the measured window (after a warm-up):
   committed readings messages/s (from ``reading_batches``);
 - lag p50/p99: a readings message's publish time to the server's receipt of it;
 - the backlog at the end, and how long it took to drain;
-- server CPU (cores) and RSS, and RSS per home;
+- server CPU (cores) and RSS, and RSS per home; CPU per message handled, the
+  server's and its PostgreSQL backends' apart (read from /proc: the same machine);
 - checkpoint bytes a minute (states saved in ``detector_state``) and WAL a
   minute (cluster-wide: other databases on the machine add to it);
 - pendant press → alert committed, p50/p99.
@@ -36,6 +37,9 @@ import json
 import os
 import platform
 import random
+import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -47,6 +51,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
@@ -340,6 +345,46 @@ def _committed(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+def _backend_cpu(conn: psycopg.Connection[Any]) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend on this database but the bench's own."""
+    pids = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid()"
+    ).fetchall()
+    cpu: dict[int, float] = {}
+    for (pid,) in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile (a pool's connection past its lifetime)
+        cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu
+
+
+def _handled(server: ServerProcess) -> int:
+    """Messages the server has handled (its carewatch_messages counters, every channel)."""
+    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("carewatch_messages_total{")
+        )
+    )
+
+
+def _profile(
+    server: ServerProcess, path: Path | None, *, seconds: float
+) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server (100 Hz, without pausing it) for ``seconds``, raw stacks to ``path``."""
+    if path is None:
+        return None
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    command = [spy, "record", "-r", "100", "-d", str(round(seconds)), "--nonblocking"]
+    command += ["--format", "raw", "-o", str(path), "-p", str(server.process.pid)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _wal_lsn(conn: psycopg.Connection[Any]) -> int:
     row = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()
     return int(row[0]) if row else 0
@@ -380,6 +425,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(args.warmup)
             with psycopg.connect(database_url, autocommit=True) as conn:
                 t0, cpu0 = time.monotonic(), server.cpu_seconds()
+                db_cpu0, handled0 = _backend_cpu(conn), _handled(server)
+                profiler = _profile(server, args.profile, seconds=min(30.0, args.seconds))
                 db_t0 = conn.execute("SELECT now()").fetchone()
                 assert db_t0 is not None
                 committed0, wal0 = _committed(conn), _wal_lsn(conn)
@@ -398,6 +445,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     checkpoint_bytes += int(written)
                 elapsed = time.monotonic() - t0
                 cpu = server.cpu_seconds() - cpu0
+                handled = _handled(server) - handled0
+                db_cpu = sum(
+                    seconds - db_cpu0.get(pid, 0.0) for pid, seconds in _backend_cpu(conn).items()
+                )
+                load = Path("/proc/loadavg").read_text().split()[:3]
+                if profiler is not None:
+                    profiler.wait(60)
                 committed1, wal1 = _committed(conn), _wal_lsn(conn)
                 offered1 = dict(fleet.offered)
                 fleet.join()
@@ -455,6 +509,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "backlog_at_end_msgs": left,
         "drained_in_s": round(drain_s, 1),
         "server_cpu_cores": round(cpu / elapsed, 2),
+        "messages_handled_per_s": round(handled / elapsed, 1),
+        "server_cpu_ms_per_message": round(cpu * 1000 / handled, 3) if handled else None,
+        "postgres_cpu_ms_per_message": round(db_cpu * 1000 / handled, 3) if handled else None,
+        "load_average_at_end": " ".join(load),
         "server_rss_mb_start": round(rss_start),
         "server_rss_mb_peak": round(rss_peak),
         "server_rss_kib_per_home": round(rss_peak * 1024 / args.homes, 1),
@@ -499,6 +557,12 @@ def main() -> None:
         help="a PostgreSQL server where a fresh database may be made",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy (in the venv) samples the server for the measured window's first 30 s, "
+        "raw stacks written here (bench/profile_summary.py sums them)",
+    )
     args = parser.parse_args()
     result = run(args)
     text = json.dumps(result, indent=2)

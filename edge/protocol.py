@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeGuard, TypeVar
 
 __all__ = [
     "MAX_ACK_IDS",
@@ -151,6 +151,8 @@ _VALUE_RANGES: Final[dict[ReadingKind, tuple[float, float]]] = {
     ReadingKind.TEMPERATURE: (-50, 80),
     ReadingKind.HUMIDITY: (0, 100),
 }
+# Each kind by its wire name, for the plain path of parsing a reading.
+_READING_KINDS: Final[dict[str, ReadingKind]] = {kind.value: kind for kind in ReadingKind}
 
 
 @dataclass(slots=True, frozen=True)
@@ -451,11 +453,10 @@ class _Fields:
         return self._obj.get(name) is not None
 
     def _get(self, name: str, required: bool) -> Any:
-        if name not in self._obj or self._obj[name] is None:
-            if required:
-                raise ProtocolError(f"{self._where}: missing field {name!r}")
-            return None
-        return self._obj[name]
+        value = self._obj.get(name)
+        if value is None and required:
+            raise ProtocolError(f"{self._where}: missing field {name!r}")
+        return value
 
     def _refuse(self, name: str, problem: str) -> ProtocolError:
         return ProtocolError(f"{self._where}: field {name!r} {problem}")
@@ -569,7 +570,45 @@ def _show_number(value: int) -> str:
     return digits if len(digits) <= 24 else f"{digits[:12]}… ({len(digits)} digits)"
 
 
+def _plain_number(value: object) -> float | None:
+    """``value`` as a float if it is a JSON number a double holds exactly as parsed, else None."""
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is int and -_MAX_FLOAT_INT <= value <= _MAX_FLOAT_INT:
+        return float(value)
+    return None
+
+
+def _plain_text(value: object, pattern: re.Pattern[str]) -> TypeGuard[str]:
+    return type(value) is str and pattern.fullmatch(value) is not None
+
+
+def _plain_timestamp(value: object) -> datetime | None:
+    if type(value) is not str:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ProtocolError:
+        return None
+
+
 def _parse_reading(obj: object, index: int) -> Reading:
+    """A reading, checked inline when it is plainly valid (nearly every one); otherwise as
+    :func:`_parse_reading_checked`, which says what is wrong. Both accept the same readings."""
+    if type(obj) is dict:
+        kind = obj.get("kind")
+        kind = _READING_KINDS.get(kind) if type(kind) is str else None
+        value = _plain_number(obj.get("value"))
+        sensor = obj.get("sensor")
+        if kind is not None and value is not None and _plain_text(sensor, _SENSOR_ID):
+            low, high = _VALUE_RANGES[kind]
+            ts = _plain_timestamp(obj.get("ts"))
+            if low <= value <= high and ts is not None:
+                return Reading(sensor, kind, ts, value)
+    return _parse_reading_checked(obj, index)
+
+
+def _parse_reading_checked(obj: object, index: int) -> Reading:
     f = _Fields(obj, f"readings[{index}]")
     kind = f.enum("kind", ReadingKind)
     value = f.number("value")
@@ -586,21 +625,47 @@ def _parse_reading(obj: object, index: int) -> Reading:
     )
 
 
+def _plain_figure(value: object, low: float, high: float) -> tuple[bool, float | None]:
+    """(True, the figure) for an absent figure or a plain number within low..high."""
+    if value is None:
+        return True, None
+    number = _plain_number(value)
+    return number is not None and low <= number <= high, number
+
+
+def _parse_sensor_health(item: object, index: int) -> SensorHealth:
+    """A sensor's health, checked inline when plainly valid, otherwise as
+    :func:`_parse_sensor_health_checked`, which says what is wrong. Both accept the same."""
+    if type(item) is dict:
+        sensor, kind, room = item.get("sensor"), item.get("kind"), item.get("room")
+        battery_ok, battery = _plain_figure(item.get("battery"), *_BATTERY_RANGE)
+        link_ok, link = _plain_figure(item.get("link"), *_LINK_RANGE)
+        if (
+            battery_ok
+            and link_ok
+            and _plain_text(sensor, _SENSOR_ID)
+            and _plain_text(kind, _TEXT)
+            and (room is None or _plain_text(room, _TEXT))
+        ):
+            return SensorHealth(sensor, kind, room, battery, link)
+    return _parse_sensor_health_checked(item, index)
+
+
+def _parse_sensor_health_checked(item: object, index: int) -> SensorHealth:
+    s = _Fields(item, f"sensors[{index}]")
+    return SensorHealth(
+        sensor=s.string("sensor", pattern=_SENSOR_ID),
+        kind=s.string("kind", pattern=_TEXT),
+        room=s.string("room", required=False, pattern=_TEXT),
+        battery=s.number("battery", required=False, low=_BATTERY_RANGE[0], high=_BATTERY_RANGE[1]),
+        link=s.number("link", required=False, low=_LINK_RANGE[0], high=_LINK_RANGE[1]),
+    )
+
+
 def _parse_status(f: _Fields, hub: str) -> HubStatus:
-    sensors = []
-    for i, item in enumerate(f.array("sensors", required=False)):
-        s = _Fields(item, f"sensors[{i}]")
-        sensors.append(
-            SensorHealth(
-                sensor=s.string("sensor", pattern=_SENSOR_ID),
-                kind=s.string("kind", pattern=_TEXT),
-                room=s.string("room", required=False, pattern=_TEXT),
-                battery=s.number(
-                    "battery", required=False, low=_BATTERY_RANGE[0], high=_BATTERY_RANGE[1]
-                ),
-                link=s.number("link", required=False, low=_LINK_RANGE[0], high=_LINK_RANGE[1]),
-            )
-        )
+    sensors = [
+        _parse_sensor_health(item, i) for i, item in enumerate(f.array("sensors", required=False))
+    ]
     return HubStatus(
         hub=hub,
         state=f.enum("state", HubState),

@@ -206,6 +206,7 @@ class CarewatchServer:
             pool,
             max_readings=s.flush_max_readings,
             max_queued_batches=s.writer_max_queued_batches,
+            linger_s=s.writer_linger_s,
             stall_after_s=s.writer_stall_s,
             metrics=metrics,
         )

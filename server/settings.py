@@ -51,6 +51,9 @@ class ServerSettings(BaseSettings):
     # Batches received but not yet written; when full, the consumer stops taking
     # readings (the broker holds them) instead of memory growing.
     writer_max_queued_batches: int = Field(default=20_000, ge=1)
+    # A batch is written once it is this old, with every batch that came meanwhile
+    # (group commit); under load flushes run back to back and nothing waits.
+    writer_linger_s: float = Field(default=0.05, ge=0)
     # A writer that has stored nothing for this long while it had work makes
     # /readyz fail, so an orchestrator or a monitor notices.
     writer_stall_s: float = Field(default=30.0, gt=0)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
+import struct
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -26,7 +29,7 @@ __all__ = ["MqttConsumer"]
 log = logging.getLogger(__name__)
 
 # Returns what to wait for before acknowledging (None: the message is done).
-Handler = Callable[[str, bytes, datetime], Awaitable[Awaitable[None] | None]]
+Handler = Callable[[str, bytes, datetime], Awaitable["asyncio.Future[None] | None"]]
 
 
 class MqttConsumer:
@@ -117,34 +120,34 @@ class MqttConsumer:
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     async def _consume(self, client: aiomqtt.Client) -> None:
-        """Handle messages in order; a second task acknowledges each once it is durable."""
-        pending: asyncio.Queue[tuple[aiomqtt.Message, Awaitable[None] | None]] = asyncio.Queue()
-
-        async def acknowledge() -> None:
-            while True:
-                message, durable = await pending.get()
-                if durable is not None:
-                    await durable
-                if message.qos > 0:
-                    client._client.ack(message.mid, message.qos)
-                self.acknowledged += 1
-
-        acker = asyncio.create_task(acknowledge(), name="mqtt-ack")
+        """Handle messages in order; a second task acknowledges them once they are durable."""
+        acks = _Acknowledgements(client._client)
+        acker = asyncio.create_task(acks.run(), name="mqtt-ack")
+        _read_in_bursts(client)
+        # aiomqtt's iterator makes a task and an asyncio.wait for every message: it is
+        # asked only when nothing is queued, and what the socket's bursts queued is
+        # taken straight from its queue.
+        queued: asyncio.Queue[aiomqtt.Message] = client._queue
         try:
-            async for message in client.messages:
-                payload = message.payload
-                data = payload if isinstance(payload, bytes) else str(payload).encode()
-                durable = await self._deliver(str(message.topic), data, datetime.now(UTC))
-                await pending.put((message, durable))
+            async for first in client.messages:
+                message: aiomqtt.Message | None = first
+                while message is not None:
+                    payload = message.payload
+                    data = payload if isinstance(payload, bytes) else str(payload).encode()
+                    durable = await self._deliver(message.topic.value, data, datetime.now(UTC))
+                    acks.put(message.mid, message.qos, durable)
+                    message = None if queued.empty() else queued.get_nowait()
+                self.acknowledged = acks.sent
         finally:
             # Whatever is not acknowledged yet comes again on the next session.
+            self.acknowledged = acks.sent
             acker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await acker
 
     async def _deliver(
         self, topic: str, payload: bytes, received_at: datetime
-    ) -> Awaitable[None] | None:
+    ) -> asyncio.Future[None] | None:
         # A database outage is waited out. Any other failure is the message's own
         # (the handler dead-letters what it cannot handle): retrying it with sleeps
         # would only hold up every message behind it, another home's alarm among them.
@@ -159,3 +162,93 @@ class MqttConsumer:
                 return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+
+# MQTT 3.1.1's PUBACK: the packet type, the remaining length (2) and the message id.
+_PUBACK = struct.Struct("!BBH")
+_PUBACK_TYPE = 0x40
+# Packets read from the socket in one go before other callbacks get the loop.
+_PACKETS_PER_READ = 64
+
+
+class _Acknowledgements:
+    """PUBACKs in arrival order, each once its message is durable, many in one write.
+
+    A flush commits hundreds of messages at once: their PUBACKs go to the socket
+    as one packet queued with paho (4 bytes each), not hundreds of paho calls,
+    writer registrations and send() calls.
+    """
+
+    def __init__(self, paho: mqtt.Client) -> None:
+        self._paho = paho
+        self._pending: deque[tuple[int, int, asyncio.Future[None] | None]] = deque()
+        self._wake = asyncio.Event()
+        self.sent = 0
+
+    def put(self, mid: int, qos: int, durable: asyncio.Future[None] | None) -> None:
+        """Acknowledge ``mid`` after every message before it, once ``durable`` is done."""
+        self._pending.append((mid, qos, durable))
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Acknowledge for ever (until cancelled)."""
+        pending = self._pending
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while pending:
+                ready = bytearray()
+                count = 0
+                while pending:
+                    mid, qos, durable = pending[0]
+                    if durable is not None and not durable.done():
+                        break
+                    pending.popleft()
+                    count += 1
+                    if qos > 0:
+                        ready += _PUBACK.pack(_PUBACK_TYPE, 2, mid)
+                if ready:
+                    # paho's own queue, so they never cut into a packet it is writing.
+                    self._paho._packet_queue(_PUBACK_TYPE, bytes(ready), 0, 0)
+                self.sent += count
+                if pending:
+                    head = pending[0][2]
+                    assert head is not None
+                    await head
+
+
+def _read_in_bursts(client: aiomqtt.Client) -> None:
+    """Read what the socket holds, up to ``_PACKETS_PER_READ`` packets, per readiness.
+
+    aiomqtt reads one packet each time the socket is readable: one pass of the
+    event loop (an epoll wait and its callbacks) per message. The socket stays
+    readable while data is left (level-triggered), so stopping early loses nothing.
+    """
+    paho = client._client
+    sock = paho.socket()
+    if sock is None:
+        return
+    queued = client._queue
+    disconnected = client._disconnected
+    loop = asyncio.get_running_loop()
+
+    def read() -> None:
+        try:
+            for _ in range(_PACKETS_PER_READ):
+                before = queued.qsize()
+                paho.loop_read()
+                # No message came of it: the socket is drained (or held something else).
+                if queued.qsize() == before or paho.socket() is None:
+                    break
+            # A TLS socket can hold decrypted bytes that epoll does not see (as aiomqtt
+            # checks too): read on at the loop's next pass.
+            tls = paho.socket()
+            if isinstance(tls, ssl.SSLSocket) and tls.pending() > 0:
+                loop.call_soon(read)
+        except Exception as exc:
+            # As aiomqtt's own reader: a broken connection ends the session.
+            if not disconnected.done():
+                disconnected.set_exception(exc)
+
+    loop.remove_reader(sock.fileno())
+    loop.add_reader(sock.fileno(), read)

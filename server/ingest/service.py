@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from edge.protocol import (
+    TOPIC_PREFIX,
     Alarm,
     HubState,
     HubStatus,
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 _UNKNOWN_HUB_TTL_S = 1.0
 # An exception's text can be long (a whole SQL statement); the start says what it was.
 _MAX_ERROR_REASON = 500
+# Where a topic's hub id starts (carewatch/v1/hubs/HUB/CHANNEL).
+_HUB_AT = len(TOPIC_PREFIX) + 1
 
 
 def _hub_of(topic: str) -> str | None:
@@ -80,7 +83,11 @@ class IngestService:
         self._heartbeats = heartbeats
         # None: no hub is told its alarm is stored (a server without a broker session to tell it on).
         self._confirmer = confirmer
-        self._metrics = metrics or IngestMetrics()
+        self._metrics = metrics = metrics or IngestMetrics()
+        # Each message counts in one of these: looked up once, not per message.
+        self._counted = {
+            channel: metrics.messages.labels(channel) for channel in ("readings", "alarm", "status")
+        }
         self._alerts = alerts
         self._detector = detector
         self._writer = writer
@@ -173,7 +180,7 @@ class IngestService:
         home = self._homes[message.hub]
         match message:
             case ReadingsBatch():
-                self._metrics.messages.labels("readings").inc()
+                self._counted["readings"].inc()
                 lag = self._metrics.ingest_lag
                 for reading in message.readings:
                     lag.observe((received_at - reading.ts).total_seconds())
@@ -181,13 +188,13 @@ class IngestService:
                     await self._act(home, self._detector.observe(message.hub, reading))
                 return await self._writer.put(ReceivedBatch(message, received_at))
             case Alarm():
-                self._metrics.messages.labels("alarm").inc()
+                self._counted["alarm"].inc()
                 # Committed (or found stored already, for a redelivery) once this returns.
                 await self._alarm_alerts.raise_alarm(home, message)
                 if self._confirmer is not None:
                     self._confirmer.stored(message)
             case HubStatus():
-                self._metrics.messages.labels("status").inc()
+                self._counted["status"].inc()
                 return await self._status(home, message, received_at)
         return None
 
@@ -231,6 +238,10 @@ class IngestService:
 
     async def _look_up_if_unknown(self, topic: str) -> None:
         # A hub provisioned while the server runs is found on its first message.
+        # Most messages are from a known hub: its id between the prefix and the
+        # channel is found as it stands, without validating the topic twice (triage does).
+        if topic[_HUB_AT : topic.rfind("/")] in self._homes:
+            return
         try:
             hub, _ = parse_topic(topic)
         except ProtocolError:

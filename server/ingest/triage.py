@@ -114,7 +114,6 @@ def _judge_clock(
     message: ReadingsBatch | Alarm | HubStatus, topic: str, received_at: datetime
 ) -> Accepted:
     latest = received_at + CLOCK_TOLERANCE
-    server_time = format_timestamp(received_at)
     match message:
         case ReadingsBatch():
             return _split_batch(message, topic, received_at)
@@ -122,7 +121,8 @@ def _judge_clock(
             # An alarm is never refused for the hub's clock: it is raised as of now.
             note = (
                 f"alarm {message.id} ({message.sensor}) stamped {format_timestamp(message.ts)}, "
-                f"{_offset(message.ts, received_at)}; raised at the server's time {server_time} "
+                f"{_offset(message.ts, received_at)}; raised at the server's time "
+                f"{format_timestamp(received_at)} "
                 "(check the hub's clock)"
             )
             return Accepted(dataclasses.replace(message, ts=received_at), note=note)
@@ -141,7 +141,7 @@ def _judge_clock(
                     if message.watermark is not None
                     else ""
                 )
-                + f": taken at the server's time {server_time} (check the hub's clock)"
+                + f": taken at the server's time {format_timestamp(received_at)} (check the hub's clock)"
             )
             return Accepted(
                 dataclasses.replace(message, ts=min(message.ts, received_at), watermark=watermark),

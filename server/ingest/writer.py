@@ -20,15 +20,17 @@ __all__ = ["ReadingWriter"]
 
 log = logging.getLogger(__name__)
 
-_Entry = tuple[ReceivedBatch, "asyncio.Future[None]"]
+# A batch, what completes when it is committed, and when it was queued (loop time).
+_Entry = tuple[ReceivedBatch, "asyncio.Future[None]", float]
 _T = TypeVar("_T")
 
 
 class ReadingWriter:
     """Writes each batch as soon as the database is free, together with all queued behind it.
 
-    Idle, a batch is written at once; under load the queue fills while a flush
-    runs and the next flush takes up to ``max_readings`` in one COPY.
+    A batch is written once it is ``linger_s`` old (group commit: what arrives
+    meanwhile shares its transaction); under load the queue fills while a flush
+    runs and the next flush takes up to ``max_readings`` in one COPY at once.
 
     ``put`` waits when the queue is full: backpressure reaches the MQTT
     consumer instead of memory growing without bound. It returns a future
@@ -47,6 +49,7 @@ class ReadingWriter:
         *,
         max_readings: int = 5_000,
         max_queued_batches: int = 20_000,
+        linger_s: float = 0.0,
         stall_after_s: float = 30.0,
         metrics: IngestMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -54,6 +57,7 @@ class ReadingWriter:
         self._pool = pool
         self._metrics = metrics or IngestMetrics()
         self._max_readings = max_readings
+        self._linger_s = linger_s
         self._stall_after_s = stall_after_s
         self._clock = clock
         self._queue: asyncio.Queue[_Entry] = asyncio.Queue(maxsize=max_queued_batches)
@@ -62,6 +66,7 @@ class ReadingWriter:
         self._busy_since: float | None = None
         self._last_error = ""
         self._stall_logged = False
+        self.flushes = 0
         self.stored_batches = 0
         self.stored_readings = 0
         self.duplicate_batches = 0
@@ -69,8 +74,9 @@ class ReadingWriter:
 
     async def put(self, item: ReceivedBatch) -> asyncio.Future[None]:
         """Queue a batch for the next flush; the future completes once it is committed."""
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, committed))
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[None] = loop.create_future()
+        await self._queue.put((item, committed, loop.time()))
         return committed
 
     def pending(self) -> int:
@@ -94,12 +100,22 @@ class ReadingWriter:
 
     async def run(self) -> None:
         """Flush forever; on cancellation, flush what is queued first."""
+        first: _Entry | None = None
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 first = await self._queue.get()
-                await self._flush(self._collect(first))
+                # A flush costs the event loop about as much for one batch as for a
+                # dozen (its transaction, statements and round trips): the oldest batch
+                # waits until it is linger_s old, and what comes meanwhile shares its
+                # flush. Under load it is older than that already and nothing waits.
+                wait = first[2] + self._linger_s - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                taken, first = self._collect(first), None
+                await self._flush(taken)
         except asyncio.CancelledError:
-            leftovers = []
+            leftovers = [first] if first is not None else []
             while not self._queue.empty():
                 leftovers.append(self._queue.get_nowait())
             if leftovers:
@@ -116,7 +132,7 @@ class ReadingWriter:
         return queued
 
     async def _flush(self, queued: list[_Entry]) -> None:
-        items = [item for item, _ in queued]
+        items = [item for item, _, _ in queued]
         started = time.perf_counter()
         self._busy_since = self._clock()
         new, refused = await self._write(items)
@@ -125,11 +141,12 @@ class ReadingWriter:
         if self._stall_logged:
             self._stall_logged = False
             log.warning("the reading writer is storing readings again")
-        for _, committed in queued:
+        for _, committed, _ in queued:
             if not committed.done():
                 committed.set_result(None)
         stored = sum(len(i.batch.readings) for i in new)
         duplicates = len(items) - len(new) - refused
+        self.flushes += 1
         self.stored_batches += len(new)
         self.stored_readings += stored
         self.duplicate_batches += duplicates

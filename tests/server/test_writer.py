@@ -4,12 +4,15 @@ retried for ever, and a writer that cannot store anything makes /readyz fail."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
 
 from edge.protocol import Reading, ReadingKind, ReadingsBatch
+from server.ingest.writer import ReadingWriter
+from server.store.pool import open_pool
 from server.store.readings import ReceivedBatch
 from tests.server.helpers import provision, running_server, unique_hub, wait_for
 
@@ -90,3 +93,32 @@ async def test_readyz_fails_while_the_writer_stores_nothing_and_recovers_after(
 
         await wait_for(ready, within=15, what="readyz to recover")
     assert writer.stored_batches == 1
+
+
+async def test_batches_that_come_while_the_writer_lingers_share_one_flush(
+    database_url: str,
+) -> None:
+    hub = unique_hub("linger")
+    provision(database_url, hub, "Mrs Linger")
+    now = datetime.now(UTC)
+    pool = await open_pool(database_url, min_size=1, max_size=2)
+    try:
+        writer = ReadingWriter(pool, linger_s=0.3)
+        running = asyncio.create_task(writer.run())
+        committed = []
+        for seq in range(1, 6):
+            committed.append(await writer.put(_batch(hub, seq, at=now)))
+            await asyncio.sleep(0.02)
+        async with asyncio.timeout(15):
+            await asyncio.gather(*committed)
+        assert (writer.flushes, writer.stored_batches) == (1, 5)
+        # Stopped while it lingers, the writer still writes the batch it had taken.
+        last = await writer.put(_batch(hub, 6, at=now))
+        await asyncio.sleep(0.05)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        assert last.done()
+        assert writer.stored_batches == 6
+    finally:
+        await pool.close()
