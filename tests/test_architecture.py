@@ -59,7 +59,8 @@ def _domain(name: str) -> bool:
 def _detect(name: str) -> bool:
     return (
         _top(name) in STDLIB
-        or _top(name) in {"numpy", "sklearn"}
+        # msgpack: the checkpoint's form (bytes in, bytes out), no I/O.
+        or _top(name) in {"numpy", "sklearn", "msgpack"}
         or _within(name, ("edge.protocol", "server.domain", "server.detect"))
     )
 
@@ -100,7 +101,11 @@ RULES: list[tuple[str, str, Callable[[str], bool]]] = [
         "server/domain",
         _domain,
     ),
-    ("detectors import only the domain (and numpy, scikit-learn)", "server/detect", _detect),
+    (
+        "detectors import only the domain (and numpy, scikit-learn, msgpack)",
+        "server/detect",
+        _detect,
+    ),
     ("the store imports only the domain (and its database driver)", "server/store", _store),
     *(
         (f"{below} is below the API and never imports it", below, _not_api)

@@ -33,10 +33,23 @@ def require_sipp() -> str:
 
 
 def free_udp_port() -> int:
-    """A port free for UDP (and, most likely, TCP) on loopback."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free for both UDP and TCP on loopback (SIPp binds its main socket in either).
+
+    A port the kernel hands out free for UDP may be taken for TCP (a server's
+    listener, a connection's ephemeral end): SIPp over TCP then fails with
+    "Unable to bind main socket". Both are tried on the same number.
+    """
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no loopback port free for both UDP and TCP in 50 tries")
 
 
 def mrq(
