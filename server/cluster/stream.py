@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -38,6 +37,7 @@ from server.cluster.partitions import (
     partition_subjects,
     topic_of,
 )
+from server.loop_share import LoopShare
 
 __all__ = ["ClusterStream", "consume"]
 
@@ -238,11 +238,9 @@ async def consume(
                 messages = await subscription.fetch(batch, timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):
                 continue
-            given_back = time.perf_counter()
+            share = LoopShare(slice_s)
             for msg in messages:
-                if time.perf_counter() - given_back > slice_s:
-                    await asyncio.sleep(0)
-                    given_back = time.perf_counter()
+                await share.step()
                 topic = topic_of(msg.subject)
                 if on_message is not None:
                     on_message(msg.subject)

@@ -39,6 +39,7 @@ from server.domain.findings import Finding
 from server.jobs.checkpoint_packing import pack, unpack
 from server.jobs.checkpoint_plan import ByteBudget, CheckpointLine, chunk_pause
 from server.jobs.checkpoint_yield import YieldToBacklog, chunk_waits
+from server.loop_share import LoopShare
 from server.store import alerts as alerts_sql
 from server.store.detector_state import (
     away_by_hub,
@@ -159,7 +160,7 @@ class DetectorKeeper:
             # moved out of its sight (gc.freeze), so later passes see only new objects.
             gc.disable()
             try:
-                given_back = time.perf_counter()
+                share = LoopShare(self._slice_s)
                 async for chunk in stream_checkpoints(
                     conn, chunk_homes=_RESTORE_CHUNK, within=within
                 ):
@@ -170,9 +171,7 @@ class DetectorKeeper:
                         except CheckpointError as exc:
                             log.warning("hub %s: %s; its routine will be learned again", hub, exc)
                             unreadable.append(hub)
-                        if time.perf_counter() - given_back > self._slice_s:
-                            await asyncio.sleep(0)
-                            given_back = time.perf_counter()
+                        await share.step()
             finally:
                 gc.enable()
             gc.freeze()
@@ -189,14 +188,12 @@ class DetectorKeeper:
                     conn, dict(since[start : start + _LOOP_SHARE])
                 )
             # Folded in a slice at a time: at a take-over the loop also raises alarms.
-            given_back = time.perf_counter()
+            share = LoopShare(self._slice_s)
             for hub, readings in missed.items():
                 found = [f for reading in readings for f in self._detector.observe(hub, reading)]
                 if found and self._on_findings is not None:
                     await self._on_findings(hub, found)
-                if time.perf_counter() - given_back > self._slice_s:
-                    await asyncio.sleep(0)
-                    given_back = time.perf_counter()
+                await share.step()
         afresh = 0
         for s in seen:
             if s.hub in restored:
@@ -324,7 +321,7 @@ class DetectorKeeper:
         states: dict[str, bytes] = {}
         left: list[str] = []
         try:
-            given_back = time.perf_counter()
+            share = LoopShare(self._slice_s)
             for at, hub in enumerate(hubs):
                 if owned is not None and hub not in owned:
                     continue  # its partition moved away while it waited in line
@@ -337,9 +334,7 @@ class DetectorKeeper:
                     states[hub] = state
                     if bounded:
                         self._budget.spend(len(state), now=self._clock())
-                if time.perf_counter() - given_back > self._slice_s:
-                    await asyncio.sleep(0)
-                    given_back = time.perf_counter()
+                await share.step()
             if self._before_saving is not None:
                 await self._before_saving()
             async with self._pool.connection() as conn:
