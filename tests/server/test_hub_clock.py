@@ -70,6 +70,14 @@ async def test_a_reading_stamped_a_day_ahead_does_not_blind_no_movement(
     assert alert["kind"] == "no_movement"
     # The true reading after the jump counted: the silence is from 13:02.
     assert "since 13:02" in str(alert["reason"]), alert["reason"]
+
+    # The detector saw the readings as they came; the writer commits them in groups, a few
+    # ms later (both batches and their readings in one transaction).
+    async def both_batches_committed() -> bool:
+        rows = _rows(database_url, "SELECT seq FROM reading_batches WHERE hub_id = %s", hub)
+        return len(rows) == 2
+
+    await wait_for(both_batches_committed, what="both batches committed")
     stored = _rows(database_url, "SELECT seq, ts FROM readings WHERE hub_id = %s ORDER BY ts", hub)
     assert len(stored) == 4
     assert max(ts for _, ts in stored) == t0 + timedelta(minutes=2)  # type: ignore[type-var]
