@@ -23,10 +23,16 @@ import paho.mqtt.client as mqtt
 
 from edge.mqtt_url import broker_address
 from edge.protocol import TOPIC_PREFIX
+from server.loop_share import LoopShare
 
 __all__ = ["MqttConsumer"]
 
 log = logging.getLogger(__name__)
+
+# Messages handled back to back before the loop is given back: a burst of backlog
+# batches (hundreds of readings each, a few ms apiece) awaits nothing that suspends,
+# and would hold the alarm session's reader behind it for seconds.
+_SLICE_S = 0.005
 
 # Returns what to wait for before acknowledging (None: the message is done).
 Handler = Callable[[str, bytes, datetime], Awaitable["asyncio.Future[None] | None"]]
@@ -128,6 +134,7 @@ class MqttConsumer:
         # asked only when nothing is queued, and what the socket's bursts queued is
         # taken straight from its queue.
         queued: asyncio.Queue[aiomqtt.Message] = client._queue
+        share = LoopShare(_SLICE_S)
         try:
             async for first in client.messages:
                 message: aiomqtt.Message | None = first
@@ -136,6 +143,7 @@ class MqttConsumer:
                     data = payload if isinstance(payload, bytes) else str(payload).encode()
                     durable = await self._deliver(message.topic.value, data, datetime.now(UTC))
                     acks.put(message.mid, message.qos, durable)
+                    await share.step()
                     message = None if queued.empty() else queued.get_nowait()
                 self.acknowledged = acks.sent
         finally:

@@ -62,18 +62,38 @@ def test_an_always_behind_fleet_is_still_saved_at_the_ceilings_rate() -> None:
     assert line.waited_s(now=59 * 30.0) < 600.0
 
 
-def test_the_budget_banks_at_most_a_minute_and_refills_at_its_rate() -> None:
+def test_the_budget_banks_a_few_seconds_and_refills_at_its_rate() -> None:
     budget = ByteBudget(bytes_per_min=6_000, now=0.0)
-    budget.spend(6_000, now=0.0)
+    assert budget.rate == 5_500 / 60  # what is not banked, spread over the minute
+    budget.spend(500, now=0.0)  # the 5 s banked
     assert not budget.allows(now=0.0)
-    assert budget.allows(now=0.5)  # 50 bytes back
+    assert budget.allows(now=0.5)
     budget.spend(1_000, now=0.5)  # overshoot: a checkpoint's size is known only after
-    assert not budget.allows(now=9.0)  # -950 + 850
-    assert budget.allows(now=10.5)
-    # An idle hour banks no more than a minute's worth.
+    assert not budget.allows(now=10.5)  # about -954 + 917
+    assert budget.allows(now=11.0)
+    # An idle hour banks no more than its few seconds' worth.
     budget = ByteBudget(bytes_per_min=6_000, now=0.0)
-    budget.spend(6_001, now=3_600.0)
+    budget.spend(501, now=3_600.0)
     assert not budget.allows(now=3_600.0)
+
+
+def test_no_minute_writes_more_than_the_bound() -> None:
+    """A writer that saves whenever allowed, after quiet spells too, stays in bounds."""
+    bound, state = 60_000, 700
+    budget = ByteBudget(bytes_per_min=bound, now=0.0)
+    written: list[tuple[float, int]] = []
+    t = 0.0
+    while t < 1_200.0:
+        # Quiet for a minute now and then (ingest behind: the keeper yields), then greedy.
+        if not 300.0 <= t % 400.0 < 360.0 and budget.allows(now=t):
+            budget.spend(state, now=t)
+            written.append((t, state))
+        t += 0.05
+    # Twenty minutes, three of them quiet: near the refill rate for the other seventeen.
+    assert sum(size for _, size in written) > budget.rate * 60 * 17
+    for start, _ in written:
+        in_minute = sum(size for at, size in written if start <= at < start + 60.0)
+        assert in_minute <= bound + state  # one home's state over, at most
 
 
 def test_chunks_are_spread_over_the_interval() -> None:
