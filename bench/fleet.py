@@ -426,7 +426,7 @@ def _server_env(overrides: dict[str, str]) -> Iterator[None]:
 
 
 # The fleet's own batches: a backlog's (hub-b…) are counted apart, not as the fleet's lag.
-_FLEET_BATCHES = "hub_id NOT LIKE 'hub-b%'"
+_FLEET_BATCHES = "substr(hub_id, 1, 5) <> 'hub-b'"
 
 
 def _committed(conn: psycopg.Connection[Any]) -> int:
