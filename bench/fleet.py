@@ -49,7 +49,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -241,6 +241,29 @@ def raw_copy_rate(database_url: str, seconds: float = 3.0) -> float:
     return rows / elapsed
 
 
+def press_pendants(
+    mqtt_url: str,
+    hubs: list[str],
+    *,
+    every_s: float,
+    until: threading.Event,
+    presses: dict[str, datetime],
+    pressed: Callable[[], None] = lambda: None,
+) -> None:
+    """One press on each of ``hubs`` in turn, every ``every_s``, until ``until`` is set."""
+    publisher = Publisher(mqtt_url)
+    try:
+        for hub in hubs:
+            if until.wait(every_s):
+                return
+            alarm = Alarm(hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC))
+            publisher.publish(alarm_topic(hub), encode(alarm)).wait_for_publish(10)
+            presses[alarm.id] = alarm.ts
+            pressed()
+    finally:
+        publisher.close()
+
+
 class Fleet:
     """Publishers for every home on a few MQTT connections, each on its own schedule."""
 
@@ -321,19 +344,14 @@ class Fleet:
             publisher.close()
 
     def _press(self, every_s: float) -> None:
-        publisher = Publisher(self._mqtt_url)
-        try:
-            for hub in self._pendant_hubs:
-                if self.stop.wait(every_s):
-                    return
-                alarm = Alarm(
-                    hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC)
-                )
-                publisher.publish(alarm_topic(hub), encode(alarm)).wait_for_publish(10)
-                self.presses[alarm.id] = alarm.ts
-                self._count("alarm")
-        finally:
-            publisher.close()
+        press_pendants(
+            self._mqtt_url,
+            self._pendant_hubs,
+            every_s=every_s,
+            until=self.stop,
+            presses=self.presses,
+            pressed=lambda: self._count("alarm"),
+        )
 
 
 def _backlog_batches(hub: str, rng: random.Random, flush_at: datetime) -> list[ReadingsBatch]:
@@ -397,18 +415,13 @@ class Backlog:
                 publisher.close()
 
     def _press(self) -> None:
-        publisher = Publisher(self._mqtt_url)
-        try:
-            for hub in self._pendant_hubs:
-                if self.drained.wait(DRAIN_PRESS_EVERY_S):
-                    return
-                alarm = Alarm(
-                    hub, str(uuid.uuid4()), "pendant", AlarmKind.PENDANT, datetime.now(UTC)
-                )
-                publisher.publish(alarm_topic(hub), encode(alarm)).wait_for_publish(10)
-                self.presses[alarm.id] = alarm.ts
-        finally:
-            publisher.close()
+        press_pendants(
+            self._mqtt_url,
+            self._pendant_hubs,
+            every_s=DRAIN_PRESS_EVERY_S,
+            until=self.drained,
+            presses=self.presses,
+        )
 
 
 @contextmanager
