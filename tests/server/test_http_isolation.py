@@ -152,7 +152,13 @@ async def test_signing_in_again_and_again_with_the_right_password_stalls_no_alar
 
 
 class _AlertReads:
-    """Counts the queries that read alerts with their residents, whoever sends them."""
+    """Counts the queries that read alerts with their residents on a change, whoever
+    sends them.
+
+    The escalation poller's look for due rungs is left out: it runs every tick whatever
+    changes (two reads a second), so counting it measured how long the test took on a
+    slow machine (105 reads for 21 changes on CI), not what a change costs.
+    """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.value = 0
@@ -160,7 +166,8 @@ class _AlertReads:
 
         async def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
             text = query.decode() if isinstance(query, bytes) else str(query)
-            if "FROM alerts a JOIN residents r" in text:
+            due_rungs = "a.escalation_due_at <= now()" in text
+            if "FROM alerts a JOIN residents r" in text and not due_rungs:
                 self.value += 1
             return await execute(cursor, query, *args, **kwargs)
 
