@@ -28,7 +28,9 @@ reading rows. Then it reports, over the measured window (after a warm-up):
   publishers standing in for the hubs (this process), and the machine busy in all;
 - checkpoint bytes a minute (states saved in ``detector_state``) and WAL a
   minute (cluster-wide: other databases on the machine add to it);
-- pendant press → alert committed, p50/p99.
+- pendant press → alert committed, p50/p99; and the server's own histograms over the
+  window: an alarm's receipt to its alert committed, and how late its event loop ran
+  a timer (``carewatch_alarm_seconds``, ``carewatch_event_loop_lag_seconds``).
 
 With ``--backlog-hubs N``, N more homes come back from an hour's outage early in the
 measured window: each flushes the hour's readings at once, in batches of at most
@@ -540,6 +542,21 @@ def _machine_busy() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def _buckets(server: ServerProcess, histogram: str) -> dict[str, int]:
+    """A histogram of the server's /metrics: observations at or under each bound, by bound."""
+    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
+    prefix = f'{histogram}_bucket{{le="'
+    return {
+        line[len(prefix) :].split('"', 1)[0]: round(float(line.rsplit(" ", 1)[1]))
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
+
+
+def _since(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {bound: count - before.get(bound, 0) for bound, count in after.items()}
+
+
 def _handled(server: ServerProcess) -> int:
     """Messages the server has handled (its carewatch_messages counters, every channel)."""
     text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
@@ -654,6 +671,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 broker_cpu0 = sum(_pid_cpu(pid) for pid in broker)
                 publishers_cpu0, busy0 = _pid_cpu(os.getpid()), _machine_busy()
                 db_cpu0, handled0 = _backend_cpu(conn), _handled(server)
+                alarm_s0 = _buckets(server, "carewatch_alarm_seconds")
+                loop_lag0 = _buckets(server, "carewatch_event_loop_lag_seconds")
                 profiler = _profile(server, args.profile, seconds=min(30.0, args.seconds))
                 db_t0 = conn.execute("SELECT now()").fetchone()
                 assert db_t0 is not None
@@ -683,6 +702,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 publishers_cpu = _pid_cpu(os.getpid()) - publishers_cpu0
                 busy = _machine_busy() - busy0
                 handled = _handled(server) - handled0
+                # The server's own view: receipt to alert committed, and how late its loop ran.
+                alarm_s = _since(alarm_s0, _buckets(server, "carewatch_alarm_seconds"))
+                loop_lag = _since(loop_lag0, _buckets(server, "carewatch_event_loop_lag_seconds"))
                 db_cpu = sum(
                     seconds - db_cpu0.get(pid, 0.0) for pid, seconds in _backend_cpu(conn).items()
                 )
@@ -771,6 +793,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "pendant_to_alert_p50_ms": round(_percentile(presses, 0.5) * 1000) if presses else None,
         "pendant_to_alert_p99_ms": round(_percentile(presses, 0.99) * 1000) if presses else None,
         "broker_ratio": round(sum(offered.values()) / raw_mqtt, 3),
+        "server_alarm_receipt_to_commit_s_at_or_under": alarm_s,
+        "server_loop_lag_s_at_or_under": loop_lag,
         **({} if backlog is None else _drain_report(backlog, drain_presses)),
         "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

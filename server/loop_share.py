@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
-__all__ = ["LoopShare"]
+__all__ = ["LoopShare", "watch_loop_lag"]
 
 
 class LoopShare:
@@ -29,3 +30,16 @@ class LoopShare:
         if time.perf_counter() - self._since > self._slice_s:
             await asyncio.sleep(0)
             self._since = time.perf_counter()
+
+
+async def watch_loop_lag(observe: Callable[[float], None], *, every_s: float = 0.25) -> None:
+    """Observe, for ever, how much later than asked the loop wakes a sleeping task.
+
+    Work that holds the loop delays every alarm read on it by as much: this is
+    the figure to look at when alarms are slow and the database is not.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time()
+        await asyncio.sleep(every_s)
+        observe(max(0.0, loop.time() - asked - every_s))

@@ -78,6 +78,18 @@ class IngestMetrics:
             buckets=(0.5, 1, 5, 15, 60, 300, 900, 3_600, 21_600, 86_400),
             registry=self.registry,
         )
+        self.alarm_seconds = Histogram(
+            "carewatch_alarm_seconds",
+            "From an alarm's receipt by the server to its emergency committed",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.loop_lag = Histogram(
+            "carewatch_event_loop_lag_seconds",
+            "How late the event loop that reads alarms ran a timer (work holding it shows here)",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
         self.broker_connected = Gauge(
             "carewatch_broker_connected",
             "1 while the MQTT session is up",

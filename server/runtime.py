@@ -51,6 +51,7 @@ from server.jobs.checkpoint_yield import YieldToBacklog
 from server.jobs.detector_keeper import DetectorKeeper
 from server.jobs.hub_watch import HubWatch
 from server.jobs.unit_watch import UnitWatch
+from server.loop_share import watch_loop_lag
 from server.metrics import IngestMetrics
 from server.passwords import PasswordWork, generate_password
 from server.scaip.endpoint import ScaipEndpoint
@@ -340,6 +341,7 @@ class CarewatchServer:
                 # The caller gives up first; this only catches one that hangs.
                 call_timeout_s=(caller.longest_s + 5.0) if caller else 100.0,
                 tick_s=s.escalation_tick_s,
+                send_timeout_s=s.notification_send_timeout_s,
                 link_lifetime=timedelta(seconds=s.link_lifetime_s),
                 digest_hour=s.digest_hour,
                 digest_zone=ZoneInfo(s.service_timezone),
@@ -391,6 +393,7 @@ class CarewatchServer:
         if s.scaip_port is not None:
             await self._start_scaip(alarm_pool, link_key)
         self._spawn("alert-feed", feed.run())
+        self._spawn("loop-lag", watch_loop_lag(metrics.loop_lag.observe))
         if self.cluster_stream is None:
             self._lead()
             self._spawn("mqtt", self.consumer.run())
@@ -575,6 +578,7 @@ class CarewatchServer:
             "heartbeats",
             "detector-keeper",
             "alert-feed",
+            "loop-lag",
         ):
             await self._cancel(name)
         if self.detector_keeper is not None and self._pool is not None:

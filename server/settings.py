@@ -142,6 +142,10 @@ class ServerSettings(BaseSettings):
     # the next one (then the responders) is notified, and how often to look.
     ack_timeout_s: float = Field(default=5 * 60.0, gt=0)
     escalation_tick_s: float = Field(default=1.0, gt=0)
+    # One attempt to send on one channel (e-mail, SMS, push, webhook) gives up after
+    # this and the next is tried: a provider that takes the connection and never
+    # answers must not hold a rung for long. Voice calls have their own limits.
+    notification_send_timeout_s: float = Field(default=5.0, gt=0)
     # Outgoing mail in apprise form, e.g. mailtos://user:pass@smtp.example.org?from=alerts@example.org
     email_url: str | None = None
     # The SMS gateway in apprise form, with {to} where the carer's number goes, e.g.

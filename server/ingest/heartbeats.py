@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 class HeartbeatWriter:
     """Every hub's latest status, written in batches (start :meth:`run` as a task)."""
 
-    def __init__(self, pool: Pool, *, flush_s: float = 0.25, chunk_hubs: int = 2_000) -> None:
+    # 500 hubs a statement: building one statement's parameters awaits nothing, and at
+    # 2,000 (about 25 ms of a 100,000-home fleet's flush) it held every alarm's round
+    # trips behind it.
+    def __init__(self, pool: Pool, *, flush_s: float = 0.25, chunk_hubs: int = 500) -> None:
         self._pool = pool
         self._flush_s = flush_s
         self._chunk_hubs = chunk_hubs

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -191,6 +191,9 @@ class IngestService:
                 self._counted["alarm"].inc()
                 # Committed (or found stored already, for a redelivery) once this returns.
                 await self._alarm_alerts.raise_alarm(home, message)
+                self._metrics.alarm_seconds.observe(
+                    (datetime.now(UTC) - received_at).total_seconds()
+                )
                 if self._confirmer is not None:
                     self._confirmer.stored(message)
             case HubStatus():

@@ -110,10 +110,17 @@ async def insert_alert(
     # Twice at most: the active alert that blocked the insert may be resolved
     # before we read it, and then this condition raises a new one.
     for _ in range(2):
+        # The alert, its "raised" row on the trail and its announcement in one statement:
+        # a pendant's alarm waits for each round trip to the database (and, on a busy
+        # event loop, for the loop's turn after each), so it makes as few as it can.
         cursor = await conn.execute(
-            "INSERT INTO alerts (resident_id, hub_id, kind, severity, status, event_at, reason,"
-            " details, escalation_due_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, now())"
-            " ON CONFLICT (resident_id, kind) WHERE status <> 'resolved' DO NOTHING RETURNING id",
+            "WITH raised AS (INSERT INTO alerts (resident_id, hub_id, kind, severity, status,"
+            " event_at, reason, details, escalation_due_at)"
+            " VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, now())"
+            " ON CONFLICT (resident_id, kind) WHERE status <> 'resolved' DO NOTHING RETURNING id),"
+            " trail AS (INSERT INTO alert_events (alert_id, actor, action, note, details)"
+            " SELECT id, 'system', 'raised', %s, '{}'::jsonb FROM raised)"
+            " SELECT id, pg_notify(%s, id::text) FROM raised",
             (
                 alert.resident_id,
                 alert.hub,
@@ -122,12 +129,13 @@ async def insert_alert(
                 alert.event_at,
                 alert.reason,
                 Jsonb(alert.details),
+                alert.reason,
+                ALERT_CHANNEL,
             ),
         )
         row = await cursor.fetchone()
         if row is not None:
             alert_id: uuid.UUID = row[0]
-            await add_event(conn, alert_id, actor="system", action="raised", note=alert.reason)
             return alert_id, True
         cursor = await conn.execute(
             "SELECT id FROM alerts WHERE resident_id = %s AND kind = %s AND status <> 'resolved'"

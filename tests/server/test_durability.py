@@ -218,6 +218,15 @@ async def test_an_alarm_is_not_held_up_by_a_backlog_of_readings(
 
                 await wait_for(emergency, within=10, what="the emergency alert during the backlog")
                 assert _counts(database_url, hub)[0] == 0, "readings were still held up"
+
+                # Its receipt-to-commit time is on /metrics, for the service's dashboards.
+                async def timed() -> bool:
+                    count = server.metrics.registry.get_sample_value(
+                        "carewatch_alarm_seconds_count"
+                    )
+                    return count == 1.0
+
+                await wait_for(timed, within=10, what="the alarm's time on /metrics")
         finally:
             publisher.close()
         forget_session(mqtt_url, settings.mqtt_client_id)

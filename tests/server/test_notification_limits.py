@@ -55,7 +55,8 @@ def silent() -> Iterator[tuple[str, list[float]]]:
 async def server(
     database_url: str, mqtt_url: str, smtp: tuple[str, Mailbox]
 ) -> AsyncIterator[CarewatchServer]:
-    settings = _settings(smtp[0])
+    # Four hung sends are waited out here: each gives up after 2 s, not the default 5.
+    settings = _settings(smtp[0]).model_copy(update={"notification_send_timeout_s": 2.0})
     async with CarewatchServer(settings, database_url=database_url, mqtt_url=mqtt_url) as running:
         yield running
     forget_session(mqtt_url, settings.mqtt_client_id)
@@ -129,7 +130,7 @@ async def test_a_push_service_that_never_answers_delays_no_other_alert(
     async def all_given_up() -> bool:
         return len(slow_attempts()) == 4
 
-    # Two channels, two attempts each, a few seconds each: recorded within ~25 s.
+    # Two channels, two attempts each, 2 s each: recorded within ~10 s.
     await wait_for(all_given_up, within=40, what="the hung sends timing out")
     attempts = slow_attempts()
     assert [(channel, ok) for channel, ok, _, _ in attempts] == [
@@ -140,7 +141,8 @@ async def test_a_push_service_that_never_answers_delays_no_other_alert(
     ]
     assert all(error for _, _, error, _ in attempts), "each timeout says why"
     gaps = [(b[3] - a[3]).total_seconds() for a, b in itertools.pairwise(attempts)]
-    assert max(gaps) < 8.0, f"an attempt took {max(gaps):.1f} s"
+    # Each attempt gives up at its timeout, not later (a loose bound for a busy machine).
+    assert max(gaps) < 5.0, f"an attempt took {max(gaps):.1f} s"
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT status, escalation_due_at FROM alerts WHERE id = %s", (north["id"],)
