@@ -357,7 +357,7 @@ class Fleet:
     def _publish(self, n: int) -> None:
         rng = random.Random(self._seed * 100 + n)
         started = time.monotonic()
-        publisher = Publisher(self._mqtt_url, threaded=False)
+        publisher = Publisher(self._mqtt_url)
         mine = self._hubs[n::PUBLISHERS]
         seqs = dict.fromkeys(mine, 0)
         # (when, kind, hub): first messages spread over the first minute, not all at once.
@@ -372,25 +372,23 @@ class Fleet:
                 when, kind, hub = due[0]
                 now = time.monotonic()
                 if when > now:
-                    # The wait is spent reading the broker's PUBACKs.
-                    publisher.serve(min(when - now, 0.05))
+                    self.stop.wait(min(when - now, 0.05))
                     continue
                 heapq.heappop(due)
                 if kind == "readings":
                     seqs[hub] += 1
-                    publisher.publish(readings_topic(hub), _sample_batch(hub, seqs[hub], rng))
+                    info = publisher.publish(
+                        readings_topic(hub), _sample_batch(hub, seqs[hub], rng)
+                    )
                     heapq.heappush(due, (when + rng.uniform(30, 60), kind, hub))
                 else:
                     heartbeat = _heartbeat(hub, rng, started, front_door=self._front_door)
-                    publisher.publish(status_topic(hub), heartbeat)
+                    info = publisher.publish(status_topic(hub), heartbeat)
                     heapq.heappush(due, (when + 60.0, kind, hub))
                 self._count(kind)
                 sent += 1
                 if sent % 200 == 0:
-                    # A broker that falls behind holds the publisher back, as it would a hub.
-                    publisher.serve(0)
-                    while publisher.unacknowledged() > 1_000 and not self.stop.is_set():
-                        publisher.serve(0.05)
+                    info.wait_for_publish(10)
         finally:
             publisher.close()
 

@@ -159,16 +159,9 @@ class ServerProcess:
 
 
 class Publisher:
-    """One MQTT connection publishing at QoS 1 with many messages in flight.
+    """One MQTT connection publishing at QoS 1 with many messages in flight."""
 
-    ``threaded``: paho's network thread reads the PUBACKs and sends each message,
-    woken through a socket pair per publish. Without it the caller's own thread
-    writes each message as it publishes and calls :meth:`serve` while it waits,
-    which reads the PUBACKs: no thread hand-over per message (a fleet of 100,000
-    homes' publishers took half a core of the 2 threaded).
-    """
-
-    def __init__(self, mqtt_url: str, *, threaded: bool = True) -> None:
+    def __init__(self, mqtt_url: str) -> None:
         host, port = mqtt_url.removeprefix("mqtt://").split(":")
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -177,31 +170,13 @@ class Publisher:
         )
         self.client.max_inflight_messages_set(1000)
         self.client.connect(host, int(port))
-        self._threaded = threaded
-        if threaded:
-            self.client.loop_start()
+        self.client.loop_start()
 
     def publish(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
         return self.client.publish(topic, payload, qos=1)
 
-    def serve(self, seconds: float) -> None:
-        """Unthreaded: read what the broker sent (PUBACKs) for up to ``seconds``, send what waits."""
-        rc = self.client.loop(timeout=seconds)
-        if rc != mqtt.MQTT_ERR_SUCCESS:
-            raise RuntimeError(f"the publisher's connection failed: {mqtt.error_string(rc)}")
-
-    def unacknowledged(self) -> int:
-        """Messages published and not acknowledged by the broker yet."""
-        return len(self.client._out_messages)
-
     def close(self) -> None:
-        if self._threaded:
-            self.client.loop_stop()
-        else:
-            # What is still in flight is acknowledged first, as the threaded loop would.
-            deadline = time.monotonic() + 10
-            while self.unacknowledged() and time.monotonic() < deadline:
-                self.serve(0.05)
+        self.client.loop_stop()
         self.client.disconnect()
 
 
