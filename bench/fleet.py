@@ -262,9 +262,10 @@ def press_pendants(
     ``ready`` is set once the presser is connected.
 
     The presses are made in a process of their own, as a pendant is a device of its
-    own: in this process they waited for the interpreter behind the fleet's and the
-    backlog's publishing threads (hundreds of ms during a drain), which is the
-    bench's delay and not the server's.
+    own: here they would wait for the interpreter behind the fleet's and the
+    backlog's publishing threads, and that wait would be counted as the server's.
+    (Moved when alarms were slow during a drain, it changed nothing measurable
+    there: the server was the cause; docs/benchmarks.md, 2026-12-04.)
     """
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
