@@ -30,7 +30,8 @@ reading rows. Then it reports, over the measured window (after a warm-up):
   minute (cluster-wide: other databases on the machine add to it);
 - pendant press → alert committed, p50/p99; and the server's own histograms over the
   window: an alarm's receipt to its alert committed, and how late its event loop ran
-  a timer (``carewatch_alarm_seconds``, ``carewatch_event_loop_lag_seconds``).
+  a timer (``carewatch_alarm_seconds``, ``carewatch_event_loop_lag_seconds``), and its
+  full garbage collections' durations (``carewatch_gc_seconds``, generation 2).
 
 With ``--backlog-hubs N``, N more homes come back from an hour's outage early in the
 measured window: each flushes the hour's readings at once, in batches of at most
@@ -541,10 +542,14 @@ def _machine_busy() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _buckets(server: ServerProcess, histogram: str) -> dict[str, int]:
-    """A histogram of the server's /metrics: observations at or under each bound, by bound."""
+def _buckets(server: ServerProcess, histogram: str, labels: str = "") -> dict[str, int]:
+    """A histogram of the server's /metrics: observations at or under each bound, by bound.
+
+    ``labels``: the series' labels before its bound, as the page writes them
+    (``generation="2",``).
+    """
     text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
-    prefix = f'{histogram}_bucket{{le="'
+    prefix = f'{histogram}_bucket{{{labels}le="'
     return {
         line[len(prefix) :].split('"', 1)[0]: round(float(line.rsplit(" ", 1)[1]))
         for line in text.splitlines()
@@ -672,6 +677,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 db_cpu0, handled0 = _backend_cpu(conn), _handled(server)
                 alarm_s0 = _buckets(server, "carewatch_alarm_seconds")
                 loop_lag0 = _buckets(server, "carewatch_event_loop_lag_seconds")
+                full_gc0 = _buckets(server, "carewatch_gc_seconds", 'generation="2",')
                 profiler = _profile(server, args.profile, seconds=min(30.0, args.seconds))
                 db_t0 = conn.execute("SELECT now()").fetchone()
                 assert db_t0 is not None
@@ -704,6 +710,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 # The server's own view: receipt to alert committed, and how late its loop ran.
                 alarm_s = _since(alarm_s0, _buckets(server, "carewatch_alarm_seconds"))
                 loop_lag = _since(loop_lag0, _buckets(server, "carewatch_event_loop_lag_seconds"))
+                full_gc = _since(
+                    full_gc0, _buckets(server, "carewatch_gc_seconds", 'generation="2",')
+                )
                 db_cpu = sum(
                     seconds - db_cpu0.get(pid, 0.0) for pid, seconds in _backend_cpu(conn).items()
                 )
@@ -794,6 +803,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "broker_ratio": round(sum(offered.values()) / raw_mqtt, 3),
         "server_alarm_receipt_to_commit_s_at_or_under": alarm_s,
         "server_loop_lag_s_at_or_under": loop_lag,
+        "server_full_gc_s_at_or_under": full_gc,
         **({} if backlog is None else _drain_report(backlog, drain_presses)),
         "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

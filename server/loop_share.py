@@ -10,10 +10,12 @@ at each step of such work and lets the loop run its other callbacks once
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["LoopShare", "watch_loop_lag"]
+__all__ = ["LoopShare", "watch_collections", "watch_loop_lag"]
 
 
 class LoopShare:
@@ -43,3 +45,22 @@ async def watch_loop_lag(observe: Callable[[float], None], *, every_s: float = 0
         asked = loop.time()
         await asyncio.sleep(every_s)
         observe(max(0.0, loop.time() - asked - every_s))
+
+
+def watch_collections(observe: Callable[[int, float], None]) -> Callable[[], None]:
+    """Observe each garbage collection's generation and seconds; returns the way to stop.
+
+    A collection holds the loop for as long as it runs, and a full one walks every
+    tracked object not frozen at the restore (``gc.freeze``): on a large fleet's heap
+    that is the other thing, besides work that awaits nothing, that makes the loop late.
+    """
+    began: list[float] = []
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif began:
+            observe(int(info["generation"]), time.perf_counter() - began.pop())
+
+    gc.callbacks.append(callback)
+    return lambda: gc.callbacks.remove(callback)

@@ -90,6 +90,13 @@ class IngestMetrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
+        self.gc_seconds = Histogram(
+            "carewatch_gc_seconds",
+            "Garbage collections by generation, and how long each held the process",
+            ["generation"],
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
         self.broker_connected = Gauge(
             "carewatch_broker_connected",
             "1 while the MQTT session is up",

@@ -51,7 +51,7 @@ from server.jobs.checkpoint_yield import YieldToBacklog
 from server.jobs.detector_keeper import DetectorKeeper
 from server.jobs.hub_watch import HubWatch
 from server.jobs.unit_watch import UnitWatch
-from server.loop_share import watch_loop_lag
+from server.loop_share import watch_collections, watch_loop_lag
 from server.metrics import IngestMetrics
 from server.passwords import PasswordWork, generate_password
 from server.scaip.endpoint import ScaipEndpoint
@@ -104,6 +104,7 @@ class CarewatchServer:
         self.storage = StorageMode(timescaledb=None)
         self.consumer: MqttConsumer | None = None
         self.alarm_consumer: MqttConsumer | None = None
+        self._stop_watching_collections: Callable[[], None] | None = None
         self.arc: ArcForwarder | None = None
         self._arc_pool: Pool | None = None
         self.scaip: ScaipEndpoint | None = None
@@ -394,6 +395,9 @@ class CarewatchServer:
             await self._start_scaip(alarm_pool, link_key)
         self._spawn("alert-feed", feed.run())
         self._spawn("loop-lag", watch_loop_lag(metrics.loop_lag.observe))
+        self._stop_watching_collections = watch_collections(
+            lambda generation, seconds: metrics.gc_seconds.labels(str(generation)).observe(seconds)
+        )
         if self.cluster_stream is None:
             self._lead()
             self._spawn("mqtt", self.consumer.run())
@@ -598,6 +602,9 @@ class CarewatchServer:
         await self._cancel("http")
         if self._passwords is not None:
             self._passwords.close()
+        if self._stop_watching_collections is not None:
+            self._stop_watching_collections()
+            self._stop_watching_collections = None
         for pool in (self._arc_pool, self._http_pool, self._alarm_pool, self._pool):
             if pool is not None:
                 await pool.close()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 
-from server.loop_share import LoopShare, watch_loop_lag
+from server.loop_share import LoopShare, watch_collections, watch_loop_lag
 
 
 async def test_work_that_holds_the_loop_is_observed_as_lag() -> None:
@@ -37,3 +38,18 @@ async def test_a_share_gives_the_loop_back_once_its_slice_is_used() -> None:
     while time.perf_counter() - began < 0.05 and not ran:
         await share.step()  # a step of work that itself awaits nothing
     assert ran, "the other task never ran while the work went on"
+
+
+def test_each_collection_is_observed_with_its_generation_until_stopped() -> None:
+    seen: list[tuple[int, float]] = []
+    stop = watch_collections(lambda generation, seconds: seen.append((generation, seconds)))
+    try:
+        gc.collect()
+    finally:
+        stop()
+    generation, seconds = seen[-1]
+    assert generation == 2, "gc.collect() is a full collection"
+    assert seconds >= 0
+    count = len(seen)
+    gc.collect()
+    assert len(seen) == count, "observed after it was stopped"
