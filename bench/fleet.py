@@ -58,7 +58,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
@@ -76,6 +76,7 @@ from bench.ingest import (
     _percentile,
     press_to_alert_s,
     private_broker,
+    process_cpu_seconds,
     provision,
 )
 from edge.protocol import (
@@ -508,16 +509,7 @@ def _backend_cpu(conn: psycopg.Connection[Any]) -> dict[int, float]:
         " AND pid <> pg_backend_pid()"
     ).fetchall()
     # One gone meanwhile (a pool's connection past its lifetime) counts 0.
-    return {int(pid): _pid_cpu(int(pid)) for (pid,) in pids}
-
-
-def _pid_cpu(pid: int) -> float:
-    """CPU seconds so far of process ``pid`` (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return {int(pid): process_cpu_seconds(int(pid)) for (pid,) in pids}
 
 
 def _broker_pids() -> list[int]:
@@ -542,17 +534,16 @@ def _machine_busy() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _buckets(server: ServerProcess, histogram: str, labels: str = "") -> dict[str, int]:
-    """A histogram of the server's /metrics: observations at or under each bound, by bound.
+def _buckets(lines: list[str], histogram: str, labels: str = "") -> dict[str, int]:
+    """A histogram of a /metrics page: observations at or under each bound, by bound.
 
     ``labels``: the series' labels before its bound, as the page writes them
     (``generation="2",``).
     """
-    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
     prefix = f'{histogram}_bucket{{{labels}le="'
     return {
         line[len(prefix) :].split('"', 1)[0]: round(float(line.rsplit(" ", 1)[1]))
-        for line in text.splitlines()
+        for line in lines
         if line.startswith(prefix)
     }
 
@@ -561,16 +552,33 @@ def _since(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {bound: count - before.get(bound, 0) for bound, count in after.items()}
 
 
-def _handled(server: ServerProcess) -> int:
-    """Messages the server has handled (its carewatch_messages counters, every channel)."""
-    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
-    return round(
-        sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("carewatch_messages_total{")
+@dataclass(frozen=True, slots=True)
+class _ServerFigures:
+    """What the server's /metrics page says at one moment, read once for all of it."""
+
+    # Messages handled (its carewatch_messages counters, every channel).
+    handled: int
+    # Alarm receipt to commit, how late the loop ran a timer, full collections' durations.
+    alarm_s: dict[str, int]
+    loop_lag_s: dict[str, int]
+    full_gc_s: dict[str, int]
+
+    @classmethod
+    def read(cls, server: ServerProcess) -> _ServerFigures:
+        page = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
+        lines = page.splitlines()
+        return cls(
+            handled=round(
+                sum(
+                    float(line.rsplit(" ", 1)[1])
+                    for line in lines
+                    if line.startswith("carewatch_messages_total{")
+                )
+            ),
+            alarm_s=_buckets(lines, "carewatch_alarm_seconds"),
+            loop_lag_s=_buckets(lines, "carewatch_event_loop_lag_seconds"),
+            full_gc_s=_buckets(lines, "carewatch_gc_seconds", 'generation="2",'),
         )
-    )
 
 
 def _profile(
@@ -672,12 +680,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 # Where the rest of the 2 cores go: the broker, the publishers standing in
                 # for the hubs (this process), everything on the machine.
                 broker = _broker_pids()
-                broker_cpu0 = sum(_pid_cpu(pid) for pid in broker)
-                publishers_cpu0, busy0 = _pid_cpu(os.getpid()), _machine_busy()
-                db_cpu0, handled0 = _backend_cpu(conn), _handled(server)
-                alarm_s0 = _buckets(server, "carewatch_alarm_seconds")
-                loop_lag0 = _buckets(server, "carewatch_event_loop_lag_seconds")
-                full_gc0 = _buckets(server, "carewatch_gc_seconds", 'generation="2",')
+                broker_cpu0 = sum(process_cpu_seconds(pid) for pid in broker)
+                publishers_cpu0, busy0 = process_cpu_seconds(os.getpid()), _machine_busy()
+                db_cpu0, figures0 = _backend_cpu(conn), _ServerFigures.read(server)
                 profiler = _profile(server, args.profile, seconds=min(30.0, args.seconds))
                 db_t0 = conn.execute("SELECT now()").fetchone()
                 assert db_t0 is not None
@@ -703,16 +708,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     checkpoint_bytes += int(written)
                 elapsed = time.monotonic() - t0
                 cpu = server.cpu_seconds() - cpu0
-                broker_cpu = sum(_pid_cpu(pid) for pid in broker) - broker_cpu0
-                publishers_cpu = _pid_cpu(os.getpid()) - publishers_cpu0
+                broker_cpu = sum(process_cpu_seconds(pid) for pid in broker) - broker_cpu0
+                publishers_cpu = process_cpu_seconds(os.getpid()) - publishers_cpu0
                 busy = _machine_busy() - busy0
-                handled = _handled(server) - handled0
+                figures = _ServerFigures.read(server)
+                handled = figures.handled - figures0.handled
                 # The server's own view: receipt to alert committed, and how late its loop ran.
-                alarm_s = _since(alarm_s0, _buckets(server, "carewatch_alarm_seconds"))
-                loop_lag = _since(loop_lag0, _buckets(server, "carewatch_event_loop_lag_seconds"))
-                full_gc = _since(
-                    full_gc0, _buckets(server, "carewatch_gc_seconds", 'generation="2",')
-                )
+                alarm_s = _since(figures0.alarm_s, figures.alarm_s)
+                loop_lag = _since(figures0.loop_lag_s, figures.loop_lag_s)
+                full_gc = _since(figures0.full_gc_s, figures.full_gc_s)
                 db_cpu = sum(
                     seconds - db_cpu0.get(pid, 0.0) for pid, seconds in _backend_cpu(conn).items()
                 )

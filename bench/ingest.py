@@ -105,6 +105,15 @@ def provision(database_url: str, hubs: list[str]) -> None:
         cur.execute("INSERT INTO hubs (id, resident_id) SELECT substr(name, 13), id FROM residents")
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds so far of process ``pid``, user and system (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class ServerProcess:
     """``carewatch server`` with CPU and memory read from /proc."""
 
@@ -141,8 +150,7 @@ class ServerProcess:
             time.sleep(0.2)
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

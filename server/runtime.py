@@ -402,8 +402,8 @@ class CarewatchServer:
         # Python's full collections walk every tracked object not frozen at the restore,
         # and a fleet's states, remade as homes change, are millions of them: 100,000
         # homes had a full pass every 3.4 s, each holding the loop (and every alarm on
-        # it) 0.25-1 s, 15 % of a core. A full pass is considered after 1,000 young
-        # passes of the middle generation instead of 10: a hundred times rarer. Young
+        # it) 0.25-1 s, 15 % of a core. A full pass is considered after 1,000 passes
+        # of the middle generation instead of 10: a hundred times rarer. The young
         # passes, and what refcounting frees, are unchanged.
         young, middle, _ = gc.get_threshold()
         gc.set_threshold(young, middle, _FULL_COLLECTION_EVERY)
